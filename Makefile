@@ -1,0 +1,50 @@
+# The front door. `make run` and `make test` set everything up on a fresh Debian 12 machine.
+# Build directories: build/ (RelWithDebInfo), build-asan/ (ASan+UBSan), build-fuzz/ (clang).
+JOBS ?= $(shell nproc)
+BUILD ?= build
+CMAKE_FLAGS ?=
+FUZZ_SECONDS ?= 60
+export CCACHE_DIR ?= $(CURDIR)/.ccache
+
+.PHONY: all bootstrap configure build run test bench asan fuzz format clean e2e-deps
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap
+
+$(BUILD)/build.ninja: | bootstrap
+	cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS)
+
+configure: bootstrap $(BUILD)/build.ninja
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+e2e-deps: bootstrap
+	@scripts/e2e-deps
+
+# The main job: every quickstart scenario against the embedded reference service, with reports.
+run: build
+	@scripts/run-main $(BUILD)
+
+test: build e2e-deps
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+bench: build
+	@scripts/run-bench $(BUILD)
+
+asan:
+	$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DWPSIM_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DWPSIM_BENCH=OFF"
+
+fuzz: bootstrap
+	cmake -S . -B build-fuzz -G Ninja -DWPSIM_FUZZ=ON -DWPSIM_BENCH=OFF \
+	  -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build build-fuzz -j $(JOBS)
+	@scripts/run-fuzz build-fuzz $(FUZZ_SECONDS)
+
+format:
+	git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf build build-asan build-fuzz

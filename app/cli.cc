@@ -1,0 +1,45 @@
+#include "app/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+namespace wpsim::app {
+namespace {
+
+int NotImplemented(const std::string& name) {
+  std::cerr << "wpsim " << name << ": not implemented yet\n";
+  return kExitUsage;
+}
+
+}  // namespace
+
+int RunCli(const std::vector<std::string>& argv) {
+  CLI::App app{"wpsim: deterministic simulation and conformance harness for Azure Web PubSub",
+               "wpsim"};
+  app.set_version_flag("--version", std::string("wpsim ") + WPSIM_VERSION);
+  app.require_subcommand(1);
+
+  auto* serve = app.add_subcommand(
+      "serve", "Run the reference Web PubSub service on real sockets (a local emulator)");
+  auto* run = app.add_subcommand(
+      "run", "Run YAML scenarios against a target (sim, local or remote) and write reports");
+  auto* explore = app.add_subcommand(
+      "explore", "Run one scenario under many seeds with perturbation to find and shrink races");
+  auto* bench = app.add_subcommand("bench", "Run the fan-out load driver and report throughput");
+  auto* report = app.add_subcommand("report", "Compare or merge JSON reports");
+  for (auto* sub : {serve, run, explore, bench, report}) sub->allow_extras();
+
+  std::vector<std::string> args(argv.rbegin(), argv.rend() - 1);  // CLI11 wants reversed args
+  try {
+    app.parse(args);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+  for (auto* sub : {serve, run, explore, bench, report}) {
+    if (sub->parsed()) return NotImplemented(sub->get_name());
+  }
+  return kExitUsage;
+}
+
+}  // namespace wpsim::app
