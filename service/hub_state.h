@@ -1,0 +1,65 @@
+// HubState: who is connected to a hub, which users they are, and which groups they are in.
+//
+// Theory of operation: a Member is one logical connection (a WebSocket client, or an MQTT
+// session). HubState indexes members three ways — by connection id, by user id and by group —
+// always in containers with a defined iteration order, so every fan-out visits receivers in the
+// same order on every run: sendToAll in connect order, a group in join order, a user's
+// connections in connect order. No container is keyed or ordered by pointer values.
+//
+// HubState never owns members; the service creates a member, Adds it, and Removes it before
+// destroying it. All operations are O(log n).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace wpsim::service {
+
+struct Member {
+  std::string connection_id;
+  std::optional<std::string> user_id;
+  uint64_t connect_seq = 0;  // assigned by HubState::Add
+  // Groups this member is in, with the join sequence number used to order the group.
+  std::map<std::string, uint64_t, std::less<>> groups;
+};
+
+class HubState {
+ public:
+  using MemberMap = std::map<uint64_t, Member*>;  // ordered by connect or join sequence
+
+  // Adds a member with a connection id unique in this hub. Returns false if the id is taken.
+  bool Add(Member* member);
+  // Removes the member from every index (its groups map is cleared).
+  void Remove(Member* member);
+
+  Member* FindConnection(std::string_view connection_id) const;
+  // Returns true when the member joined, false when it already was in the group.
+  bool Join(Member* member, std::string_view group);
+  // Returns true when the member left, false when it was not in the group.
+  bool Leave(Member* member, std::string_view group);
+  void LeaveAll(Member* member);
+
+  // Members in connect order.
+  const MemberMap& connections() const { return by_seq_; }
+  // Members of `group` in join order, or nullptr when the group has no members.
+  const MemberMap* GroupMembers(std::string_view group) const;
+  // Connections of `user_id` in connect order, or nullptr when the user has none.
+  const MemberMap* UserConnections(std::string_view user_id) const;
+  bool GroupExists(std::string_view group) const { return GroupMembers(group) != nullptr; }
+  bool UserExists(std::string_view user_id) const { return UserConnections(user_id) != nullptr; }
+  size_t connection_count() const { return by_seq_.size(); }
+  size_t group_count() const { return groups_.size(); }
+
+ private:
+  uint64_t next_seq_ = 1;
+  std::map<std::string, Member*, std::less<>> by_id_;
+  MemberMap by_seq_;
+  std::map<std::string, MemberMap, std::less<>> groups_;
+  std::map<std::string, MemberMap, std::less<>> users_;
+};
+
+}  // namespace wpsim::service
