@@ -179,7 +179,10 @@ double Histogram::mean() const {
     total += static_cast<double>(counts_[i]) *
              static_cast<double>(MedianEquivalent(ValueFromIndex(i)));
   }
-  return total / static_cast<double>(total_count_);
+  // Sub-bucket midpoints can lie outside the exact extremes (one sample of 2 ms has a midpoint
+  // above 2 ms); clamping keeps mean within [min, max] and is still merge-exact.
+  return std::clamp(total / static_cast<double>(total_count_), static_cast<double>(min_),
+                    static_cast<double>(max_));
 }
 
 double Histogram::stddev() const {

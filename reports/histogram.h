@@ -58,7 +58,8 @@ class Histogram {
   // Exact smallest and largest recorded (clamped) values; 0 when empty.
   int64_t min() const { return total_count_ ? min_ : 0; }
   int64_t max() const { return total_count_ ? max_ : 0; }
-  // Mean and standard deviation over the sub-bucket midpoints (as HdrHistogram does); 0 if empty.
+  // Mean and standard deviation over the sub-bucket midpoints (as HdrHistogram does; the mean is
+  // clamped to [min, max]); 0 if empty.
   double mean() const;
   double stddev() const;
   // The value at `percentile` (0..100): the highest value equivalent to the sub-bucket that holds
