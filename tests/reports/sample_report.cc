@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "reports/threshold.h"
+
 namespace wpsim::reports::testing {
 namespace {
 
@@ -56,7 +58,7 @@ RunReport MakeSampleReport(uint64_t seed) {
     s.Latency(Metric::kConnect, ClientKind::kJson).histogram.Record(2'000'000);
     s.Count(kCounterSent, 60);
     s.Count(kCounterDelivered, 60);
-    s.thresholds.push_back({"p99 < 5ms", "1.2 ms", 1'190'000, true, ""});
+    s.thresholds.push_back(*EvaluateThresholdText("p99 < 5ms", s));
   }
   {
     ScenarioResult& s = r.AddScenario("scenarios/acks/duplicate.yaml",
@@ -127,11 +129,13 @@ RunReport MakeSampleReport(uint64_t seed) {
     s.Count(kCounterDelivered, 80'000);
     s.Count(kCounterOperations, 400);
     s.Count(kCounterErrors, 0);
-    s.thresholds.push_back({"p99 < 20ms", "42 ms", 42'000'000, false, ""});
-    s.thresholds.push_back({"throughput > 50000/s", "80000/s", 80'000, true, ""});
-    s.status = Outcome::kFail;
+    s.thresholds.push_back(*EvaluateThresholdText("p99 < 20ms", s));
+    s.thresholds.push_back(*EvaluateThresholdText("throughput > 50000/s", s));
+    for (const ThresholdResult& t : s.thresholds) {
+      if (!t.passed) s.status = Outcome::kFail;
+    }
   }
-  r.thresholds.push_back({"error_rate < 0.1%", "0%", 0, true, ""});
+  r.thresholds.push_back(EvaluateThreshold(*ParseThreshold("error_rate < 0.1%"), r));
   r.trace_hash = r.CombinedTraceHash();
   return r;
 }
