@@ -1,0 +1,278 @@
+#include "protocol/webpubsub/client_requests.h"
+
+#include "base/encoding.h"
+#include "protocol/webpubsub/encode_buffer.h"
+#include "protocol/webpubsub/json_text.h"
+#include "protocol/webpubsub/names.h"
+
+namespace wpsim::protocol::webpubsub {
+namespace {
+
+struct Field {
+  bool present = false;
+  JsonKind kind = JsonKind::kNull;
+  std::string_view raw;
+
+  bool IsNullOrAbsent() const { return !present || kind == JsonKind::kNull; }
+};
+
+struct Fields {
+  Field type, group, event, ack_id, no_echo, data_type, data, sequence_id;
+};
+
+Error Invalid(std::string detail) { return MakeError(kInvalidMessage, std::move(detail)); }
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// The decoded text of a validated string literal; `storage` holds it when escapes were present.
+std::string_view StringValue(std::string_view raw, std::string& storage) {
+  const std::string_view body = raw.substr(1, raw.size() - 2);
+  if (body.find('\\') == std::string_view::npos) return body;
+  storage = DecodeJsonString(raw);
+  return storage;
+}
+
+Field* FieldFor(Fields& f, std::string_view key) {
+  switch (key.size()) {
+    case 4:
+      if (key == "type") return &f.type;
+      if (key == "data") return &f.data;
+      return nullptr;
+    case 5:
+      if (key == "group") return &f.group;
+      if (key == "event") return &f.event;
+      if (key == "ackId") return &f.ack_id;
+      return nullptr;
+    case 6:
+      return key == "noEcho" ? &f.no_echo : nullptr;
+    case 8:
+      return key == "dataType" ? &f.data_type : nullptr;
+    case 10:
+      return key == "sequenceId" ? &f.sequence_id : nullptr;
+    default:
+      return nullptr;
+  }
+}
+
+Result<std::optional<uint64_t>> ReadAckId(const Field& f) {
+  if (f.IsNullOrAbsent()) return std::optional<uint64_t>();
+  if (f.kind != JsonKind::kNumber) return Invalid("ackId must be a number");
+  auto v = ParseJsonUint64(f.raw);
+  if (!v) return Invalid("ackId must be an unsigned 64-bit integer");
+  return std::optional<uint64_t>(*v);
+}
+
+Result<std::string> ReadGroup(const Field& f, const DecodeOptions& options) {
+  if (!f.present || f.kind != JsonKind::kString) return Invalid("group must be a string");
+  std::string group = DecodeJsonString(f.raw);
+  if (options.validate_names && !IsValidGroupName(group)) return Invalid("invalid group name");
+  return group;
+}
+
+Result<Payload> ReadPayload(const Fields& f) {
+  DataType type = DataType::kJson;
+  if (!f.data_type.IsNullOrAbsent()) {
+    if (f.data_type.kind != JsonKind::kString) return Invalid("dataType must be a string");
+    std::string storage;
+    auto parsed = ParseDataTypeName(StringValue(f.data_type.raw, storage));
+    if (!parsed) return Invalid("unknown dataType");
+    type = *parsed;
+  }
+  if (!f.data.present) return Invalid("data is required");
+  switch (type) {
+    case DataType::kJson:
+      if (f.data.kind == JsonKind::kNull) return Invalid("json data must not be null");
+      return Payload{type, SharedBytes::Copy(f.data.raw)};
+    case DataType::kText: {
+      if (f.data.kind != JsonKind::kString) return Invalid("text data must be a string");
+      std::string storage;
+      return Payload{type, SharedBytes::Copy(StringValue(f.data.raw, storage))};
+    }
+    case DataType::kBinary:
+    case DataType::kProtobuf: {
+      if (f.data.kind != JsonKind::kString) return Invalid("binary data must be a base64 string");
+      std::string storage;
+      auto bytes = Base64Decode(StringValue(f.data.raw, storage));
+      if (!bytes) return Invalid("data is not valid base64");
+      return Payload{type, SharedBytes::Copy(*bytes)};
+    }
+  }
+  return Invalid("unknown dataType");
+}
+
+template <typename T>
+Result<Request> GroupRequest(const Fields& f, const DecodeOptions& options) {
+  auto group = ReadGroup(f.group, options);
+  if (!group.ok()) return group.error();
+  auto ack = ReadAckId(f.ack_id);
+  if (!ack.ok()) return ack.error();
+  return Request(T{std::move(*group), *ack});
+}
+
+}  // namespace
+
+uint16_t CloseCodeFor(const Error& error) {
+  return error.code == kBinaryFrame ? kCloseUnsupportedData : kCloseInvalidPayload;
+}
+
+Result<Request> DecodeRequest(std::string_view text, const DecodeOptions& options) {
+  Fields f;
+  std::string key_storage;
+  const bool ok = ForEachJsonMember(text, [&](std::string_view key_raw, JsonKind kind,
+                                              std::string_view value) {
+    Field* field = FieldFor(f, StringValue(key_raw, key_storage));
+    if (field) *field = Field{true, kind, value};
+    return true;
+  });
+  if (!ok) return Invalid("not a JSON object");
+  if (!f.type.present || f.type.kind != JsonKind::kString) return Invalid("type must be a string");
+  std::string type_storage;
+  const std::string_view type = StringValue(f.type.raw, type_storage);
+
+  if (EqualsIgnoreCase(type, "sendToGroup")) {
+    auto group = ReadGroup(f.group, options);
+    if (!group.ok()) return group.error();
+    auto ack = ReadAckId(f.ack_id);
+    if (!ack.ok()) return ack.error();
+    bool no_echo = false;
+    if (!f.no_echo.IsNullOrAbsent()) {
+      if (f.no_echo.kind != JsonKind::kTrue && f.no_echo.kind != JsonKind::kFalse) {
+        return Invalid("noEcho must be a boolean");
+      }
+      no_echo = f.no_echo.kind == JsonKind::kTrue;
+    }
+    auto payload = ReadPayload(f);
+    if (!payload.ok()) return payload.error();
+    return Request(SendToGroupRequest{std::move(*group), *ack, no_echo, std::move(*payload)});
+  }
+  if (EqualsIgnoreCase(type, "event")) {
+    if (!f.event.present || f.event.kind != JsonKind::kString) {
+      return Invalid("event must be a string");
+    }
+    std::string event = DecodeJsonString(f.event.raw);
+    if (options.validate_names && !IsValidEventName(event)) return Invalid("invalid event name");
+    auto ack = ReadAckId(f.ack_id);
+    if (!ack.ok()) return ack.error();
+    auto payload = ReadPayload(f);
+    if (!payload.ok()) return payload.error();
+    return Request(EventRequest{std::move(event), *ack, std::move(*payload)});
+  }
+  if (EqualsIgnoreCase(type, "joinGroup")) return GroupRequest<JoinGroupRequest>(f, options);
+  if (EqualsIgnoreCase(type, "leaveGroup")) return GroupRequest<LeaveGroupRequest>(f, options);
+  if (EqualsIgnoreCase(type, "sequenceAck")) {
+    if (!f.sequence_id.present || f.sequence_id.kind != JsonKind::kNumber) {
+      return Invalid("sequenceId must be a number");
+    }
+    auto id = ParseJsonUint64(f.sequence_id.raw);
+    if (!id) return Invalid("sequenceId must be an unsigned 64-bit integer");
+    return Request(SequenceAckRequest{*id});
+  }
+  if (EqualsIgnoreCase(type, "ping")) return Request(PingRequest{});
+  return MakeError(kUnknownType, "unknown request type");
+}
+
+Result<Request> DecodeRequestFrame(FrameType frame_type, std::span<const uint8_t> bytes,
+                                   const DecodeOptions& options) {
+  if (frame_type == FrameType::kBinary && options.binary_frames == BinaryFramePolicy::kReject) {
+    return MakeError(kBinaryFrame, "binary frames are not accepted");
+  }
+  // The JSON scanner rejects invalid UTF-8, so binary frames need no separate check.
+  return DecodeRequest(AsString(bytes), options);
+}
+
+namespace {
+
+void AppendAckId(std::string& out, std::optional<uint64_t> ack_id) {
+  if (!ack_id) return;
+  out += ",\"ackId\":";
+  AppendUint64(out, *ack_id);
+}
+
+SharedBytes EncodeGroupOp(std::string_view type, std::string_view group,
+                          std::optional<uint64_t> ack_id) {
+  std::string& out = internal::ScratchBuffer();
+  out += "{\"type\":\"";
+  out += type;
+  out += "\",\"group\":";
+  AppendJsonString(out, group);
+  AppendAckId(out, ack_id);
+  out += '}';
+  return internal::ToShared(out);
+}
+
+}  // namespace
+
+SharedBytes EncodeJoinGroupRequest(std::string_view group, std::optional<uint64_t> ack_id) {
+  return EncodeGroupOp("joinGroup", group, ack_id);
+}
+
+SharedBytes EncodeLeaveGroupRequest(std::string_view group, std::optional<uint64_t> ack_id) {
+  return EncodeGroupOp("leaveGroup", group, ack_id);
+}
+
+SharedBytes EncodeSendToGroupRequest(std::string_view group, const Payload& payload,
+                                     std::optional<uint64_t> ack_id, bool no_echo) {
+  std::string& out = internal::ScratchBuffer();
+  out += "{\"type\":\"sendToGroup\",\"group\":";
+  AppendJsonString(out, group);
+  AppendAckId(out, ack_id);
+  out += no_echo ? ",\"noEcho\":true," : ",\"noEcho\":false,";
+  AppendJsonData(out, payload);
+  out += '}';
+  return internal::ToShared(out);
+}
+
+SharedBytes EncodeEventRequest(std::string_view event, const Payload& payload,
+                               std::optional<uint64_t> ack_id) {
+  std::string& out = internal::ScratchBuffer();
+  out += "{\"type\":\"event\",\"event\":";
+  AppendJsonString(out, event);
+  AppendAckId(out, ack_id);
+  out += ',';
+  AppendJsonData(out, payload);
+  out += '}';
+  return internal::ToShared(out);
+}
+
+SharedBytes EncodeSequenceAckRequest(uint64_t sequence_id) {
+  std::string& out = internal::ScratchBuffer();
+  out += "{\"type\":\"sequenceAck\",\"sequenceId\":";
+  AppendUint64(out, sequence_id);
+  out += '}';
+  return internal::ToShared(out);
+}
+
+SharedBytes EncodePingRequest() { return SharedBytes::Copy(std::string_view("{\"type\":\"ping\"}")); }
+
+SharedBytes EncodeRequest(const Request& request) {
+  struct Visitor {
+    SharedBytes operator()(const JoinGroupRequest& r) const {
+      return EncodeJoinGroupRequest(r.group, r.ack_id);
+    }
+    SharedBytes operator()(const LeaveGroupRequest& r) const {
+      return EncodeLeaveGroupRequest(r.group, r.ack_id);
+    }
+    SharedBytes operator()(const SendToGroupRequest& r) const {
+      return EncodeSendToGroupRequest(r.group, r.payload, r.ack_id, r.no_echo);
+    }
+    SharedBytes operator()(const EventRequest& r) const {
+      return EncodeEventRequest(r.event, r.payload, r.ack_id);
+    }
+    SharedBytes operator()(const SequenceAckRequest& r) const {
+      return EncodeSequenceAckRequest(r.sequence_id);
+    }
+    SharedBytes operator()(const PingRequest&) const { return EncodePingRequest(); }
+  };
+  return std::visit(Visitor{}, request);
+}
+
+}  // namespace wpsim::protocol::webpubsub

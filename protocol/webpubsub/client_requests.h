@@ -1,0 +1,115 @@
+// Client → service requests of json.webpubsub.azure.v1 and json.reliable.webpubsub.azure.v1
+// (PROTOCOL.md §5.1, §6.2): typed decoding for the service, encoding for simulated clients.
+//
+// Decoding rules (each violation is kInvalidMessage, which the service answers by closing the
+// WebSocket with 1007 and kInvalidMessageCloseReason, as the Microsoft emulator does):
+//   * the frame is one JSON object (strict RFC 8259, valid UTF-8, depth ≤ 64); unknown members
+//     are ignored; for a repeated member the last one counts (like JSON.parse);
+//   * `type` is a string matched case-insensitively (emulator); unknown types are
+//     kUnknownType (also 1007 in the emulator; the service may choose to ignore them instead);
+//   * `group` (joinGroup/leaveGroup/sendToGroup) must be a valid group name, `event` a valid
+//     event name (PROTOCOL.md §13; switchable off with DecodeOptions::validate_names);
+//   * `ackId` and `sequenceId` are plain non-negative JSON integers < 2^64; `ackId`, `noEcho`
+//     and `dataType` may be null, meaning absent;
+//   * dataType (case-insensitive, default json): json → `data` any JSON value except null, kept
+//     as its exact source text; text → `data` a string, payload = its UTF-8; binary and protobuf
+//     → `data` a padded standard base64 string, payload = decoded bytes. protobuf is accepted
+//     because @azure/web-pubsub-client can send it (§5.1 note); the docs list only the others.
+//     `data` is required for sendToGroup and event.
+//   * sequenceAck is decoded for both subprotocols; the non-reliable service simply ignores it.
+// Frames: text frames carry the JSON. Binary frames: the docs accept UTF-8 JSON in binary frames,
+// the emulator closes with 1003 (PROTOCOL.md §5 CONFLICT). wpsim follows the docs by default
+// (BinaryFramePolicy::kAcceptUtf8Json) and offers the emulator behaviour as an option.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "base/result.h"
+#include "base/shared_bytes.h"
+#include "protocol/webpubsub/payload.h"
+
+namespace wpsim::protocol::webpubsub {
+
+inline constexpr std::string_view kJsonSubprotocol = "json.webpubsub.azure.v1";
+inline constexpr std::string_view kReliableJsonSubprotocol = "json.reliable.webpubsub.azure.v1";
+
+// Error.code values of DecodeRequest / DecodeRequestFrame.
+inline constexpr char kInvalidMessage[] = "wps_invalid_message";   // close 1007
+inline constexpr char kUnknownType[] = "wps_unknown_type";         // close 1007
+inline constexpr char kBinaryFrame[] = "wps_binary_frame";         // close 1003
+// The close reason the emulator sends with 1007.
+inline constexpr std::string_view kInvalidMessageCloseReason =
+    "The client message is not a valid JSON protocol message.";
+inline constexpr uint16_t kCloseInvalidPayload = 1007;
+inline constexpr uint16_t kCloseUnsupportedData = 1003;
+// The WebSocket close code the service uses for a decode error (1007 or 1003).
+uint16_t CloseCodeFor(const Error& error);
+
+struct JoinGroupRequest {
+  std::string group;
+  std::optional<uint64_t> ack_id;
+  bool operator==(const JoinGroupRequest&) const = default;
+};
+struct LeaveGroupRequest {
+  std::string group;
+  std::optional<uint64_t> ack_id;
+  bool operator==(const LeaveGroupRequest&) const = default;
+};
+struct SendToGroupRequest {
+  std::string group;
+  std::optional<uint64_t> ack_id;
+  bool no_echo = false;
+  Payload payload;
+  bool operator==(const SendToGroupRequest&) const = default;
+};
+struct EventRequest {
+  std::string event;
+  std::optional<uint64_t> ack_id;
+  Payload payload;
+  bool operator==(const EventRequest&) const = default;
+};
+struct SequenceAckRequest {
+  uint64_t sequence_id = 0;
+  bool operator==(const SequenceAckRequest&) const = default;
+};
+struct PingRequest {
+  bool operator==(const PingRequest&) const = default;
+};
+
+using Request = std::variant<JoinGroupRequest, LeaveGroupRequest, SendToGroupRequest, EventRequest,
+                             SequenceAckRequest, PingRequest>;
+
+enum class BinaryFramePolicy : uint8_t {
+  kAcceptUtf8Json,  // docs: "text format ... or UTF8 encoded binaries" (default)
+  kReject,          // Microsoft emulator: close 1003
+};
+
+struct DecodeOptions {
+  BinaryFramePolicy binary_frames = BinaryFramePolicy::kAcceptUtf8Json;
+  bool validate_names = true;
+};
+
+// Decodes one complete message (the payload of one WebSocket text frame).
+Result<Request> DecodeRequest(std::string_view text, const DecodeOptions& options = {});
+// Decodes one complete WebSocket message given its frame type (see BinaryFramePolicy).
+Result<Request> DecodeRequestFrame(FrameType frame_type, std::span<const uint8_t> bytes,
+                                   const DecodeOptions& options = {});
+
+// Client-side encoders, shaped like @azure/web-pubsub-client 1.1.0's output: sendToGroup always
+// carries noEcho, event always carries dataType; ackId only when given.
+SharedBytes EncodeJoinGroupRequest(std::string_view group, std::optional<uint64_t> ack_id);
+SharedBytes EncodeLeaveGroupRequest(std::string_view group, std::optional<uint64_t> ack_id);
+SharedBytes EncodeSendToGroupRequest(std::string_view group, const Payload& payload,
+                                     std::optional<uint64_t> ack_id, bool no_echo);
+SharedBytes EncodeEventRequest(std::string_view event, const Payload& payload,
+                               std::optional<uint64_t> ack_id);
+SharedBytes EncodeSequenceAckRequest(uint64_t sequence_id);
+SharedBytes EncodePingRequest();
+SharedBytes EncodeRequest(const Request& request);
+
+}  // namespace wpsim::protocol::webpubsub

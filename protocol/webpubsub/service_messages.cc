@@ -1,0 +1,321 @@
+#include "protocol/webpubsub/service_messages.h"
+
+#include <charconv>
+#include <cstring>
+
+#include "base/encoding.h"
+#include "protocol/webpubsub/client_requests.h"
+#include "protocol/webpubsub/encode_buffer.h"
+#include "protocol/webpubsub/json_text.h"
+
+namespace wpsim::protocol::webpubsub {
+
+// ---- Encoders ---------------------------------------------------------------------------
+
+SharedBytes EncodeAck(uint64_t ack_id) {
+  std::string& out = internal::ScratchBuffer();
+  out += "{\"type\":\"ack\",\"ackId\":";
+  AppendUint64(out, ack_id);
+  out += ",\"success\":true}";
+  return internal::ToShared(out);
+}
+
+SharedBytes EncodeAckError(uint64_t ack_id, std::string_view name, std::string_view message) {
+  std::string& out = internal::ScratchBuffer();
+  out += "{\"type\":\"ack\",\"ackId\":";
+  AppendUint64(out, ack_id);
+  out += ",\"success\":false,\"error\":{\"name\":";
+  AppendJsonString(out, name);
+  out += ",\"message\":";
+  AppendJsonString(out, message);
+  out += "}}";
+  return internal::ToShared(out);
+}
+
+std::string DuplicateAckMessage(uint64_t ack_id) {
+  std::string message = "Message with ack-id: ";
+  AppendUint64(message, ack_id);
+  message += " has been processed";
+  return message;
+}
+
+SharedBytes EncodeDuplicateAck(uint64_t ack_id) {
+  return EncodeAckError(ack_id, kAckErrorDuplicate, DuplicateAckMessage(ack_id));
+}
+
+namespace {
+
+// Members after `{` (or after the sequenceId member) up to and including the closing `}`.
+void AppendGroupMessageBody(std::string& out, std::string_view group,
+                            std::optional<std::string_view> from_user_id, const Payload& payload) {
+  out += "\"type\":\"message\",\"from\":\"group\",\"fromUserId\":";
+  if (from_user_id) {
+    AppendJsonString(out, *from_user_id);
+  } else {
+    out += "null";
+  }
+  out += ",\"group\":";
+  AppendJsonString(out, group);
+  out += ',';
+  AppendJsonData(out, payload);
+  out += '}';
+}
+
+void AppendServerMessageBody(std::string& out, const Payload& payload) {
+  out += "\"type\":\"message\",\"from\":\"server\",";
+  AppendJsonData(out, payload);
+  out += '}';
+}
+
+}  // namespace
+
+SharedBytes EncodeGroupMessage(std::string_view group, std::optional<std::string_view> from_user_id,
+                               const Payload& payload) {
+  std::string& out = internal::ScratchBuffer();
+  out += '{';
+  AppendGroupMessageBody(out, group, from_user_id, payload);
+  return internal::ToShared(out);
+}
+
+SharedBytes EncodeServerMessage(const Payload& payload) {
+  std::string& out = internal::ScratchBuffer();
+  out += '{';
+  AppendServerMessageBody(out, payload);
+  return internal::ToShared(out);
+}
+
+SharedBytes EncodeConnected(std::string_view connection_id,
+                            std::optional<std::string_view> user_id,
+                            std::optional<std::string_view> reconnection_token) {
+  std::string& out = internal::ScratchBuffer();
+  out += "{\"type\":\"system\",\"event\":\"connected\",\"userId\":";
+  if (user_id) {
+    AppendJsonString(out, *user_id);
+  } else {
+    out += "null";
+  }
+  out += ",\"connectionId\":";
+  AppendJsonString(out, connection_id);
+  if (reconnection_token) {
+    out += ",\"reconnectionToken\":";
+    AppendJsonString(out, *reconnection_token);
+  }
+  out += '}';
+  return internal::ToShared(out);
+}
+
+SharedBytes EncodeDisconnected(std::string_view message) {
+  std::string& out = internal::ScratchBuffer();
+  out += "{\"type\":\"system\",\"event\":\"disconnected\",\"message\":";
+  AppendJsonString(out, message);
+  out += '}';
+  return internal::ToShared(out);
+}
+
+SharedBytes EncodePong() { return SharedBytes::Copy(std::string_view("{\"type\":\"pong\"}")); }
+
+size_t SequencedMessage::WriteHead(uint64_t sequence_id, char* head) {
+  static constexpr char kPrefix[] = "{\"sequenceId\":";
+  constexpr size_t kPrefixBytes = sizeof(kPrefix) - 1;
+  std::memcpy(head, kPrefix, kPrefixBytes);
+  char* end = std::to_chars(head + kPrefixBytes, head + kSequenceHeadBytesMax - 1, sequence_id).ptr;
+  *end++ = ',';
+  return static_cast<size_t>(end - head);
+}
+
+void SequencedMessage::RenderInto(uint64_t sequence_id, std::string& out) const {
+  char head[kSequenceHeadBytesMax];
+  const size_t head_bytes = WriteHead(sequence_id, head);
+  out.clear();
+  out.reserve(head_bytes + tail_.size());
+  out.append(head, head_bytes);
+  out.append(tail_.view());
+}
+
+SharedBytes SequencedMessage::Render(uint64_t sequence_id) const {
+  char head[kSequenceHeadBytesMax];
+  const size_t head_bytes = WriteHead(sequence_id, head);
+  SharedBytes out = SharedBytes::Allocate(head_bytes + tail_.size());
+  std::memcpy(out.mutable_data(), head, head_bytes);
+  if (!tail_.empty()) std::memcpy(out.mutable_data() + head_bytes, tail_.data(), tail_.size());
+  return out;
+}
+
+size_t SequencedMessage::RenderedSize(uint64_t sequence_id) const {
+  char head[kSequenceHeadBytesMax];
+  return WriteHead(sequence_id, head) + tail_.size();
+}
+
+SequencedMessage EncodeSequencedGroupMessage(std::string_view group,
+                                             std::optional<std::string_view> from_user_id,
+                                             const Payload& payload) {
+  std::string& out = internal::ScratchBuffer();
+  AppendGroupMessageBody(out, group, from_user_id, payload);
+  return SequencedMessage(internal::ToShared(out));
+}
+
+SequencedMessage EncodeSequencedServerMessage(const Payload& payload) {
+  std::string& out = internal::ScratchBuffer();
+  AppendServerMessageBody(out, payload);
+  return SequencedMessage(internal::ToShared(out));
+}
+
+// ---- Decoder ----------------------------------------------------------------------------
+
+namespace {
+
+struct Field {
+  bool present = false;
+  JsonKind kind = JsonKind::kNull;
+  std::string_view raw;
+  bool IsString() const { return present && kind == JsonKind::kString; }
+};
+
+struct Fields {
+  Field type, from, group, from_user_id, data_type, data, sequence_id, ack_id, success, error,
+      event, user_id, connection_id, reconnection_token, message, name;
+};
+
+Field* FieldFor(Fields& f, std::string_view key) {
+  struct Entry {
+    std::string_view name;
+    Field Fields::*field;
+  };
+  static constexpr Entry kEntries[] = {
+      {"type", &Fields::type},
+      {"from", &Fields::from},
+      {"group", &Fields::group},
+      {"fromUserId", &Fields::from_user_id},
+      {"dataType", &Fields::data_type},
+      {"data", &Fields::data},
+      {"sequenceId", &Fields::sequence_id},
+      {"ackId", &Fields::ack_id},
+      {"success", &Fields::success},
+      {"error", &Fields::error},
+      {"event", &Fields::event},
+      {"userId", &Fields::user_id},
+      {"connectionId", &Fields::connection_id},
+      {"reconnectionToken", &Fields::reconnection_token},
+      {"message", &Fields::message},
+      {"name", &Fields::name},
+  };
+  for (const Entry& e : kEntries) {
+    if (e.name == key) return &(f.*e.field);
+  }
+  return nullptr;
+}
+
+Error Invalid(std::string detail) { return MakeError(kInvalidMessage, std::move(detail)); }
+
+bool ParseFields(std::string_view text, Fields& f) {
+  std::string key_storage;
+  return ForEachJsonMember(text, [&](std::string_view key_raw, JsonKind kind,
+                                     std::string_view value) {
+    std::string_view key = key_raw.substr(1, key_raw.size() - 2);
+    if (key.find('\\') != std::string_view::npos) {
+      key_storage = DecodeJsonString(key_raw);
+      key = key_storage;
+    }
+    if (Field* field = FieldFor(f, key)) *field = Field{true, kind, value};
+    return true;
+  });
+}
+
+std::optional<std::string> OptionalString(const Field& f) {
+  if (!f.IsString()) return std::nullopt;
+  return DecodeJsonString(f.raw);
+}
+
+Result<std::optional<uint64_t>> OptionalSequenceId(const Field& f) {
+  if (!f.present || f.kind == JsonKind::kNull) return std::optional<uint64_t>();
+  auto id = f.kind == JsonKind::kNumber ? ParseJsonUint64(f.raw) : std::nullopt;
+  if (!id) return Invalid("sequenceId must be an unsigned 64-bit integer");
+  return std::optional<uint64_t>(*id);
+}
+
+// nullopt payload with no error: unknown dataType (the message is then UnknownMessage).
+Result<std::optional<Payload>> ReadData(const Fields& f) {
+  if (!f.data_type.IsString()) return std::optional<Payload>();
+  auto type = ParseDataTypeName(DecodeJsonString(f.data_type.raw));
+  if (!type) return std::optional<Payload>();
+  if (!f.data.present) return Invalid("data is required");
+  switch (*type) {
+    case DataType::kJson:
+      return std::optional<Payload>(Payload{*type, SharedBytes::Copy(f.data.raw)});
+    case DataType::kText:
+      if (!f.data.IsString()) return Invalid("text data must be a string");
+      return std::optional<Payload>(Payload::Text(DecodeJsonString(f.data.raw)));
+    case DataType::kBinary:
+    case DataType::kProtobuf: {
+      if (!f.data.IsString()) return Invalid("binary data must be a base64 string");
+      auto bytes = Base64Decode(DecodeJsonString(f.data.raw));
+      if (!bytes) return Invalid("data is not valid base64");
+      return std::optional<Payload>(Payload{*type, SharedBytes::Copy(*bytes)});
+    }
+  }
+  return std::optional<Payload>();
+}
+
+ServiceMessage Unknown(std::string type, std::string reason) {
+  return UnknownMessage{std::move(type), std::move(reason)};
+}
+
+}  // namespace
+
+Result<ServiceMessage> DecodeServiceMessage(std::string_view text) {
+  Fields f;
+  if (!ParseFields(text, f)) return Invalid("not a JSON object");
+  const std::string type = OptionalString(f.type).value_or("");
+
+  if (type == "message") {
+    auto sequence_id = OptionalSequenceId(f.sequence_id);
+    if (!sequence_id.ok()) return sequence_id.error();
+    const std::string from = OptionalString(f.from).value_or("");
+    if (from != "group" && from != "server") return Unknown(type, "unknown from");
+    auto payload = ReadData(f);
+    if (!payload.ok()) return payload.error();
+    if (!*payload) return Unknown(type, "unknown dataType");
+    if (from == "server") {
+      return ServiceMessage(ServerDataMessage{std::move(**payload), *sequence_id});
+    }
+    if (!f.group.IsString()) return Invalid("group must be a string");
+    return ServiceMessage(GroupDataMessage{DecodeJsonString(f.group.raw),
+                                           OptionalString(f.from_user_id), std::move(**payload),
+                                           *sequence_id});
+  }
+  if (type == "ack") {
+    auto ack_id = f.ack_id.present && f.ack_id.kind == JsonKind::kNumber
+                      ? ParseJsonUint64(f.ack_id.raw)
+                      : std::nullopt;
+    if (!ack_id) return Invalid("ackId must be an unsigned 64-bit integer");
+    if (!f.success.present ||
+        (f.success.kind != JsonKind::kTrue && f.success.kind != JsonKind::kFalse)) {
+      return Invalid("success must be a boolean");
+    }
+    AckMessage ack{*ack_id, f.success.kind == JsonKind::kTrue, std::nullopt};
+    if (f.error.present && f.error.kind == JsonKind::kObject) {
+      Fields e;
+      if (!ParseFields(f.error.raw, e)) return Invalid("error must be an object");
+      ack.error = AckError{OptionalString(e.name).value_or(""),
+                           OptionalString(e.message).value_or("")};
+    }
+    return ServiceMessage(std::move(ack));
+  }
+  if (type == "system") {
+    const std::string event = OptionalString(f.event).value_or("");
+    if (event == "connected") {
+      if (!f.connection_id.IsString()) return Invalid("connectionId must be a string");
+      return ServiceMessage(ConnectedMessage{DecodeJsonString(f.connection_id.raw),
+                                             OptionalString(f.user_id),
+                                             OptionalString(f.reconnection_token)});
+    }
+    if (event == "disconnected") {
+      return ServiceMessage(DisconnectedMessage{OptionalString(f.message).value_or("")});
+    }
+    return Unknown(type, "unknown system event");
+  }
+  if (type == "pong") return ServiceMessage(PongMessage{});
+  return Unknown(type, "unknown type");
+}
+
+}  // namespace wpsim::protocol::webpubsub

@@ -1,0 +1,218 @@
+#include "protocol/webpubsub/client_requests.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace wpsim::protocol::webpubsub {
+namespace {
+
+template <typename T>
+T MustDecode(std::string_view text) {
+  auto r = DecodeRequest(text);
+  EXPECT_TRUE(r.ok()) << text << ": " << (r.ok() ? "" : r.error().message);
+  if (!r.ok() || !std::holds_alternative<T>(*r)) {
+    ADD_FAILURE() << "wrong request kind for " << text;
+    return T{};
+  }
+  return std::get<T>(*r);
+}
+
+TEST(DecodeRequest, ReadsJoinAndLeaveGroup) {
+  auto join = MustDecode<JoinGroupRequest>(R"({"type":"joinGroup","group":"g1","ackId":1})");
+  EXPECT_EQ(join, (JoinGroupRequest{"g1", 1}));
+  auto leave = MustDecode<LeaveGroupRequest>(R"({"type":"leaveGroup","group":"g 2"})");
+  EXPECT_EQ(leave, (LeaveGroupRequest{"g 2", std::nullopt}));
+}
+
+TEST(DecodeRequest, ReadsTheDocumentedSendToGroupSample) {
+  auto r = MustDecode<SendToGroupRequest>(
+      R"({"type":"sendToGroup","group":"g1","ackId":7,"noEcho":false,"dataType":"text","data":"hi"})");
+  EXPECT_EQ(r.group, "g1");
+  EXPECT_EQ(r.ack_id, 7u);
+  EXPECT_FALSE(r.no_echo);
+  EXPECT_EQ(r.payload.type, DataType::kText);
+  EXPECT_EQ(r.payload.data.view(), "hi");
+}
+
+TEST(DecodeRequest, KeepsJsonDataAsItsExactSourceText) {
+  auto r = MustDecode<SendToGroupRequest>(
+      R"({"type":"sendToGroup","group":"g","data": {"b" : [1, 2.50, "\u00e9"], "a":null} ,"noEcho":true})");
+  EXPECT_EQ(r.payload.type, DataType::kJson);  // the default dataType
+  EXPECT_EQ(r.payload.data.view(), R"({"b" : [1, 2.50, "\u00e9"], "a":null})");
+  EXPECT_TRUE(r.no_echo);
+  auto s = MustDecode<SendToGroupRequest>(R"({"type":"sendToGroup","group":"g","data":"Hello"})");
+  EXPECT_EQ(s.payload.data.view(), "\"Hello\"");  // a JSON string stays a JSON string
+}
+
+TEST(DecodeRequest, DecodesTextEscapesAndBinaryBase64) {
+  auto text = MustDecode<EventRequest>(
+      R"({"type":"event","event":"chat","dataType":"text","data":"a\nb\u00e9"})");
+  EXPECT_EQ(text.payload.data.view(), "a\nb\xc3\xa9");
+  auto bin = MustDecode<EventRequest>(
+      R"({"type":"event","event":"chat","ackId":3,"dataType":"binary","data":"AAH/"})");
+  EXPECT_EQ(bin.payload.type, DataType::kBinary);
+  EXPECT_EQ(bin.payload.data.view(), std::string("\x00\x01\xff", 3));
+  auto escaped = MustDecode<EventRequest>(
+      R"({"type":"event","event":"e","dataType":"binary","data":"\/w=="})");
+  EXPECT_EQ(escaped.payload.data.view(), "\xff");
+  auto proto = MustDecode<SendToGroupRequest>(
+      R"({"type":"sendToGroup","group":"g","dataType":"protobuf","data":"CgA="})");
+  EXPECT_EQ(proto.payload.type, DataType::kProtobuf);
+  EXPECT_EQ(proto.payload.data.view(), std::string("\x0a\x00", 2));
+}
+
+TEST(DecodeRequest, ReadsSequenceAckAndPing) {
+  EXPECT_EQ(MustDecode<SequenceAckRequest>(
+                R"({"type":"sequenceAck","sequenceId":18446744073709551615})"),
+            SequenceAckRequest{UINT64_MAX});
+  MustDecode<PingRequest>(R"({"type":"ping"})");
+}
+
+TEST(DecodeRequest, MatchesTypeAndDataTypeCaseInsensitivelyButMemberNamesExactly) {
+  auto r = MustDecode<SendToGroupRequest>(
+      R"({"type":"SENDTOGROUP","group":"g","dataType":"Text","data":"x"})");
+  EXPECT_EQ(r.payload.type, DataType::kText);
+  MustDecode<PingRequest>(R"({"type":"Ping"})");
+  auto bad = DecodeRequest(R"({"Type":"ping"})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, kInvalidMessage);
+}
+
+TEST(DecodeRequest, IgnoresUnknownMembersAndTreatsNullOptionalsAsAbsent) {
+  auto r = MustDecode<SendToGroupRequest>(
+      R"({"future":{"x":[1]},"type":"sendToGroup","group":"g","ackId":null,"noEcho":null,)"
+      R"("dataType":null,"data":1})");
+  EXPECT_EQ(r.ack_id, std::nullopt);
+  EXPECT_EQ(r.payload.type, DataType::kJson);
+  EXPECT_EQ(r.payload.data.view(), "1");
+}
+
+TEST(DecodeRequest, LastDuplicateMemberWins) {
+  auto r = MustDecode<JoinGroupRequest>(R"({"type":"joinGroup","group":"a","group":"b"})");
+  EXPECT_EQ(r.group, "b");
+}
+
+TEST(DecodeRequest, RejectsMalformedRequestsWithClose1007) {
+  const std::vector<std::string> bad = {
+      "",
+      "not json",
+      "[]",
+      R"("ping")",
+      R"({"type":"ping"} x)",
+      R"({"type":1})",
+      R"({"group":"g"})",
+      R"({"type":"joinGroup"})",
+      R"({"type":"joinGroup","group":1})",
+      R"({"type":"joinGroup","group":""})",
+      R"({"type":"joinGroup","group":"   "})",
+      R"({"type":"joinGroup","group":"g","ackId":-1})",
+      R"({"type":"joinGroup","group":"g","ackId":1.5})",
+      R"({"type":"joinGroup","group":"g","ackId":"1"})",
+      R"({"type":"joinGroup","group":"g","ackId":18446744073709551616})",
+      R"({"type":"sendToGroup","group":"g"})",
+      R"({"type":"sendToGroup","group":"g","data":null})",
+      R"({"type":"sendToGroup","group":"g","noEcho":"yes","data":1})",
+      R"({"type":"sendToGroup","group":"g","dataType":"xml","data":1})",
+      R"({"type":"sendToGroup","group":"g","dataType":1,"data":1})",
+      R"({"type":"sendToGroup","group":"g","dataType":"text","data":1})",
+      R"({"type":"sendToGroup","group":"g","dataType":"binary","data":"not base64!"})",
+      R"({"type":"sendToGroup","group":"g","dataType":"binary","data":"AAE"})",
+      R"({"type":"sendToGroup","group":"g","dataType":"binary","data":[1]})",
+      R"({"type":"event","data":1})",
+      R"({"type":"event","event":"bad name","data":1})",
+      R"({"type":"event","event":"1x","data":1})",
+      R"({"type":"event","event":"e"})",
+      R"({"type":"sequenceAck"})",
+      R"({"type":"sequenceAck","sequenceId":"5"})",
+      R"({"type":"sequenceAck","sequenceId":-5})",
+      std::string("{\"type\":\"joinGroup\",\"group\":\"\xff\"}"),
+  };
+  for (const std::string& text : bad) {
+    auto r = DecodeRequest(text);
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.error().code, kInvalidMessage) << text;
+    EXPECT_EQ(CloseCodeFor(r.error()), 1007) << text;
+  }
+  EXPECT_EQ(kInvalidMessageCloseReason, "The client message is not a valid JSON protocol message.");
+}
+
+TEST(DecodeRequest, ReportsUnknownTypesSeparatelyStillAs1007) {
+  for (const char* text : {R"({"type":"invoke","invocationId":"1"})", R"({"type":"streamData"})",
+                           R"({"type":"ack"})"}) {
+    auto r = DecodeRequest(text);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, kUnknownType) << text;
+    EXPECT_EQ(CloseCodeFor(r.error()), 1007);
+  }
+}
+
+TEST(DecodeRequest, NameValidationCanBeSwitchedOff) {
+  DecodeOptions o;
+  o.validate_names = false;
+  auto r = DecodeRequest(R"({"type":"event","event":"bad name","data":1})", o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(std::get<EventRequest>(*r).event, "bad name");
+}
+
+TEST(DecodeRequestFrame, AcceptsUtf8JsonInBinaryFramesByDefault) {
+  const std::string text = R"({"type":"ping"})";
+  const auto bytes = AsBytes(text);
+  EXPECT_TRUE(DecodeRequestFrame(FrameType::kText, bytes).ok());
+  EXPECT_TRUE(DecodeRequestFrame(FrameType::kBinary, bytes).ok());
+  const std::string not_utf8 = "{\"type\":\"ping\",\"x\":\"\xc3\"}";
+  auto bad = DecodeRequestFrame(FrameType::kBinary, AsBytes(not_utf8));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(CloseCodeFor(bad.error()), 1007);
+}
+
+TEST(DecodeRequestFrame, EmulatorPolicyRejectsBinaryFramesWith1003) {
+  DecodeOptions o;
+  o.binary_frames = BinaryFramePolicy::kReject;
+  const std::string text = R"({"type":"ping"})";
+  auto r = DecodeRequestFrame(FrameType::kBinary, AsBytes(text), o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, kBinaryFrame);
+  EXPECT_EQ(CloseCodeFor(r.error()), 1003);
+  EXPECT_TRUE(DecodeRequestFrame(FrameType::kText, AsBytes(text), o).ok());
+}
+
+TEST(EncodeRequest, WritesWhatTheJsClientSends) {
+  EXPECT_EQ(EncodeJoinGroupRequest("g1", 1).view(), R"({"type":"joinGroup","group":"g1","ackId":1})");
+  EXPECT_EQ(EncodeLeaveGroupRequest("g1", std::nullopt).view(),
+            R"({"type":"leaveGroup","group":"g1"})");
+  EXPECT_EQ(EncodeSendToGroupRequest("g", Payload::Text("hi"), 2, false).view(),
+            R"({"type":"sendToGroup","group":"g","ackId":2,"noEcho":false,"dataType":"text","data":"hi"})");
+  EXPECT_EQ(EncodeEventRequest("e", Payload::Json(R"({"a":1})"), std::nullopt).view(),
+            R"({"type":"event","event":"e","dataType":"json","data":{"a":1}})");
+  const uint8_t bytes[] = {0, 1, 255};
+  EXPECT_EQ(EncodeEventRequest("e", Payload::Binary(bytes), 9).view(),
+            R"({"type":"event","event":"e","ackId":9,"dataType":"binary","data":"AAH/"})");
+  EXPECT_EQ(EncodeSequenceAckRequest(42).view(), R"({"type":"sequenceAck","sequenceId":42})");
+  EXPECT_EQ(EncodePingRequest().view(), R"({"type":"ping"})");
+}
+
+TEST(EncodeRequest, RoundTripsEveryRequestKindThroughDecode) {
+  const uint8_t bytes[] = {0, 1, 2, 3, 250};
+  const std::vector<Request> requests = {
+      JoinGroupRequest{"g\"1", 0},
+      LeaveGroupRequest{"g\xc3\xa9", std::nullopt},
+      SendToGroupRequest{"g", UINT64_MAX, true, Payload::Json(R"([1,"x",{"y":null}])")},
+      SendToGroupRequest{"g", std::nullopt, false, Payload::Text("line\nbreak \"q\"")},
+      SendToGroupRequest{"g", 5, false, Payload::Protobuf(bytes)},
+      EventRequest{"evt.name-1", 3, Payload::Binary(bytes)},
+      EventRequest{"e", std::nullopt, Payload::Text("")},
+      SequenceAckRequest{77},
+      PingRequest{},
+  };
+  for (const Request& request : requests) {
+    const SharedBytes encoded = EncodeRequest(request);
+    auto decoded = DecodeRequest(encoded.view());
+    ASSERT_TRUE(decoded.ok()) << encoded.view();
+    EXPECT_TRUE(*decoded == request) << encoded.view();
+  }
+}
+
+}  // namespace
+}  // namespace wpsim::protocol::webpubsub
