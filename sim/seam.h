@@ -10,6 +10,9 @@
 //    caller honouring Writable()); bytes arrive at the peer in order, exactly once, or the stream
 //    dies and OnClosed reports why.
 //  * After the user calls Close() or Reset() or destroys a Stream, its handler gets no more calls.
+//  * Destroying a Stream after Close() does not abort it: the runtime keeps what it needs and
+//    still delivers every queued byte, then closes (so owners may free a stream right after
+//    Close()). Destroying a stream that was neither closed nor reset resets it.
 #pragma once
 
 #include <cstdint>
@@ -65,7 +68,7 @@ class StreamHandler {
 // An ordered, reliable byte stream (a TCP connection, possibly wrapped in TLS).
 class Stream {
  public:
-  virtual ~Stream() = default;  // Destroying an open stream resets it.
+  virtual ~Stream() = default;  // See the contracts above: Close() then destroy is graceful.
 
   virtual void SetHandler(StreamHandler* handler) = 0;
   // Queues bytes for sending; returns false (and queues nothing) if the stream is closing/dead.
