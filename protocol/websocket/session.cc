@@ -1,0 +1,388 @@
+#include "protocol/websocket/session.h"
+
+#include <wslay/wslay.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace wpsim::protocol::websocket {
+namespace {
+// Input bytes already parsed are dropped from the front of the buffer once this many pile up
+// (or whenever the buffer empties), keeping the copy cost amortised.
+constexpr size_t kInputCompactBytesMin = 4096;
+// A reassembly buffer grown past this by a large message is released after delivery, so idle
+// connections do not keep megabytes each.
+constexpr size_t kMessageKeepCapacityMax = 256 * 1024;
+constexpr size_t kCloseReasonMax = kControlPayloadMax - 2;
+
+bool IsKnownOpcode(uint8_t op) {
+  return op == 0x0 || op == 0x1 || op == 0x2 || op == 0x8 || op == 0x9 || op == 0xA;
+}
+}  // namespace
+
+std::string_view CloseCauseName(CloseCause cause) {
+  switch (cause) {
+    case CloseCause::kPeerClosed: return "peer-closed";
+    case CloseCause::kLocalClosed: return "local-closed";
+    case CloseCause::kProtocolError: return "protocol-error";
+    case CloseCause::kTimeout: return "timeout";
+    case CloseCause::kTransportEnded: return "transport-ended";
+  }
+  return "?";
+}
+
+// wslay's frame callbacks. They only move bytes; no exception can leave them.
+struct Session::Callbacks {
+  static ssize_t Recv(uint8_t* buf, size_t len, int /*flags*/, void* user) {
+    auto* s = static_cast<Session*>(user);
+    const size_t n = std::min(len, s->input_.size() - s->input_pos_);
+    if (n == 0) return 0;  // wslay turns this into WSLAY_ERR_WANT_READ
+    std::memcpy(buf, s->input_.data() + s->input_pos_, n);
+    s->input_pos_ += n;
+    return static_cast<ssize_t>(n);
+  }
+  static ssize_t Send(const uint8_t* data, size_t len, int /*flags*/, void* user) {
+    static_cast<Session*>(user)->output_.Append({data, len});
+    return static_cast<ssize_t>(len);
+  }
+  static int GenMask(uint8_t* buf, size_t len, void* user) {
+    auto* s = static_cast<Session*>(user);
+    for (size_t i = 0; i < len; i += 8) {
+      uint64_t r = s->rng_.Next();
+      for (size_t j = i; j < len && j < i + 8; ++j) {
+        buf[j] = static_cast<uint8_t>(r);
+        r >>= 8;
+      }
+    }
+    return 0;
+  }
+};
+
+Session::Session(Role role, const SessionOptions& options, sim::Rng rng)
+    : role_(role), options_(options), rng_(rng) {
+  const wslay_frame_callbacks cb{Callbacks::Send, Callbacks::Recv, Callbacks::GenMask};
+  WPSIM_ASSERT(wslay_frame_context_init(&ctx_, &cb, this) == 0);
+}
+
+Session::~Session() { wslay_frame_context_free(ctx_); }
+
+void Session::Start(Nanos now) {
+  if (state_ != State::kOpen) return;
+  if (options_.keepalive_interval > 0) deadlines_[kKeepalive] = now + options_.keepalive_interval;
+  if (options_.idle_timeout > 0) deadlines_[kIdle] = now + options_.idle_timeout;
+}
+
+void Session::Receive(Nanos now, std::span<const uint8_t> data) {
+  if (state_ == State::kClosed || data.empty()) return;
+  input_.insert(input_.end(), data.begin(), data.end());
+  if (deadlines_[kIdle]) deadlines_[kIdle] = now + options_.idle_timeout;
+}
+
+void Session::ReceiveEof() { eof_ = true; }
+
+void Session::CompactInput() {
+  if (input_pos_ == input_.size()) {
+    input_.clear();
+    input_pos_ = 0;
+  } else if (input_pos_ >= kInputCompactBytesMin && input_pos_ * 2 >= input_.size()) {
+    input_.erase(input_.begin(), input_.begin() + static_cast<ptrdiff_t>(input_pos_));
+    input_pos_ = 0;
+  }
+}
+
+std::optional<Event> Session::PollEvent() {
+  if (clear_message_) {
+    clear_message_ = false;
+    message_.clear();
+    if (message_.capacity() > kMessageKeepCapacityMax) message_.shrink_to_fit();
+  }
+  std::optional<Event> ev;
+  if (pending_closed_) {
+    ev = std::move(pending_closed_);
+    pending_closed_.reset();
+  } else if (state_ != State::kClosed) {
+    ev = Parse();
+  }
+  if (ev && ev->kind == Event::Kind::kClosed) closed_reported_ = true;
+  return ev;
+}
+
+std::optional<Event> Session::Parse() {
+  while (true) {
+    wslay_frame_iocb iocb{};
+    const ssize_t r = wslay_frame_recv(ctx_, &iocb);
+    if (r == WSLAY_ERR_WANT_READ) {
+      CompactInput();
+      if (eof_) {
+        return Closed(CloseCause::kTransportEnded, close_code::kAbnormal,
+                      "EOF without a closing handshake", false);
+      }
+      return std::nullopt;
+    }
+    if (r < 0) {
+      // WSLAY_ERR_PROTO: a control frame over 125 bytes or without FIN, a 64-bit length with
+      // the top bit set, or a length not in its shortest form.
+      return Fail(close_code::kProtocolError, "malformed frame header");
+    }
+    if (!in_frame_) {
+      if (auto failed = OnFrameStart(iocb.fin, iocb.rsv, iocb.opcode, iocb.payload_length,
+                                     iocb.mask != 0)) {
+        return failed;
+      }
+    }
+    const std::span<const uint8_t> data(iocb.data, iocb.data_length);
+    frame_received_ += data.size();
+    const bool frame_done = frame_received_ == frame_length_;
+    if (frame_done) in_frame_ = false;
+
+    if (IsControl(frame_opcode_)) {
+      std::memcpy(control_.data() + control_size_, data.data(), data.size());
+      control_size_ += data.size();
+      if (frame_done) {
+        if (auto ev = OnControlFrame()) return ev;
+      }
+      continue;
+    }
+    if (state_ != State::kOpen) continue;  // data after our Close is dropped
+
+    if (message_opcode_ == Opcode::kText && !utf8_.Feed(data)) {
+      return Fail(close_code::kInvalidPayload, "text message is not valid UTF-8");
+    }
+    const bool message_done = frame_done && frame_fin_;
+    if (message_done && message_.empty() && frame_opcode_ != Opcode::kContinuation &&
+        data.size() == frame_length_) {
+      // The whole message is one frame and arrived in one piece: hand out wslay's buffer.
+      in_message_ = false;
+      if (message_opcode_ == Opcode::kText && !utf8_.Complete()) {
+        return Fail(close_code::kInvalidPayload, "text message ends inside a UTF-8 sequence");
+      }
+      Event ev;
+      ev.kind = Event::Kind::kMessage;
+      ev.opcode = message_opcode_;
+      ev.payload = data;
+      return ev;
+    }
+    message_.insert(message_.end(), data.begin(), data.end());
+    if (message_done) {
+      in_message_ = false;
+      if (message_opcode_ == Opcode::kText && !utf8_.Complete()) {
+        return Fail(close_code::kInvalidPayload, "text message ends inside a UTF-8 sequence");
+      }
+      clear_message_ = true;
+      Event ev;
+      ev.kind = Event::Kind::kMessage;
+      ev.opcode = message_opcode_;
+      ev.payload = std::span<const uint8_t>(message_.data(), message_.size());
+      return ev;
+    }
+  }
+}
+
+std::optional<Event> Session::OnFrameStart(uint8_t fin, uint8_t rsv, uint8_t opcode,
+                                           uint64_t length, bool masked) {
+  if (rsv != 0) return Fail(close_code::kProtocolError, "reserved bits set without an extension");
+  if (!IsKnownOpcode(opcode)) return Fail(close_code::kProtocolError, "reserved opcode");
+  if (role_ == Role::kServer && !masked) {
+    return Fail(close_code::kProtocolError, "client frame is not masked");
+  }
+  if (role_ == Role::kClient && masked) {
+    return Fail(close_code::kProtocolError, "server frame is masked");
+  }
+  const auto op = static_cast<Opcode>(opcode);
+  in_frame_ = true;
+  frame_opcode_ = op;
+  frame_fin_ = fin != 0;
+  frame_length_ = length;
+  frame_received_ = 0;
+  if (IsControl(op)) {
+    control_size_ = 0;
+    return std::nullopt;
+  }
+  if (state_ != State::kOpen) return std::nullopt;  // dropped anyway
+  if (op == Opcode::kContinuation) {
+    if (!in_message_) return Fail(close_code::kProtocolError, "continuation without a message");
+  } else {
+    if (in_message_) {
+      return Fail(close_code::kProtocolError, "new message inside a fragmented message");
+    }
+    in_message_ = true;
+    message_opcode_ = op;
+    message_.clear();
+    utf8_.Reset();
+  }
+  if (length > options_.message_bytes_max - std::min(message_.size(), options_.message_bytes_max)) {
+    return Fail(close_code::kMessageTooBig, "message exceeds the size limit");
+  }
+  return std::nullopt;
+}
+
+std::optional<Event> Session::OnControlFrame() {
+  const std::span<const uint8_t> payload(control_.data(), control_size_);
+  switch (frame_opcode_) {
+    case Opcode::kPing: {
+      if (state_ != State::kOpen) return std::nullopt;  // no Pong after our Close
+      QueueFrame(Opcode::kPong, true, payload);
+      Event ev;
+      ev.kind = Event::Kind::kPing;
+      ev.payload = payload;
+      return ev;
+    }
+    case Opcode::kPong: {
+      if (state_ != State::kOpen) return std::nullopt;
+      Event ev;
+      ev.kind = Event::Kind::kPong;
+      ev.payload = payload;
+      return ev;
+    }
+    case Opcode::kClose: {
+      if (payload.size() == 1) return Fail(close_code::kProtocolError, "1-byte Close payload");
+      uint16_t code = close_code::kNoStatus;
+      std::string_view reason;
+      if (payload.size() >= 2) {
+        code = static_cast<uint16_t>((payload[0] << 8) | payload[1]);
+        if (!IsValidCloseCode(code)) return Fail(close_code::kProtocolError, "invalid close code");
+        reason = AsString(payload.subspan(2));
+        if (!IsValidUtf8(reason)) {
+          return Fail(close_code::kInvalidPayload, "close reason is not valid UTF-8");
+        }
+      }
+      if (state_ == State::kOpen) {
+        // Echo the peer's status code (RFC 6455 §5.5.1), without a reason.
+        if (payload.empty()) {
+          QueueFrame(Opcode::kClose, true, {});
+        } else {
+          QueueFrame(Opcode::kClose, true, payload.first(2));
+        }
+        return Closed(CloseCause::kPeerClosed, code, reason, true);
+      }
+      return Closed(CloseCause::kLocalClosed, code, reason, true);
+    }
+    default:
+      WPSIM_ASSERT(false);
+      return std::nullopt;
+  }
+}
+
+void Session::QueueFrame(Opcode opcode, bool fin, std::span<const uint8_t> payload) {
+  wslay_frame_iocb iocb{};
+  iocb.fin = fin ? 1 : 0;
+  iocb.opcode = static_cast<uint8_t>(opcode);
+  iocb.payload_length = payload.size();
+  iocb.mask = role_ == Role::kClient ? 1 : 0;
+  iocb.data = payload.data();
+  iocb.data_length = payload.size();
+  // Our send callback always takes everything, so one call writes the whole frame.
+  const ssize_t r = wslay_frame_send(ctx_, &iocb);
+  WPSIM_ASSERT(r >= 0 && static_cast<size_t>(r) == payload.size());
+}
+
+void Session::QueueClose(uint16_t code, std::string_view reason) {
+  std::array<uint8_t, kControlPayloadMax> buf{};
+  buf[0] = static_cast<uint8_t>(code >> 8);
+  buf[1] = static_cast<uint8_t>(code & 0xFF);
+  const size_t n = std::min(reason.size(), kCloseReasonMax);
+  std::memcpy(buf.data() + 2, reason.data(), n);
+  QueueFrame(Opcode::kClose, true, std::span<const uint8_t>(buf.data(), 2 + n));
+}
+
+Event Session::Closed(CloseCause cause, uint16_t code, std::string_view reason, bool clean) {
+  state_ = State::kClosed;
+  deadlines_ = {};
+  close_reason_.assign(reason);
+  Event ev;
+  ev.kind = Event::Kind::kClosed;
+  ev.cause = cause;
+  ev.close_code = code;
+  ev.close_reason = close_reason_;
+  ev.clean = clean;
+  return ev;
+}
+
+Event Session::Fail(uint16_t code, std::string_view reason) {
+  if (state_ == State::kOpen) QueueClose(code, reason);
+  return Closed(CloseCause::kProtocolError, code, reason, false);
+}
+
+Status Session::SendText(std::string_view text) {
+  if (!IsValidUtf8(text)) return MakeError("invalid_utf8", "text messages must be UTF-8");
+  return Send(Opcode::kText, AsBytes(text));
+}
+
+Status Session::SendBinary(std::span<const uint8_t> data) { return Send(Opcode::kBinary, data); }
+
+Status Session::Send(Opcode opcode, std::span<const uint8_t> payload) {
+  WPSIM_ASSERT(opcode == Opcode::kText || opcode == Opcode::kBinary);
+  if (state_ != State::kOpen) return MakeError("closed", "the WebSocket is closing or closed");
+  if (output_.bytes() + payload.size() > options_.output_bytes_max) {
+    return MakeError("backpressure", "output queue is over SessionOptions::output_bytes_max");
+  }
+  const size_t step = options_.fragment_bytes_max;
+  if (step == 0 || payload.size() <= step) {
+    QueueFrame(opcode, true, payload);
+    return Status::Ok();
+  }
+  Opcode op = opcode;
+  while (!payload.empty()) {
+    const size_t n = std::min(step, payload.size());
+    QueueFrame(op, n == payload.size(), payload.first(n));
+    payload = payload.subspan(n);
+    op = Opcode::kContinuation;
+  }
+  return Status::Ok();
+}
+
+Status Session::SendEncoded(const SharedBytes& frame) {
+  WPSIM_ASSERT(role_ == Role::kServer);  // client frames must be masked per frame
+  if (state_ != State::kOpen) return MakeError("closed", "the WebSocket is closing or closed");
+  if (output_.bytes() + frame.size() > options_.output_bytes_max) {
+    return MakeError("backpressure", "output queue is over SessionOptions::output_bytes_max");
+  }
+  output_.AppendShared(frame);
+  return Status::Ok();
+}
+
+Status Session::Ping(std::span<const uint8_t> payload) {
+  WPSIM_ASSERT(payload.size() <= kControlPayloadMax);
+  if (state_ != State::kOpen) return MakeError("closed", "the WebSocket is closing or closed");
+  QueueFrame(Opcode::kPing, true, payload);
+  return Status::Ok();
+}
+
+void Session::Close(Nanos now, uint16_t code, std::string_view reason) {
+  if (state_ != State::kOpen) return;
+  WPSIM_ASSERT(IsValidCloseCode(code));
+  WPSIM_ASSERT(reason.size() <= kCloseReasonMax && IsValidUtf8(reason));
+  QueueClose(code, reason);
+  state_ = State::kClosing;
+  deadlines_ = {};
+  deadlines_[kCloseWait] = now + options_.close_timeout;
+}
+
+std::optional<Nanos> Session::NextDeadline() const {
+  std::optional<Nanos> next;
+  for (const auto& d : deadlines_) {
+    if (d && (!next || *d < *next)) next = d;
+  }
+  return next;
+}
+
+void Session::HandleTimeout(Nanos now) {
+  if (state_ == State::kClosed || pending_closed_) return;
+  // Fixed order (close wait, idle, keepalive) keeps equal deadlines deterministic.
+  if (deadlines_[kCloseWait] && *deadlines_[kCloseWait] <= now) {
+    pending_closed_ = Closed(CloseCause::kTimeout, close_code::kAbnormal,
+                             "no Close from the peer in time", false);
+    return;
+  }
+  if (deadlines_[kIdle] && *deadlines_[kIdle] <= now) {
+    QueueClose(close_code::kGoingAway, "idle timeout");
+    pending_closed_ = Closed(CloseCause::kTimeout, close_code::kGoingAway, "idle timeout", false);
+    return;
+  }
+  if (deadlines_[kKeepalive] && *deadlines_[kKeepalive] <= now) {
+    QueueFrame(Opcode::kPing, true, {});
+    deadlines_[kKeepalive] = now + options_.keepalive_interval;
+  }
+}
+
+}  // namespace wpsim::protocol::websocket
