@@ -343,6 +343,10 @@ RouteError BadRequest(std::string message, std::string target) {
   return e;
 }
 
+RouteError InvalidFilterError(const FilterError& error) {
+  return BadRequest(error.message, "Request");
+}
+
 std::optional<std::string> DecodePathSegment(std::string_view raw) { return PercentDecode(raw, true); }
 std::optional<std::string> DecodeQueryComponent(std::string_view raw) {
   return PercentDecode(raw, false);

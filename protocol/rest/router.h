@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "protocol/rest/error_detail.h"
+#include "protocol/rest/odata_filter.h"
 
 namespace wpsim::protocol::rest {
 
@@ -127,6 +128,10 @@ struct RouteError {
 
 // A 400 with code Error.BadRequest (the shape the emulator uses for every validation error).
 RouteError BadRequest(std::string message, std::string target = "Request");
+
+// The 400 for a filter that does not compile: {"code":"Error.BadRequest","message":<the
+// filter error's message>,"target":"Request"} (EMU:WebPubSubEmulatorController.cs).
+RouteError InvalidFilterError(const FilterError& error);
 
 class [[nodiscard]] RouteResult {
  public:

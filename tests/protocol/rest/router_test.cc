@@ -348,5 +348,16 @@ TEST(RestValidation, HubIsCheckedBeforeOtherParameters) {  // REST-030
             "group");
 }
 
+TEST(RestValidation, InvalidFiltersBecomeBadRequests) {  // REST-038
+  Route route = MustRoute("POST", "/api/hubs/h/:send?filter=userId+gt+5");
+  FilterCompileResult filter = ODataFilter::Compile(*route.filter);
+  ASSERT_FALSE(filter.ok());
+  RouteError e = InvalidFilterError(filter.error());
+  EXPECT_EQ(e.status, 400);
+  EXPECT_EQ(e.error_code, "Error.BadRequest");
+  EXPECT_EQ(e.Body(),
+            R"x({"code":"Error.BadRequest","message":"Invalid syntax for 'userId gt 5': Type 'string', expect 'int'. (Parameter 'filter')","target":"Request"})x");
+}
+
 }  // namespace
 }  // namespace wpsim::protocol::rest
