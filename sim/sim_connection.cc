@@ -162,14 +162,9 @@ void SimConnection::SetReadPaused(int side, bool paused) {
 void SimConnection::Release(int side) {
   Endpoint& ep = ep_[side];
   ep.stream = nullptr;
-  if (ep.state == State::kOpen) {
-    // Destroying a stream that finished both half-closes is a close; otherwise a reset.
-    if (ep.shutdown && ep.end_delivered) {
-      Close(side);
-    } else {
-      Reset(side);
-    }
-  }
+  // seam.h: destroying a stream that was neither closed nor reset resets it; after Close() the
+  // connection lives on here until the queued bytes and the FIN are through.
+  if (ep.state == State::kOpen) Reset(side);
   ep.state = State::kClosed;
   ep.handler = nullptr;
   ep.close_pending = false;
