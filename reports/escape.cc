@@ -124,7 +124,6 @@ std::string MarkdownCell(std::string_view text) {
       case '&': out += "&amp;"; break;
       case '`': out += "&#96;"; break;
       case '*': out += "\\*"; break;
-      case '_': out += "\\_"; break;
       case '[': out += "\\["; break;
       case ']': out += "\\]"; break;
       default: out += c;

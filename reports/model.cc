@@ -192,6 +192,14 @@ uint64_t ScenarioResult::Counter(std::string_view counter) const {
   return it == counters.end() ? 0 : it->second;
 }
 
+std::optional<Metric> ScenarioResult::PrimaryMetric() const {
+  for (Metric m : {Metric::kPublishToReceive, Metric::kAckRtt, Metric::kConnect,
+                   Metric::kRestCall}) {
+    if (HasLatency(m)) return m;
+  }
+  return std::nullopt;
+}
+
 bool ScenarioResult::coordinated_omission_corrected() const {
   for (const auto& [key, series] : latency) {
     if (series.coordinated_omission_corrected) return true;

@@ -205,6 +205,9 @@ struct ScenarioResult {
   Histogram MergedLatency(Metric metric) const;
   bool HasLatency(Metric metric) const;
   uint64_t Counter(std::string_view counter) const;
+  // The metric summary tables show: publish_to_receive if it has samples, else the first metric
+  // (in enum order) that has; nullopt when the scenario recorded no latency at all.
+  std::optional<Metric> PrimaryMetric() const;
   bool coordinated_omission_corrected() const;
 };
 
