@@ -14,6 +14,7 @@
 #pragma once
 
 #include <fstream>
+#include <ostream>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -43,6 +44,9 @@ struct DataCase {
   }
   std::string Where() const { return file + ":" + std::to_string(line) + " \"" + title + "\""; }
 };
+
+// gtest prints parameters of failing tests; the location is what a reader needs.
+inline void PrintTo(const DataCase& c, std::ostream* os) { *os << c.Where(); }
 
 inline int HexDigit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
