@@ -1,0 +1,329 @@
+// ClientConnection: the logical WebSocket client connection (raw, JSON and reliable JSON
+// subprotocols) — PROTOCOL.md §4.3, §5, §6.
+//
+// Rules this file must not break:
+//  * an ackId that was processed successfully is never executed again (Duplicate ack); a
+//    failed request is not remembered, so a retry with the same ackId runs again (§5.2);
+//  * without an ackId a request is fire-and-forget: no ack, success or error (§5.2, §3.3);
+//  * reliable data messages carry sequence ids 1, 2, 3, … that never restart, are kept until
+//    sequenceAck'ed, and are replayed in order after a recovery (§6);
+//  * a malformed request closes the connection with 1007 (1003 for policy-rejected binary
+//    frames), as the Microsoft emulator does (§5.5).
+#include "protocol/webpubsub/service_messages.h"
+#include "protocol/websocket/frame.h"
+#include "service/front.h"
+#include "service/service.h"
+
+namespace wpsim::service {
+
+namespace wps = protocol::webpubsub;
+namespace ws = protocol::websocket;
+
+std::string_view ClientKindName(ClientKind kind) {
+  switch (kind) {
+    case ClientKind::kRaw: return "raw";
+    case ClientKind::kJson: return "json";
+    case ClientKind::kReliable: return "reliable";
+    case ClientKind::kMqtt: return "mqtt";
+  }
+  return "unknown";
+}
+
+ClientConnection::ClientConnection(Service& service, Hub& hub, ClientKind kind,
+                                   std::string subprotocol)
+    : service_(service),
+      hub_(hub),
+      kind_(kind),
+      subprotocol_(std::move(subprotocol)),
+      outbox_(service.options().reliable_limits) {}
+
+ClientConnection::~ClientConnection() {
+  if (recovery_timer_ != 0) service_.runtime().CancelTimer(recovery_timer_);
+}
+
+void ClientConnection::Attach(Front* front) {
+  front_ = front;
+  if (recovery_timer_ != 0) {
+    service_.runtime().CancelTimer(recovery_timer_);
+    recovery_timer_ = 0;
+  }
+}
+
+void ClientConnection::OnConnected() {
+  if (kind_ == ClientKind::kRaw) return;
+  if (kind_ == ClientKind::kReliable && reconnection_token_.empty()) {
+    reconnection_token_ = service_.ReconnectionToken(connection_id, service_.NextNonce());
+  }
+  std::optional<std::string_view> user;
+  if (user_id) user = *user_id;
+  std::optional<std::string_view> token;
+  if (kind_ == ClientKind::kReliable) token = reconnection_token_;
+  SendControl(wps::EncodeConnected(connection_id, user, token));
+}
+
+void ClientConnection::SendControl(const SharedBytes& json) {
+  if (front_ == nullptr) return;  // a detached reliable connection loses acks, like the service
+  if (!front_->SendText(json.view()).ok()) Fail(ws::close_code::kPolicyViolation, "slow consumer");
+}
+
+void ClientConnection::SendSequenced(const wps::SequencedMessage& message, uint64_t sequence_id) {
+  if (front_ == nullptr) return;
+  message.RenderInto(sequence_id, scratch_);
+  if (!front_->SendText(scratch_).ok()) Fail(ws::close_code::kPolicyViolation, "slow consumer");
+}
+
+void ClientConnection::Deliver(OutboundMessage& message) {
+  if (ended_) return;
+  switch (kind_) {
+    case ClientKind::kRaw:
+      if (front_ != nullptr && !front_->SendEncoded(message.RawFrame()).ok()) {
+        Fail(ws::close_code::kPolicyViolation, "slow consumer");
+      }
+      break;
+    case ClientKind::kJson:
+      if (front_ != nullptr && !front_->SendEncoded(message.JsonFrame()).ok()) {
+        Fail(ws::close_code::kPolicyViolation, "slow consumer");
+      }
+      break;
+    case ClientKind::kReliable: {
+      const wps::SequencedMessage& sequenced = message.Sequenced();
+      const uint64_t id = outbox_.Push(sequenced.tail());
+      if (id == 0) {
+        Fail(ws::close_code::kPolicyViolation, "The reliable message buffer is full.");
+        return;
+      }
+      SendSequenced(sequenced, id);
+      break;
+    }
+    case ClientKind::kMqtt:
+      break;  // MQTT sessions are a different class
+  }
+}
+
+void ClientConnection::OnMessage(ws::Opcode opcode, std::span<const uint8_t> payload) {
+  if (ended_) return;
+  if (kind_ == ClientKind::kRaw) {
+    // Raw frames go to the upstream `message` event; with no event handler configured the
+    // connection is dropped (PROTOCOL.md §5.4; the emulator closes with 1011).
+    Fail(ws::close_code::kInternalError, "No event handler is configured for the message event.");
+    return;
+  }
+  const wps::FrameType frame_type =
+      opcode == ws::Opcode::kText ? wps::FrameType::kText : wps::FrameType::kBinary;
+  Result<wps::Request> request = wps::DecodeRequestFrame(frame_type, payload);
+  if (!request.ok()) {
+    const uint16_t code = wps::CloseCodeFor(request.error());
+    Fail(code, code == wps::kCloseInvalidPayload ? wps::kInvalidMessageCloseReason
+                                                 : std::string_view(request.error().message));
+    return;
+  }
+  HandleRequest(request.value());
+}
+
+bool ClientConnection::IsDuplicate(std::optional<uint64_t> ack_id) {
+  if (!ack_id || !acks_.Contains(*ack_id)) return false;
+  SendControl(wps::EncodeDuplicateAck(*ack_id));
+  return true;
+}
+
+void ClientConnection::Remember(std::optional<uint64_t> ack_id) {
+  if (ack_id) acks_.Insert(*ack_id);
+}
+
+void ClientConnection::SendAck(std::optional<uint64_t> ack_id) {
+  if (ack_id) SendControl(wps::EncodeAck(*ack_id));
+}
+
+void ClientConnection::SendAckError(std::optional<uint64_t> ack_id, std::string_view name,
+                                    std::string message) {
+  if (ack_id) SendControl(wps::EncodeAckError(*ack_id, name, message));
+}
+
+void ClientConnection::HandleRequest(wps::Request& request) {
+  const bool skip_roles = service_.options().HasBug(Bug::kSkipRoleCheck);
+  if (auto* join = std::get_if<wps::JoinGroupRequest>(&request)) {
+    if (IsDuplicate(join->ack_id)) return;
+    if (!skip_roles && !permissions_.CanJoinLeave(join->group)) {
+      SendAckError(join->ack_id, wps::kAckErrorForbidden,
+                   "The client does not have permission to join group '" + join->group + "'.");
+      return;
+    }
+    hub_.state().Join(this, join->group);
+    Remember(join->ack_id);
+    SendAck(join->ack_id);
+  } else if (auto* leave = std::get_if<wps::LeaveGroupRequest>(&request)) {
+    if (IsDuplicate(leave->ack_id)) return;
+    if (!skip_roles && !permissions_.CanJoinLeave(leave->group)) {
+      SendAckError(leave->ack_id, wps::kAckErrorForbidden,
+                   "The client does not have permission to leave group '" + leave->group + "'.");
+      return;
+    }
+    hub_.state().Leave(this, leave->group);
+    Remember(leave->ack_id);
+    SendAck(leave->ack_id);
+  } else if (auto* send = std::get_if<wps::SendToGroupRequest>(&request)) {
+    if (IsDuplicate(send->ack_id)) return;
+    if (!skip_roles && !permissions_.CanSendTo(send->group)) {
+      SendAckError(send->ack_id, wps::kAckErrorForbidden,
+                   "The client does not have permission to send to group '" + send->group + "'.");
+      return;
+    }
+    const bool ack_first = service_.options().HasBug(Bug::kAckBeforeApply);
+    if (ack_first) {
+      Remember(send->ack_id);
+      SendAck(send->ack_id);
+    }
+    OutboundMessage message = OutboundMessage::Group(send->group, user_id, std::move(send->payload));
+    FanoutOptions options;
+    if (send->no_echo && !service_.options().HasBug(Bug::kDropNoEcho)) options.no_echo_sender = this;
+    hub_.SendToGroup(send->group, message, options);
+    if (!ack_first && !ended_) {
+      Remember(send->ack_id);
+      SendAck(send->ack_id);
+    }
+  } else if (auto* event = std::get_if<wps::EventRequest>(&request)) {
+    if (IsDuplicate(event->ack_id)) return;
+    // No event handler is configured: the emulator answers InternalServerError (§5.2).
+    SendAckError(event->ack_id, wps::kAckErrorInternalServerError,
+                 "No event handler is configured for event '" + event->event + "'.");
+  } else if (auto* ack = std::get_if<wps::SequenceAckRequest>(&request)) {
+    if (kind_ == ClientKind::kReliable) outbox_.Ack(ack->sequence_id);
+  } else if (std::holds_alternative<wps::PingRequest>(request)) {
+    SendControl(wps::EncodePong());
+  }
+}
+
+void ClientConnection::Fail(uint16_t code, std::string_view reason) {
+  if (front_ != nullptr) {
+    Front* f = front_;
+    front_ = nullptr;
+    f->CloseWebSocket(code, reason);
+  }
+  End(reason);
+}
+
+void ClientConnection::CloseByService(std::string_view reason) {
+  if (ended_) return;
+  if (front_ != nullptr) {
+    if (kind_ != ClientKind::kRaw) SendControl(wps::EncodeDisconnected(reason));
+    Front* f = front_;
+    front_ = nullptr;
+    if (f != nullptr) f->CloseWebSocket(ws::close_code::kNormal, reason);
+  }
+  End(reason);
+}
+
+void ClientConnection::OnTransportClosed(bool client_closed, std::string_view reason) {
+  front_ = nullptr;
+  if (ended_) return;
+  if (kind_ == ClientKind::kReliable && !client_closed) {
+    // Keep the logical connection for the recovery window (PROTOCOL.md §6.4).
+    service_.Log("connection " + connection_id + " detached (" + std::string(reason) +
+                 "); recoverable for the recovery window");
+    recovery_timer_ = service_.runtime().SetTimer(
+        service_.runtime().Now() + service_.options().recovery_window, [this] {
+          recovery_timer_ = 0;
+          End("The connection was not recovered in time.");
+        });
+    return;
+  }
+  End(reason);
+}
+
+bool ClientConnection::Recover(Front* front, std::string_view token) {
+  if (ended_ || kind_ != ClientKind::kReliable || front_ != nullptr) return false;
+  if (token != reconnection_token_) return false;
+  Attach(front);
+  if (service_.options().HasBug(Bug::kResetSequenceOnRecover)) outbox_.ResetSequenceForBug();
+  const int copies = service_.options().HasBug(Bug::kDuplicateOnReplay) ? 2 : 1;
+  for (int i = 0; i < copies; ++i) {
+    outbox_.ForEach([&](const ReliableOutbox::Entry& entry) {
+      SendSequenced(wps::SequencedMessage(entry.body), entry.sequence_id);
+    });
+  }
+  service_.Log("connection " + connection_id + " recovered");
+  return true;
+}
+
+void ClientConnection::End(std::string_view reason) {
+  if (ended_) return;
+  ended_ = true;
+  service_.Log("connection " + connection_id + " ended: " + std::string(reason));
+  hub_.Remove(this);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+Hub::Hub(Service& service, std::string name) : service_(service), name_(std::move(name)) {}
+
+ClientConnection* Hub::Find(std::string_view connection_id) {
+  auto it = connections_.find(connection_id);
+  return it == connections_.end() ? nullptr : it->second.get();
+}
+
+ClientConnection* Hub::Add(std::unique_ptr<ClientConnection> connection) {
+  ClientConnection* raw = connection.get();
+  if (!state_.Add(raw)) return nullptr;
+  connections_.emplace(raw->connection_id, std::move(connection));
+  return raw;
+}
+
+void Hub::Remove(ClientConnection* connection) {
+  auto it = connections_.find(connection->connection_id);
+  if (it == connections_.end() || it->second.get() != connection) return;
+  state_.Remove(connection);
+  std::unique_ptr<ClientConnection> owned = std::move(it->second);
+  connections_.erase(it);
+  service_.Bury(std::move(owned));
+}
+
+size_t Hub::Fanout(const HubState::MemberMap& members, OutboundMessage& message,
+                   const FanoutOptions& options) {
+  // Receivers are collected first: delivering may end a connection (slow consumer), which
+  // edits the maps being iterated.
+  std::vector<ClientConnection*>& receivers = fanout_scratch_;
+  receivers.clear();
+  for (const auto& [seq, member] : members) {
+    auto* c = static_cast<ClientConnection*>(member);
+    if (c == options.no_echo_sender) continue;
+    if (options.excluded != nullptr) {
+      bool excluded = false;
+      for (const std::string& id : *options.excluded) {
+        if (id == c->connection_id) {
+          excluded = true;
+          break;
+        }
+      }
+      if (excluded) continue;
+    }
+    receivers.push_back(c);
+  }
+  if (service_.options().HasBug(Bug::kFanoutSkipLast) && !receivers.empty()) receivers.pop_back();
+  for (ClientConnection* c : receivers) c->Deliver(message);
+  return receivers.size();
+}
+
+size_t Hub::SendToAll(OutboundMessage& message, const FanoutOptions& options) {
+  return Fanout(state_.connections(), message, options);
+}
+
+size_t Hub::SendToGroup(std::string_view group, OutboundMessage& message,
+                        const FanoutOptions& options) {
+  const HubState::MemberMap* members = state_.GroupMembers(group);
+  return members == nullptr ? 0 : Fanout(*members, message, options);
+}
+
+size_t Hub::SendToUser(std::string_view user_id, OutboundMessage& message,
+                       const FanoutOptions& options) {
+  const HubState::MemberMap* members = state_.UserConnections(user_id);
+  return members == nullptr ? 0 : Fanout(*members, message, options);
+}
+
+size_t Hub::SendToConnection(std::string_view connection_id, OutboundMessage& message) {
+  ClientConnection* c = Find(connection_id);
+  if (c == nullptr) return 0;
+  c->Deliver(message);
+  return 1;
+}
+
+}  // namespace wpsim::service

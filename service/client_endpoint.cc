@@ -1,0 +1,182 @@
+// The client endpoints (PROTOCOL.md §1.1, §2, §4): /client/hubs/{hub}, the legacy
+// /client/?hub={hub}, and recovery of reliable connections.
+//
+// Order of checks for a new connection (each failure answers the upgrade with an HTTP error,
+// as the Microsoft emulator does): WebSocket handshake (400/426) → token present and valid
+// (401) → initial groups valid (400) → subprotocol negotiation → 101.
+// A recovery request (awps_connection_id + awps_reconnection_token) needs no access token; it
+// is always upgraded, then closed with 1008 when the connection cannot be recovered (§2.4, §6.4)
+// because the JS SDK retries HTTP errors but gives up on 1008.
+#include <algorithm>
+
+#include "protocol/auth/jwt.h"
+#include "protocol/http/url.h"
+#include "protocol/webpubsub/client_requests.h"
+#include "protocol/websocket/frame.h"
+#include "protocol/websocket/handshake.h"
+#include "service/front.h"
+#include "service/names.h"
+#include "service/service.h"
+
+namespace wpsim::service {
+
+namespace http = protocol::http;
+namespace ws = protocol::websocket;
+namespace wps = protocol::webpubsub;
+namespace auth = protocol::auth;
+
+namespace {
+
+http::Response TextResponse(int status, std::string body) {
+  http::Response r;
+  r.status = status;
+  r.headers.Add("Content-Type", "text/plain; charset=utf-8");
+  r.body = std::move(body);
+  return r;
+}
+
+// Audiences a client token may carry for `hub` reached at `host`: the http(s) form the SDKs
+// mint and the ws(s) form some tools use (the MQTT quickstart's jwtgen command), for the Host
+// header and for the configured public endpoint. Compared case-insensitively (emulator rule).
+std::vector<std::string> ClientAudiences(const ServiceOptions& options, std::string_view host,
+                                         std::string_view relative) {
+  std::vector<std::string> out;
+  for (const char* scheme : {"http://", "https://", "ws://", "wss://"}) {
+    out.push_back(std::string(scheme) + std::string(host) + std::string(relative));
+  }
+  if (!options.public_endpoint.empty()) {
+    std::string e = options.public_endpoint;
+    while (!e.empty() && e.back() == '/') e.pop_back();
+    out.push_back(e + std::string(relative));
+  }
+  return out;
+}
+
+std::optional<std::string> BearerToken(const http::Request& request) {
+  std::optional<std::string_view> h = request.headers.Get("Authorization");
+  if (!h) return std::nullopt;
+  constexpr std::string_view kBearer = "Bearer ";
+  if (h->size() <= kBearer.size() || !http::EqualsIgnoreCase(h->substr(0, kBearer.size()), kBearer)) {
+    return std::nullopt;
+  }
+  return std::string(h->substr(kBearer.size()));
+}
+
+}  // namespace
+
+bool HandleClientEndpoint(Service& service, Front& front, const http::Request& request) {
+  const http::TargetParts target = http::SplitTarget(request.target);
+  const std::vector<std::string_view> segments = http::SplitPath(target.path);
+  const http::QueryPairs query = http::ParseQuery(target.query);
+  std::string hub_name;
+  if (segments.size() == 3 && segments[0] == "client" && segments[1] == "hubs") {
+    hub_name = http::DecodePathSegment(segments[2]);
+  } else if (segments.size() == 1 && segments[0] == "client") {
+    const std::string* hub = http::FindQuery(query, "hub");
+    if (hub == nullptr) {
+      front.RespondHttp(request.id, TextResponse(400, "The hub query parameter is required."));
+      return true;
+    }
+    hub_name = *hub;
+  } else if (segments.size() == 4 && segments[0] == "clients" && segments[1] == "mqtt" &&
+             segments[2] == "hubs") {
+    front.RespondHttp(request.id,
+                      TextResponse(501, "MQTT clients are not supported by this build yet."));
+    return true;
+  } else {
+    return false;
+  }
+  if (!IsValidHubName(hub_name)) {
+    front.RespondHttp(request.id, TextResponse(400, "Invalid hub name '" + hub_name + "'."));
+    return true;
+  }
+  ws::UpgradeOffer offer = ws::ValidateUpgradeRequest(request);
+  if (!offer.ok) {
+    service.Log("upgrade refused from " + front.peer().ToString() + ": " + offer.reject_reason);
+    front.RespondHttp(request.id, ws::RejectResponse(offer));
+    return true;
+  }
+
+  // Subprotocol: the first supported one the client offers (emulator rule, §4.2).
+  ClientKind kind = ClientKind::kRaw;
+  std::string subprotocol;
+  for (const std::string& offered : offer.subprotocols) {
+    if (offered == wps::kJsonSubprotocol) {
+      kind = ClientKind::kJson;
+      subprotocol = offered;
+      break;
+    }
+    if (offered == wps::kReliableJsonSubprotocol) {
+      kind = ClientKind::kReliable;
+      subprotocol = offered;
+      break;
+    }
+  }
+
+  Hub& hub = service.GetHub(hub_name);
+
+  // Recovery of a reliable connection.
+  const std::string* recover_id = http::FindQuery(query, "awps_connection_id");
+  if (recover_id != nullptr) {
+    const std::string* token = http::FindQuery(query, "awps_reconnection_token");
+    ClientConnection* c = hub.Find(*recover_id);
+    ws::Session* session = front.StartWebSocket(request.id, ws::AcceptResponse(offer, subprotocol),
+                                                nullptr);
+    (void)session;
+    if (c == nullptr || token == nullptr || c->kind() != kind || !c->Recover(&front, *token)) {
+      service.Log("recovery of " + *recover_id + " refused");
+      front.CloseWebSocket(ws::close_code::kPolicyViolation, "The connection cannot be recovered.");
+      return true;
+    }
+    front.AttachConnection(c);
+    return true;
+  }
+
+  // Authentication.
+  std::optional<std::string> token;
+  if (const std::string* q = http::FindQuery(query, "access_token")) token = *q;
+  if (!token) token = BearerToken(request);
+  if (!token) {
+    front.RespondHttp(request.id, TextResponse(401, "The access token is missing."));
+    return true;
+  }
+  const std::string host(request.headers.Get("Host").value_or(""));
+  auth::VerifyOptions verify;
+  verify.now_unix_seconds = service.runtime().UnixNow() / sim::kSecond;
+  verify.clock_skew_seconds = service.options().HasBug(Bug::kIgnoreTokenExpiry)
+                                  ? int64_t{1} << 40
+                                  : service.options().token_clock_skew_seconds;
+  verify.audiences = ClientAudiences(service.options(), host, "/client/hubs/" + hub_name);
+  verify.audience_match = auth::AudienceMatch::kCaseInsensitive;
+  verify.accept_group_claim = true;
+  Result<auth::Claims> claims = auth::Verify(*token, service.options().access_keys, verify);
+  if (!claims.ok()) {
+    service.Log("client token refused from " + front.peer().ToString() + ": " +
+                claims.error().code + ": " + claims.error().message);
+    front.RespondHttp(request.id, TextResponse(401, "Unauthorized: " + claims.error().message));
+    return true;
+  }
+  for (const std::string& group : claims->groups) {
+    if (!IsValidGroupName(group)) {
+      front.RespondHttp(request.id, TextResponse(400, "The token contains an invalid group name."));
+      return true;
+    }
+  }
+
+  auto connection = std::make_unique<ClientConnection>(service, hub, kind, subprotocol);
+  connection->connection_id = service.NewConnectionId();
+  if (claims->subject && !claims->subject->empty()) connection->user_id = *claims->subject;
+  connection->permissions() = ConnectionPermissions::FromRoles(claims->roles);
+  ClientConnection* c = hub.Add(std::move(connection));
+  WPSIM_ASSERT(c != nullptr);
+  for (const std::string& group : claims->groups) hub.state().Join(c, group);
+  service.Log("client " + c->connection_id + " connected to hub " + hub.name() + " as " +
+              std::string(ClientKindName(kind)) + " user=" + c->user_id.value_or("(none)") +
+              " from " + front.peer().ToString());
+  front.StartWebSocket(request.id, ws::AcceptResponse(offer, subprotocol), c);
+  c->Attach(&front);
+  c->OnConnected();
+  return true;
+}
+
+}  // namespace wpsim::service

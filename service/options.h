@@ -1,0 +1,60 @@
+// Configuration of the reference service, and the bug-injection switches used to prove the
+// conformance suite has teeth (FoundationDB's BUGGIFY turned into mutation testing).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "service/reliable_outbox.h"
+#include "sim/seam.h"
+
+namespace wpsim::service {
+
+// The default access key, like the Microsoft emulator's (documented in docs/cli.md). It is a
+// development key: anyone can read it here.
+inline constexpr std::string_view kDefaultAccessKey = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH";
+
+// Each bug deliberately breaks one rule the conformance suite checks.
+enum class Bug : uint8_t {
+  kSkipRoleCheck,            // every join/leave/send is allowed regardless of roles
+  kAckBeforeApply,           // sendToGroup acks before the message is fanned out
+  kDropNoEcho,               // noEcho is ignored: publishers receive their own messages
+  kResetSequenceOnRecover,   // reliable sequence ids restart at 1 after a recovery
+  kDuplicateOnReplay,        // recovery replays every un-acked message twice
+  kFanoutSkipLast,           // a fan-out skips its last receiver
+  kIgnoreTokenExpiry,        // expired client tokens are accepted
+};
+std::string_view BugName(Bug bug);
+std::optional<Bug> ParseBug(std::string_view name);
+// Every bug with a one-line description, in a stable order (for --list-bugs).
+const std::vector<std::pair<Bug, std::string_view>>& AllBugs();
+
+struct ServiceOptions {
+  // Primary and optional secondary key. Tokens signed with any of them are accepted.
+  std::vector<std::string> access_keys{std::string(kDefaultAccessKey)};
+  // When set ("https://example.com:8443"), client token audiences and REST audiences are also
+  // checked against this endpoint, not only against the request's Host (reverse proxies).
+  std::string public_endpoint;
+  // Whether the listener is TLS (audiences and client URLs then use https/wss).
+  bool tls = false;
+  // Accepted clock difference for exp/nbf (the Microsoft emulator allows 5 minutes).
+  int64_t token_clock_skew_seconds = 300;
+  // Reliable connections stay recoverable this long after their transport drops (§6.4).
+  sim::Nanos recovery_window = 30 * sim::kSecond;
+  ReliableLimits reliable_limits;
+  // The service's WebSocket keepalive ping interval (hub setting default 20 s, §13).
+  sim::Nanos websocket_keepalive = 20 * sim::kSecond;
+  size_t message_bytes_max = 1024 * 1024;
+  // Bytes a connection may have waiting to be written before it is closed as a slow consumer.
+  size_t connection_output_bytes_max = 16 * 1024 * 1024;
+  std::set<Bug> bugs;
+
+  bool HasBug(Bug bug) const { return bugs.count(bug) != 0; }
+};
+
+}  // namespace wpsim::service

@@ -1,0 +1,145 @@
+#include "service/service.h"
+
+#include <algorithm>
+
+#include "base/encoding.h"
+#include "protocol/auth/hmac.h"
+#include "service/front.h"
+
+namespace wpsim::service {
+
+namespace {
+std::string ToLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+}  // namespace
+
+Service::Service(sim::Runtime& runtime, ServiceOptions options)
+    : runtime_(runtime), options_(std::move(options)), rng_(runtime.ForkRng("service")) {
+  WPSIM_ASSERT(!options_.access_keys.empty());
+}
+
+Service::~Service() {
+  *alive_ = false;
+  listener_.reset();
+  // Connections first (they point at fronts and hubs), then fronts.
+  hubs_.clear();
+  dead_connections_.clear();
+  fronts_.clear();
+  dead_fronts_.clear();
+}
+
+Status Service::Listen(const sim::Address& address) {
+  auto listener = runtime_.Listen(address, [this](std::unique_ptr<sim::Stream> stream) {
+    Accept(wrap_accepted ? wrap_accepted(std::move(stream)) : std::move(stream));
+  });
+  if (!listener.ok()) return listener.error();
+  listener_ = std::move(listener.value());
+  return Status::Ok();
+}
+
+std::optional<sim::Address> Service::listen_address() const {
+  if (!listener_) return std::nullopt;
+  return listener_->address();
+}
+
+void Service::Accept(std::unique_ptr<sim::Stream> stream) {
+  if (!stream) return;
+  const uint64_t id = next_front_id_++;
+  fronts_.emplace(id, std::make_unique<Front>(*this, id, std::move(stream)));
+}
+
+Hub& Service::GetHub(std::string_view name) {
+  std::string key = ToLower(name);
+  auto it = hubs_.find(key);
+  if (it == hubs_.end()) {
+    it = hubs_.emplace(key, std::make_unique<Hub>(*this, key)).first;
+  }
+  return *it->second;
+}
+
+Hub* Service::FindHub(std::string_view name) {
+  auto it = hubs_.find(ToLower(name));
+  return it == hubs_.end() ? nullptr : it->second.get();
+}
+
+std::string Service::NewConnectionId() {
+  uint8_t bytes[16];
+  for (int i = 0; i < 16; i += 8) {
+    const uint64_t v = rng_.Next();
+    for (int j = 0; j < 8; ++j) bytes[i + j] = static_cast<uint8_t>(v >> (8 * j));
+  }
+  return HexEncode(bytes);
+}
+
+std::string Service::ReconnectionToken(std::string_view connection_id, uint64_t nonce) {
+  std::string message(connection_id);
+  message += '.';
+  message += std::to_string(nonce);
+  auto mac = protocol::auth::HmacSha256(options_.access_keys.front(), message);
+  return Base64UrlEncode(mac) + "." + std::to_string(nonce);
+}
+
+void Service::MarkDirty(Front* front) {
+  if (front->flush_scheduled) return;
+  front->flush_scheduled = true;
+  dirty_.push_back(front);
+  if (flush_posted_) return;
+  flush_posted_ = true;
+  runtime_.Post([this, alive = alive_] {
+    if (!*alive) return;
+    FlushDirty();
+  });
+}
+
+void Service::FlushDirty() {
+  flush_posted_ = false;
+  // Flushing may mark more fronts dirty (a close echo); loop until quiet.
+  while (!dirty_.empty()) {
+    std::vector<Front*> batch;
+    batch.swap(dirty_);
+    for (Front* f : batch) {
+      if (f == nullptr) continue;  // buried meanwhile
+      f->flush_scheduled = false;
+      f->Flush();
+    }
+  }
+}
+
+std::unique_ptr<Front> Service::TakeFront(Front* front) {
+  auto it = fronts_.find(front->id());
+  if (it == fronts_.end()) return nullptr;
+  std::unique_ptr<Front> owned = std::move(it->second);
+  fronts_.erase(it);
+  std::replace(dirty_.begin(), dirty_.end(), front, static_cast<Front*>(nullptr));
+  return owned;
+}
+
+void Service::Bury(std::unique_ptr<Front> front) {
+  if (!front) return;
+  dead_fronts_.push_back(std::move(front));
+  ScheduleCleanup();
+}
+
+void Service::Bury(std::unique_ptr<ClientConnection> connection) {
+  if (!connection) return;
+  dead_connections_.push_back(std::move(connection));
+  ScheduleCleanup();
+}
+
+void Service::ScheduleCleanup() {
+  if (cleanup_posted_) return;
+  cleanup_posted_ = true;
+  runtime_.Post([this, alive = alive_] {
+    if (!*alive) return;
+    cleanup_posted_ = false;
+    dead_connections_.clear();
+    dead_fronts_.clear();
+  });
+}
+
+}  // namespace wpsim::service

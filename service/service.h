@@ -1,0 +1,198 @@
+// The reference Azure Web PubSub service (PROTOCOL.md §1-§6, §11), on the runtime seam only.
+//
+// Theory of operation. Service listens (or is handed accepted streams) and gives every TCP
+// connection a Front: an HTTP/1.1 server connection that either answers REST calls
+// (rest_api.cc) or upgrades a client endpoint request to WebSocket. An upgraded Front carries
+// one WebSocket session and is the *transport* of a logical ClientConnection, which lives in
+// its Hub. Transport and logical connection are separate because a reliable connection
+// outlives its transport: when the socket drops, the ClientConnection detaches and waits
+// `recovery_window` for a recovery request (awps_connection_id + awps_reconnection_token)
+// to attach a new Front, then replays its un-acked messages.
+//
+// Output: fronts never write to their stream from inside a fan-out. Delivering a message only
+// queues frames in the session's output queue and marks the front dirty; one posted task per
+// loop turn flushes every dirty front (so a connection's frames of one turn leave in one
+// write). Fan-out visits receivers in HubState order (connect or join order), so the order of
+// everything observable is defined by the order of inputs.
+//
+// Lifetimes: Service owns fronts and hubs; hubs own their logical connections. Objects that
+// must die inside one of their own callbacks are moved to a graveyard emptied by a posted task.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/http/server_connection.h"
+#include "protocol/websocket/session.h"
+#include "protocol/webpubsub/client_requests.h"
+#include "service/hub_state.h"
+#include "service/options.h"
+#include "service/outbound.h"
+#include "service/permissions.h"
+#include "service/reliable_outbox.h"
+#include "sim/seam.h"
+
+namespace wpsim::service {
+
+class Service;
+class Hub;
+class Front;
+
+enum class ClientKind : uint8_t { kRaw, kJson, kReliable, kMqtt };
+std::string_view ClientKindName(ClientKind kind);
+
+// A logical client connection (PROTOCOL.md §4.3): identity, roles, groups, acks and, for the
+// reliable protocol, the sequence numbering and replay buffer. Its transport comes and goes.
+class ClientConnection : public Member {
+ public:
+  ClientConnection(Service& service, Hub& hub, ClientKind kind, std::string subprotocol);
+  virtual ~ClientConnection();
+
+  ClientKind kind() const { return kind_; }
+  const std::string& subprotocol() const { return subprotocol_; }
+  Hub& hub() const { return hub_; }
+  ConnectionPermissions& permissions() { return permissions_; }
+  bool attached() const { return front_ != nullptr; }
+
+  // Queues `message` for this client (encoding it for this client's format if not yet done).
+  void Deliver(OutboundMessage& message);
+  // Ends the connection from the service side (REST close): JSON clients first get
+  // system/disconnected with `reason`; the WebSocket closes with 1000; not recoverable.
+  void CloseByService(std::string_view reason);
+
+  // --- driven by the transport (Front) ---
+  void Attach(Front* front);
+  void OnConnected();  // sends system/connected
+  void OnMessage(protocol::websocket::Opcode opcode, std::span<const uint8_t> payload);
+  // The transport ended. `client_closed` is true for a clean close the client started with
+  // 1000 or no status: that ends the logical connection; other ends of a reliable connection
+  // start the recovery window.
+  void OnTransportClosed(bool client_closed, std::string_view reason);
+  // A recovery request presented `token`; attaches `front` and replays, or returns false.
+  bool Recover(Front* front, std::string_view token);
+  const std::string& reconnection_token() const { return reconnection_token_; }
+
+ private:
+  void HandleRequest(protocol::webpubsub::Request& request);
+  void SendAck(std::optional<uint64_t> ack_id);
+  void SendAckError(std::optional<uint64_t> ack_id, std::string_view name, std::string message);
+  bool IsDuplicate(std::optional<uint64_t> ack_id);
+  void Remember(std::optional<uint64_t> ack_id);
+  void SendControl(const SharedBytes& json);  // an unsequenced JSON message (ack, system, pong)
+  void SendSequenced(const protocol::webpubsub::SequencedMessage& message, uint64_t sequence_id);
+  void Fail(uint16_t code, std::string_view reason);  // close the transport, end the connection
+  void End(std::string_view reason);  // removes this connection from its hub (deferred delete)
+
+  Service& service_;
+  Hub& hub_;
+  ClientKind kind_;
+  std::string subprotocol_;
+  ConnectionPermissions permissions_;
+  Front* front_ = nullptr;
+  AckIdCache acks_;
+  ReliableOutbox outbox_;
+  std::string reconnection_token_;
+  sim::TimerId recovery_timer_ = 0;
+  bool ended_ = false;
+  std::string scratch_;
+};
+
+struct FanoutOptions {
+  const std::vector<std::string>* excluded = nullptr;  // connection ids
+  const ClientConnection* no_echo_sender = nullptr;
+};
+
+class Hub {
+ public:
+  Hub(Service& service, std::string name);
+  const std::string& name() const { return name_; }
+  HubState& state() { return state_; }
+
+  ClientConnection* Find(std::string_view connection_id);
+  ClientConnection* Add(std::unique_ptr<ClientConnection> connection);
+  // Removes and destroys (deferred) the connection.
+  void Remove(ClientConnection* connection);
+
+  // Each returns the number of receivers.
+  size_t SendToAll(OutboundMessage& message, const FanoutOptions& options = {});
+  size_t SendToGroup(std::string_view group, OutboundMessage& message,
+                     const FanoutOptions& options = {});
+  size_t SendToUser(std::string_view user_id, OutboundMessage& message,
+                    const FanoutOptions& options = {});
+  size_t SendToConnection(std::string_view connection_id, OutboundMessage& message);
+
+ private:
+  size_t Fanout(const HubState::MemberMap& members, OutboundMessage& message,
+                const FanoutOptions& options);
+
+  Service& service_;
+  std::string name_;
+  HubState state_;
+  std::vector<ClientConnection*> fanout_scratch_;  // reused: no allocation per fan-out
+  std::map<std::string, std::unique_ptr<ClientConnection>, std::less<>> connections_;
+};
+
+class Service {
+ public:
+  Service(sim::Runtime& runtime, ServiceOptions options);
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  // Starts listening; the bound address (with the real port) is listen_address().
+  Status Listen(const sim::Address& address);
+  std::optional<sim::Address> listen_address() const;
+  // Serves an already accepted stream (e.g. one wrapped in TLS by the caller).
+  void Accept(std::unique_ptr<sim::Stream> stream);
+  // Called with every accepted raw stream; when set, it may wrap it (TLS) and returns the
+  // stream the service should speak HTTP on.
+  std::function<std::unique_ptr<sim::Stream>(std::unique_ptr<sim::Stream>)> wrap_accepted;
+
+  sim::Runtime& runtime() { return runtime_; }
+  const ServiceOptions& options() const { return options_; }
+  // The hub with this name (case-insensitive), created on first use.
+  Hub& GetHub(std::string_view name);
+  Hub* FindHub(std::string_view name);
+  // A fresh connection id (32 lower-case hex digits from the service's random stream).
+  std::string NewConnectionId();
+  // An unforgeable reconnection token for `connection_id` (HMAC with the primary key).
+  std::string ReconnectionToken(std::string_view connection_id, uint64_t nonce);
+  // Access log (one line per connection/REST call) when set.
+  std::function<void(std::string_view line)> log;
+
+  // --- internal, used by fronts and connections ---
+  void MarkDirty(Front* front);
+  void Bury(std::unique_ptr<Front> front);
+  void Bury(std::unique_ptr<ClientConnection> connection);
+  std::unique_ptr<Front> TakeFront(Front* front);
+  void Log(std::string_view line) {
+    if (log) log(line);
+  }
+  uint64_t NextNonce() { return rng_.Next(); }
+
+ private:
+  void FlushDirty();
+  void ScheduleCleanup();
+
+  sim::Runtime& runtime_;
+  ServiceOptions options_;
+  sim::Rng rng_;
+  std::unique_ptr<sim::Listener> listener_;
+  uint64_t next_front_id_ = 1;
+  std::map<uint64_t, std::unique_ptr<Front>> fronts_;
+  std::map<std::string, std::unique_ptr<Hub>, std::less<>> hubs_;
+  std::vector<Front*> dirty_;
+  bool flush_posted_ = false;
+  std::vector<std::unique_ptr<Front>> dead_fronts_;
+  std::vector<std::unique_ptr<ClientConnection>> dead_connections_;
+  bool cleanup_posted_ = false;
+  // Shared liveness flag checked by posted tasks (the service may die before they run).
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace wpsim::service
