@@ -1,0 +1,385 @@
+#include "conformance/scenario.h"
+
+#include <type_traits>
+
+namespace wpsim::conformance {
+
+std::string FormatPos(const SourcePos& pos) {
+  if (pos.line <= 0) return pos.file;
+  return pos.file + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column);
+}
+
+std::string_view ClientKindName(ClientKind kind) {
+  switch (kind) {
+    case ClientKind::kWebSocket:
+      return "websocket";
+    case ClientKind::kJson:
+      return "json";
+    case ClientKind::kReliable:
+      return "reliable";
+    case ClientKind::kMqtt311:
+      return "mqtt311";
+    case ClientKind::kMqtt5:
+      return "mqtt5";
+    case ClientKind::kRest:
+      return "rest";
+  }
+  return "?";
+}
+
+bool IsMqtt(ClientKind kind) { return kind == ClientKind::kMqtt311 || kind == ClientKind::kMqtt5; }
+bool IsJsonProtocol(ClientKind kind) {
+  return kind == ClientKind::kJson || kind == ClientKind::kReliable;
+}
+bool IsWebSocketConnection(ClientKind kind) { return kind != ClientKind::kRest; }
+
+std::string_view TokenFaultName(TokenFault fault) {
+  switch (fault) {
+    case TokenFault::kNone:
+      return "none";
+    case TokenFault::kExpired:
+      return "expired";
+    case TokenFault::kNotYetValid:
+      return "not_yet_valid";
+    case TokenFault::kWrongKey:
+      return "wrong_key";
+    case TokenFault::kWrongAudience:
+      return "wrong_audience";
+    case TokenFault::kAlgNone:
+      return "alg_none";
+    case TokenFault::kBadSignature:
+      return "bad_signature";
+    case TokenFault::kMalformed:
+      return "malformed";
+    case TokenFault::kMissing:
+      return "missing";
+    case TokenFault::kNoExpiry:
+      return "no_expiry";
+  }
+  return "?";
+}
+
+std::string_view TargetName(Target target) {
+  switch (target) {
+    case Target::kSim:
+      return "sim";
+    case Target::kLocal:
+      return "local";
+    case Target::kRemote:
+      return "remote";
+  }
+  return "?";
+}
+
+std::string_view PartitionDirectionName(PartitionDirection d) {
+  switch (d) {
+    case PartitionDirection::kBoth:
+      return "both";
+    case PartitionDirection::kClientToService:
+      return "client_to_service";
+    case PartitionDirection::kServiceToClient:
+      return "service_to_client";
+  }
+  return "?";
+}
+
+std::string_view UpstreamActionKindName(UpstreamActionKind kind) {
+  switch (kind) {
+    case UpstreamActionKind::kAccept:
+      return "accept";
+    case UpstreamActionKind::kReject:
+      return "reject";
+    case UpstreamActionKind::kReply:
+      return "reply";
+    case UpstreamActionKind::kFail:
+      return "fail";
+    case UpstreamActionKind::kTimeout:
+      return "timeout";
+  }
+  return "?";
+}
+
+std::string_view DataTypeName(DataType type) {
+  switch (type) {
+    case DataType::kJson:
+      return "json";
+    case DataType::kText:
+      return "text";
+    case DataType::kBinary:
+      return "binary";
+    case DataType::kProtobuf:
+      return "protobuf";
+  }
+  return "?";
+}
+
+std::string_view RestOpName(RestOp op) {
+  switch (op) {
+    case RestOp::kHealth:
+      return "health";
+    case RestOp::kSendToAll:
+      return "send_to_all";
+    case RestOp::kCloseAllConnections:
+      return "close_all_connections";
+    case RestOp::kGenerateToken:
+      return "generate_token";
+    case RestOp::kAddToGroups:
+      return "add_to_groups";
+    case RestOp::kRemoveFromGroups:
+      return "remove_from_groups";
+    case RestOp::kCloseConnection:
+      return "close_connection";
+    case RestOp::kConnectionExists:
+      return "connection_exists";
+    case RestOp::kSendToConnection:
+      return "send_to_connection";
+    case RestOp::kRemoveConnectionFromAllGroups:
+      return "remove_connection_from_all_groups";
+    case RestOp::kGroupExists:
+      return "group_exists";
+    case RestOp::kSendToGroup:
+      return "send_to_group";
+    case RestOp::kCloseGroupConnections:
+      return "close_group_connections";
+    case RestOp::kListConnectionsInGroup:
+      return "list_connections_in_group";
+    case RestOp::kAddConnectionToGroup:
+      return "add_connection_to_group";
+    case RestOp::kRemoveConnectionFromGroup:
+      return "remove_connection_from_group";
+    case RestOp::kGrantPermission:
+      return "grant_permission";
+    case RestOp::kRevokePermission:
+      return "revoke_permission";
+    case RestOp::kCheckPermission:
+      return "check_permission";
+    case RestOp::kUserExists:
+      return "user_exists";
+    case RestOp::kSendToUser:
+      return "send_to_user";
+    case RestOp::kCloseUserConnections:
+      return "close_user_connections";
+    case RestOp::kRemoveUserFromAllGroups:
+      return "remove_user_from_all_groups";
+    case RestOp::kAddUserToGroup:
+      return "add_user_to_group";
+    case RestOp::kRemoveUserFromGroup:
+      return "remove_user_from_group";
+    case RestOp::kRequest:
+      return "request";
+  }
+  return "?";
+}
+
+int RestOpSuccessStatus(RestOp op) {
+  switch (op) {
+    case RestOp::kSendToAll:
+    case RestOp::kSendToConnection:
+    case RestOp::kSendToGroup:
+    case RestOp::kSendToUser:
+      return 202;
+    case RestOp::kCloseAllConnections:
+    case RestOp::kCloseConnection:
+    case RestOp::kRemoveConnectionFromAllGroups:
+    case RestOp::kCloseGroupConnections:
+    case RestOp::kRemoveConnectionFromGroup:
+    case RestOp::kRevokePermission:
+    case RestOp::kCloseUserConnections:
+    case RestOp::kRemoveUserFromAllGroups:
+    case RestOp::kRemoveUserFromGroup:
+      return 204;
+    case RestOp::kHealth:
+    case RestOp::kGenerateToken:
+    case RestOp::kAddToGroups:
+    case RestOp::kRemoveFromGroups:
+    case RestOp::kConnectionExists:
+    case RestOp::kGroupExists:
+    case RestOp::kListConnectionsInGroup:
+    case RestOp::kAddConnectionToGroup:
+    case RestOp::kGrantPermission:
+    case RestOp::kCheckPermission:
+    case RestOp::kUserExists:
+    case RestOp::kAddUserToGroup:
+    case RestOp::kRequest:
+      return 200;
+  }
+  return 200;
+}
+
+std::string_view PermissionWireName(Permission p) {
+  return p == Permission::kSendToGroup ? "sendToGroup" : "joinLeaveGroup";
+}
+
+std::string_view StepKindName(StepKind kind) {
+  switch (kind) {
+    case StepKind::kConnect:
+      return "connect";
+    case StepKind::kDisconnect:
+      return "disconnect";
+    case StepKind::kKill:
+      return "kill";
+    case StepKind::kRecover:
+      return "recover";
+    case StepKind::kJoin:
+      return "join";
+    case StepKind::kLeave:
+      return "leave";
+    case StepKind::kSendToGroup:
+      return "send_to_group";
+    case StepKind::kEvent:
+      return "event";
+    case StepKind::kSequenceAck:
+      return "sequence_ack";
+    case StepKind::kPing:
+      return "ping";
+    case StepKind::kSendRaw:
+      return "send_raw";
+    case StepKind::kSubscribe:
+      return "subscribe";
+    case StepKind::kUnsubscribe:
+      return "unsubscribe";
+    case StepKind::kPublish:
+      return "publish";
+    case StepKind::kRest:
+      return "rest";
+    case StepKind::kWait:
+      return "wait";
+    case StepKind::kBarrier:
+      return "barrier";
+    case StepKind::kParallel:
+      return "parallel";
+    case StepKind::kRepeat:
+      return "repeat";
+    case StepKind::kPartition:
+      return "partition";
+    case StepKind::kHeal:
+      return "heal";
+    case StepKind::kDelay:
+      return "delay";
+    case StepKind::kReset:
+      return "reset";
+    case StepKind::kSetClockSkew:
+      return "set_clock_skew";
+  }
+  return "?";
+}
+
+std::string_view ExpectKindName(ExpectKind kind) {
+  switch (kind) {
+    case ExpectKind::kReceive:
+      return "receive";
+    case ExpectKind::kNeverReceive:
+      return "never_receive";
+    case ExpectKind::kAck:
+      return "ack";
+    case ExpectKind::kClosed:
+      return "closed";
+    case ExpectKind::kConnected:
+      return "connected";
+    case ExpectKind::kHttpStatus:
+      return "http_status";
+    case ExpectKind::kConnack:
+      return "connack";
+    case ExpectKind::kSuback:
+      return "suback";
+    case ExpectKind::kPuback:
+      return "puback";
+    case ExpectKind::kUpstreamEvent:
+      return "upstream_event";
+  }
+  return "?";
+}
+
+std::string_view InvariantKindName(InvariantKind kind) {
+  switch (kind) {
+    case InvariantKind::kNoDeliveryOutsideGroup:
+      return "no_delivery_outside_group";
+    case InvariantKind::kPerPublisherOrder:
+      return "per_publisher_order";
+    case InvariantKind::kNoDuplicates:
+      return "no_duplicates";
+    case InvariantKind::kSequenceIdsContiguous:
+      return "sequence_ids_contiguous";
+  }
+  return "?";
+}
+
+const ClientRef* Step::Clients() const {
+  return std::visit(
+      [](const auto& a) -> const ClientRef* {
+        using T = std::decay_t<decltype(a)>;
+        if constexpr (std::is_same_v<T, ConnectStep> || std::is_same_v<T, DisconnectStep> ||
+                      std::is_same_v<T, KillStep> || std::is_same_v<T, RecoverStep> ||
+                      std::is_same_v<T, JoinStep> || std::is_same_v<T, LeaveStep> ||
+                      std::is_same_v<T, SendToGroupStep> || std::is_same_v<T, EventStep> ||
+                      std::is_same_v<T, SequenceAckStep> || std::is_same_v<T, PingStep> ||
+                      std::is_same_v<T, SendRawStep> || std::is_same_v<T, SubscribeStep> ||
+                      std::is_same_v<T, UnsubscribeStep> || std::is_same_v<T, PublishStep> ||
+                      std::is_same_v<T, ResetStep>) {
+          return &a.clients;
+        } else {
+          return nullptr;
+        }
+      },
+      args);
+}
+
+std::optional<uint32_t> Scenario::FindClient(std::string_view client_name) const {
+  for (uint32_t i = 0; i < clients.size(); ++i) {
+    if (clients[i].name == client_name) return i;
+  }
+  return std::nullopt;
+}
+
+std::optional<uint32_t> Scenario::FindStep(std::string_view label) const {
+  auto it = step_labels.find(label);
+  if (it == step_labels.end()) return std::nullopt;
+  return it->second;
+}
+
+Requirements Scenario::Needs() const {
+  Requirements r;
+  r.network_control = network.present;
+  r.fault_injection = !service.inject_bug.empty();
+  r.scripted_upstream = upstream.present;
+  const ServiceSettings& s = service;
+  r.service_config = s.recovery_window_ns || s.reliable_buffer_messages || s.reliable_buffer_bytes ||
+                     s.keepalive_ns || s.anonymous || s.max_message_bytes ||
+                     s.mqtt_session_window_ns || s.upstream_timeout_ns || s.token_clock_skew_ns;
+  for (const Step& step : steps) {
+    switch (step.kind()) {
+      case StepKind::kPartition:
+      case StepKind::kHeal:
+      case StepKind::kDelay:
+      case StepKind::kReset:
+        r.network_control = true;
+        break;
+      case StepKind::kSetClockSkew:
+        r.clock_control = true;
+        break;
+      default:
+        break;
+    }
+  }
+  return r;
+}
+
+std::vector<std::string> Scenario::SimOnlyReasons() const {
+  std::vector<std::string> reasons;
+  Requirements r = Needs();
+  if (r.network_control) reasons.push_back("needs control of the network (partitions, latency, resets)");
+  if (r.clock_control) reasons.push_back("needs control of clocks (set_clock_skew)");
+  if (r.fault_injection) reasons.push_back("injects bugs into the reference service (service.inject_bug)");
+  if (r.service_config) reasons.push_back("configures the service (service settings)");
+  if (r.scripted_upstream) reasons.push_back("needs the scripted application server (upstream)");
+  return reasons;
+}
+
+bool Scenario::HasTag(std::string_view tag) const {
+  for (const std::string& t : tags) {
+    if (t == tag) return true;
+  }
+  return false;
+}
+
+}  // namespace wpsim::conformance

@@ -1,0 +1,79 @@
+// Parsers for the unit-bearing values of the scenario language: durations, byte sizes,
+// bandwidths, loss fractions, rates and latency distributions (threshold expressions are
+// parsed by reports/threshold.h, which also evaluates them). All parsing is exact integer
+// arithmetic where a value ends up on the wire or in the scheduler (nanoseconds, bytes), so
+// the same text gives the same model on every machine. Errors are values whose message reads
+// well after "file:line:column: " (for example "expected a duration like 5ms, got 'abc'").
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+
+namespace wpsim::conformance {
+
+// Nanoseconds are the unit of every time in the model (the simulated clock's unit).
+inline constexpr int64_t kNanosPerMicro = 1000;
+inline constexpr int64_t kNanosPerMilli = 1000 * kNanosPerMicro;
+inline constexpr int64_t kNanosPerSecond = 1000 * kNanosPerMilli;
+inline constexpr int64_t kNanosPerMinute = 60 * kNanosPerSecond;
+inline constexpr int64_t kNanosPerHour = 60 * kNanosPerMinute;
+
+// "5ms", "1.5s", "250us", "10ns", "2m", "1h", "0". Units: ns, us (or µs), ms, s, m, h.
+// Fractions are allowed when the result is a whole number of nanoseconds. Negative values
+// are rejected (see ParseSignedDuration).
+Result<int64_t> ParseDuration(std::string_view text);
+// Like ParseDuration but accepts a leading '+' or '-' (clock skew).
+Result<int64_t> ParseSignedDuration(std::string_view text);
+// Shortest exact rendering: 1500000 -> "1500us", 2000000000 -> "2s", 0 -> "0s".
+std::string FormatDuration(int64_t ns);
+
+// "16MiB", "1MB", "512KiB", "1024", "100B". KB/MB/GB are powers of 1000, KiB/MiB/GiB powers
+// of 1024 (as in IEC 80000-13); a bare number is bytes.
+Result<uint64_t> ParseByteSize(std::string_view text);
+
+// "10Mbps", "1Gbps", "500kbps", "9600bps": bits per second (k/K = 1000, M = 10^6, G = 10^9).
+Result<uint64_t> ParseBandwidth(std::string_view text);
+
+// "1%", "0.5%", or a fraction "0.01". Result in [0, 1].
+Result<double> ParseFraction(std::string_view text);
+
+// "1000/s", "50/ms", "120/m", "10/h": `count` events per `period_ns`. The intended time of
+// the k-th event (k from 0) is start + k * period_ns / count, computed in integers.
+struct Rate {
+  uint64_t count = 0;
+  int64_t period_ns = 0;
+  // Nanoseconds from the start of the run to the k-th event's intended send time.
+  int64_t IntendedOffsetNs(uint64_t k) const;
+  double PerSecond() const;
+};
+Result<Rate> ParseRate(std::string_view text);
+
+// A link latency distribution (sampled by the simulated network with our own PRNG):
+//   constant 5ms | 5ms                 (shorthand)
+//   uniform 1ms 3ms | uniform min=1ms max=3ms
+//   normal mean=5ms stddev=1ms         (truncated at zero by the network)
+//   lognormal median=5ms sigma=0.5
+//   pareto scale=1ms shape=2.5         (Pareto type I: every sample >= scale)
+// Positional and key=value arguments may be mixed as long as each parameter is given once.
+enum class DistributionKind { kConstant, kUniform, kNormal, kLogNormal, kPareto };
+struct LatencyDistribution {
+  DistributionKind kind = DistributionKind::kConstant;
+  int64_t value_ns = 0;   // constant
+  int64_t min_ns = 0;     // uniform
+  int64_t max_ns = 0;     // uniform
+  int64_t mean_ns = 0;    // normal
+  int64_t stddev_ns = 0;  // normal
+  int64_t median_ns = 0;  // lognormal
+  double sigma = 0;       // lognormal (of the underlying normal)
+  int64_t scale_ns = 0;   // pareto
+  double shape = 0;       // pareto (alpha)
+  std::string text;       // the source text, for reports
+};
+Result<LatencyDistribution> ParseLatencyDistribution(std::string_view text);
+std::string_view DistributionKindName(DistributionKind kind);
+
+
+}  // namespace wpsim::conformance

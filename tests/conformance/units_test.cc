@@ -1,0 +1,151 @@
+#include "conformance/units.h"
+
+#include <gtest/gtest.h>
+
+namespace wpsim::conformance {
+namespace {
+
+TEST(ScenarioUnits, DurationAcceptsEveryUnit) {
+  EXPECT_EQ(*ParseDuration("10ns"), 10);
+  EXPECT_EQ(*ParseDuration("250us"), 250'000);
+  EXPECT_EQ(*ParseDuration("250\xC2\xB5s"), 250'000);
+  EXPECT_EQ(*ParseDuration("5ms"), 5'000'000);
+  EXPECT_EQ(*ParseDuration("1.5s"), 1'500'000'000);
+  EXPECT_EQ(*ParseDuration("2m"), 120 * kNanosPerSecond);
+  EXPECT_EQ(*ParseDuration("1h"), 3600 * kNanosPerSecond);
+  EXPECT_EQ(*ParseDuration("0"), 0);
+  EXPECT_EQ(*ParseDuration(" 7 ms "), 7'000'000);
+}
+
+TEST(ScenarioUnits, DurationRejectsMissingOrUnknownUnitsWithAReadableMessage) {
+  auto r = ParseDuration("abc");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "expected a duration like 5ms, got 'abc'");
+  auto bare = ParseDuration("5");
+  ASSERT_FALSE(bare.ok());
+  EXPECT_NE(bare.error().message.find("add a unit"), std::string::npos);
+  auto unknown = ParseDuration("5days");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().message.find("unknown unit 'days'"), std::string::npos);
+  EXPECT_FALSE(ParseDuration("-5ms").ok());
+  EXPECT_FALSE(ParseDuration("5.ms").ok());
+  EXPECT_FALSE(ParseDuration("").ok());
+}
+
+TEST(ScenarioUnits, DurationFractionsMustBeWholeNanoseconds) {
+  EXPECT_EQ(*ParseDuration("0.5us"), 500);
+  EXPECT_EQ(*ParseDuration("0.001ms"), 1000);
+  auto r = ParseDuration("1.5ns");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("whole number of nanoseconds"), std::string::npos);
+}
+
+TEST(ScenarioUnits, SignedDurationsCarryTheirSign) {
+  EXPECT_EQ(*ParseSignedDuration("-10m"), -10 * kNanosPerMinute);
+  EXPECT_EQ(*ParseSignedDuration("+30s"), 30 * kNanosPerSecond);
+  EXPECT_EQ(*ParseSignedDuration("30s"), 30 * kNanosPerSecond);
+  EXPECT_FALSE(ParseSignedDuration("--1s").ok());
+}
+
+TEST(ScenarioUnits, FormatDurationPicksTheLargestExactUnit) {
+  EXPECT_EQ(FormatDuration(0), "0s");
+  EXPECT_EQ(FormatDuration(1'500'000), "1500us");
+  EXPECT_EQ(FormatDuration(2 * kNanosPerSecond), "2s");
+  EXPECT_EQ(FormatDuration(90 * kNanosPerSecond), "90s");
+  EXPECT_EQ(FormatDuration(2 * kNanosPerHour), "2h");
+  EXPECT_EQ(FormatDuration(-5 * kNanosPerMilli), "-5ms");
+  EXPECT_EQ(FormatDuration(7), "7ns");
+}
+
+TEST(ScenarioUnits, ByteSizesUseSiAndIecUnits) {
+  EXPECT_EQ(*ParseByteSize("1024"), 1024u);
+  EXPECT_EQ(*ParseByteSize("100B"), 100u);
+  EXPECT_EQ(*ParseByteSize("1KB"), 1000u);
+  EXPECT_EQ(*ParseByteSize("2KiB"), 2048u);
+  EXPECT_EQ(*ParseByteSize("16MiB"), 16u * 1024 * 1024);
+  EXPECT_EQ(*ParseByteSize("1.5MB"), 1'500'000u);
+  EXPECT_FALSE(ParseByteSize("1.5B").ok());
+  EXPECT_FALSE(ParseByteSize("3 parsecs").ok());
+}
+
+TEST(ScenarioUnits, BandwidthIsInBitsPerSecond) {
+  EXPECT_EQ(*ParseBandwidth("10Mbps"), 10'000'000u);
+  EXPECT_EQ(*ParseBandwidth("1Gbps"), 1'000'000'000u);
+  EXPECT_EQ(*ParseBandwidth("500kbps"), 500'000u);
+  EXPECT_EQ(*ParseBandwidth("9600bps"), 9600u);
+  EXPECT_FALSE(ParseBandwidth("0Mbps").ok());
+  EXPECT_FALSE(ParseBandwidth("10MB/s").ok());
+}
+
+TEST(ScenarioUnits, FractionsAcceptPercentAndRatio) {
+  EXPECT_DOUBLE_EQ(*ParseFraction("1%"), 0.01);
+  EXPECT_DOUBLE_EQ(*ParseFraction("0.5%"), 0.005);
+  EXPECT_DOUBLE_EQ(*ParseFraction("0.25"), 0.25);
+  EXPECT_FALSE(ParseFraction("150%").ok());
+  EXPECT_FALSE(ParseFraction("lots").ok());
+}
+
+TEST(ScenarioUnits, RatesGiveExactIntendedSendTimes) {
+  Rate r = *ParseRate("3/s");
+  EXPECT_EQ(r.count, 3u);
+  EXPECT_EQ(r.period_ns, kNanosPerSecond);
+  EXPECT_EQ(r.IntendedOffsetNs(0), 0);
+  EXPECT_EQ(r.IntendedOffsetNs(1), 333'333'333);
+  EXPECT_EQ(r.IntendedOffsetNs(3), kNanosPerSecond);
+  EXPECT_DOUBLE_EQ(ParseRate("1000/s")->PerSecond(), 1000.0);
+  EXPECT_DOUBLE_EQ(ParseRate("50/ms")->PerSecond(), 50'000.0);
+  EXPECT_DOUBLE_EQ(ParseRate("120/m")->PerSecond(), 2.0);
+  EXPECT_DOUBLE_EQ(ParseRate("10/5s")->PerSecond(), 2.0);
+  EXPECT_FALSE(ParseRate("1000").ok());
+  EXPECT_FALSE(ParseRate("0/s").ok());
+  EXPECT_FALSE(ParseRate("1.5/s").ok());
+}
+
+TEST(ScenarioUnits, DistributionsParsePositionalAndNamedArguments) {
+  auto c = *ParseLatencyDistribution("5ms");
+  EXPECT_EQ(c.kind, DistributionKind::kConstant);
+  EXPECT_EQ(c.value_ns, 5 * kNanosPerMilli);
+  EXPECT_EQ(ParseLatencyDistribution("constant 2ms")->value_ns, 2 * kNanosPerMilli);
+  auto u = *ParseLatencyDistribution("uniform 1ms 3ms");
+  EXPECT_EQ(u.kind, DistributionKind::kUniform);
+  EXPECT_EQ(u.min_ns, kNanosPerMilli);
+  EXPECT_EQ(u.max_ns, 3 * kNanosPerMilli);
+  auto u2 = *ParseLatencyDistribution("uniform max=3ms min=1ms");
+  EXPECT_EQ(u2.min_ns, kNanosPerMilli);
+  EXPECT_EQ(u2.max_ns, 3 * kNanosPerMilli);
+  auto n = *ParseLatencyDistribution("normal mean=5ms stddev=1ms");
+  EXPECT_EQ(n.kind, DistributionKind::kNormal);
+  EXPECT_EQ(n.mean_ns, 5 * kNanosPerMilli);
+  EXPECT_EQ(n.stddev_ns, kNanosPerMilli);
+  auto l = *ParseLatencyDistribution("lognormal median=5ms sigma=0.5");
+  EXPECT_EQ(l.kind, DistributionKind::kLogNormal);
+  EXPECT_EQ(l.median_ns, 5 * kNanosPerMilli);
+  EXPECT_DOUBLE_EQ(l.sigma, 0.5);
+  auto p = *ParseLatencyDistribution("pareto scale=1ms shape=2.5");
+  EXPECT_EQ(p.kind, DistributionKind::kPareto);
+  EXPECT_EQ(p.scale_ns, kNanosPerMilli);
+  EXPECT_DOUBLE_EQ(p.shape, 2.5);
+  EXPECT_EQ(p.text, "pareto scale=1ms shape=2.5");
+}
+
+TEST(ScenarioUnits, DistributionErrorsSayWhatIsWrong) {
+  auto unknown = ParseLatencyDistribution("gaussian 5ms");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().message.find("unknown latency distribution 'gaussian'"), std::string::npos);
+  auto missing = ParseLatencyDistribution("normal mean=5ms");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("needs 'stddev'"), std::string::npos);
+  auto twice = ParseLatencyDistribution("uniform 1ms min=2ms");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_NE(twice.error().message.find("given twice"), std::string::npos);
+  EXPECT_FALSE(ParseLatencyDistribution("uniform 3ms 1ms").ok());
+  EXPECT_FALSE(ParseLatencyDistribution("pareto scale=1ms shape=0").ok());
+  EXPECT_FALSE(ParseLatencyDistribution("lognormal median=5ms sigma=abc").ok());
+  EXPECT_FALSE(ParseLatencyDistribution("constant 1ms 2ms").ok());
+  auto bad_key = ParseLatencyDistribution("normal mean=5ms sd=1ms");
+  ASSERT_FALSE(bad_key.ok());
+  EXPECT_NE(bad_key.error().message.find("parameters: mean, stddev"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace wpsim::conformance
