@@ -82,6 +82,11 @@ class Callback {
     static void Destroy(void* p) { delete Get(p); }
     static constexpr Ops kOps{&Invoke, nullptr, &Destroy, sizeof(D*)};
   };
+// GCC cannot see that `size` bytes of buf_ were initialised by the constructor.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
   void MoveFrom(Callback& other) {
     if (other.ops_ == nullptr) return;
     if (other.ops_->relocate != nullptr) {
@@ -91,6 +96,9 @@ class Callback {
     }
     ops_ = std::exchange(other.ops_, nullptr);
   }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
   alignas(std::max_align_t) unsigned char buf_[kInlineBytes];
   const Ops* ops_ = nullptr;

@@ -140,7 +140,7 @@ void Scheduler::PushHeap(const Entry& e) {
   heap_.push_back(e);
   size_t i = heap_.size() - 1;
   while (i > 0) {
-    const size_t parent = (i - 1) / 2;
+    const size_t parent = (i - 1) / kArity;
     if (!Before(e, heap_[parent])) break;
     heap_[i] = heap_[parent];
     i = parent;
@@ -155,12 +155,17 @@ void Scheduler::PopHeap() {
   if (n == 0) return;
   size_t i = 0;
   for (;;) {
-    size_t child = 2 * i + 1;
-    if (child >= n) break;
-    if (child + 1 < n && Before(heap_[child + 1], heap_[child])) ++child;
-    if (!Before(heap_[child], last)) break;
-    heap_[i] = heap_[child];
-    i = child;
+    const size_t first = kArity * i + 1;
+    if (first >= n) break;
+    // The smallest of up to kArity children (adjacent in memory: one or two cache lines).
+    size_t best = first;
+    const size_t end = first + kArity < n ? first + kArity : n;
+    for (size_t c = first + 1; c < end; ++c) {
+      if (Before(heap_[c], heap_[best])) best = c;
+    }
+    if (!Before(heap_[best], last)) break;
+    heap_[i] = heap_[best];
+    i = best;
   }
   heap_[i] = last;
 }

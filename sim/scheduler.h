@@ -1,6 +1,6 @@
 // Scheduler: the discrete-event queue behind SimRuntime.
 //
-// Theory of operation. Each pending event is a small POD entry in a binary heap (time, order key,
+// Theory of operation. Each pending event is a small POD entry in a 4-ary heap (time, order key,
 // slot, generation) plus its callback in a slab slot (recycled through a free list), so
 // scheduling and running an event allocates nothing once the slab has grown. Events run in
 // (virtual time, order key) order. Without perturbation the order key is the insertion sequence,
@@ -107,6 +107,7 @@ class Scheduler {
   };
   static constexpr uint32_t kNoSlot = 0xffffffffu;
   static constexpr int kSequenceBits = 40;
+  static constexpr size_t kArity = 4;  // a 4-ary heap: half the depth of a binary one
 
   static bool Before(const Entry& a, const Entry& b) {
     return a.time < b.time || (a.time == b.time && a.key < b.key);
