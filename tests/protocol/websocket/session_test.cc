@@ -1,0 +1,244 @@
+#include "protocol/websocket/session.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/protocol/websocket/frame_decoder.h"
+
+namespace wpsim::protocol::websocket {
+namespace {
+
+std::string TakeAll(Session& s) {
+  std::vector<uint8_t> bytes;
+  s.output().CopyTo(bytes);
+  s.output().Consume(bytes.size());
+  return std::string(bytes.begin(), bytes.end());
+}
+
+TEST(WebSocketFrames, ServerFrameEncodingMatchesRfc6455Examples) {
+  // RFC 6455 §5.7: unmasked "Hello", 256 bytes and 64 KiB binary.
+  EXPECT_EQ(EncodeServerFrame(Opcode::kText, "Hello").view(), std::string_view("\x81\x05Hello", 7));
+  const std::string p256(256, 'x');
+  const SharedBytes f256 = EncodeServerFrame(Opcode::kBinary, p256);
+  EXPECT_EQ(f256.view().substr(0, 4), std::string_view("\x82\x7e\x01\x00", 4));
+  EXPECT_EQ(f256.size(), 260u);
+  const std::string p64k(65536, 'y');
+  const SharedBytes f64k = EncodeServerFrame(Opcode::kBinary, p64k);
+  EXPECT_EQ(f64k.view().substr(0, 10), std::string_view("\x82\x7f\0\0\0\0\0\x01\0\0", 10));
+  EXPECT_EQ(f64k.size(), 65546u);
+  EXPECT_EQ(f64k.view().substr(10), p64k);
+}
+
+TEST(WebSocketFrames, HandWrittenMaskedFrameMatchesRfc6455Example) {
+  std::string out;
+  FrameSpec spec;
+  spec.masked = true;
+  spec.mask = {0x37, 0xfa, 0x21, 0x3d};
+  AppendFrame(out, spec, AsBytes("Hello"));
+  EXPECT_EQ(out, std::string("\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58"));
+}
+
+TEST(WebSocketSession, ClientMasksWithKeysFromItsRng) {
+  Session client(Role::kClient, SessionOptions{}, sim::Rng(99));
+  ASSERT_TRUE(client.SendText("Hello").ok());
+  // The session draws one 64-bit value per frame and uses its low four bytes as the key.
+  sim::Rng rng(99);
+  const uint64_t r = rng.Next();
+  FrameSpec spec;
+  spec.masked = true;
+  for (int i = 0; i < 4; ++i) spec.mask[i] = static_cast<uint8_t>(r >> (8 * i));
+  std::string want;
+  AppendFrame(want, spec, AsBytes("Hello"));
+  EXPECT_EQ(wpsim::testing::Escape(TakeAll(client)), wpsim::testing::Escape(want));
+}
+
+TEST(WebSocketSession, ClientAndServerTalkThroughEachOther) {
+  Session client(Role::kClient, SessionOptions{}, sim::Rng(5));
+  Session server(Role::kServer, SessionOptions{});
+  ASSERT_TRUE(client.SendText("ping?").ok());
+  server.Receive(0, AsBytes(TakeAll(client)));
+  auto ev = server.PollEvent();
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_EQ(ev->text(), "ping?");
+  ASSERT_TRUE(server.SendText("pong!").ok());
+  client.Receive(0, AsBytes(TakeAll(server)));
+  ev = client.PollEvent();
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_EQ(ev->text(), "pong!");
+}
+
+TEST(WebSocketSession, PreEncodedFramesGoOutInOrderWithoutCopies) {
+  Session s(Role::kServer, SessionOptions{});
+  const SharedBytes shared = EncodeServerFrame(Opcode::kText, "fan-out");
+  ASSERT_TRUE(s.SendText("before").ok());
+  ASSERT_TRUE(s.SendEncoded(shared).ok());
+  ASSERT_TRUE(s.SendText("after").ok());
+  EXPECT_EQ(shared.use_count(), 2u);  // queued by reference
+  EXPECT_EQ(s.output().chunks(), 3u);
+  // The middle chunk is the very same buffer.
+  s.output().Consume(s.output().Front().size());
+  ASSERT_NE(s.output().FrontShared(), nullptr);
+  EXPECT_EQ(s.output().FrontShared()->data(), shared.data());
+  s.output().Consume(shared.size());
+  EXPECT_EQ(shared.use_count(), 1u);
+  EXPECT_EQ(wpsim::testing::DescribeFrames(TakeAll(s)), std::vector<std::string>{"text \"after\""});
+}
+
+TEST(WebSocketSession, SteadyStateFanOutReusesQueueCapacity) {
+  Session s(Role::kServer, SessionOptions{});
+  const SharedBytes shared = EncodeServerFrame(Opcode::kText, "x");
+  // Warm up, then check that queueing and draining many rounds keeps the same storage.
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(s.SendEncoded(shared).ok());
+  s.output().Consume(s.output().bytes());
+  for (int round = 0; round < 1000; ++round) {
+    for (int i = 0; i < 8; ++i) ASSERT_TRUE(s.SendEncoded(shared).ok());
+    ASSERT_EQ(s.output().FrontShared()->data(), shared.data());
+    s.output().Consume(s.output().bytes());
+  }
+  EXPECT_EQ(shared.use_count(), 1u);
+}
+
+TEST(WebSocketSession, OutgoingMessagesAreFragmentedWhenAsked) {
+  SessionOptions o;
+  o.fragment_bytes_max = 4;
+  Session s(Role::kServer, o);
+  ASSERT_TRUE(s.SendText("abcdefghij").ok());
+  EXPECT_EQ(wpsim::testing::DescribeFrames(TakeAll(s)),
+            (std::vector<std::string>{"text nofin \"abcd\"", "continuation nofin \"efgh\"",
+                                      "continuation \"ij\""}));
+}
+
+TEST(WebSocketSession, BackpressureRefusesDataButNotControlFrames) {
+  SessionOptions o;
+  o.output_bytes_max = 16;
+  Session s(Role::kServer, o);
+  ASSERT_TRUE(s.SendText("0123456789").ok());  // 12 bytes queued
+  const Status refused = s.SendText("0123456789");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "backpressure");
+  EXPECT_TRUE(s.Ping().ok());
+  s.output().Consume(s.output().bytes());
+  EXPECT_TRUE(s.SendText("0123456789").ok());
+}
+
+TEST(WebSocketSession, InvalidUtf8TextIsNotSent) {
+  Session s(Role::kServer, SessionOptions{});
+  EXPECT_EQ(s.SendText("\xff").error().code, "invalid_utf8");
+  EXPECT_FALSE(s.HasOutput());
+}
+
+TEST(WebSocketSession, LocalCloseWaitsForThePeerThenTimesOut) {
+  SessionOptions o;
+  o.close_timeout = 5 * kSecondNs;
+  Session s(Role::kServer, o);
+  s.Start(0);
+  s.Close(100, close_code::kNormal, "bye");
+  EXPECT_EQ(s.state(), State::kClosing);
+  EXPECT_EQ(wpsim::testing::DescribeFrames(TakeAll(s)),
+            std::vector<std::string>{"close 1000 \"bye\""});
+  EXPECT_EQ(s.SendText("late").error().code, "closed");
+  ASSERT_EQ(s.NextDeadline(), 100 + 5 * kSecondNs);
+  s.HandleTimeout(100 + 5 * kSecondNs - 1);
+  EXPECT_FALSE(s.PollEvent().has_value());
+  s.HandleTimeout(100 + 5 * kSecondNs);
+  auto ev = s.PollEvent();
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_EQ(ev->kind, Event::Kind::kClosed);
+  EXPECT_EQ(ev->cause, CloseCause::kTimeout);
+  EXPECT_EQ(ev->close_code, close_code::kAbnormal);
+  EXPECT_TRUE(s.Finished());
+  EXPECT_FALSE(s.NextDeadline().has_value());
+}
+
+TEST(WebSocketSession, LocalCloseAnsweredByThePeerIsClean) {
+  Session client(Role::kClient, SessionOptions{}, sim::Rng(3));
+  Session server(Role::kServer, SessionOptions{});
+  server.Close(0, 4000, "app");
+  client.Receive(0, AsBytes(TakeAll(server)));
+  auto cev = client.PollEvent();
+  ASSERT_TRUE(cev.has_value());
+  EXPECT_EQ(cev->cause, CloseCause::kPeerClosed);
+  EXPECT_EQ(cev->close_code, 4000);
+  EXPECT_EQ(cev->close_reason, "app");
+  server.Receive(0, AsBytes(TakeAll(client)));
+  auto sev = server.PollEvent();
+  ASSERT_TRUE(sev.has_value());
+  EXPECT_EQ(sev->cause, CloseCause::kLocalClosed);
+  EXPECT_EQ(sev->close_code, 4000);
+  EXPECT_TRUE(sev->clean);
+}
+
+TEST(WebSocketSession, KeepaliveDeadlinesAreData) {
+  SessionOptions o;
+  o.keepalive_interval = 20 * kSecondNs;
+  Session s(Role::kServer, o);
+  s.Start(1000);
+  ASSERT_EQ(s.NextDeadline(), 1000 + 20 * kSecondNs);
+  s.HandleTimeout(1000 + 20 * kSecondNs);
+  EXPECT_EQ(wpsim::testing::DescribeFrames(TakeAll(s)), std::vector<std::string>{"ping \"\""});
+  EXPECT_EQ(s.NextDeadline(), 1000 + 40 * kSecondNs);
+}
+
+TEST(WebSocketSession, IdleTimeoutRestartsWithEveryReceive) {
+  SessionOptions o;
+  o.idle_timeout = 10 * kSecondNs;
+  Session s(Role::kServer, o);
+  s.Start(0);
+  const std::string ping("\x89\x80\0\0\0\0", 6);
+  s.Receive(8 * kSecondNs, AsBytes(ping));
+  while (s.PollEvent()) {
+  }
+  EXPECT_EQ(s.NextDeadline(), 18 * kSecondNs);
+  s.HandleTimeout(18 * kSecondNs);
+  auto ev = s.PollEvent();
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_EQ(ev->cause, CloseCause::kTimeout);
+  EXPECT_EQ(ev->close_code, close_code::kGoingAway);
+}
+
+TEST(WebSocketSession, LargeFragmentedMessageIsReassembledAcrossWslayChunks) {
+  Session s(Role::kServer, SessionOptions{});
+  std::string input;
+  std::string payload;
+  for (int i = 0; i < 100000; ++i) payload += static_cast<char>('a' + i % 26);
+  FrameSpec first;
+  first.opcode = Opcode::kText;
+  first.fin = false;
+  first.masked = true;
+  first.mask = {1, 2, 3, 4};
+  AppendFrame(input, first, AsBytes(std::string_view(payload).substr(0, 60000)));
+  FrameSpec last = first;
+  last.opcode = Opcode::kContinuation;
+  last.fin = true;
+  AppendFrame(input, last, AsBytes(std::string_view(payload).substr(60000)));
+  s.Receive(0, AsBytes(input));
+  auto ev = s.PollEvent();
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_EQ(ev->kind, Event::Kind::kMessage);
+  EXPECT_EQ(ev->text(), payload);
+}
+
+TEST(WebSocketSession, DefaultMessageLimitIsOneMebibyte) {
+  EXPECT_EQ(SessionOptions{}.message_bytes_max, 1024u * 1024u);
+  Session s(Role::kServer, SessionOptions{});
+  std::string input;
+  FrameSpec spec;
+  spec.opcode = Opcode::kBinary;
+  spec.masked = true;
+  AppendFrame(input, spec, AsBytes(std::string(1024 * 1024 + 1, 'z')));
+  s.Receive(0, AsBytes(input));
+  auto ev = s.PollEvent();
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_EQ(ev->close_code, close_code::kMessageTooBig);
+}
+
+TEST(WebSocketCloseCodes, ValidityFollowsRfc6455AndTheIanaRegistry) {
+  for (uint16_t c : {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 4999}) {
+    EXPECT_TRUE(IsValidCloseCode(c)) << c;
+  }
+  for (uint16_t c : {0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535}) {
+    EXPECT_FALSE(IsValidCloseCode(c)) << c;
+  }
+}
+
+}  // namespace
+}  // namespace wpsim::protocol::websocket
