@@ -113,7 +113,9 @@ bool AppendStrings(const OrderedJson& v, std::vector<std::string>& out) {
 
 Result<Claims> ReadClaims(const OrderedJson& payload, const VerifyOptions& options) {
   Claims claims;
-  for (const auto& [name, value] : payload.items()) {
+  for (auto it = payload.begin(); it != payload.end(); ++it) {
+    const std::string& name = it.key();
+    const OrderedJson& value = it.value();
     ClaimValues entry{name, {}};
     if (value.is_array()) {
       for (const auto& item : value) entry.values.push_back(ClaimValueText(item));
