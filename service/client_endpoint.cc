@@ -35,14 +35,36 @@ http::Response TextResponse(int status, std::string body) {
   return r;
 }
 
+}  // namespace
+
+// The Host header with and without a default port (80/443): URL serialisers drop a default
+// port from the audience (new URL("http://h:80") is "http://h/") while Host keeps it.
+std::vector<std::string> HostVariants(std::string_view host) {
+  std::vector<std::string> out{std::string(host)};
+  for (std::string_view port : {":80", ":443"}) {
+    if (host.size() > port.size() && host.substr(host.size() - port.size()) == port) {
+      out.emplace_back(host.substr(0, host.size() - port.size()));
+    }
+  }
+  if (host.find(':') == std::string_view::npos || (host.front() == '[' && host.back() == ']')) {
+    out.push_back(std::string(host) + ":80");
+    out.push_back(std::string(host) + ":443");
+  }
+  return out;
+}
+
+namespace {
+
 // Audiences a client token may carry for `hub` reached at `host`: the http(s) form the SDKs
 // mint and the ws(s) form some tools use (the MQTT quickstart's jwtgen command), for the Host
 // header and for the configured public endpoint. Compared case-insensitively (emulator rule).
 std::vector<std::string> ClientAudiences(const ServiceOptions& options, std::string_view host,
                                          std::string_view relative) {
   std::vector<std::string> out;
-  for (const char* scheme : {"http://", "https://", "ws://", "wss://"}) {
-    out.push_back(std::string(scheme) + std::string(host) + std::string(relative));
+  for (const std::string& h : HostVariants(host)) {
+    for (const char* scheme : {"http://", "https://", "ws://", "wss://"}) {
+      out.push_back(std::string(scheme) + h + std::string(relative));
+    }
   }
   if (!options.public_endpoint.empty()) {
     std::string e = options.public_endpoint;
@@ -120,9 +142,7 @@ bool HandleClientEndpoint(Service& service, Front& front, const http::Request& r
   if (recover_id != nullptr) {
     const std::string* token = http::FindQuery(query, "awps_reconnection_token");
     ClientConnection* c = hub.Find(*recover_id);
-    ws::Session* session = front.StartWebSocket(request.id, ws::AcceptResponse(offer, subprotocol),
-                                                nullptr);
-    (void)session;
+    front.StartWebSocket(request.id, ws::AcceptResponse(offer, subprotocol), subprotocol);
     if (c == nullptr || token == nullptr || c->kind() != kind || !c->Recover(&front, *token)) {
       service.Log("recovery of " + *recover_id + " refused");
       front.CloseWebSocket(ws::close_code::kPolicyViolation, "The connection cannot be recovered.");
@@ -173,7 +193,8 @@ bool HandleClientEndpoint(Service& service, Front& front, const http::Request& r
   service.Log("client " + c->connection_id + " connected to hub " + hub.name() + " as " +
               std::string(ClientKindName(kind)) + " user=" + c->user_id.value_or("(none)") +
               " from " + front.peer().ToString());
-  front.StartWebSocket(request.id, ws::AcceptResponse(offer, subprotocol), c);
+  front.StartWebSocket(request.id, ws::AcceptResponse(offer, subprotocol), subprotocol);
+  front.AttachConnection(c);
   c->Attach(&front);
   c->OnConnected();
   return true;

@@ -2,16 +2,12 @@
 //
 // Theory of operation. A front starts in the HTTP phase: bytes go to an
 // http::ServerConnection, each complete request is either a REST call (answered at once by
-// rest_api.cc) or a client-endpoint WebSocket upgrade (client_endpoint.cc), anything else is
-// 404. A successful upgrade switches the front to the WebSocket phase for good: bytes go to a
-// protocol::websocket::Session whose events drive the attached ClientConnection.
-//
-// Output is never written from inside a callback chain that may be a fan-out: Send* calls
-// queue into the session's output queue and mark the front dirty; Service flushes dirty
-// fronts once per loop turn (Flush). In the HTTP phase the front flushes after each input
-// chunk. Timers of the session (keepalive ping, close-handshake wait) are re-armed after
-// every input and flush. When the session is finished and its output written, the front
-// closes the stream and asks the service to bury it.
+// rest_api.cc) or a client-endpoint WebSocket upgrade (client_endpoint.cc); anything else is
+// 404. A successful upgrade hands the stream to a protocol::websocket::Connection (the shared
+// Session-on-Stream adapter, which coalesces writes and drives the session's timers) and the
+// front becomes the *transport* of one logical ClientConnection: it forwards messages up and
+// sends frames down. When the WebSocket ends, the front tells its connection (unless the
+// connection detached first) and asks the service to bury it.
 #pragma once
 
 #include <cstdint>
@@ -20,9 +16,10 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "protocol/http/server_connection.h"
-#include "protocol/websocket/session.h"
+#include "protocol/websocket/stream_connection.h"
 #include "sim/seam.h"
 
 namespace wpsim::service {
@@ -30,7 +27,7 @@ namespace wpsim::service {
 class Service;
 class ClientConnection;
 
-class Front : public sim::StreamHandler {
+class Front : public sim::StreamHandler, public protocol::websocket::ConnectionHandler {
  public:
   Front(Service& service, uint64_t id, std::unique_ptr<sim::Stream> stream);
   ~Front() override;
@@ -38,50 +35,53 @@ class Front : public sim::StreamHandler {
   Front& operator=(const Front&) = delete;
 
   uint64_t id() const { return id_; }
-  bool flush_scheduled = false;  // owned by Service::MarkDirty
+  sim::Address peer() const { return peer_; }
 
   // --- the transport API used by ClientConnection (WebSocket phase) ---
   Status SendEncoded(const SharedBytes& frame);
   Status SendText(std::string_view text);
   // Starts the closing handshake; the attached connection is detached first.
   void CloseWebSocket(uint16_t code, std::string_view reason);
-  // The logical connection stops listening to this transport.
+  // The logical connection stops / starts listening to this transport.
   void Detach() { connection_ = nullptr; }
-  // A recovered connection starts listening to this transport.
   void AttachConnection(ClientConnection* connection) { connection_ = connection; }
-  // Writes all queued output to the stream.
-  void Flush();
 
-  // --- used while handling the upgrade (client_endpoint.cc) ---
-  protocol::websocket::Session* StartWebSocket(uint64_t request_id, protocol::http::Response response,
-                                               ClientConnection* connection);
+  // --- used while handling a request (client_endpoint.cc, rest_api.cc) ---
+  // Accepts upgrade request `request_id` with `response` (a 101) and switches to WebSocket.
+  void StartWebSocket(uint64_t request_id, protocol::http::Response response,
+                      std::string subprotocol);
   void RespondHttp(uint64_t request_id, protocol::http::Response response);
-  const sim::Address& peer() const { return stream_->PeerAddress(); }
 
-  // sim::StreamHandler
+  // sim::StreamHandler (HTTP phase)
   void OnData(std::span<const uint8_t> data) override;
   void OnEnd() override;
   void OnWritable() override {}
   void OnClosed(sim::CloseReason reason, std::string_view detail) override;
 
+  // protocol::websocket::ConnectionHandler (WebSocket phase)
+  void OnMessage(protocol::websocket::Connection& connection, protocol::websocket::Opcode opcode,
+                 std::span<const uint8_t> payload) override;
+  void OnClosed(protocol::websocket::Connection& connection,
+                const protocol::websocket::CloseInfo& info) override;
+
  private:
   void PumpHttp();
-  void PumpWebSocket();
-  void ArmTimer();
-  void Finish();  // closes the stream and buries this front
   void WriteHttpOutput();
+  void Finish();  // closes the stream (HTTP phase) and buries this front
+  void ReportTransportClosed(bool client_closed, std::string_view reason);
 
   Service& service_;
   uint64_t id_;
-  std::unique_ptr<sim::Stream> stream_;
+  sim::Address peer_;
+  std::unique_ptr<sim::Stream> stream_;  // HTTP phase only
   protocol::http::ServerConnection http_;
-  std::unique_ptr<protocol::websocket::Session> ws_;
+  std::unique_ptr<protocol::websocket::Connection> ws_;  // WebSocket phase
   ClientConnection* connection_ = nullptr;
-  sim::TimerId timer_ = 0;
-  sim::Nanos timer_deadline_ = 0;
   bool finished_ = false;
-  bool transport_closed_reported_ = false;
 };
+
+// The Host header value with and without its default port (audience comparisons).
+std::vector<std::string> HostVariants(std::string_view host);
 
 // Handles one request in the HTTP phase: REST (rest_api.cc) or a client upgrade
 // (client_endpoint.cc). Declared here, defined in those files.

@@ -63,7 +63,9 @@ std::vector<std::string> RestAudiences(const Service& service, const http::Reque
   std::string target = request.target;
   const http::TargetParts parts = http::SplitTarget(target);
   std::vector<std::string> bases;
-  bases.push_back((service.options().tls ? "https://" : "http://") + host);
+  for (const std::string& h : HostVariants(host)) {
+    bases.push_back((service.options().tls ? "https://" : "http://") + h);
+  }
   if (!service.options().public_endpoint.empty()) {
     std::string e = service.options().public_endpoint;
     while (!e.empty() && e.back() == '/') e.pop_back();

@@ -84,38 +84,11 @@ std::string Service::ReconnectionToken(std::string_view connection_id, uint64_t 
   return Base64UrlEncode(mac) + "." + std::to_string(nonce);
 }
 
-void Service::MarkDirty(Front* front) {
-  if (front->flush_scheduled) return;
-  front->flush_scheduled = true;
-  dirty_.push_back(front);
-  if (flush_posted_) return;
-  flush_posted_ = true;
-  runtime_.Post([this, alive = alive_] {
-    if (!*alive) return;
-    FlushDirty();
-  });
-}
-
-void Service::FlushDirty() {
-  flush_posted_ = false;
-  // Flushing may mark more fronts dirty (a close echo); loop until quiet.
-  while (!dirty_.empty()) {
-    std::vector<Front*> batch;
-    batch.swap(dirty_);
-    for (Front* f : batch) {
-      if (f == nullptr) continue;  // buried meanwhile
-      f->flush_scheduled = false;
-      f->Flush();
-    }
-  }
-}
-
 std::unique_ptr<Front> Service::TakeFront(Front* front) {
   auto it = fronts_.find(front->id());
   if (it == fronts_.end()) return nullptr;
   std::unique_ptr<Front> owned = std::move(it->second);
   fronts_.erase(it);
-  std::replace(dirty_.begin(), dirty_.end(), front, static_cast<Front*>(nullptr));
   return owned;
 }
 

@@ -9,10 +9,9 @@
 // `recovery_window` for a recovery request (awps_connection_id + awps_reconnection_token)
 // to attach a new Front, then replays its un-acked messages.
 //
-// Output: fronts never write to their stream from inside a fan-out. Delivering a message only
-// queues frames in the session's output queue and marks the front dirty; one posted task per
-// loop turn flushes every dirty front (so a connection's frames of one turn leave in one
-// write). Fan-out visits receivers in HubState order (connect or join order), so the order of
+// Output: delivering a message only queues frames in the session's output queue; the
+// websocket::Connection adapter writes everything queued in one loop turn with one Write.
+// Fan-out visits receivers in HubState order (connect or join order), so the order of
 // everything observable is defined by the order of inputs.
 //
 // Lifetimes: Service owns fronts and hubs; hubs own their logical connections. Objects that
@@ -166,7 +165,6 @@ class Service {
   std::function<void(std::string_view line)> log;
 
   // --- internal, used by fronts and connections ---
-  void MarkDirty(Front* front);
   void Bury(std::unique_ptr<Front> front);
   void Bury(std::unique_ptr<ClientConnection> connection);
   std::unique_ptr<Front> TakeFront(Front* front);
@@ -176,7 +174,6 @@ class Service {
   uint64_t NextNonce() { return rng_.Next(); }
 
  private:
-  void FlushDirty();
   void ScheduleCleanup();
 
   sim::Runtime& runtime_;
@@ -186,8 +183,6 @@ class Service {
   uint64_t next_front_id_ = 1;
   std::map<uint64_t, std::unique_ptr<Front>> fronts_;
   std::map<std::string, std::unique_ptr<Hub>, std::less<>> hubs_;
-  std::vector<Front*> dirty_;
-  bool flush_posted_ = false;
   std::vector<std::unique_ptr<Front>> dead_fronts_;
   std::vector<std::unique_ptr<ClientConnection>> dead_connections_;
   bool cleanup_posted_ = false;

@@ -1,0 +1,50 @@
+// Observation: what a simulated client saw, with the runtime time it saw it. The conformance
+// runner matches expectations against these records; tests read them directly.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/webpubsub/payload.h"
+#include "sim/seam.h"
+
+namespace wpsim::clients {
+
+struct Observation {
+  enum class Kind {
+    kOpened,           // WebSocket open (101 checked)
+    kHandshakeFailed,  // upgrade refused: http_status
+    kConnected,        // system/connected: connection_id, user_id, reconnection_token
+    kDisconnected,     // system/disconnected: text = message
+    kGroupMessage,     // group, from_user_id, payload, sequence_id
+    kServerMessage,    // payload, sequence_id
+    kAck,              // ack_id, success, error_name, text = error message
+    kPong,
+    kRawMessage,       // raw client: payload (text or binary)
+    kClosed,           // close_code, text = reason
+    kRecovered,        // a reliable client reattached to its connection
+    kHttpResponse,     // REST client: http_status, text = body, label = request label
+  };
+  Kind kind = Kind::kOpened;
+  sim::Nanos time = 0;
+  std::string group;
+  std::optional<std::string> from_user_id;
+  protocol::webpubsub::Payload payload;
+  std::optional<uint64_t> sequence_id;
+  uint64_t ack_id = 0;
+  bool success = false;
+  std::string error_name;
+  std::string text;
+  uint16_t close_code = 0;
+  int http_status = 0;
+  std::string connection_id;
+  std::optional<std::string> user_id;
+  std::string reconnection_token;
+  std::string label;
+};
+
+std::string_view ObservationKindName(Observation::Kind kind);
+
+}  // namespace wpsim::clients

@@ -1,0 +1,78 @@
+// RestClient: a simulated server SDK calling the REST data-plane API (PROTOCOL.md §11) the way
+// @azure/web-pubsub does: a bearer JWT per request whose audience is the full request URL
+// (query included), `api-version=2024-12-01`, JSON / text / binary bodies with their
+// Content-Type. One keep-alive HTTP/1.1 connection, requests sent one at a time in order
+// (re-dialled if the service closes it).
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "clients/observation.h"
+#include "protocol/auth/connection_string.h"
+#include "protocol/http/client_connection.h"
+#include "sim/seam.h"
+
+namespace wpsim::clients {
+
+struct RestClientOptions {
+  sim::Address service;                        // where to dial
+  protocol::auth::ConnectionString connection_string;  // endpoint (Host, audience) and key
+  std::string api_version = "2024-12-01";
+  int64_t token_lifetime_seconds = 3600;
+  // Sign tokens with this key instead of the connection string's (negative tests).
+  std::optional<std::string> signing_key_override;
+  bool omit_authorization = false;
+};
+
+class RestClient : public sim::StreamHandler {
+ public:
+  using ResponseFn = std::function<void(const protocol::http::Response&)>;
+
+  RestClient(sim::Runtime& runtime, std::string name, RestClientOptions options);
+  ~RestClient() override;
+
+  // Queues a call. `path_and_query` starts with "/api/..."; api-version is appended.
+  // The response is recorded as an Observation labelled `label` and passed to `done`.
+  void Call(std::string method, std::string path_and_query, std::string content_type,
+            std::string body, std::string label, ResponseFn done = nullptr);
+
+  const std::string& name() const { return name_; }
+  const std::vector<Observation>& observations() const { return observations_; }
+  std::function<void(const Observation&)> on_observation;
+  bool idle() const { return pending_.empty() && !in_flight_; }
+
+  // sim::StreamHandler
+  void OnData(std::span<const uint8_t> data) override;
+  void OnEnd() override;
+  void OnClosed(sim::CloseReason reason, std::string_view detail) override;
+
+ private:
+  struct PendingCall {
+    protocol::http::Request request;
+    std::string label;
+    ResponseFn done;
+  };
+  void Pump();
+  void Complete(protocol::http::Response response);
+  void Dial();
+  void DropStream();
+  void Flush();
+
+  sim::Runtime& runtime_;
+  std::string name_;
+  RestClientOptions options_;
+  std::unique_ptr<sim::Stream> stream_;
+  std::unique_ptr<protocol::http::ClientConnection> http_;
+  bool dialing_ = false;
+  bool in_flight_ = false;
+  std::deque<PendingCall> pending_;
+  std::vector<Observation> observations_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace wpsim::clients

@@ -1,0 +1,291 @@
+#include "clients/ws_client.h"
+
+#include "protocol/http/url.h"
+#include "protocol/webpubsub/service_messages.h"
+#include "protocol/websocket/handshake.h"
+
+namespace wpsim::clients {
+
+namespace ws = protocol::websocket;
+namespace wps = protocol::webpubsub;
+namespace http = protocol::http;
+
+std::string_view ObservationKindName(Observation::Kind kind) {
+  switch (kind) {
+    case Observation::Kind::kOpened: return "opened";
+    case Observation::Kind::kHandshakeFailed: return "handshake_failed";
+    case Observation::Kind::kConnected: return "connected";
+    case Observation::Kind::kDisconnected: return "disconnected";
+    case Observation::Kind::kGroupMessage: return "group_message";
+    case Observation::Kind::kServerMessage: return "server_message";
+    case Observation::Kind::kAck: return "ack";
+    case Observation::Kind::kPong: return "pong";
+    case Observation::Kind::kRawMessage: return "raw_message";
+    case Observation::Kind::kClosed: return "closed";
+    case Observation::Kind::kRecovered: return "recovered";
+    case Observation::Kind::kHttpResponse: return "http_response";
+  }
+  return "unknown";
+}
+
+WsClient::WsClient(sim::Runtime& runtime, std::string name, WsClientOptions options)
+    : runtime_(runtime),
+      name_(std::move(name)),
+      options_(std::move(options)),
+      rng_(runtime.ForkRng("client/" + name_)) {
+  if (options_.host_header.empty()) options_.host_header = options_.service.ToString();
+}
+
+WsClient::~WsClient() {
+  *alive_ = false;
+  if (sequence_ack_timer_ != 0) runtime_.CancelTimer(sequence_ack_timer_);
+  if (recovery_timer_ != 0) runtime_.CancelTimer(recovery_timer_);
+}
+
+void WsClient::Connect() {
+  stopping_ = false;
+  recovering_ = false;
+  Dial(false);
+}
+
+std::string WsClient::Target(bool recovering) const {
+  std::string target = "/client/hubs/" + options_.hub;
+  std::string query;
+  auto add = [&query](std::string_view key, std::string_view value) {
+    query += query.empty() ? "?" : "&";
+    query += key;
+    query += '=';
+    query += http::PercentEncode(value);
+  };
+  if (recovering) {
+    add("awps_connection_id", connection_id_);
+    add("awps_reconnection_token", reconnection_token_);
+  } else if (!options_.token_in_header && !options_.access_token.empty()) {
+    add("access_token", options_.access_token);
+  }
+  if (!options_.extra_query.empty()) {
+    query += query.empty() ? "?" : "&";
+    query += options_.extra_query;
+  }
+  return target + query;
+}
+
+void WsClient::Dial(bool recovering) {
+  const uint64_t generation = ++dial_generation_;
+  runtime_.Dial(options_.service, [this, recovering, generation, alive = alive_](
+                                      Result<std::unique_ptr<sim::Stream>> stream) {
+    if (!*alive || generation != dial_generation_) return;
+    if (!stream.ok()) {
+      Observation o;
+      o.kind = Observation::Kind::kHandshakeFailed;
+      o.text = stream.error().message;
+      Record(std::move(o));
+      if (recovering) TryRecover();
+      return;
+    }
+    std::vector<std::string> offer;
+    if (options_.subprotocols) {
+      offer = *options_.subprotocols;
+    } else if (options_.kind == WsClientKind::kJson) {
+      offer = {std::string(wps::kJsonSubprotocol)};
+    } else if (options_.kind == WsClientKind::kReliable) {
+      offer = {std::string(wps::kReliableJsonSubprotocol)};
+    }
+    http::Headers extra;
+    if (options_.token_in_header && !recovering && !options_.access_token.empty()) {
+      extra.Add("Authorization", "Bearer " + options_.access_token);
+    }
+    ws::ClientHandshake handshake =
+        ws::ClientHandshake::WithRng(options_.host_header, Target(recovering), offer, rng_);
+    if (connection_) dead_.push_back(std::move(connection_));
+    connection_ = std::make_unique<ws::Connection>(runtime_, std::move(stream.value()), this,
+                                                   options_.session, std::move(handshake), extra,
+                                                   sim::Rng(rng_.Next()));
+  });
+}
+
+void WsClient::Close(uint16_t code, std::string reason) {
+  stopping_ = true;
+  if (connection_) connection_->Close(code, reason);
+}
+
+void WsClient::Kill() {
+  if (!connection_) return;
+  connection_->Abort();
+  dead_.push_back(std::move(connection_));
+  Observation o;
+  o.kind = Observation::Kind::kClosed;
+  o.close_code = ws::close_code::kAbnormal;
+  o.text = "killed";
+  Record(std::move(o));
+  if (options_.kind == WsClientKind::kReliable && options_.auto_recover && !stopping_ &&
+      !connection_id_.empty()) {
+    recovering_ = true;
+    recovery_started_ = runtime_.Now();
+    recovery_timer_ = runtime_.SetTimer(runtime_.Now(), [this] {
+      recovery_timer_ = 0;
+      Dial(true);
+    });
+  }
+}
+
+Status WsClient::SendJson(const SharedBytes& json) {
+  if (!connection_ || !connection_->open()) return MakeError("not_open", "the client is not open");
+  return connection_->SendText(json.view());
+}
+
+Status WsClient::JoinGroup(std::string_view group, std::optional<uint64_t> ack_id) {
+  return SendJson(wps::EncodeJoinGroupRequest(group, ack_id));
+}
+Status WsClient::LeaveGroup(std::string_view group, std::optional<uint64_t> ack_id) {
+  return SendJson(wps::EncodeLeaveGroupRequest(group, ack_id));
+}
+Status WsClient::SendToGroup(std::string_view group, const wps::Payload& payload,
+                             std::optional<uint64_t> ack_id, bool no_echo) {
+  return SendJson(wps::EncodeSendToGroupRequest(group, payload, ack_id, no_echo));
+}
+Status WsClient::SendEvent(std::string_view event, const wps::Payload& payload,
+                           std::optional<uint64_t> ack_id) {
+  return SendJson(wps::EncodeEventRequest(event, payload, ack_id));
+}
+Status WsClient::SequenceAck(uint64_t sequence_id) {
+  return SendJson(wps::EncodeSequenceAckRequest(sequence_id));
+}
+Status WsClient::Ping() { return SendJson(wps::EncodePingRequest()); }
+Status WsClient::SendRawText(std::string_view text) {
+  if (!connection_ || !connection_->open()) return MakeError("not_open", "the client is not open");
+  return connection_->SendText(text);
+}
+Status WsClient::SendRawBinary(std::span<const uint8_t> bytes) {
+  if (!connection_ || !connection_->open()) return MakeError("not_open", "the client is not open");
+  return connection_->SendBinary(bytes);
+}
+
+void WsClient::Record(Observation o) {
+  o.time = runtime_.Now();
+  observations_.push_back(std::move(o));
+  if (on_observation) on_observation(observations_.back());
+}
+
+void WsClient::OnOpen(ws::Connection&) {
+  Observation o;
+  o.kind = recovering_ ? Observation::Kind::kRecovered : Observation::Kind::kOpened;
+  recovering_ = false;
+  Record(std::move(o));
+  if (options_.kind == WsClientKind::kReliable) ArmSequenceAck();
+}
+
+void WsClient::OnMessage(ws::Connection&, ws::Opcode opcode, std::span<const uint8_t> payload) {
+  if (options_.kind == WsClientKind::kRaw) {
+    Observation o;
+    o.kind = Observation::Kind::kRawMessage;
+    o.payload = opcode == ws::Opcode::kText ? wps::Payload::Text(AsString(payload))
+                                            : wps::Payload::Binary(payload);
+    Record(std::move(o));
+    return;
+  }
+  HandleServiceMessage(AsString(payload));
+}
+
+void WsClient::HandleServiceMessage(std::string_view text) {
+  Result<wps::ServiceMessage> decoded = wps::DecodeServiceMessage(text);
+  if (!decoded.ok()) return;  // the SDK ignores what it cannot parse
+  Observation o;
+  if (auto* ack = std::get_if<wps::AckMessage>(&decoded.value())) {
+    o.kind = Observation::Kind::kAck;
+    o.ack_id = ack->ack_id;
+    o.success = ack->success;
+    if (ack->error) {
+      o.error_name = ack->error->name;
+      o.text = ack->error->message;
+    }
+  } else if (auto* g = std::get_if<wps::GroupDataMessage>(&decoded.value())) {
+    if (g->sequence_id) {
+      if (*g->sequence_id <= max_sequence_id_) return;  // duplicate: dropped like the SDK
+      max_sequence_id_ = *g->sequence_id;
+    }
+    o.kind = Observation::Kind::kGroupMessage;
+    o.group = g->group;
+    o.from_user_id = g->from_user_id;
+    o.payload = g->payload;
+    o.sequence_id = g->sequence_id;
+  } else if (auto* s = std::get_if<wps::ServerDataMessage>(&decoded.value())) {
+    if (s->sequence_id) {
+      if (*s->sequence_id <= max_sequence_id_) return;
+      max_sequence_id_ = *s->sequence_id;
+    }
+    o.kind = Observation::Kind::kServerMessage;
+    o.payload = s->payload;
+    o.sequence_id = s->sequence_id;
+  } else if (auto* c = std::get_if<wps::ConnectedMessage>(&decoded.value())) {
+    o.kind = Observation::Kind::kConnected;
+    o.connection_id = c->connection_id;
+    o.user_id = c->user_id;
+    o.reconnection_token = c->reconnection_token.value_or("");
+    connection_id_ = c->connection_id;
+    if (c->reconnection_token) reconnection_token_ = *c->reconnection_token;
+  } else if (auto* d = std::get_if<wps::DisconnectedMessage>(&decoded.value())) {
+    o.kind = Observation::Kind::kDisconnected;
+    o.text = d->message;
+  } else if (std::holds_alternative<wps::PongMessage>(decoded.value())) {
+    o.kind = Observation::Kind::kPong;
+  } else {
+    return;  // unknown: ignored
+  }
+  Record(std::move(o));
+}
+
+void WsClient::OnClosed(ws::Connection& connection, const ws::CloseInfo& info) {
+  if (&connection != connection_.get()) return;
+  Observation o;
+  if (info.handshake_failed) {
+    o.kind = Observation::Kind::kHandshakeFailed;
+    o.http_status = info.http_status;
+  } else {
+    o.kind = Observation::Kind::kClosed;
+    o.close_code = info.code;
+  }
+  o.text = info.reason;
+  const bool was_recovering = recovering_;
+  dead_.push_back(std::move(connection_));
+  runtime_.Post([this, alive = alive_] {
+    if (*alive) dead_.clear();
+  });
+  Record(std::move(o));
+  if (options_.kind != WsClientKind::kReliable || !options_.auto_recover || stopping_ ||
+      connection_id_.empty()) {
+    return;
+  }
+  if (info.code == ws::close_code::kPolicyViolation) return;  // 1008: not recoverable
+  if (!was_recovering) {
+    recovering_ = true;
+    recovery_started_ = runtime_.Now();
+  }
+  TryRecover();
+}
+
+void WsClient::TryRecover() {
+  if (runtime_.Now() - recovery_started_ >= options_.recovery_budget) {
+    recovering_ = false;
+    return;
+  }
+  recovery_timer_ = runtime_.SetTimer(runtime_.Now() + options_.recovery_retry_interval, [this] {
+    recovery_timer_ = 0;
+    Dial(true);
+  });
+}
+
+void WsClient::ArmSequenceAck() {
+  if (!options_.auto_sequence_ack || sequence_ack_timer_ != 0) return;
+  sequence_ack_timer_ =
+      runtime_.SetTimer(runtime_.Now() + options_.sequence_ack_interval, [this] {
+        sequence_ack_timer_ = 0;
+        if (!open()) return;
+        if (max_sequence_id_ > acked_sequence_id_ && SequenceAck(max_sequence_id_).ok()) {
+          acked_sequence_id_ = max_sequence_id_;
+        }
+        ArmSequenceAck();
+      });
+}
+
+}  // namespace wpsim::clients

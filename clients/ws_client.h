@@ -1,0 +1,117 @@
+// WsClient: a simulated Web PubSub WebSocket client — raw (no subprotocol),
+// json.webpubsub.azure.v1 or json.reliable.webpubsub.azure.v1 — on the runtime seam.
+//
+// Theory of operation. Connect() dials the service, performs the opening handshake through
+// protocol::websocket::Connection and records what arrives as Observations. Requests are
+// encoded exactly as @azure/web-pubsub-client 1.1.0 sends them (sendToGroup always has noEcho,
+// event always has dataType). A reliable client behaves like the SDK (PROTOCOL.md §8): it
+// remembers the largest sequenceId seen, drops duplicates, acks cumulatively every
+// `sequence_ack_interval`, and after an unexpected drop retries recovery
+// (awps_connection_id + awps_reconnection_token) every `recovery_retry_interval` for up to
+// `recovery_budget`; a 1008 close ends recovery. Kill() drops the transport without a closing
+// handshake (an abrupt network loss).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "clients/observation.h"
+#include "protocol/webpubsub/client_requests.h"
+#include "protocol/websocket/stream_connection.h"
+#include "sim/seam.h"
+
+namespace wpsim::clients {
+
+enum class WsClientKind { kRaw, kJson, kReliable };
+
+struct WsClientOptions {
+  WsClientKind kind = WsClientKind::kJson;
+  sim::Address service;  // where to dial
+  std::string host_header;  // Host header value; default service.ToString()
+  std::string hub = "hub";
+  std::string access_token;   // put in the query unless token_in_header
+  bool token_in_header = false;
+  std::optional<std::vector<std::string>> subprotocols;  // override the offer
+  std::string extra_query;  // appended to the query ("a=b&c=d")
+  bool auto_sequence_ack = true;
+  sim::Nanos sequence_ack_interval = sim::kSecond;
+  bool auto_recover = true;
+  sim::Nanos recovery_retry_interval = sim::kSecond;
+  sim::Nanos recovery_budget = 30 * sim::kSecond;
+  protocol::websocket::SessionOptions session;
+};
+
+class WsClient : public protocol::websocket::ConnectionHandler {
+ public:
+  WsClient(sim::Runtime& runtime, std::string name, WsClientOptions options);
+  ~WsClient() override;
+
+  const std::string& name() const { return name_; }
+  void Connect();
+  // Closing handshake with `code` (1000 by default; the JS SDK's stop() sends none: 1005).
+  void Close(uint16_t code = protocol::websocket::close_code::kNormal, std::string reason = {});
+  // Drops the transport at once (no closing handshake). A reliable client then recovers.
+  void Kill();
+
+  Status JoinGroup(std::string_view group, std::optional<uint64_t> ack_id);
+  Status LeaveGroup(std::string_view group, std::optional<uint64_t> ack_id);
+  Status SendToGroup(std::string_view group, const protocol::webpubsub::Payload& payload,
+                     std::optional<uint64_t> ack_id, bool no_echo);
+  Status SendEvent(std::string_view event, const protocol::webpubsub::Payload& payload,
+                   std::optional<uint64_t> ack_id);
+  Status SequenceAck(uint64_t sequence_id);
+  Status Ping();
+  // Any text / binary frame (raw clients, malformed-input tests).
+  Status SendRawText(std::string_view text);
+  Status SendRawBinary(std::span<const uint8_t> bytes);
+  // The next auto-generated ackId (1, 2, 3, ... like the SDK).
+  uint64_t NextAckId() { return next_ack_id_++; }
+
+  bool open() const { return connection_ && connection_->open(); }
+  const std::string& connection_id() const { return connection_id_; }
+  const std::vector<Observation>& observations() const { return observations_; }
+  // Called after each observation is recorded (the runner's hook).
+  std::function<void(const Observation&)> on_observation;
+
+  // protocol::websocket::ConnectionHandler
+  void OnOpen(protocol::websocket::Connection& connection) override;
+  void OnMessage(protocol::websocket::Connection& connection, protocol::websocket::Opcode opcode,
+                 std::span<const uint8_t> payload) override;
+  void OnClosed(protocol::websocket::Connection& connection,
+                const protocol::websocket::CloseInfo& info) override;
+
+ private:
+  void Dial(bool recovering);
+  std::string Target(bool recovering) const;
+  Status SendJson(const SharedBytes& json);
+  void Record(Observation o);
+  void ArmSequenceAck();
+  void TryRecover();
+  void HandleServiceMessage(std::string_view text);
+
+  sim::Runtime& runtime_;
+  std::string name_;
+  WsClientOptions options_;
+  sim::Rng rng_;
+  std::unique_ptr<protocol::websocket::Connection> connection_;
+  std::vector<std::unique_ptr<protocol::websocket::Connection>> dead_;
+  std::vector<Observation> observations_;
+  uint64_t next_ack_id_ = 1;
+  std::string connection_id_;
+  std::string reconnection_token_;
+  uint64_t max_sequence_id_ = 0;
+  uint64_t acked_sequence_id_ = 0;
+  sim::TimerId sequence_ack_timer_ = 0;
+  sim::TimerId recovery_timer_ = 0;
+  sim::Nanos recovery_started_ = 0;
+  bool recovering_ = false;
+  bool stopping_ = false;
+  uint64_t dial_generation_ = 0;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace wpsim::clients

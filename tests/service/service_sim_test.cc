@@ -1,0 +1,422 @@
+// The reference service end to end in simulation: service and client state machines on a
+// SimNetwork, no sockets. Each test names the PROTOCOL.md rule it checks; docs/conformance.md
+// maps the case IDs to these tests.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "clients/rest_client.h"
+#include "clients/ws_client.h"
+#include "protocol/auth/connection_string.h"
+#include "protocol/auth/tokens.h"
+#include "service/service.h"
+#include "sim/sim_network.h"
+#include "sim/sim_runtime.h"
+
+namespace wpsim::service {
+namespace {
+
+using clients::Observation;
+using clients::WsClient;
+using clients::WsClientKind;
+using clients::WsClientOptions;
+namespace wps = protocol::webpubsub;
+namespace auth = protocol::auth;
+
+class ServiceSim : public ::testing::Test {
+ protected:
+  explicit ServiceSim(ServiceOptions options = {}) : options_(std::move(options)) {}
+
+  void SetUp() override {
+    service_host_ = net_.AddHost("service").value();
+    client_host_ = net_.AddHost("client").value();
+    service_ = std::make_unique<Service>(*service_host_, options_);
+    if (getenv("WPSIM_DEBUG")) service_->log = [](std::string_view l) { fprintf(stderr, "svc: %.*s\n", (int)l.size(), l.data()); };
+    ASSERT_TRUE(service_->Listen(sim::Address{"service", 80}).ok());
+    cs_.scheme = "http";
+    cs_.host = "service";
+    cs_.port = 80;
+    cs_.access_key = std::string(kDefaultAccessKey);
+  }
+
+  std::string Token(std::optional<std::string> user, std::vector<std::string> roles = {},
+                    std::vector<std::string> groups = {}, int64_t lifetime = 3600) {
+    auth::ClientTokenOptions o;
+    o.user_id = std::move(user);
+    if (!roles.empty()) o.roles = roles;
+    if (!groups.empty()) o.groups = groups;
+    o.issued_at = client_host_->UnixNow() / sim::kSecond;
+    o.expires_at = o.issued_at + lifetime;
+    return auth::BuildClientToken(cs_, "hub", o);
+  }
+
+  WsClient& Client(std::string name, WsClientKind kind, std::string token) {
+    WsClientOptions o;
+    o.kind = kind;
+    o.service = sim::Address{"service", 80};
+    o.hub = "hub";
+    o.access_token = std::move(token);
+    clients_.push_back(std::make_unique<WsClient>(*client_host_, std::move(name), o));
+    return *clients_.back();
+  }
+
+  clients::RestClient& Rest() {
+    if (!rest_) {
+      clients::RestClientOptions o;
+      o.service = sim::Address{"service", 80};
+      o.connection_string = cs_;
+      rest_ = std::make_unique<clients::RestClient>(*client_host_, "rest", o);
+    }
+    return *rest_;
+  }
+
+  void Run(sim::Nanos duration = sim::kSecond) {
+    Status s = net_.RunFor(duration);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    if (getenv("WPSIM_DEBUG")) {
+      for (auto& c : clients_) for (auto& o : c->observations()) fprintf(stderr, "%s: %s %d %s\n", c->name().c_str(), std::string(clients::ObservationKindName(o.kind)).c_str(), o.http_status, o.text.c_str());
+    }
+  }
+
+  static std::vector<const Observation*> Of(const WsClient& c, Observation::Kind kind) {
+    std::vector<const Observation*> out;
+    for (const Observation& o : c.observations()) {
+      if (o.kind == kind) out.push_back(&o);
+    }
+    return out;
+  }
+
+  ServiceOptions options_;
+  sim::SimNetwork net_;
+  sim::SimRuntime* service_host_ = nullptr;
+  sim::SimRuntime* client_host_ = nullptr;
+  std::unique_ptr<Service> service_;
+  auth::ConnectionString cs_;
+  std::vector<std::unique_ptr<WsClient>> clients_;
+  std::unique_ptr<clients::RestClient> rest_;
+};
+
+TEST_F(ServiceSim, JsonClientGetsConnectedMessageWithUserAndConnectionId) {
+  WsClient& c = Client("c", WsClientKind::kJson, Token("alice"));
+  c.Connect();
+  Run();
+  auto connected = Of(c, Observation::Kind::kConnected);
+  ASSERT_EQ(connected.size(), 1u);
+  EXPECT_EQ(connected[0]->user_id, "alice");
+  EXPECT_EQ(connected[0]->connection_id.size(), 32u);
+  EXPECT_TRUE(connected[0]->reconnection_token.empty());  // only reliable clients get one
+}
+
+TEST_F(ServiceSim, AnonymousTokenGivesNullUserId) {
+  WsClient& c = Client("c", WsClientKind::kJson, Token(std::nullopt));
+  c.Connect();
+  Run();
+  auto connected = Of(c, Observation::Kind::kConnected);
+  ASSERT_EQ(connected.size(), 1u);
+  EXPECT_EQ(connected[0]->user_id, std::nullopt);
+}
+
+TEST_F(ServiceSim, UpgradeWithoutTokenIsRefusedWith401) {
+  WsClient& c = Client("c", WsClientKind::kJson, "");
+  c.Connect();
+  Run();
+  auto failed = Of(c, Observation::Kind::kHandshakeFailed);
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0]->http_status, 401);
+}
+
+TEST_F(ServiceSim, ExpiredTokenIsRefusedWith401) {
+  WsClient& c = Client("c", WsClientKind::kJson, Token("a", {}, {}, -3600));
+  c.Connect();
+  Run();
+  auto failed = Of(c, Observation::Kind::kHandshakeFailed);
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0]->http_status, 401);
+}
+
+TEST_F(ServiceSim, TokenSignedWithAnotherKeyIsRefusedWith401) {
+  auth::ClientTokenOptions o;
+  o.user_id = "a";
+  o.issued_at = client_host_->UnixNow() / sim::kSecond;
+  o.expires_at = o.issued_at + 3600;
+  std::string token = auth::BuildClientTokenForAudience("http://service:80/client/hubs/hub", o,
+                                                        "some-other-key-that-is-long-enough");
+  WsClient& c = Client("c", WsClientKind::kJson, token);
+  c.Connect();
+  Run();
+  ASSERT_EQ(Of(c, Observation::Kind::kHandshakeFailed).size(), 1u);
+  EXPECT_EQ(Of(c, Observation::Kind::kHandshakeFailed)[0]->http_status, 401);
+}
+
+TEST_F(ServiceSim, TokenInAuthorizationHeaderIsAccepted) {
+  WsClientOptions o;
+  o.kind = WsClientKind::kJson;
+  o.service = sim::Address{"service", 80};
+  o.access_token = Token("h");
+  o.token_in_header = true;
+  WsClient c(*client_host_, "c", o);
+  c.Connect();
+  Run();
+  EXPECT_EQ(Of(c, Observation::Kind::kConnected).size(), 1u);
+}
+
+TEST_F(ServiceSim, JoinGroupWithoutRoleIsAnsweredForbiddenAndConnectionStaysOpen) {
+  WsClient& c = Client("c", WsClientKind::kJson, Token("a"));
+  c.Connect();
+  Run();
+  ASSERT_TRUE(c.JoinGroup("g", 1).ok());
+  Run();
+  auto acks = Of(c, Observation::Kind::kAck);
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_FALSE(acks[0]->success);
+  EXPECT_EQ(acks[0]->error_name, "Forbidden");
+  EXPECT_TRUE(c.open());
+}
+
+TEST_F(ServiceSim, GroupScopedRoleAllowsOnlyThatGroup) {
+  WsClient& c = Client("c", WsClientKind::kJson,
+                       Token("a", {"webpubsub.joinLeaveGroup.stream1", "webpubsub.sendToGroup.stream1"}));
+  c.Connect();
+  Run();
+  ASSERT_TRUE(c.JoinGroup("stream1", 1).ok());
+  ASSERT_TRUE(c.JoinGroup("stream2", 2).ok());
+  ASSERT_TRUE(c.SendToGroup("stream1", wps::Payload::Text("x"), 3, false).ok());
+  ASSERT_TRUE(c.SendToGroup("stream2", wps::Payload::Text("x"), 4, false).ok());
+  Run();
+  auto acks = Of(c, Observation::Kind::kAck);
+  ASSERT_EQ(acks.size(), 4u);
+  EXPECT_TRUE(acks[0]->success);
+  EXPECT_EQ(acks[1]->error_name, "Forbidden");
+  EXPECT_TRUE(acks[2]->success);
+  EXPECT_EQ(acks[3]->error_name, "Forbidden");
+}
+
+TEST_F(ServiceSim, SendToGroupReachesEveryMemberAndNoEchoSkipsTheSender) {
+  const std::vector<std::string> roles = {"webpubsub.joinLeaveGroup", "webpubsub.sendToGroup"};
+  WsClient& a = Client("a", WsClientKind::kJson, Token("ua", roles));
+  WsClient& b = Client("b", WsClientKind::kJson, Token("ub", roles));
+  WsClient& outsider = Client("o", WsClientKind::kJson, Token("uo", roles));
+  a.Connect();
+  b.Connect();
+  outsider.Connect();
+  Run();
+  ASSERT_TRUE(a.JoinGroup("g", 1).ok());
+  ASSERT_TRUE(b.JoinGroup("g", 1).ok());
+  Run();
+  ASSERT_TRUE(a.SendToGroup("g", wps::Payload::Text("echo"), 2, false).ok());
+  Run();
+  ASSERT_TRUE(a.SendToGroup("g", wps::Payload::Json("{\"n\":1}"), 3, true).ok());
+  Run();
+  auto at_a = Of(a, Observation::Kind::kGroupMessage);
+  auto at_b = Of(b, Observation::Kind::kGroupMessage);
+  ASSERT_EQ(at_a.size(), 1u);  // its own first message only (noEcho on the second)
+  ASSERT_EQ(at_b.size(), 2u);
+  EXPECT_EQ(at_b[0]->payload, wps::Payload::Text("echo"));
+  EXPECT_EQ(at_b[0]->from_user_id, "ua");
+  EXPECT_EQ(at_b[0]->group, "g");
+  EXPECT_EQ(at_b[1]->payload, wps::Payload::Json("{\"n\":1}"));
+  EXPECT_TRUE(Of(outsider, Observation::Kind::kGroupMessage).empty());
+}
+
+TEST_F(ServiceSim, RepeatedAckIdIsAnsweredDuplicateAndNotExecutedAgain) {
+  WsClient& a = Client("a", WsClientKind::kJson,
+                       Token("a", {"webpubsub.joinLeaveGroup", "webpubsub.sendToGroup"}));
+  a.Connect();
+  Run();
+  ASSERT_TRUE(a.JoinGroup("g", 1).ok());
+  ASSERT_TRUE(a.SendToGroup("g", wps::Payload::Text("once"), 7, false).ok());
+  ASSERT_TRUE(a.SendToGroup("g", wps::Payload::Text("once"), 7, false).ok());
+  Run();
+  auto acks = Of(a, Observation::Kind::kAck);
+  ASSERT_EQ(acks.size(), 3u);
+  EXPECT_TRUE(acks[1]->success);
+  EXPECT_FALSE(acks[2]->success);
+  EXPECT_EQ(acks[2]->error_name, "Duplicate");
+  EXPECT_EQ(acks[2]->text, "Message with ack-id: 7 has been processed");
+  EXPECT_EQ(Of(a, Observation::Kind::kGroupMessage).size(), 1u);
+}
+
+TEST_F(ServiceSim, ForbiddenRequestIsNotRememberedSoARetryRunsAgain) {
+  WsClient& a = Client("a", WsClientKind::kJson, Token("a"));
+  a.Connect();
+  Run();
+  ASSERT_TRUE(a.JoinGroup("g", 5).ok());
+  Run();
+  Rest().Call("PUT", "/api/hubs/hub/permissions/joinLeaveGroup/connections/" +
+                         a.connection_id() + "?targetName=g",
+              "", "", "grant");
+  Run();
+  ASSERT_TRUE(a.JoinGroup("g", 5).ok());
+  Run();
+  auto acks = Of(a, Observation::Kind::kAck);
+  ASSERT_EQ(acks.size(), 2u);
+  EXPECT_EQ(acks[0]->error_name, "Forbidden");
+  EXPECT_TRUE(acks[1]->success);
+}
+
+TEST_F(ServiceSim, RequestsWithoutAckIdGetNoAckEvenWhenForbidden) {
+  WsClient& a = Client("a", WsClientKind::kJson, Token("a"));
+  a.Connect();
+  Run();
+  ASSERT_TRUE(a.JoinGroup("g", std::nullopt).ok());
+  ASSERT_TRUE(a.SendToGroup("g", wps::Payload::Text("x"), std::nullopt, false).ok());
+  Run();
+  EXPECT_TRUE(Of(a, Observation::Kind::kAck).empty());
+  EXPECT_TRUE(a.open());
+}
+
+TEST_F(ServiceSim, PingIsAnsweredWithPong) {
+  WsClient& a = Client("a", WsClientKind::kJson, Token("a"));
+  a.Connect();
+  Run();
+  ASSERT_TRUE(a.Ping().ok());
+  Run();
+  EXPECT_EQ(Of(a, Observation::Kind::kPong).size(), 1u);
+}
+
+TEST_F(ServiceSim, MalformedJsonClosesWith1007) {
+  WsClient& a = Client("a", WsClientKind::kJson, Token("a"));
+  a.Connect();
+  Run();
+  ASSERT_TRUE(a.SendRawText("{not json").ok());
+  Run();
+  auto closed = Of(a, Observation::Kind::kClosed);
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0]->close_code, 1007);
+}
+
+TEST_F(ServiceSim, RestSendToAllReachesRawAndJsonClientsInTheirFormats) {
+  WsClient& raw = Client("raw", WsClientKind::kRaw, Token("r"));
+  WsClient& json = Client("json", WsClientKind::kJson, Token("j"));
+  raw.Connect();
+  json.Connect();
+  Run();
+  Rest().Call("POST", "/api/hubs/hub/:send", "text/plain", "Hello World", "text");
+  Rest().Call("POST", "/api/hubs/hub/:send", "application/json", "{\"a\":1}", "json");
+  Run();
+  ASSERT_EQ(Rest().observations().size(), 2u);
+  EXPECT_EQ(Rest().observations()[0].http_status, 202);
+  auto raw_msgs = Of(raw, Observation::Kind::kRawMessage);
+  ASSERT_EQ(raw_msgs.size(), 2u);
+  EXPECT_EQ(raw_msgs[0]->payload, wps::Payload::Text("Hello World"));
+  EXPECT_EQ(raw_msgs[1]->payload, wps::Payload::Text("{\"a\":1}"));
+  auto json_msgs = Of(json, Observation::Kind::kServerMessage);
+  ASSERT_EQ(json_msgs.size(), 2u);
+  EXPECT_EQ(json_msgs[0]->payload, wps::Payload::Text("Hello World"));
+  EXPECT_EQ(json_msgs[1]->payload, wps::Payload::Json("{\"a\":1}"));
+}
+
+TEST_F(ServiceSim, RestWithoutValidBearerIs401AndUnsupportedContentTypeIs415) {
+  clients::RestClientOptions o;
+  o.service = sim::Address{"service", 80};
+  o.connection_string = cs_;
+  o.signing_key_override = "wrong-key-wrong-key-wrong-key-wrong";
+  clients::RestClient bad(*client_host_, "bad", o);
+  bad.Call("POST", "/api/hubs/hub/:send", "text/plain", "x", "bad");
+  Rest().Call("POST", "/api/hubs/hub/:send", "application/xml", "<a/>", "xml");
+  Run();
+  ASSERT_EQ(bad.observations().size(), 1u);
+  EXPECT_EQ(bad.observations()[0].http_status, 401);
+  ASSERT_EQ(Rest().observations().size(), 1u);
+  EXPECT_EQ(Rest().observations()[0].http_status, 415);
+}
+
+TEST_F(ServiceSim, RestExistenceOperationsFollowConnections) {
+  WsClient& a = Client("a", WsClientKind::kJson, Token("alice", {}, {"g1"}));
+  a.Connect();
+  Run();
+  Rest().Call("HEAD", "/api/hubs/hub/users/alice", "", "", "user");
+  Rest().Call("HEAD", "/api/hubs/hub/users/bob", "", "", "nouser");
+  Rest().Call("HEAD", "/api/hubs/hub/groups/g1", "", "", "group");
+  Rest().Call("HEAD", "/api/hubs/hub/connections/" + a.connection_id(), "", "", "conn");
+  Rest().Call("DELETE", "/api/hubs/hub/connections/" + a.connection_id(), "", "", "close");
+  Run();
+  Rest().Call("HEAD", "/api/hubs/hub/users/alice", "", "", "user-after");
+  Run();
+  std::vector<int> statuses;
+  for (const auto& o : Rest().observations()) statuses.push_back(o.http_status);
+  EXPECT_EQ(statuses, (std::vector<int>{200, 404, 200, 200, 204, 404}));
+  auto disconnected = Of(a, Observation::Kind::kDisconnected);
+  ASSERT_EQ(disconnected.size(), 1u);
+  EXPECT_EQ(disconnected[0]->text, "Closed by REST API.");
+  auto closed = Of(a, Observation::Kind::kClosed);
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0]->close_code, 1000);
+}
+
+TEST_F(ServiceSim, ReliableSequenceIdsStartAtOneAndContinueAcrossRecovery) {
+  WsClient& r = Client("r", WsClientKind::kReliable, Token("r", {}, {"g"}));
+  r.Connect();
+  Run();
+  ASSERT_FALSE(Of(r, Observation::Kind::kConnected).at(0)->reconnection_token.empty());
+  for (int i = 0; i < 3; ++i) {
+    Rest().Call("POST", "/api/hubs/hub/groups/g/:send", "text/plain", "m" + std::to_string(i), "s");
+  }
+  Run(100 * sim::kMillisecond);
+  r.Kill();
+  for (int i = 3; i < 5; ++i) {
+    Rest().Call("POST", "/api/hubs/hub/groups/g/:send", "text/plain", "m" + std::to_string(i), "s");
+  }
+  Run(5 * sim::kSecond);
+  EXPECT_EQ(Of(r, Observation::Kind::kRecovered).size(), 1u);
+  auto msgs = Of(r, Observation::Kind::kGroupMessage);
+  ASSERT_EQ(msgs.size(), 5u);
+  for (size_t i = 0; i < msgs.size(); ++i) {
+    EXPECT_EQ(msgs[i]->sequence_id, i + 1);
+    EXPECT_EQ(msgs[i]->payload, wps::Payload::Text("m" + std::to_string(i)));
+  }
+  EXPECT_EQ(Of(r, Observation::Kind::kConnected).size(), 1u);  // no second connected message
+}
+
+TEST_F(ServiceSim, RecoveryWithAWrongTokenIsAcceptedThenClosedWith1008) {
+  WsClient& r = Client("r", WsClientKind::kReliable, Token("r"));
+  r.Connect();
+  Run();
+  const std::string id = r.connection_id();
+  WsClientOptions o;
+  o.kind = WsClientKind::kReliable;
+  o.service = sim::Address{"service", 80};
+  o.extra_query = "awps_connection_id=" + id + "&awps_reconnection_token=forged";
+  WsClient forger(*client_host_, "forger", o);
+  forger.Connect();
+  Run();
+  EXPECT_EQ(Of(forger, Observation::Kind::kOpened).size(), 1u);
+  auto closed = Of(forger, Observation::Kind::kClosed);
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0]->close_code, 1008);
+  EXPECT_TRUE(r.open());
+}
+
+class ServiceSimSmallBuffer : public ServiceSim {
+ protected:
+  ServiceSimSmallBuffer() : ServiceSim(SmallBuffer()) {}
+  static ServiceOptions SmallBuffer() {
+    ServiceOptions o;
+    o.reliable_limits.messages_max = 3;
+    return o;
+  }
+};
+
+TEST_F(ServiceSimSmallBuffer, UnackedReliableBufferOverflowClosesWith1008) {
+  WsClientOptions o;
+  o.kind = WsClientKind::kReliable;
+  o.service = sim::Address{"service", 80};
+  o.access_token = Token("r", {}, {"g"});
+  o.auto_sequence_ack = false;
+  WsClient r(*client_host_, "r", o);
+  r.Connect();
+  Run();
+  for (int i = 0; i < 4; ++i) {
+    Rest().Call("POST", "/api/hubs/hub/groups/g/:send", "text/plain", "m", "s");
+  }
+  Run();
+  auto closed = Of(r, Observation::Kind::kClosed);
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0]->close_code, 1008);
+  EXPECT_EQ(Of(r, Observation::Kind::kGroupMessage).size(), 3u);
+}
+
+}  // namespace
+}  // namespace wpsim::service
