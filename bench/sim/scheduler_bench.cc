@@ -36,7 +36,7 @@ void RunChurn(benchmark::State& state, bool perturb) {
 }
 
 void BM_SchedulerEvents(benchmark::State& state) { RunChurn(state, false); }
-BENCHMARK(BM_SchedulerEvents)->Arg(16)->Arg(1'000)->Arg(100'000);
+BENCHMARK(BM_SchedulerEvents)->Arg(16)->Arg(1'000)->Arg(10'000)->Arg(100'000);
 
 void BM_SchedulerEventsPerturbed(benchmark::State& state) { RunChurn(state, true); }
 BENCHMARK(BM_SchedulerEventsPerturbed)->Arg(1'000);
