@@ -238,16 +238,19 @@ class Parser {
     }
     return true;
   }
-  bool CheckVbi(Reader::VbiStatus status, std::string_view field) {
+  // `field` + `suffix` names the integer; they are joined only on failure (hot path).
+  bool CheckVbi(Reader::VbiStatus status, std::string_view field, std::string_view suffix = {}) {
+    if (status == Reader::VbiStatus::kOk) return true;
+    std::string name = std::string(field) + std::string(suffix);
     switch (status) {
       case Reader::VbiStatus::kOk: return true;
-      case Reader::VbiStatus::kTruncated: return Truncated(field);
+      case Reader::VbiStatus::kTruncated: return Truncated(name);
       case Reader::VbiStatus::kTooLong:
         return Fail(Kind::kMalformed, "§1.5.5",
-                    std::string(field) + " is a Variable Byte Integer longer than 4 bytes");
+                    name + " is a Variable Byte Integer longer than 4 bytes");
       case Reader::VbiStatus::kNonMinimal:
         return Fail(Kind::kMalformed, "MQTT-1.5.5-1",
-                    std::string(field) + " does not use the minimum number of bytes");
+                    name + " does not use the minimum number of bytes");
     }
     return false;
   }
@@ -399,7 +402,7 @@ bool Parser::ReadProperty(Reader& pr, const PropertyInfo& info, Properties* p,
 bool Parser::ReadProperties(Reader& r, Properties* props, PropertyContext context,
                             std::string_view where) {
   uint32_t length = 0;
-  if (!CheckVbi(r.Vbi(&length), std::string(where) + " Property Length")) return false;
+  if (!CheckVbi(r.Vbi(&length), where, " Property Length")) return false;
   std::span<const uint8_t> bytes;
   if (!r.Bytes(length, &bytes)) {
     return Fail(Kind::kMalformed, "§2.2.2.1",
@@ -965,7 +968,7 @@ DecodeStatus Decoder::Decode(std::span<const uint8_t>* input, Packet* out) {
       Failure f{kind, statement, std::move(message)};
       return Fail(Resolve(f, version_, options_.role, in_connect));
     };
-    std::string name(PacketTypeName(type));
+    std::string name(PacketTypeName(type));  // short names: no allocation (SSO)
 
     if (header_[0] >> 4 == 0 || (type == PacketType::kAuth && version_ == ProtocolVersion::kV311)) {
       return fail(Kind::kMalformed, V("MQTT-2.2.2-2", "MQTT-2.1.3-1"),

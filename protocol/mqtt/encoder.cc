@@ -169,6 +169,10 @@ void PropertyEntries(S& s, const Properties& p) {
 // Property Length followed by the properties ([MQTT-2.2.2-1]: zero length when none).
 template <class S>
 void PropertiesField(S& s, const Properties& p) {
+  if (p.empty()) {  // the common case for PUBLISH: skip the counting pass
+    s.U8(0);
+    return;
+  }
   Counter c;
   PropertyEntries(c, p);
   if (c.error() != nullptr) s.Fail(c.error());
