@@ -169,8 +169,8 @@ const Keys kAcceptKeys = {"user", "groups", "roles", "subprotocol"};
 const Keys kRejectKeys = {"status", "body", "content_type"};
 const Keys kReplyKeys = {"status", "body", "body_raw", "content_type"};
 
-const Keys kClientCommonKeys = {"kind", "count", "network"};
-const Keys kClientConnKeys = {"user", "roles", "groups", "token", "subprotocols", "query",
+const Keys kClientCommonKeys = {"kind", "count", "token", "network"};
+const Keys kClientConnKeys = {"user", "roles", "groups", "subprotocols", "query",
                               "headers", "url_style"};
 const Keys kClientReliableKeys = {"sequence_ack"};
 const Keys kClientRestKeys = {"api_version"};
@@ -804,9 +804,7 @@ class Loader {
     }
     auto ci = sc_.FindClient(name);
     if (!ci) {
-      Keys names;
-      for (const Client& c : sc_.clients) names.push_back(c.name);
-      Error(at, "undefined client " + Q(name) + Suggest(name, names));
+      UndefinedClient(at, name);
       return false;
     }
     const Client& c = sc_.clients[*ci];
@@ -829,6 +827,17 @@ class Loader {
       for (uint32_t i = 0; i < c.count; ++i) out.push_back(c.first_member + i);
     }
     return true;
+  }
+
+  void UndefinedClient(const Node& at, std::string_view name) {
+    Keys names;
+    for (const Client& c : sc_.clients) {
+      if (c.pos.line > 0) names.push_back(c.name);  // not the implied rest client
+    }
+    std::string hint = Suggest(name, names);
+    if (hint.empty() && names.empty()) hint = " (no clients are declared)";
+    if (hint.empty() && names.size() <= 12) hint = " (clients: " + JoinKeys(names) + ")";
+    Error(at, "undefined client " + Q(name) + hint);
   }
 
   std::optional<ClientRef> Ref(const Node& n, const RefOptions& opt) {
@@ -1396,9 +1405,7 @@ class Loader {
           if (!name) continue;
           auto ci = sc_.FindClient(*name);
           if (!ci) {
-            Keys names;
-            for (const Client& c : sc_.clients) names.push_back(c.name);
-            Error(it->first, "undefined client " + Q(*name) + Suggest(*name, names));
+            UndefinedClient(it->first, *name);
             continue;
           }
           if (client_network_set_.count(*ci)) {
@@ -3272,6 +3279,18 @@ std::string FormatDiagnostics(const std::vector<Diagnostic>& diagnostics) {
 }
 
 std::string SuggestClosest(std::string_view word, const std::vector<std::string_view>& candidates) {
+  // The same word in another spelling convention ("sendToAll" for "send_to_all").
+  auto normalize = [](std::string_view w) {
+    std::string out;
+    for (char c : w) {
+      if (c != '_' && c != '-') out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return out;
+  };
+  const std::string folded = normalize(word);
+  for (std::string_view c : candidates) {
+    if (c != word && normalize(c) == folded) return std::string(c);
+  }
   // A plausible typo: one edit for short words, two for longer ones, never most of the word.
   const size_t limit = word.size() <= 4 ? 1 : 2;
   size_t best = limit + 1;
