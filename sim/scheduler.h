@@ -56,7 +56,9 @@ class Scheduler {
   // Schedules fn at `time` (clamped to now()). Never runs fn synchronously.
   EventId ScheduleAt(Nanos time, Callback fn, Lane lane = kAnyLane);
   EventId ScheduleAfter(Nanos delay, Callback fn, Lane lane = kAnyLane) {
-    return ScheduleAt(now_ + (delay > 0 ? delay : 0), std::move(fn), lane);
+    Nanos at = now_;
+    if (delay > 0 && __builtin_add_overflow(now_, delay, &at)) at = INT64_MAX;
+    return ScheduleAt(at, std::move(fn), lane);
   }
   // Returns whether a pending event was cancelled (false for run, cancelled or unknown ids).
   bool Cancel(EventId id);
@@ -75,7 +77,9 @@ class Scheduler {
   // Runs every event with time <= deadline, then advances the clock to `deadline`.
   Status RunUntil(Nanos deadline, uint64_t max_events = kDefaultEventBudget);
   Status RunFor(Nanos duration, uint64_t max_events = kDefaultEventBudget) {
-    return RunUntil(now_ + duration, max_events);
+    Nanos deadline = now_;
+    if (duration > 0 && __builtin_add_overflow(now_, duration, &deadline)) deadline = INT64_MAX;
+    return RunUntil(deadline, max_events);
   }
   // Destroys every pending callback without running it (callbacks' destructors may schedule
   // more; those are destroyed too).

@@ -1,6 +1,7 @@
 #include "sim/sim_network.h"
 
 #include <algorithm>
+#include <charconv>
 #include <string>
 #include <utility>
 
@@ -19,6 +20,39 @@ bool ValidHostName(std::string_view name) {
 }
 
 }  // namespace
+
+Result<uint64_t> ParseBandwidth(std::string_view text) {
+  auto fail = [&](const std::string& why) -> Error {
+    return MakeError("bad_bandwidth", "bandwidth '" + std::string(text) + "': " + why);
+  };
+  if (text == "unlimited" || text == "0") return uint64_t{0};
+  size_t i = 0;
+  while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
+  double number = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + i, number);
+  if (i == 0 || ec != std::errc() || end != text.data() + i) {
+    return fail("expected a number followed by a unit, e.g. 10MB/s or 100Mbit/s");
+  }
+  struct Unit {
+    std::string_view name;
+    double bytes_per_s;
+  };
+  static constexpr Unit kUnits[] = {
+      {"B/s", 1},           {"kB/s", 1e3},        {"MB/s", 1e6},        {"GB/s", 1e9},
+      {"bit/s", 1.0 / 8},   {"kbit/s", 1e3 / 8},  {"Mbit/s", 1e6 / 8},  {"Gbit/s", 1e9 / 8},
+      {"bps", 1.0 / 8},     {"kbps", 1e3 / 8},    {"Mbps", 1e6 / 8},    {"Gbps", 1e9 / 8},
+  };
+  const std::string_view unit = text.substr(i);
+  for (const Unit& u : kUnits) {
+    if (u.name == unit) {
+      const double value = number * u.bytes_per_s;
+      if (value < 1 || value > 1e15) return fail("out of range (1 B/s to 1 PB/s)");
+      return static_cast<uint64_t>(value + 0.5);
+    }
+  }
+  return fail("unknown unit '" + std::string(unit) +
+              "' (expected B/s, kB/s, MB/s, GB/s, bit/s, kbit/s, Mbit/s, Gbit/s)");
+}
 
 SimNetwork::SimNetwork(NetworkOptions options)
     : options_(std::move(options)),
@@ -198,6 +232,14 @@ Status SimNetwork::Heal(std::string_view a, std::string_view b) {
   Record(*ia, 0, "net.heal", 0, 0, std::string(a) + "<>" + std::string(b));
   HealLink(Link(*ia, *ib));
   HealLink(Link(*ib, *ia));
+  return Status::Ok();
+}
+
+Status SimNetwork::Isolate(std::string_view host) {
+  if (!HostIndex(host).has_value()) return UnknownHost(host);
+  for (const auto& other : hosts_) {
+    if (other->name_ != host) (void)Partition(host, other->name_);
+  }
   return Status::Ok();
 }
 

@@ -80,6 +80,12 @@ struct NetworkOptions {
   Trace* trace = nullptr;  // not owned; nullptr: no tracing
 };
 
+// Parses a link bandwidth for LinkConfig::bandwidth_bytes_per_s: "unlimited" or "0" (0), or a
+// number with a unit, decimal multiples: B/s, kB/s, MB/s, GB/s, or bit/s, kbit/s, Mbit/s,
+// Gbit/s (also bps, kbps, Mbps, Gbps), e.g. "10MB/s", "100Mbit/s", "1.5Gbps". Error code
+// "bad_bandwidth".
+Result<uint64_t> ParseBandwidth(std::string_view text);
+
 struct HostOptions {
   Nanos clock_skew = 0;  // added to this host's Now() and UnixNow()
 };
@@ -128,6 +134,8 @@ class SimNetwork {
   Status Partition(std::string_view a, std::string_view b,
                    PartitionDirection direction = PartitionDirection::kBothWays);
   Status Heal(std::string_view a, std::string_view b);  // both directions
+  // Partitions `host` from every other host, both ways (HealAll() or Heal() undo it).
+  Status Isolate(std::string_view host);
   void HealAll();
   bool IsPartitioned(std::string_view from, std::string_view to) const;
   // Resets every connection between a and b (either direction of dialing): both ends get

@@ -1,5 +1,6 @@
 #include "sim/sim_runtime.h"
 
+#include <limits>
 #include <utility>
 
 namespace wpsim::sim {
@@ -18,7 +19,11 @@ Nanos SimRuntime::UnixNow() const { return network_->options_.unix_epoch + Now()
 
 TimerId SimRuntime::SetTimer(Nanos deadline, std::function<void()> fn) {
   WPSIM_ASSERT(static_cast<bool>(fn));
-  return network_->scheduler_.ScheduleAt(deadline - skew_, std::move(fn), lane_);
+  Nanos at = 0;
+  if (__builtin_sub_overflow(deadline, skew_, &at)) {
+    at = deadline > 0 ? std::numeric_limits<Nanos>::max() : std::numeric_limits<Nanos>::min();
+  }
+  return network_->scheduler_.ScheduleAt(at, std::move(fn), lane_);
 }
 
 void SimRuntime::CancelTimer(TimerId id) { network_->scheduler_.Cancel(id); }

@@ -624,5 +624,38 @@ TEST(SimNetworkLifetime, IdleConnectionsAreFreedWhenBothStreamsAreGone) {
   EXPECT_EQ(t.net.stats().connections_opened, 10u);
 }
 
+TEST(SimNetworkPartition, IsolateCutsAHostOffFromEveryOtherHost) {
+  TwoHosts t;
+  (void)t.net.AddHost("third");
+  ASSERT_TRUE(t.net.Isolate("service").ok());
+  EXPECT_TRUE(t.net.IsPartitioned("client", "service"));
+  EXPECT_TRUE(t.net.IsPartitioned("service", "third"));
+  EXPECT_FALSE(t.net.IsPartitioned("client", "third"));
+  t.net.HealAll();
+  EXPECT_FALSE(t.net.IsPartitioned("client", "service"));
+  EXPECT_FALSE(t.net.Isolate("nobody").ok());
+}
+
+TEST(SimNetworkLinks, ParsesBandwidthsWithUnits) {
+  EXPECT_EQ(*ParseBandwidth("unlimited"), 0u);
+  EXPECT_EQ(*ParseBandwidth("10MB/s"), 10'000'000u);
+  EXPECT_EQ(*ParseBandwidth("100Mbit/s"), 12'500'000u);
+  EXPECT_EQ(*ParseBandwidth("1.5Gbps"), 187'500'000u);
+  EXPECT_EQ(*ParseBandwidth("512B/s"), 512u);
+  EXPECT_EQ(ParseBandwidth("10 MB/s").error().code, "bad_bandwidth");
+  EXPECT_NE(ParseBandwidth("10MiB/s").error().message.find("unknown unit 'MiB/s'"),
+            std::string::npos);
+  EXPECT_FALSE(ParseBandwidth("fast").ok());
+}
+
+TEST(SimRuntimeTimers, FarFutureDeadlinesDoNotOverflow) {
+  SimNetwork net(Options());
+  SimRuntime* h = net.AddHost("h", HostOptions{-kSecond}).value();
+  bool fired = false;
+  h->SetTimer(INT64_MAX, [&] { fired = true; });
+  ASSERT_TRUE(net.RunFor(INT64_MAX).ok());
+  EXPECT_TRUE(fired);
+}
+
 }  // namespace
 }  // namespace wpsim::sim
