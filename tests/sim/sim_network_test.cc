@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sim/sim_runtime.h"
+#include "tests/sim/echo_body.h"
 #include "tests/sim/sim_test_util.h"
 
 namespace wpsim::sim {
@@ -655,6 +656,35 @@ TEST(SimRuntimeTimers, FarFutureDeadlinesDoNotOverflow) {
   h->SetTimer(INT64_MAX, [&] { fired = true; });
   ASSERT_TRUE(net.RunFor(INT64_MAX).ok());
   EXPECT_TRUE(fired);
+}
+
+// The runtime-agnostic echo body (also meant for UvRuntime over 127.0.0.1 and for TLS), on an
+// ideal link and on a slow, lossy, jittery one with a small window.
+TEST(SimNetworkContract, EchoPingPongBodyPassesOnSimRuntime) {
+  for (bool hostile : {false, true}) {
+    NetworkOptions o = Options();
+    o.perturb = hostile;
+    if (hostile) o.receive_window_bytes = 16 * 1024;
+    SimNetwork net(o);
+    SimRuntime* server = net.AddHost("service").value();
+    SimRuntime* client = net.AddHost("client").value();
+    if (hostile) {
+      LinkConfig bad;
+      bad.latency = *Distribution::Parse("lognormal median=20ms sigma=1 cap=2s");
+      bad.bandwidth_bytes_per_s = *ParseBandwidth("2Mbit/s");
+      bad.loss = 0.1;
+      ASSERT_TRUE(net.SetLink("client", "service", bad).ok());
+    }
+    auto run_until = [&net](const std::function<bool()>& done) {
+      for (int i = 0; i < 10'000'000; ++i) {
+        if (done()) return true;
+        if (!net.RunOne()) return done();
+      }
+      return false;
+    };
+    Status s = contract::EchoPingPong(*server, *client, Address{"service", 0}, run_until);
+    EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().code + ": " + s.error().message);
+  }
 }
 
 }  // namespace
