@@ -196,6 +196,10 @@ case('subscribe_options_missing_v5', 'Each Topic Filter is followed by its Subsc
 case('suback_reason_code_not_in_table_v5', 'SUBACK reason codes come from Table 3-8.', 'client 5', pkt(0x90, '0001 00', '03'), '0x81 disconnect MQTT-3.9.3-2')
 case('suback_return_code_reserved_v311', 'SUBACK return codes other than 0x00, 0x01, 0x02 and 0x80 are reserved.', 'client 3.1.1', pkt(0x90, '0001', '03'), '0x81 close MQTT-3.9.3-2')
 case('suback_v5_only_code_in_v311', '0x87 is a 5.0 reason code, reserved in a 3.1.1 SUBACK.', 'client 3.1.1', pkt(0x90, '0001', '87'), '0x81 close MQTT-3.9.3-2')
+case('suback_packet_identifier_0_v5', 'A SUBACK carries the (non-zero) identifier of its SUBSCRIBE.', 'client 5', pkt(0x90, '0000 00', '00'), '0x82 disconnect MQTT-2.2.1-6')
+case('suback_packet_identifier_0_v311', 'A SUBACK carries the (non-zero) identifier of its SUBSCRIBE.', 'client 3.1.1', pkt(0x90, '0000', '00'), '0x82 close MQTT-2.3.1-7')
+case('suback_no_return_codes_v311', 'A SUBACK carries a return code per Topic Filter, so at least one.', 'client 3.1.1', pkt(0x90, '0001'), '0x82 close MQTT-3.8.4-5')
+case('unsuback_packet_identifier_0_v5', 'An UNSUBACK carries the (non-zero) identifier of its UNSUBSCRIBE.', 'client 5', pkt(0xb0, '0000 00', '00'), '0x82 disconnect MQTT-2.2.1-6')
 case('suback_no_reason_codes_v5', 'A SUBACK carries a reason code per subscription, so at least one.', 'client 5', pkt(0x90, '0001 00'), '0x82 disconnect MQTT-3.8.4-6')
 
 # ---------------------------------------------------------------- UNSUBSCRIBE, UNSUBACK

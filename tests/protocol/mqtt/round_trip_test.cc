@@ -215,3 +215,25 @@ TEST(MqttEncoder, MapsConnackReasonCodesToV311ReturnCodes) {
 
 }  // namespace
 }  // namespace wpsim::protocol::mqtt
+
+namespace wpsim::protocol::mqtt {
+namespace {
+
+TEST(MqttEncoder, WritesNoPacketIdentifierForQos0AndAnEmptyPropertyLengthIn5) {
+  // [MQTT-2.2.1-2] / 3.1.1 [MQTT-2.3.1-5]: no Packet Identifier at QoS 0, whatever the
+  // struct holds; [MQTT-2.2.2-1]: no properties is a Property Length of 0.
+  Publish p{.qos = 0, .topic = "t", .packet_id = 77};
+  std::vector<uint8_t> out;
+  ASSERT_TRUE(Encode(p, ProtocolVersion::kV311, &out).ok());
+  EXPECT_EQ(testing::ToHex(out), "30030001" "74");
+  out.clear();
+  ASSERT_TRUE(Encode(p, ProtocolVersion::kV5, &out).ok());
+  EXPECT_EQ(testing::ToHex(out), "3004000174" "00");
+  out.clear();
+  p.qos = 1;
+  ASSERT_TRUE(Encode(p, ProtocolVersion::kV5, &out).ok());
+  EXPECT_EQ(testing::ToHex(out), "3206000174004d" "00");
+}
+
+}  // namespace
+}  // namespace wpsim::protocol::mqtt
