@@ -82,6 +82,9 @@ struct TlsStream::Impl final : public StreamHandler {
   bool EncryptPending();
   void SendCloseNotify();
   void Fail(CloseReason reason, const std::string& detail, InnerAction action);
+  // The user destroyed the stream after Close() during the handshake: this record owns itself
+  // until the queued plaintext went out (or the handshake failed), then deletes itself.
+  void ReleaseIfOrphaned();
 
   Runtime& rt;
   std::unique_ptr<Stream> inner;
@@ -104,6 +107,8 @@ struct TlsStream::Impl final : public StreamHandler {
   bool end_delivered = false;
   bool want_writable = false;
   bool service_posted = false;
+  bool orphaned = false;
+  bool release_posted = false;
   TimerId handshake_timer = 0;
   std::string alpn_selected;
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
@@ -262,6 +267,7 @@ void TlsStream::Impl::HandshakeDone() {
     SendCloseNotify();
     state = State::kClosing;
     inner->Close();
+    ReleaseIfOrphaned();
   } else if (shutdown_wanted) {
     SendCloseNotify();
     inner->Shutdown();
@@ -371,6 +377,7 @@ void TlsStream::Impl::Fail(CloseReason reason, const std::string& detail, InnerA
   }
   if (action == InnerAction::kClose) inner->Close();
   if (action == InnerAction::kReset) inner->Reset();
+  ReleaseIfOrphaned();
   StreamHandler* h = user_closed ? nullptr : handler;
   handler = nullptr;
   std::weak_ptr<bool> guard = alive;
@@ -381,6 +388,13 @@ void TlsStream::Impl::Fail(CloseReason reason, const std::string& detail, InnerA
     if (guard.expired()) return;
   }
   if (h != nullptr) h->OnClosed(reason, detail);
+}
+
+void TlsStream::Impl::ReleaseIfOrphaned() {
+  if (!orphaned || release_posted) return;
+  release_posted = true;
+  // Not now: we may be deep inside this record's own callbacks.
+  rt.Post([this] { delete this; });
 }
 
 bool TlsStream::Impl::Write(std::span<const uint8_t> data) {
@@ -465,7 +479,13 @@ TlsStream::TlsStream(Runtime& runtime, std::unique_ptr<Stream> inner,
                      std::shared_ptr<const TlsConfig> config, Rng rng)
     : impl_(std::make_unique<Impl>(runtime, std::move(inner), std::move(config), rng)) {}
 
-TlsStream::~TlsStream() = default;
+TlsStream::~TlsStream() {
+  if (impl_->state == Impl::State::kHandshaking && impl_->close_wanted) {
+    // Close() promised to deliver the queued plaintext (seam.h); that needs the handshake.
+    impl_->orphaned = true;
+    impl_.release();  // owned by itself now; see ReleaseIfOrphaned()
+  }
+}
 
 void TlsStream::SetHandler(StreamHandler* handler) { impl_->SetHandler(handler); }
 bool TlsStream::Write(std::span<const uint8_t> data) { return impl_->Write(data); }

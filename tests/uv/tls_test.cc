@@ -288,6 +288,29 @@ TEST(TlsStreamOverUv, SmallWritesInOneTurnBecomeOneRecordInOneFlush) {
   EXPECT_EQ(after.flushes - before.flushes, 1u);
 }
 
+TEST(TlsStreamOverUv, DestroyingAfterCloseDuringTheHandshakeStillDeliversTheQueuedBytes) {
+  UvRuntime rt;
+  const CertAndKey cert = MakeCert(3);
+  TlsServer server;
+  server.Start(rt, ServerConfig(cert));
+  std::unique_ptr<Stream> tcp;
+  rt.Dial(server.listener->address(), [&](Result<std::unique_ptr<Stream>> r) {
+    ASSERT_TRUE(r.ok());
+    tcp = std::move(r.value());
+  });
+  ASSERT_TRUE(rt.RunUntil([&] { return tcp != nullptr; }, 5 * kSecond));
+  Rng rng = TlsRngFor(rt, *tcp);
+  auto tls = std::make_unique<TlsStream>(rt, std::move(tcp), ClientConfig(cert.cert_pem), rng);
+  EXPECT_FALSE(tls->handshake_done());
+  ASSERT_TRUE(tls->Write(AsBytes("sent before the handshake")));
+  tls->Close();
+  tls.reset();
+  ASSERT_TRUE(rt.RunUntil([&] { return !server.recorders.empty() && server.recorders[0]->ended; },
+                          5 * kSecond));
+  EXPECT_EQ(server.recorders[0]->data, "sent before the handshake");
+  EXPECT_FALSE(server.recorders[0]->closed);
+}
+
 TEST(TlsStreamOverUv, HandshakeAgainstASilentPeerTimesOut) {
   UvRuntime rt;
   std::vector<std::unique_ptr<Stream>> silent;
