@@ -381,7 +381,7 @@ class Loader {
       root = YAML::Load(std::string(text));
     } catch (const YAML::ParserException& e) {
       SourcePos pos{file_, std::max(e.mark.line, 0) + 1, std::max(e.mark.column, 0) + 1};
-      Report(pos, "YAML syntax error: " + e.msg + FlowIndexHint(text, e.mark.line));
+      Report(pos, "YAML syntax error: " + e.msg + SyntaxHint(text, e.mark.line));
       return Finish();
     } catch (const YAML::Exception& e) {
       Report(SourcePos{file_, 1, 1}, "YAML error: " + e.msg);
@@ -399,9 +399,10 @@ class Loader {
  private:
   // ---- diagnostics --------------------------------------------------------------------------
 
-  // "sub[2]" inside a flow mapping {...} or list [...] is a YAML syntax error (brackets are
-  // flow indicators); the parser's message does not say so, so we do.
-  static std::string FlowIndexHint(std::string_view text, int line) {
+  // Hints for two syntax errors whose parser messages do not explain themselves: a tab in
+  // indentation, and "sub[2]" inside a flow mapping {...} or list [...] (brackets are flow
+  // indicators there, so cohort members must be quoted).
+  static std::string SyntaxHint(std::string_view text, int line) {
     if (line < 0) return "";
     size_t start = 0;
     for (int i = 0; i < line && start != std::string_view::npos; ++i) {
@@ -410,6 +411,11 @@ class Loader {
     }
     if (start == std::string_view::npos) return "";
     std::string_view l = text.substr(start, text.find('\n', start) - start);
+    size_t indent = 0;
+    while (indent < l.size() && (l[indent] == ' ' || l[indent] == '\t')) ++indent;
+    if (l.substr(0, indent).find('\t') != std::string_view::npos) {
+      return " (this line is indented with a tab; YAML indentation must use spaces)";
+    }
     for (size_t i = 1; i + 1 < l.size(); ++i) {
       if (l[i] == '[' && std::isdigit(static_cast<unsigned char>(l[i + 1])) &&
           (std::isalnum(static_cast<unsigned char>(l[i - 1])) || l[i - 1] == '_') &&
@@ -493,7 +499,9 @@ class Loader {
         }
         const std::string& key = it->first.Scalar();
         if (!Contains(allowed, key)) {
-          std::string hint = l.Suggest(key, allowed);
+          std::string suggestion = SuggestClosest(key, allowed);
+          if (!suggestion.empty()) suggested_.push_back(suggestion);
+          std::string hint = suggestion.empty() ? "" : " (did you mean " + Q(suggestion) + "?)";
           if (hint.empty()) hint = " in " + what_ + " (valid keys: " + JoinKeys(allowed) + ")";
           l.Error(it->first, "unknown key " + Q(key) + hint);
           continue;
@@ -521,7 +529,9 @@ class Loader {
     }
     std::optional<Node> Required(Loader& l, std::string_view key) const {
       auto v = Get(key);
-      if (!v && ok_) l.Error(node_, "missing required key " + Q(key) + " in " + what_);
+      // A misspelt key already reported with this key as its suggestion says it all.
+      bool explained = std::find(suggested_.begin(), suggested_.end(), key) != suggested_.end();
+      if (!v && ok_ && !explained) l.Error(node_, "missing required key " + Q(key) + " in " + what_);
       return v;
     }
     // Keys present, in document order.
@@ -536,6 +546,7 @@ class Loader {
     std::string what_;
     bool ok_ = true;
     std::vector<std::tuple<std::string, Node, Node>> entries_;
+    std::vector<std::string> suggested_;  // suggestions made for unknown keys
   };
 
   // ---- scalar readers (report and return nullopt on error) ------------------------------------
