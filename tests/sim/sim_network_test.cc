@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -200,6 +201,36 @@ TEST(SimNetworkLinks, BandwidthQueuesSegmentsBehindEachOther) {
   ASSERT_TRUE(t.net.RunUntilIdle().ok());
   // 500 kB at 1 MB/s is 0.5 s on the wire, plus 1 ms of latency.
   EXPECT_EQ(done_at - start, 500 * kMillisecond + kMillisecond);
+}
+
+// End to end: the one-way delays a stream sees follow the link's configured distribution.
+TEST(SimNetworkLinks, MeasuredOneWayLatencyFollowsTheConfiguredDistribution) {
+  TwoHosts t;
+  const Distribution configured = *Distribution::Parse("lognormal median=5ms sigma=0.5");
+  LinkConfig link;
+  link.latency = configured;
+  ASSERT_TRUE(t.net.SetLinkOneWay("client", "service", link).ok());
+  StreamPair p = Connect(t.net, *t.a, *t.b, 80);
+  Recorder rs;
+  p.server->SetHandler(&rs);
+  std::vector<double> delays;
+  Nanos sent_at = 0;
+  rs.on_data = [&](std::span<const uint8_t>) {
+    delays.push_back(static_cast<double>(t.net.now() - sent_at));
+  };
+  // One small write per second: far apart, so no segment waits behind another.
+  for (int i = 0; i < 4000; ++i) {
+    sent_at = t.net.now();
+    ASSERT_TRUE(p.client->Write(Bytes("x")));
+    ASSERT_TRUE(t.net.RunFor(kSecond).ok());
+  }
+  ASSERT_EQ(delays.size(), 4000u);
+  std::sort(delays.begin(), delays.end());
+  EXPECT_NEAR(delays[2000] / configured.Quantile(0.5), 1.0, 0.03);
+  EXPECT_NEAR(delays[3600] / configured.Quantile(0.9), 1.0, 0.05);
+  double sum = 0;
+  for (double d : delays) sum += d;
+  EXPECT_NEAR(sum / 4000 / configured.Mean(), 1.0, 0.03);
 }
 
 TEST(SimNetworkLinks, LossDelaysSegmentsButNeverReordersThem) {
