@@ -133,34 +133,15 @@ std::string Quote(std::string_view text) {
 
 }  // namespace
 
-// Lexer, recursive-descent parser, type checker and printer. One instance compiles one filter.
-class FilterParser {
+// Prints nodes the way the emulator's FilterTokenPrinter prints OData tokens (binary operands
+// that are operators are parenthesised, bools print as .NET does: True/False).
+class FilterPrinter {
  public:
   using Node = ODataFilter::Node;
   using Kind = ODataFilter::Kind;
   using Type = ODataFilter::Type;
 
-  explicit FilterParser(ODataFilter& filter) : f_(filter), text_(filter.source_) {}
-
-  std::optional<FilterError> Run() {
-    if (text_.size() > kFilterLengthMax) {
-      return Error(0, "The filter is longer than " + std::to_string(kFilterLengthMax) + " bytes.");
-    }
-    if (!IsValidUtf8(text_)) return Error(0, "The filter is not valid UTF-8.");
-    Next();
-    const int32_t root = ParseOr();
-    if (error_) return error_;
-    if (token_.kind != Tok::kEnd) {
-      return Error(token_.begin,
-                   "Syntax error at position " + std::to_string(token_.begin) + " in '" +
-                       Quote(text_) + "'.");
-    }
-    if (!Check(static_cast<uint32_t>(root), -1)) return error_;
-    if (!ExpectBool(static_cast<uint32_t>(root), root)) return error_;
-    f_.root_ = root;
-    f_.scratch_.resize(f_.nodes_.size());
-    return std::nullopt;
-  }
+  explicit FilterPrinter(const ODataFilter& filter) : f_(filter), text_(filter.source_) {}
 
   std::string Print(uint32_t index) const {
     const Node& n = f_.nodes_[index];
@@ -208,6 +189,49 @@ class FilterParser {
   }
 
  private:
+  std::string Wrap(uint32_t index) const {
+    const Kind kind = f_.nodes_[index].kind;
+    const bool wrap = kind == Kind::kOr || kind == Kind::kAnd || kind == Kind::kCompare ||
+                      kind == Kind::kNot || kind == Kind::kIn;
+    return wrap ? "(" + Print(index) + ")" : Print(index);
+  }
+
+  const ODataFilter& f_;
+  std::string_view text_;
+};
+
+// Lexer, recursive-descent parser and type checker. One instance compiles one filter.
+class FilterParser {
+ public:
+  using Node = ODataFilter::Node;
+  using Kind = ODataFilter::Kind;
+  using Type = ODataFilter::Type;
+
+  explicit FilterParser(ODataFilter& filter) : f_(filter), text_(filter.source_) {}
+
+  std::optional<FilterError> Run() {
+    if (text_.size() > kFilterLengthMax) {
+      return Error(0, "The filter is longer than " + std::to_string(kFilterLengthMax) + " bytes.");
+    }
+    if (!IsValidUtf8(text_)) return Error(0, "The filter is not valid UTF-8.");
+    Next();
+    const int32_t root = ParseOr();
+    if (error_) return error_;
+    if (token_.kind != Tok::kEnd) {
+      return Error(token_.begin,
+                   "Syntax error at position " + std::to_string(token_.begin) + " in '" +
+                       Quote(text_) + "'.");
+    }
+    if (!Check(static_cast<uint32_t>(root), -1)) return error_;
+    if (!ExpectBool(static_cast<uint32_t>(root), root)) return error_;
+    f_.root_ = root;
+    f_.scratch_.resize(f_.nodes_.size());
+    return std::nullopt;
+  }
+
+ private:
+  std::string Print(uint32_t index) const { return FilterPrinter(f_).Print(index); }
+
   enum class Tok { kEnd, kLParen, kRParen, kComma, kString, kInt, kIdent };
   struct Token {
     Tok kind = Tok::kEnd;
@@ -326,6 +350,14 @@ class FilterParser {
                   "The filter has more than " + std::to_string(kFilterClausesMax) + " clauses.");
     }
   }
+  // `and`/`or` chains of literals contain no clauses; bounding the operators too keeps the
+  // tree (and the recursion of checking, printing and evaluating it) shallow.
+  void CountLogical(size_t position) {
+    if (++logical_ > kFilterClausesMax) {
+      SyntaxError(position,
+                  "The filter has more than " + std::to_string(kFilterClausesMax) + " clauses.");
+    }
+  }
   bool Enter(size_t position) {
     if (++depth_ > kFilterDepthMax) {
       SyntaxError(position, "The filter is nested more than " + std::to_string(kFilterDepthMax) +
@@ -350,6 +382,7 @@ class FilterParser {
       Next();
       const int32_t right = ParseAnd();
       if (failed()) return -1;
+      CountLogical(f_.nodes_[static_cast<size_t>(right)].begin);
       left = Add(Binary(Kind::kOr, 0, left, right), {left, right});
     }
     return failed() ? -1 : left;
@@ -361,6 +394,7 @@ class FilterParser {
       Next();
       const int32_t right = ParseComparison();
       if (failed()) return -1;
+      CountLogical(f_.nodes_[static_cast<size_t>(right)].begin);
       left = Add(Binary(Kind::kAnd, 0, left, right), {left, right});
     }
     return failed() ? -1 : left;
@@ -724,18 +758,12 @@ class FilterParser {
     return true;
   }
 
-  std::string Wrap(uint32_t index) const {
-    const Kind kind = f_.nodes_[index].kind;
-    const bool wrap = kind == Kind::kOr || kind == Kind::kAnd || kind == Kind::kCompare ||
-                      kind == Kind::kNot || kind == Kind::kIn;
-    return wrap ? "(" + Print(index) + ")" : Print(index);
-  }
-
   ODataFilter& f_;
   std::string_view text_;
   size_t pos_ = 0;
   Token token_;
   size_t depth_ = 0;
+  size_t logical_ = 0;
   std::optional<FilterError> error_;
 };
 
@@ -750,9 +778,7 @@ FilterCompileResult ODataFilter::Compile(std::string_view text) {
 
 std::string ODataFilter::ToString() const {
   if (root_ < 0) return {};
-  // The printer only reads the tree; the const_cast satisfies its (compile-time) interface.
-  FilterParser printer(const_cast<ODataFilter&>(*this));
-  return printer.Print(static_cast<uint32_t>(root_));
+  return FilterPrinter(*this).Print(static_cast<uint32_t>(root_));
 }
 
 bool ODataFilter::Matches(const FilterSubject& subject) const {

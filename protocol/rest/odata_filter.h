@@ -116,6 +116,7 @@ class ODataFilter {
 
  private:
   friend class FilterParser;
+  friend class FilterPrinter;
   enum class Type : uint8_t { kNull, kBool, kInt, kString, kCollection };
   enum class Kind : uint8_t {
     kOr, kAnd, kNot, kCompare, kIn, kList, kLiteral, kIdentifier, kFunction, kUnsupported

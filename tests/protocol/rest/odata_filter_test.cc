@@ -404,6 +404,12 @@ TEST(ODataFilterLimits, BoundDepthClausesLengthAndEncoding) {  // FILTER-013
   EXPECT_NE(ErrorMessage(clauses + " or true eq true").find("more than 200 clauses"),
             std::string::npos);
 
+  // Chains of boolean literals contain no clauses but are bounded too (tree depth).
+  std::string chain = "true";
+  for (size_t i = 0; i < kFilterClausesMax; ++i) chain += " and true";
+  EXPECT_TRUE(Eval(chain, Anonymous()));
+  EXPECT_NE(ErrorMessage(chain + " or false").find("more than 200 clauses"), std::string::npos);
+
   std::string long_text = "userId eq '" + std::string(kFilterLengthMax, 'a') + "'";
   FilterError too_long = CompileError(long_text);
   EXPECT_NE(too_long.message.find("longer than 16384 bytes"), std::string::npos);
