@@ -25,6 +25,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const uint16_t code = wps::CloseCodeFor(request.error());
     WPSIM_ASSERT(code == 1007 || code == 1003);
   }
+  wps::DecodeOptions streaming;
+  streaming.enable_streaming = true;
+  auto stream_request = wps::DecodeRequest(text, streaming);
+  if (stream_request.ok()) {
+    auto again = wps::DecodeRequest(wps::EncodeRequest(*stream_request).view(), streaming);
+    WPSIM_ASSERT(again.ok() && *again == *stream_request);
+  }
   wps::DecodeOptions emulator;
   emulator.binary_frames = wps::BinaryFramePolicy::kReject;
   auto frame = wps::DecodeRequestFrame(wps::FrameType::kBinary, {data, size}, emulator);

@@ -18,6 +18,7 @@ struct Field {
 
 struct Fields {
   Field type, group, event, ack_id, no_echo, data_type, data, sequence_id;
+  Field stream, stream_id, stream_sequence_id, error;  // streaming (§9.1)
 };
 
 Error Invalid(std::string detail) { return MakeError(kInvalidMessage, std::move(detail)); }
@@ -51,13 +52,20 @@ Field* FieldFor(Fields& f, std::string_view key) {
       if (key == "group") return &f.group;
       if (key == "event") return &f.event;
       if (key == "ackId") return &f.ack_id;
+      if (key == "error") return &f.error;
       return nullptr;
     case 6:
-      return key == "noEcho" ? &f.no_echo : nullptr;
+      if (key == "noEcho") return &f.no_echo;
+      if (key == "stream") return &f.stream;
+      return nullptr;
     case 8:
-      return key == "dataType" ? &f.data_type : nullptr;
+      if (key == "dataType") return &f.data_type;
+      if (key == "streamId") return &f.stream_id;
+      return nullptr;
     case 10:
       return key == "sequenceId" ? &f.sequence_id : nullptr;
+    case 16:
+      return key == "streamSequenceId" ? &f.stream_sequence_id : nullptr;
     default:
       return nullptr;
   }
@@ -109,6 +117,83 @@ Result<Payload> ReadPayload(const Fields& f) {
   return Invalid("unknown dataType");
 }
 
+Result<std::string> ReadStreamId(const Field& f) {
+  if (!f.present || f.kind != JsonKind::kString) return Invalid("streamId must be a string");
+  std::string id = DecodeJsonString(f.raw);
+  if (id.empty()) return Invalid("streamId must not be empty");
+  return id;
+}
+
+Result<std::optional<std::string>> ReadOptionalString(const Field& f, const char* what) {
+  if (f.IsNullOrAbsent()) return std::optional<std::string>();
+  if (f.kind != JsonKind::kString) return Invalid(std::string(what) + " must be a string");
+  return std::optional<std::string>(DecodeJsonString(f.raw));
+}
+
+// sendToGroup with a `stream` member (streaming enabled).
+Result<Request> StreamStart(const Fields& f, std::string group, std::optional<uint64_t> ack_id,
+                            bool no_echo) {
+  if (f.stream.kind != JsonKind::kObject) return Invalid("stream must be an object");
+  if (f.data.present || !f.data_type.IsNullOrAbsent()) {
+    return Invalid("a stream start carries no data");
+  }
+  Field id, timeout;
+  ForEachJsonMember(f.stream.raw, [&](std::string_view key, JsonKind kind, std::string_view raw) {
+    if (JsonKeyEquals(key, "streamId")) id = Field{true, kind, raw};
+    if (JsonKeyEquals(key, "idleTimeoutMs")) timeout = Field{true, kind, raw};
+    return true;
+  });
+  auto stream_id = ReadStreamId(id);
+  if (!stream_id.ok()) return stream_id.error();
+  uint64_t idle_timeout_ms = kStreamIdleTimeoutMsDefault;
+  if (!timeout.IsNullOrAbsent()) {
+    auto v = timeout.kind == JsonKind::kNumber ? ParseJsonUint64(timeout.raw) : std::nullopt;
+    if (!v || *v == 0) return Invalid("idleTimeoutMs must be a positive integer");
+    idle_timeout_ms = *v;
+  }
+  return Request(StreamStartRequest{std::move(group), std::move(*stream_id), idle_timeout_ms,
+                                    ack_id, no_echo});
+}
+
+Result<Request> StreamData(const Fields& f) {
+  auto stream_id = ReadStreamId(f.stream_id);
+  if (!stream_id.ok()) return stream_id.error();
+  if (f.stream_sequence_id.IsNullOrAbsent()) {
+    if (f.data.present || !f.data_type.IsNullOrAbsent()) {
+      return Invalid("stream data needs a streamSequenceId");
+    }
+    return Request(StreamDataRequest{std::move(*stream_id), std::nullopt, std::nullopt});
+  }
+  auto n = f.stream_sequence_id.kind == JsonKind::kNumber
+               ? ParseJsonUint64(f.stream_sequence_id.raw)
+               : std::nullopt;
+  if (!n || *n == 0) return Invalid("streamSequenceId must be a positive integer");
+  auto payload = ReadPayload(f);
+  if (!payload.ok()) return payload.error();
+  return Request(StreamDataRequest{std::move(*stream_id), *n, std::move(*payload)});
+}
+
+Result<Request> StreamEnd(const Fields& f) {
+  auto stream_id = ReadStreamId(f.stream_id);
+  if (!stream_id.ok()) return stream_id.error();
+  StreamEndRequest end{std::move(*stream_id), std::nullopt};
+  if (!f.error.IsNullOrAbsent()) {
+    if (f.error.kind != JsonKind::kObject) return Invalid("error must be an object");
+    Field message, code;
+    ForEachJsonMember(f.error.raw, [&](std::string_view key, JsonKind kind, std::string_view raw) {
+      if (JsonKeyEquals(key, "message")) message = Field{true, kind, raw};
+      if (JsonKeyEquals(key, "userErrorCode")) code = Field{true, kind, raw};
+      return true;
+    });
+    auto m = ReadOptionalString(message, "error.message");
+    if (!m.ok()) return m.error();
+    auto c = ReadOptionalString(code, "error.userErrorCode");
+    if (!c.ok()) return c.error();
+    end.error = StreamEndError{std::move(*m), std::move(*c)};
+  }
+  return Request(std::move(end));
+}
+
 template <typename T>
 Result<Request> GroupRequest(const Fields& f, const DecodeOptions& options) {
   auto group = ReadGroup(f.group, options);
@@ -150,6 +235,9 @@ Result<Request> DecodeRequest(std::string_view text, const DecodeOptions& option
       }
       no_echo = f.no_echo.kind == JsonKind::kTrue;
     }
+    if (options.enable_streaming && !f.stream.IsNullOrAbsent()) {
+      return StreamStart(f, std::move(*group), *ack, no_echo);
+    }
     auto payload = ReadPayload(f);
     if (!payload.ok()) return payload.error();
     return Request(SendToGroupRequest{std::move(*group), *ack, no_echo, std::move(*payload)});
@@ -177,6 +265,8 @@ Result<Request> DecodeRequest(std::string_view text, const DecodeOptions& option
     return Request(SequenceAckRequest{*id});
   }
   if (EqualsIgnoreCase(type, "ping")) return Request(PingRequest{});
+  if (options.enable_streaming && EqualsIgnoreCase(type, "streamData")) return StreamData(f);
+  if (options.enable_streaming && EqualsIgnoreCase(type, "streamEnd")) return StreamEnd(f);
   return MakeError(kUnknownType, "unknown request type");
 }
 
@@ -253,6 +343,57 @@ SharedBytes EncodeSequenceAckRequest(uint64_t sequence_id) {
 
 SharedBytes EncodePingRequest() { return SharedBytes::Copy(std::string_view("{\"type\":\"ping\"}")); }
 
+SharedBytes EncodeStreamStartRequest(const StreamStartRequest& request) {
+  std::string& out = internal::ScratchBuffer();
+  out += "{\"type\":\"sendToGroup\",\"group\":";
+  AppendJsonString(out, request.group);
+  AppendAckId(out, request.ack_id);
+  out += request.no_echo ? ",\"noEcho\":true" : ",\"noEcho\":false";
+  out += ",\"stream\":{\"streamId\":";
+  AppendJsonString(out, request.stream_id);
+  out += ",\"idleTimeoutMs\":";
+  AppendUint64(out, request.idle_timeout_ms);
+  out += "}}";
+  return internal::ToShared(out);
+}
+
+SharedBytes EncodeStreamDataRequest(const StreamDataRequest& request) {
+  WPSIM_ASSERT(request.stream_sequence_id.has_value() == request.payload.has_value());
+  std::string& out = internal::ScratchBuffer();
+  out += "{\"type\":\"streamData\",\"streamId\":";
+  AppendJsonString(out, request.stream_id);
+  if (request.stream_sequence_id) {
+    out += ",\"streamSequenceId\":";
+    AppendUint64(out, *request.stream_sequence_id);
+    out += ',';
+    AppendJsonData(out, *request.payload);
+  }
+  out += '}';
+  return internal::ToShared(out);
+}
+
+SharedBytes EncodeStreamEndRequest(const StreamEndRequest& request) {
+  std::string& out = internal::ScratchBuffer();
+  out += "{\"type\":\"streamEnd\",\"streamId\":";
+  AppendJsonString(out, request.stream_id);
+  if (request.error) {
+    out += ",\"error\":{";
+    bool first = true;
+    if (request.error->message) {
+      out += "\"message\":";
+      AppendJsonString(out, *request.error->message);
+      first = false;
+    }
+    if (request.error->user_error_code) {
+      out += first ? "\"userErrorCode\":" : ",\"userErrorCode\":";
+      AppendJsonString(out, *request.error->user_error_code);
+    }
+    out += '}';
+  }
+  out += '}';
+  return internal::ToShared(out);
+}
+
 SharedBytes EncodeRequest(const Request& request) {
   struct Visitor {
     SharedBytes operator()(const JoinGroupRequest& r) const {
@@ -271,6 +412,11 @@ SharedBytes EncodeRequest(const Request& request) {
       return EncodeSequenceAckRequest(r.sequence_id);
     }
     SharedBytes operator()(const PingRequest&) const { return EncodePingRequest(); }
+    SharedBytes operator()(const StreamStartRequest& r) const {
+      return EncodeStreamStartRequest(r);
+    }
+    SharedBytes operator()(const StreamDataRequest& r) const { return EncodeStreamDataRequest(r); }
+    SharedBytes operator()(const StreamEndRequest& r) const { return EncodeStreamEndRequest(r); }
   };
   return std::visit(Visitor{}, request);
 }

@@ -16,7 +16,11 @@
 //     → `data` a padded standard base64 string, payload = decoded bytes. protobuf is accepted
 //     because @azure/web-pubsub-client can send it (§5.1 note); the docs list only the others.
 //     `data` is required for sendToGroup and event.
-//   * sequenceAck is decoded for both subprotocols; the non-reliable service simply ignores it.
+//   * sequenceAck is decoded for both subprotocols; the non-reliable service simply ignores it;
+//   * group streaming (§9.1, preview) only with DecodeOptions::enable_streaming: a sendToGroup
+//     with a `stream` object is a StreamStartRequest (no data/dataType allowed; streamId a
+//     non-empty string; idleTimeoutMs > 0, default 300000); streamData needs a positive
+//     streamSequenceId and a payload, or neither (keepalive); streamEnd an optional error.
 // Frames: text frames carry the JSON. Binary frames: the docs accept UTF-8 JSON in binary frames,
 // the emulator closes with 1003 (PROTOCOL.md §5 CONFLICT). wpsim follows the docs by default
 // (BinaryFramePolicy::kAcceptUtf8Json) and offers the emulator behaviour as an option.
@@ -81,8 +85,42 @@ struct PingRequest {
   bool operator==(const PingRequest&) const = default;
 };
 
+// Group streaming (PROTOCOL.md §9.1, preview; decoded only with DecodeOptions::enable_streaming).
+inline constexpr uint64_t kStreamIdleTimeoutMsDefault = 300000;
+
+// sendToGroup carrying `stream:{streamId, idleTimeoutMs?}` and no data: opens a stream.
+struct StreamStartRequest {
+  std::string group;
+  std::string stream_id;
+  uint64_t idle_timeout_ms = kStreamIdleTimeoutMsDefault;  // > 0
+  std::optional<uint64_t> ack_id;  // the spec sends none; kept if a client does
+  bool no_echo = false;
+  bool operator==(const StreamStartRequest&) const = default;
+};
+// {"type":"streamData","streamId":s,"streamSequenceId":n,"dataType":..,"data":..}; with only
+// streamId it is a keepalive (no sequence id, no payload).
+struct StreamDataRequest {
+  std::string stream_id;
+  std::optional<uint64_t> stream_sequence_id;  // ≥ 1 when present
+  std::optional<Payload> payload;              // present exactly when the sequence id is
+  bool IsKeepalive() const { return !stream_sequence_id.has_value(); }
+  bool operator==(const StreamDataRequest&) const = default;
+};
+struct StreamEndError {
+  std::optional<std::string> message;
+  std::optional<std::string> user_error_code;
+  bool operator==(const StreamEndError&) const = default;
+};
+// {"type":"streamEnd","streamId":s,"error?":{"message","userErrorCode"}}
+struct StreamEndRequest {
+  std::string stream_id;
+  std::optional<StreamEndError> error;
+  bool operator==(const StreamEndRequest&) const = default;
+};
+
 using Request = std::variant<JoinGroupRequest, LeaveGroupRequest, SendToGroupRequest, EventRequest,
-                             SequenceAckRequest, PingRequest>;
+                             SequenceAckRequest, PingRequest, StreamStartRequest,
+                             StreamDataRequest, StreamEndRequest>;
 
 enum class BinaryFramePolicy : uint8_t {
   kAcceptUtf8Json,  // docs: "text format ... or UTF8 encoded binaries" (default)
@@ -92,6 +130,9 @@ enum class BinaryFramePolicy : uint8_t {
 struct DecodeOptions {
   BinaryFramePolicy binary_frames = BinaryFramePolicy::kAcceptUtf8Json;
   bool validate_names = true;
+  // Off: streamData/streamEnd are kUnknownType and a sendToGroup without data is invalid,
+  // as for a service without streaming support. On: the Stream*Request kinds are decoded.
+  bool enable_streaming = false;
 };
 
 // Decodes one complete message (the payload of one WebSocket text frame).
@@ -110,6 +151,9 @@ SharedBytes EncodeEventRequest(std::string_view event, const Payload& payload,
                                std::optional<uint64_t> ack_id);
 SharedBytes EncodeSequenceAckRequest(uint64_t sequence_id);
 SharedBytes EncodePingRequest();
+SharedBytes EncodeStreamStartRequest(const StreamStartRequest& request);
+SharedBytes EncodeStreamDataRequest(const StreamDataRequest& request);
+SharedBytes EncodeStreamEndRequest(const StreamEndRequest& request);
 SharedBytes EncodeRequest(const Request& request);
 
 }  // namespace wpsim::protocol::webpubsub

@@ -160,6 +160,115 @@ SequencedMessage EncodeSequencedServerMessage(const Payload& payload) {
   return SequencedMessage(internal::ToShared(out));
 }
 
+// ---- Group streaming --------------------------------------------------------------------
+
+namespace {
+
+void AppendStreamInfo(std::string& out, const StreamInfo& stream) {
+  out += "\"stream\":{\"streamId\":";
+  AppendJsonString(out, stream.stream_id);
+  out += ",\"streamSequenceId\":";
+  AppendUint64(out, stream.stream_sequence_id);
+  if (stream.end_of_stream) out += ",\"endOfStream\":true";
+  if (stream.error) {
+    out += ",\"error\":{\"name\":";
+    AppendJsonString(out, stream.error->name);
+    if (stream.error->message) {
+      out += ",\"message\":";
+      AppendJsonString(out, *stream.error->message);
+    }
+    if (stream.error->user_error_code) {
+      out += ",\"userErrorCode\":";
+      AppendJsonString(out, *stream.error->user_error_code);
+    }
+    out += '}';
+  }
+  out += '}';
+}
+
+void AppendGroupStreamBody(std::string& out, std::string_view group,
+                           std::optional<std::string_view> from_user_id,
+                           const std::optional<Payload>& payload, const StreamInfo& stream) {
+  out += "\"type\":\"message\",\"from\":\"group\",\"fromUserId\":";
+  if (from_user_id) {
+    AppendJsonString(out, *from_user_id);
+  } else {
+    out += "null";
+  }
+  out += ",\"group\":";
+  AppendJsonString(out, group);
+  out += ',';
+  if (payload) {
+    AppendJsonData(out, *payload);
+  } else {
+    out += "\"dataType\":\"json\"";
+  }
+  out += ',';
+  AppendStreamInfo(out, stream);
+  out += '}';
+}
+
+}  // namespace
+
+SharedBytes EncodeGroupStreamMessage(std::string_view group,
+                                     std::optional<std::string_view> from_user_id,
+                                     const std::optional<Payload>& payload,
+                                     const StreamInfo& stream) {
+  std::string& out = internal::ScratchBuffer();
+  out += '{';
+  AppendGroupStreamBody(out, group, from_user_id, payload, stream);
+  return internal::ToShared(out);
+}
+
+SequencedMessage EncodeSequencedGroupStreamMessage(std::string_view group,
+                                                   std::optional<std::string_view> from_user_id,
+                                                   const std::optional<Payload>& payload,
+                                                   const StreamInfo& stream) {
+  std::string& out = internal::ScratchBuffer();
+  AppendGroupStreamBody(out, group, from_user_id, payload, stream);
+  return SequencedMessage(internal::ToShared(out));
+}
+
+SharedBytes EncodeStreamAck(std::string_view stream_id, uint64_t expected_sequence_id) {
+  std::string& out = internal::ScratchBuffer();
+  out += "{\"type\":\"streamAck\",\"streamId\":";
+  AppendJsonString(out, stream_id);
+  out += ",\"expectedSequenceId\":";
+  AppendUint64(out, expected_sequence_id);
+  out += '}';
+  return internal::ToShared(out);
+}
+
+SharedBytes EncodeStreamNack(std::string_view stream_id, std::string_view name,
+                             std::string_view message, uint64_t expected_sequence_id) {
+  std::string& out = internal::ScratchBuffer();
+  out += "{\"type\":\"streamNack\",\"streamId\":";
+  AppendJsonString(out, stream_id);
+  out += ",\"name\":";
+  AppendJsonString(out, name);
+  out += ",\"message\":";
+  AppendJsonString(out, message);
+  out += ",\"expectedSequenceId\":";
+  AppendUint64(out, expected_sequence_id);
+  out += '}';
+  return internal::ToShared(out);
+}
+
+SharedBytes EncodeStreamClosed(std::string_view stream_id, const std::optional<AckError>& error) {
+  std::string& out = internal::ScratchBuffer();
+  out += "{\"type\":\"streamClosed\",\"streamId\":";
+  AppendJsonString(out, stream_id);
+  if (error) {
+    out += ",\"error\":{\"name\":";
+    AppendJsonString(out, error->name);
+    out += ",\"message\":";
+    AppendJsonString(out, error->message);
+    out += '}';
+  }
+  out += '}';
+  return internal::ToShared(out);
+}
+
 // ---- Decoder ----------------------------------------------------------------------------
 
 namespace {
@@ -173,7 +282,8 @@ struct Field {
 
 struct Fields {
   Field type, from, group, from_user_id, data_type, data, sequence_id, ack_id, success, error,
-      event, user_id, connection_id, reconnection_token, message, name;
+      event, user_id, connection_id, reconnection_token, message, name, stream, stream_id,
+      stream_sequence_id, expected_sequence_id, end_of_stream, user_error_code;
 };
 
 Field* FieldFor(Fields& f, std::string_view key) {
@@ -198,6 +308,12 @@ Field* FieldFor(Fields& f, std::string_view key) {
       {"reconnectionToken", &Fields::reconnection_token},
       {"message", &Fields::message},
       {"name", &Fields::name},
+      {"stream", &Fields::stream},
+      {"streamId", &Fields::stream_id},
+      {"streamSequenceId", &Fields::stream_sequence_id},
+      {"expectedSequenceId", &Fields::expected_sequence_id},
+      {"endOfStream", &Fields::end_of_stream},
+      {"userErrorCode", &Fields::user_error_code},
   };
   for (const Entry& e : kEntries) {
     if (e.name == key) return &(f.*e.field);
@@ -256,6 +372,30 @@ Result<std::optional<Payload>> ReadData(const Fields& f) {
   return std::optional<Payload>();
 }
 
+// The `stream` member of a group message, as the JS client reads it: ignored (nullopt) unless
+// it is an object with a string streamId and a numeric streamSequenceId.
+std::optional<StreamInfo> ReadStreamInfo(const Field& f) {
+  if (!f.present || f.kind != JsonKind::kObject) return std::nullopt;
+  Fields s;
+  if (!ParseFields(f.raw, s)) return std::nullopt;
+  if (!s.stream_id.IsString()) return std::nullopt;
+  auto n = s.stream_sequence_id.present && s.stream_sequence_id.kind == JsonKind::kNumber
+               ? ParseJsonUint64(s.stream_sequence_id.raw)
+               : std::nullopt;
+  if (!n) return std::nullopt;
+  StreamInfo info{DecodeJsonString(s.stream_id.raw), *n,
+                  s.end_of_stream.present && s.end_of_stream.kind == JsonKind::kTrue,
+                  std::nullopt};
+  if (s.error.present && s.error.kind == JsonKind::kObject) {
+    Fields e;
+    if (ParseFields(s.error.raw, e)) {
+      info.error = StreamDataError{OptionalString(e.name).value_or(""), OptionalString(e.message),
+                                   OptionalString(e.user_error_code)};
+    }
+  }
+  return info;
+}
+
 ServiceMessage Unknown(std::string type, std::string reason) {
   return UnknownMessage{std::move(type), std::move(reason)};
 }
@@ -272,6 +412,17 @@ Result<ServiceMessage> DecodeServiceMessage(std::string_view text) {
     if (!sequence_id.ok()) return sequence_id.error();
     const std::string from = OptionalString(f.from).value_or("");
     if (from != "group" && from != "server") return Unknown(type, "unknown from");
+    std::optional<StreamInfo> stream;
+    if (from == "group") stream = ReadStreamInfo(f.stream);
+    if (stream && !f.data.present && f.data_type.IsString() &&
+        DecodeJsonString(f.data_type.raw) == "json") {
+      // A stream message without payload (e.g. a bare end-of-stream).
+      if (!f.group.IsString()) return Invalid("group must be a string");
+      return ServiceMessage(GroupDataMessage{DecodeJsonString(f.group.raw),
+                                             OptionalString(f.from_user_id),
+                                             Payload{DataType::kJson, SharedBytes()},
+                                             *sequence_id, std::move(stream)});
+    }
     auto payload = ReadData(f);
     if (!payload.ok()) return payload.error();
     if (!*payload) return Unknown(type, "unknown dataType");
@@ -281,7 +432,7 @@ Result<ServiceMessage> DecodeServiceMessage(std::string_view text) {
     if (!f.group.IsString()) return Invalid("group must be a string");
     return ServiceMessage(GroupDataMessage{DecodeJsonString(f.group.raw),
                                            OptionalString(f.from_user_id), std::move(**payload),
-                                           *sequence_id});
+                                           *sequence_id, std::move(stream)});
   }
   if (type == "ack") {
     auto ack_id = f.ack_id.present && f.ack_id.kind == JsonKind::kNumber
@@ -315,6 +466,31 @@ Result<ServiceMessage> DecodeServiceMessage(std::string_view text) {
     return Unknown(type, "unknown system event");
   }
   if (type == "pong") return ServiceMessage(PongMessage{});
+  if (type == "streamAck" || type == "streamNack" || type == "streamClosed") {
+    if (!f.stream_id.IsString()) return Invalid("streamId must be a string");
+    std::string stream_id = DecodeJsonString(f.stream_id.raw);
+    if (type == "streamClosed") {
+      std::optional<AckError> error;
+      if (f.error.present && f.error.kind == JsonKind::kObject) {
+        Fields e;
+        if (!ParseFields(f.error.raw, e)) return Invalid("error must be an object");
+        error = AckError{OptionalString(e.name).value_or(""),
+                         OptionalString(e.message).value_or("")};
+      }
+      return ServiceMessage(StreamClosedMessage{std::move(stream_id), std::move(error)});
+    }
+    auto expected = f.expected_sequence_id.present &&
+                            f.expected_sequence_id.kind == JsonKind::kNumber
+                        ? ParseJsonUint64(f.expected_sequence_id.raw)
+                        : std::nullopt;
+    if (!expected) return Invalid("expectedSequenceId must be an unsigned 64-bit integer");
+    if (type == "streamAck") {
+      return ServiceMessage(StreamAckMessage{std::move(stream_id), *expected});
+    }
+    return ServiceMessage(StreamNackMessage{std::move(stream_id),
+                                            OptionalString(f.name).value_or(""),
+                                            OptionalString(f.message).value_or(""), *expected});
+  }
   return Unknown(type, "unknown type");
 }
 

@@ -34,6 +34,13 @@ inline constexpr std::string_view kAckErrorInternalServerError = "InternalServer
 inline constexpr std::string_view kAckErrorDuplicate = "Duplicate";
 inline constexpr std::string_view kAckErrorBadRequest = "BadRequest";
 
+// The error of an ack (and of a streamClosed message).
+struct AckError {
+  std::string name;
+  std::string message;
+  bool operator==(const AckError&) const = default;
+};
+
 // ---- Service side: encoders -------------------------------------------------------------
 
 // {"type":"ack","ackId":N,"success":true}
@@ -88,13 +95,52 @@ SequencedMessage EncodeSequencedGroupMessage(std::string_view group,
                                              const Payload& payload);
 SequencedMessage EncodeSequencedServerMessage(const Payload& payload);
 
+// ---- Group streaming (PROTOCOL.md §9.1, preview) ------------------------------------------
+
+// streamNack names.
+inline constexpr std::string_view kStreamNackInvalidSequenceId = "InvalidSequenceId";
+inline constexpr std::string_view kStreamNackTransientError = "TransientError";
+// streamClosed error names: StreamNotFound, Forbidden, BadRequest, InternalServerError,
+// IdleTimeout. Subscriber-side stream error names: IdleTimeout, InternalServerError, Forbidden,
+// Cancelled, UserError.
+
+struct StreamDataError {
+  std::string name;
+  std::optional<std::string> message;
+  std::optional<std::string> user_error_code;
+  bool operator==(const StreamDataError&) const = default;
+};
+// The `stream` member of a group message delivered to subscribers.
+struct StreamInfo {
+  std::string stream_id;
+  uint64_t stream_sequence_id = 0;
+  bool end_of_stream = false;
+  std::optional<StreamDataError> error;
+  bool operator==(const StreamInfo&) const = default;
+};
+
+// A group message that belongs to a stream: the group-message members plus
+// `"stream":{"streamId":..,"streamSequenceId":..[,"endOfStream":true][,"error":{..}]}`.
+// Without a payload (a bare end-of-stream) it carries `"dataType":"json"` and no `data`, which
+// @azure/web-pubsub-client 1.1.0 accepts as "no payload" [INFERRED from its parser].
+SharedBytes EncodeGroupStreamMessage(std::string_view group,
+                                     std::optional<std::string_view> from_user_id,
+                                     const std::optional<Payload>& payload,
+                                     const StreamInfo& stream);
+SequencedMessage EncodeSequencedGroupStreamMessage(std::string_view group,
+                                                   std::optional<std::string_view> from_user_id,
+                                                   const std::optional<Payload>& payload,
+                                                   const StreamInfo& stream);
+// {"type":"streamAck","streamId":s,"expectedSequenceId":n}
+SharedBytes EncodeStreamAck(std::string_view stream_id, uint64_t expected_sequence_id);
+// {"type":"streamNack","streamId":s,"name":..,"message":..,"expectedSequenceId":n}
+SharedBytes EncodeStreamNack(std::string_view stream_id, std::string_view name,
+                             std::string_view message, uint64_t expected_sequence_id);
+// {"type":"streamClosed","streamId":s[,"error":{"name":..,"message":..}]}
+SharedBytes EncodeStreamClosed(std::string_view stream_id, const std::optional<AckError>& error);
+
 // ---- Client side: decoder ---------------------------------------------------------------
 
-struct AckError {
-  std::string name;
-  std::string message;
-  bool operator==(const AckError&) const = default;
-};
 struct AckMessage {
   uint64_t ack_id = 0;
   bool success = false;
@@ -104,8 +150,9 @@ struct AckMessage {
 struct GroupDataMessage {
   std::string group;
   std::optional<std::string> from_user_id;  // nullopt for null or absent
-  Payload payload;
+  Payload payload;  // a stream message without `data` has an empty json payload
   std::optional<uint64_t> sequence_id;      // reliable protocol only
+  std::optional<StreamInfo> stream;         // group streaming only
   bool operator==(const GroupDataMessage&) const = default;
 };
 struct ServerDataMessage {
@@ -126,6 +173,23 @@ struct DisconnectedMessage {
 struct PongMessage {
   bool operator==(const PongMessage&) const = default;
 };
+struct StreamAckMessage {
+  std::string stream_id;
+  uint64_t expected_sequence_id = 0;
+  bool operator==(const StreamAckMessage&) const = default;
+};
+struct StreamNackMessage {
+  std::string stream_id;
+  std::string name;
+  std::string message;
+  uint64_t expected_sequence_id = 0;
+  bool operator==(const StreamNackMessage&) const = default;
+};
+struct StreamClosedMessage {
+  std::string stream_id;
+  std::optional<AckError> error;
+  bool operator==(const StreamClosedMessage&) const = default;
+};
 // A well-formed JSON object the client does not understand (ignored by the JS SDK).
 struct UnknownMessage {
   std::string type;    // the `type` member, "" if absent or not a string
@@ -135,6 +199,7 @@ struct UnknownMessage {
 
 using ServiceMessage = std::variant<AckMessage, GroupDataMessage, ServerDataMessage,
                                     ConnectedMessage, DisconnectedMessage, PongMessage,
+                                    StreamAckMessage, StreamNackMessage, StreamClosedMessage,
                                     UnknownMessage>;
 
 Result<ServiceMessage> DecodeServiceMessage(std::string_view text);

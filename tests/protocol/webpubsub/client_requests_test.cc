@@ -214,5 +214,93 @@ TEST(EncodeRequest, RoundTripsEveryRequestKindThroughDecode) {
   }
 }
 
+DecodeOptions Streaming() {
+  DecodeOptions o;
+  o.enable_streaming = true;
+  return o;
+}
+
+TEST(DecodeStreamRequests, AreUnknownOrInvalidUnlessStreamingIsEnabled) {
+  auto start = DecodeRequest(R"({"type":"sendToGroup","group":"g","stream":{"streamId":"s1"}})");
+  ASSERT_FALSE(start.ok());
+  EXPECT_EQ(start.error().code, kInvalidMessage);  // no data
+  auto data = DecodeRequest(R"({"type":"streamData","streamId":"s1"})");
+  ASSERT_FALSE(data.ok());
+  EXPECT_EQ(data.error().code, kUnknownType);
+}
+
+TEST(DecodeStreamRequests, ReadStartDataKeepaliveAndEnd) {
+  auto start = DecodeRequest(
+      R"({"type":"sendToGroup","group":"g","noEcho":true,"stream":{"streamId":"s1","idleTimeoutMs":5000}})",
+      Streaming());
+  ASSERT_TRUE(start.ok()) << start.error().message;
+  EXPECT_EQ(std::get<StreamStartRequest>(*start),
+            (StreamStartRequest{"g", "s1", 5000, std::nullopt, true}));
+  auto default_timeout = DecodeRequest(
+      R"({"type":"sendToGroup","group":"g","stream":{"streamId":"s1"}})", Streaming());
+  ASSERT_TRUE(default_timeout.ok());
+  EXPECT_EQ(std::get<StreamStartRequest>(*default_timeout).idle_timeout_ms,
+            kStreamIdleTimeoutMsDefault);
+
+  auto data = DecodeRequest(
+      R"({"type":"streamData","streamId":"s1","streamSequenceId":1,"dataType":"text","data":"a"})",
+      Streaming());
+  ASSERT_TRUE(data.ok());
+  EXPECT_EQ(std::get<StreamDataRequest>(*data),
+            (StreamDataRequest{"s1", 1, Payload::Text("a")}));
+  auto keepalive = DecodeRequest(R"({"type":"streamData","streamId":"s1"})", Streaming());
+  ASSERT_TRUE(keepalive.ok());
+  EXPECT_TRUE(std::get<StreamDataRequest>(*keepalive).IsKeepalive());
+
+  auto end = DecodeRequest(
+      R"({"type":"streamEnd","streamId":"s1","error":{"message":"m","userErrorCode":"E1"}})",
+      Streaming());
+  ASSERT_TRUE(end.ok());
+  EXPECT_EQ(std::get<StreamEndRequest>(*end),
+            (StreamEndRequest{"s1", StreamEndError{"m", "E1"}}));
+  auto plain_end = DecodeRequest(R"({"type":"streamEnd","streamId":"s1"})", Streaming());
+  ASSERT_TRUE(plain_end.ok());
+  EXPECT_EQ(std::get<StreamEndRequest>(*plain_end).error, std::nullopt);
+}
+
+TEST(DecodeStreamRequests, RejectMalformedStreamFrames) {
+  for (const char* text : {
+           R"({"type":"sendToGroup","group":"g","stream":{"streamId":"s"},"data":1})",
+           R"({"type":"sendToGroup","group":"g","stream":{"streamId":""}})",
+           R"({"type":"sendToGroup","group":"g","stream":{"streamId":"s","idleTimeoutMs":0}})",
+           R"({"type":"sendToGroup","group":"g","stream":"s"})",
+           R"({"type":"streamData"})",
+           R"({"type":"streamData","streamId":"s","streamSequenceId":0,"dataType":"text","data":"a"})",
+           R"({"type":"streamData","streamId":"s","streamSequenceId":1})",
+           R"({"type":"streamData","streamId":"s","data":"a"})",
+           R"({"type":"streamEnd","streamId":"s","error":"x"})",
+           R"({"type":"streamEnd","streamId":"s","error":{"message":1}})",
+       }) {
+    auto r = DecodeRequest(text, Streaming());
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.error().code, kInvalidMessage) << text;
+  }
+}
+
+TEST(EncodeStreamRequests, RoundTripThroughDecode) {
+  const std::vector<Request> requests = {
+      StreamStartRequest{"g", "s\"1", 1, std::nullopt, false},
+      StreamStartRequest{"g", "s", kStreamIdleTimeoutMsDefault, 4, true},
+      StreamDataRequest{"s", 3, Payload::Json("{}")},
+      StreamDataRequest{"s", std::nullopt, std::nullopt},
+      StreamEndRequest{"s", std::nullopt},
+      StreamEndRequest{"s", StreamEndError{std::nullopt, "code"}},
+      StreamEndRequest{"s", StreamEndError{"m", std::nullopt}},
+  };
+  for (const Request& request : requests) {
+    const SharedBytes encoded = EncodeRequest(request);
+    auto decoded = DecodeRequest(encoded.view(), Streaming());
+    ASSERT_TRUE(decoded.ok()) << encoded.view();
+    EXPECT_TRUE(*decoded == request) << encoded.view();
+  }
+  EXPECT_EQ(EncodeStreamDataRequest(StreamDataRequest{"s", 2, Payload::Text("x")}).view(),
+            R"({"type":"streamData","streamId":"s","streamSequenceId":2,"dataType":"text","data":"x"})");
+}
+
 }  // namespace
 }  // namespace wpsim::protocol::webpubsub

@@ -106,8 +106,8 @@ TEST(DecodeServiceMessage, ReadsEveryEncodedMessageBack) {
 }
 
 TEST(DecodeServiceMessage, ReturnsUnknownForWhatTheJsClientIgnores) {
-  EXPECT_EQ(MustDecode<UnknownMessage>(R"({"type":"streamAck","streamId":"s"})"),
-            (UnknownMessage{"streamAck", "unknown type"}));
+  EXPECT_EQ(MustDecode<UnknownMessage>(R"({"type":"groupStateUpdate","group":"g"})"),
+            (UnknownMessage{"groupStateUpdate", "unknown type"}));
   EXPECT_EQ(MustDecode<UnknownMessage>(R"({"type":"message","from":"nowhere","dataType":"text","data":"x"})")
                 .reason,
             "unknown from");
@@ -130,6 +130,41 @@ TEST(DecodeServiceMessage, RejectsBrokenKnownMessages) {
                            R"({"type":"system","event":"connected"})"}) {
     EXPECT_FALSE(DecodeServiceMessage(text).ok()) << text;
   }
+}
+
+TEST(GroupStreamMessages, CarryStreamInfoAndRoundTrip) {
+  const StreamInfo info{"s1", 2, false, std::nullopt};
+  EXPECT_EQ(EncodeGroupStreamMessage("g", "u", Payload::Text("a"), info).view(),
+            R"({"type":"message","from":"group","fromUserId":"u","group":"g","dataType":"text",)"
+            R"("data":"a","stream":{"streamId":"s1","streamSequenceId":2}})");
+  const StreamInfo end{"s1", 3, true, StreamDataError{"UserError", "m", "E1"}};
+  const SharedBytes bare = EncodeGroupStreamMessage("g", std::nullopt, std::nullopt, end);
+  EXPECT_EQ(bare.view(),
+            R"({"type":"message","from":"group","fromUserId":null,"group":"g","dataType":"json",)"
+            R"("stream":{"streamId":"s1","streamSequenceId":3,"endOfStream":true,)"
+            R"("error":{"name":"UserError","message":"m","userErrorCode":"E1"}}})");
+  auto decoded = MustDecode<GroupDataMessage>(bare.view());
+  EXPECT_EQ(decoded.stream, end);
+  EXPECT_TRUE(decoded.payload.data.empty());
+  auto sequenced = MustDecode<GroupDataMessage>(
+      EncodeSequencedGroupStreamMessage("g", "u", Payload::Text("a"), info).Render(12).view());
+  EXPECT_EQ(sequenced, (GroupDataMessage{"g", "u", Payload::Text("a"), 12, info}));
+}
+
+TEST(StreamControlMessages, EncodeAndDecode) {
+  EXPECT_EQ(EncodeStreamAck("s", 1).view(),
+            R"({"type":"streamAck","streamId":"s","expectedSequenceId":1})");
+  EXPECT_EQ(EncodeStreamNack("s", kStreamNackInvalidSequenceId, "gap", 4).view(),
+            R"({"type":"streamNack","streamId":"s","name":"InvalidSequenceId","message":"gap","expectedSequenceId":4})");
+  EXPECT_EQ(EncodeStreamClosed("s", AckError{"IdleTimeout", "idle"}).view(),
+            R"({"type":"streamClosed","streamId":"s","error":{"name":"IdleTimeout","message":"idle"}})");
+  EXPECT_EQ(MustDecode<StreamAckMessage>(EncodeStreamAck("s", 1).view()),
+            (StreamAckMessage{"s", 1}));
+  EXPECT_EQ(MustDecode<StreamNackMessage>(EncodeStreamNack("s", "TransientError", "m", 2).view()),
+            (StreamNackMessage{"s", "TransientError", "m", 2}));
+  EXPECT_EQ(MustDecode<StreamClosedMessage>(EncodeStreamClosed("s", std::nullopt).view()),
+            (StreamClosedMessage{"s", std::nullopt}));
+  EXPECT_FALSE(DecodeServiceMessage(R"({"type":"streamAck","streamId":"s"})").ok());
 }
 
 }  // namespace
