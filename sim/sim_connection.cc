@@ -221,7 +221,9 @@ void SimConnection::Transmit(int side) {
   p.dirty = false;
   if (ep.state == State::kDead) return;
   const NetworkOptions& options = network_->options_;
-  const uint64_t window = options.receive_window_bytes;
+  const uint64_t window = p.link->config.receive_window_bytes != 0
+                              ? p.link->config.receive_window_bytes
+                              : options.receive_window_bytes;
   bool created = false;
   while (p.sent < p.written) {
     const uint64_t in_use = p.sent - p.consumed;

@@ -58,6 +58,9 @@ struct LinkConfig {
   uint64_t bandwidth_bytes_per_s = 0;  // 0: unlimited; otherwise segments queue behind each other
   double loss = 0.0;                   // probability that a segment needs a retransmission
   Nanos retransmit_delay = 200 * kMillisecond;  // first retransmission timeout; doubles
+  // The receiving host's window for streams on this direction (slow receivers);
+  // 0: NetworkOptions::receive_window_bytes.
+  uint32_t receive_window_bytes = 0;
 };
 
 struct NetworkOptions {

@@ -526,6 +526,23 @@ TEST(SimNetworkBackpressure, ReceiveWindowBoundsBytesInFlightToAPausedReader) {
   EXPECT_TRUE(p.client->Writable());
 }
 
+TEST(SimNetworkBackpressure, APerLinkWindowOverridesTheNetworkDefault) {
+  TwoHosts t(Options(kMillisecond));
+  LinkConfig small;
+  small.latency = Distribution::Constant(1e6);
+  small.receive_window_bytes = 8 * 1024;
+  ASSERT_TRUE(t.net.SetLinkOneWay("client", "service", small).ok());
+  StreamPair p = Connect(t.net, *t.a, *t.b, 80);
+  Recorder rs;
+  p.server->SetHandler(&rs);
+  p.server->SetReadPaused(true);
+  ASSERT_TRUE(p.client->Write(std::vector<uint8_t>(100 * 1024, 1)));
+  ASSERT_TRUE(p.server->Write(std::vector<uint8_t>(100 * 1024, 2)));  // default window back
+  ASSERT_TRUE(t.net.RunUntilIdle().ok());
+  EXPECT_EQ(p.client->BufferedBytes(), 92u * 1024);
+  EXPECT_EQ(p.server->BufferedBytes(), 0u);
+}
+
 TEST(SimRuntimeClock, SkewShiftsNowUnixNowAndTimerDeadlines) {
   SimNetwork net(Options());
   SimRuntime* early = net.AddHost("early", HostOptions{-2 * kSecond}).value();
