@@ -160,6 +160,11 @@ void ScenarioResult::AddFailure(Failure failure) {
   if (status != Outcome::kError) status = Outcome::kFail;
 }
 
+void ScenarioResult::AddThresholdResult(ThresholdResult result) {
+  if (!result.passed && status == Outcome::kPass) status = Outcome::kFail;
+  thresholds.push_back(std::move(result));
+}
+
 void ScenarioResult::MarkSkipped(std::string reason) {
   status = Outcome::kSkip;
   skip_reason = std::move(reason);

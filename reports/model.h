@@ -197,6 +197,8 @@ struct ScenarioResult {
                       std::string expected = {}, std::string actual = {});
   // Records a violated expectation and marks the scenario failed (unless it is an error).
   void AddFailure(Failure failure);
+  // Records an evaluated threshold (see reports/threshold.h); a broken one fails the scenario.
+  void AddThresholdResult(ThresholdResult result);
   void MarkSkipped(std::string reason);
   // The scenario could not run to a verdict (e.g. the target was unreachable).
   void MarkError(std::string message);
