@@ -475,6 +475,44 @@ std::string ScenarioTable(const RunReport& r) {
   return out + "</table>\n</section>\n";
 }
 
+// Run-wide view per metric: all scenarios merged into one histogram, and one percentile line
+// per scenario (the first kHtmlSeriesPerPlotMax that recorded the metric).
+std::string Overview(const RunReport& r) {
+  std::string out;
+  for (Metric m : {Metric::kPublishToReceive, Metric::kAckRtt, Metric::kConnect,
+                   Metric::kRestCall}) {
+    Histogram all(r.histogram_significant_digits);
+    std::vector<Histogram> per_scenario;
+    std::vector<std::string> labels;
+    for (const ScenarioResult& s : r.scenarios) {
+      if (!s.HasLatency(m) || s.histogram_significant_digits != r.histogram_significant_digits) {
+        continue;
+      }
+      Histogram h = s.MergedLatency(m);
+      Status st = all.Merge(h);
+      WPSIM_ASSERT(st.ok());
+      if (per_scenario.size() < kHtmlSeriesPerPlotMax) {
+        per_scenario.push_back(std::move(h));
+        labels.push_back(s.name);
+      }
+    }
+    if (all.empty()) continue;
+    std::vector<std::pair<std::string, const Histogram*>> lines;
+    for (size_t i = 0; i < per_scenario.size(); ++i) lines.emplace_back(labels[i], &per_scenario[i]);
+    const std::string metric(ToString(m));
+    out += "<h3>" + Text(metric) + "</h3>\n<table class=\"latency\"><tr><th>scope</th>" +
+           PercentileHeader() + "</tr>\n<tr><td>all scenarios</td>" + PercentileCells(all) +
+           "</tr></table>\n<div class=\"plots\">\n";
+    out += HistogramSvg(all, metric + " histogram, all scenarios, " +
+                                 std::to_string(all.count()) + " samples");
+    out += PercentileSvg(lines, metric + " by percentile, per scenario");
+    out += "</div>\n";
+  }
+  if (out.empty()) return out;
+  return "<section id=\"overview\">\n<h2>Latency overview (" + std::string(ToString(r.clock)) +
+         " time)</h2>\n" + out + "</section>\n";
+}
+
 std::string ScenarioDetails(const RunReport& r, const ScenarioResult& s) {
   const bool failing = s.status == Outcome::kFail || s.status == Outcome::kError;
   const std::string id = "scenario-" + std::to_string(s.ordinal);
@@ -621,6 +659,7 @@ std::string WriteHtml(const RunReport& r) {
            "</section>\n";
   }
   out += ScenarioTable(r);
+  out += Overview(r);
   out += "<section id=\"details\">\n<h2>Details</h2>\n";
   size_t shown = 0;
   for (const ScenarioResult& s : r.scenarios) {

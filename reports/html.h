@@ -4,13 +4,14 @@
 //
 // Sections: summary (verdict, passed/failed/skipped/errors, target, clock, seed, trace hash,
 // version, durations, run facts); run thresholds; scenario table with status and latency
-// percentiles; then per scenario: facts and reproduce command, failures, case results,
+// percentiles; a run-wide latency overview per metric (all scenarios merged, one percentile line
+// per scenario); then per scenario: facts and reproduce command, failures, case results,
 // thresholds, latency series table, a histogram plot and a percentile-distribution plot per
 // metric (x = 1/(1-percentile) on a log axis, like HdrHistogram's plotter), throughput over time
 // for load scenarios, and for every failing scenario a sequence diagram (lifelines for clients
 // and the service, arrows in time order, the violated expectation highlighted).
 //
-// Stable hooks for tests and scripts: #summary, #scenario-table, #scenario-<ordinal>,
+// Stable hooks for tests and scripts: #summary, #scenario-table, #overview, #scenario-<ordinal>,
 // svg.histogram, svg.percentiles, svg.throughput, svg.sequence, .highlighted, .reproduce.
 #pragma once
 

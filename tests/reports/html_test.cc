@@ -51,10 +51,11 @@ TEST(HtmlReport, SummaryIsPlainHtmlWithTheRunFacts) {
 
 TEST(HtmlReport, HasPlotsForLatencyThroughputAndFailingScenarios) {
   const std::string html = WriteHtml(MakeSampleReport(42));
-  // One histogram and one percentile plot per metric per scenario: quickstart has three
-  // metrics, the ack scenario one, the load scenario one.
-  EXPECT_EQ(Count(html, "<svg class=\"plot histogram\""), 5u);
-  EXPECT_EQ(Count(html, "<svg class=\"plot percentiles\""), 5u);
+  // One histogram and one percentile plot per metric per scenario (quickstart three metrics,
+  // the ack scenario one, the load scenario one) plus one per metric in the run overview.
+  EXPECT_EQ(Count(html, "<svg class=\"plot histogram\""), 5u + 3u);
+  EXPECT_EQ(Count(html, "<svg class=\"plot percentiles\""), 5u + 3u);
+  EXPECT_NE(html.find("<section id=\"overview\">"), std::string::npos);
   EXPECT_EQ(Count(html, "<svg class=\"plot throughput\""), 1u);
   // Only the failing scenario with diagram data gets a sequence diagram.
   EXPECT_EQ(Count(html, "<svg class=\"sequence\""), 1u);
