@@ -1,5 +1,7 @@
 #include "app/cli.h"
 
+#include "app/serve.h"
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
@@ -28,7 +30,9 @@ int RunCli(const std::vector<std::string>& argv) {
       "explore", "Run one scenario under many seeds with perturbation to find and shrink races");
   auto* bench = app.add_subcommand("bench", "Run the fan-out load driver and report throughput");
   auto* report = app.add_subcommand("report", "Compare or merge JSON reports");
-  for (auto* sub : {serve, run, explore, bench, report}) sub->allow_extras();
+  ServeFlags serve_flags;
+  RegisterServe(*serve, serve_flags);
+  for (auto* sub : {run, explore, bench, report}) sub->allow_extras();
 
   std::vector<std::string> args(argv.rbegin(), argv.rend() - 1);  // CLI11 wants reversed args
   try {
@@ -36,7 +40,8 @@ int RunCli(const std::vector<std::string>& argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
-  for (auto* sub : {serve, run, explore, bench, report}) {
+  if (serve->parsed()) return RunServe(serve_flags);
+  for (auto* sub : {run, explore, bench, report}) {
     if (sub->parsed()) return NotImplemented(sub->get_name());
   }
   return kExitUsage;

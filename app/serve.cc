@@ -1,0 +1,120 @@
+#include "app/serve.h"
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include "app/cli.h"
+#include "service/service.h"
+#include "sim/tls/tls.h"
+#include "sim/uv/uv_runtime.h"
+
+namespace wpsim::app {
+
+void RegisterServe(CLI::App& app, ServeFlags& flags) {
+  app.add_option("--listen", flags.listen, "HOST:PORT to listen on (port 0: any free port)")
+      ->capture_default_str();
+  app.add_option("--access-key", flags.access_key,
+                 "Access key clients and servers sign tokens with (default: the documented dev key)");
+  app.add_option("--tls-cert", flags.tls_cert, "PEM certificate file: serve https/wss");
+  app.add_option("--tls-key", flags.tls_key, "PEM private key file for --tls-cert");
+  app.add_option("--config", flags.config, "YAML file with hub settings and event handlers");
+  app.add_option("--log-level", flags.log_level, "error | info (access log lines)")
+      ->check(CLI::IsMember({"error", "info"}))
+      ->capture_default_str();
+  app.add_option("--inject-bug", flags.inject_bugs,
+                 "Deliberately break one rule (repeatable; see --list-bugs)");
+  app.add_flag("--list-bugs", flags.list_bugs, "List the injectable bugs and exit");
+  app.add_option("--public-endpoint", flags.public_endpoint,
+                 "Endpoint clients use when it differs from --listen (reverse proxy)");
+}
+
+namespace {
+
+}  // namespace
+
+int RunServe(const ServeFlags& flags) {
+  if (flags.list_bugs) {
+    for (const auto& [bug, description] : service::AllBugs()) {
+      std::printf("%-28s %.*s\n", std::string(service::BugName(bug)).c_str(),
+                  static_cast<int>(description.size()), description.data());
+    }
+    return kExitOk;
+  }
+  if (!flags.config.empty()) {
+    std::cerr << "wpsim serve: --config is not implemented yet (hub settings and event handlers "
+                 "land with the event-handler work)\n";
+    return kExitUsage;
+  }
+  Result<sim::Address> address = sim::Address::Parse(flags.listen);
+  if (!address.ok()) {
+    std::cerr << "wpsim serve: --listen: " << address.error().message << "\n";
+    return kExitUsage;
+  }
+  service::ServiceOptions options;
+  if (!flags.access_key.empty()) options.access_keys = {flags.access_key};
+  options.public_endpoint = flags.public_endpoint;
+  for (const std::string& name : flags.inject_bugs) {
+    std::optional<service::Bug> bug = service::ParseBug(name);
+    if (!bug) {
+      std::cerr << "wpsim serve: unknown bug '" << name << "' (see --list-bugs)\n";
+      return kExitUsage;
+    }
+    options.bugs.insert(*bug);
+  }
+  const bool tls = !flags.tls_cert.empty() || !flags.tls_key.empty();
+  std::shared_ptr<const sim::TlsConfig> tls_config;
+  if (tls) {
+    if (flags.tls_cert.empty() || flags.tls_key.empty()) {
+      std::cerr << "wpsim serve: --tls-cert and --tls-key go together\n";
+      return kExitUsage;
+    }
+    sim::TlsServerOptions tls_options;
+    tls_options.cert_file = flags.tls_cert;
+    tls_options.key_file = flags.tls_key;
+    auto config = sim::TlsConfig::Server(tls_options);
+    if (!config.ok()) {
+      std::cerr << "wpsim serve: TLS: " << config.error().message << "\n";
+      return kExitUsage;
+    }
+    tls_config = config.value();
+  }
+  options.tls = tls;
+
+  sim::UvRuntimeOptions runtime_options;
+  runtime_options.seed = sim::NondeterministicSeed();
+  sim::UvRuntime runtime(runtime_options);
+  service::Service service(runtime, options);
+  if (flags.log_level == "info") {
+    service.log = [](std::string_view line) {
+      std::fprintf(stderr, "wpsim: %.*s\n", static_cast<int>(line.size()), line.data());
+    };
+  }
+  if (tls) {
+    service.wrap_accepted = [&runtime, tls_config](std::unique_ptr<sim::Stream> s) {
+      sim::Rng rng = sim::TlsRngFor(runtime, *s);
+      return std::unique_ptr<sim::Stream>(
+          std::make_unique<sim::TlsStream>(runtime, std::move(s), tls_config, rng));
+    };
+  }
+  Status listening = service.Listen(*address);
+  if (!listening.ok()) {
+    std::cerr << "wpsim serve: cannot listen on " << flags.listen << ": "
+              << listening.error().message << "\n";
+    return kExitUsage;
+  }
+  const sim::Address bound = *service.listen_address();
+  std::string host = bound.host;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  std::printf("Connection string: Endpoint=%s://%s;Port=%u;AccessKey=%s;Version=1.0;\n",
+              tls ? "https" : "http", host.c_str(), bound.port, options.access_keys.front().c_str());
+  std::fflush(stdout);
+  for (int signum : {SIGINT, SIGTERM}) {
+    (void)runtime.OnSignal(signum, [&runtime](int) { runtime.Stop(); });
+  }
+  runtime.Run();
+  std::fprintf(stderr, "wpsim: stopped\n");
+  return kExitOk;
+}
+
+}  // namespace wpsim::app
