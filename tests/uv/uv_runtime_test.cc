@@ -304,14 +304,17 @@ TEST(UvStream, PausedReaderMakesTheWriterUnwritableAndResumingDrainsIt) {
   EXPECT_FALSE(p->client->Writable());
   EXPECT_GT(p->client->BufferedBytes(), kUvStreamHighWaterBytes);
   // Let the kernel buffers fill; the writer ends up stuck above the high-water mark.
-  Nanos stuck_since = -1;
+  // Stuck: unwritable, and nothing more written for 200 ms (a slow build may spend longer than
+  // that producing one burst, so progress restarts the clock).
+  Nanos stuck_since = rt.Now();
+  uint64_t sent_then = sent;
   ASSERT_TRUE(rt.RunUntil(
       [&] {
-        if (p->client->Writable()) {
-          stuck_since = -1;
+        if (p->client->Writable() || sent != sent_then) {
+          sent_then = sent;
+          stuck_since = rt.Now();
           return false;
         }
-        if (stuck_since < 0) stuck_since = rt.Now();
         return rt.Now() - stuck_since > 200 * kMillisecond;
       },
       30 * kSecond));
