@@ -14,4 +14,5 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
   -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
 export NODE_EXTRA_CA_CERTS="$dir/cert.pem" WPSIM_E2E_CERT="$dir/cert.pem" WPSIM_E2E_KEY="$dir/key.pem"
 cd "$here"
-exec node --test --test-reporter=spec "$@"
+# --test-force-exit: the client SDK keeps reconnect timers alive after stop() in some states.
+exec node --test --test-force-exit --test-reporter=spec "$@"
