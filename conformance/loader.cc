@@ -1813,7 +1813,9 @@ class Loader {
     }
     for (Expectation& e : inline_expects) {
       e.from_step = id;
+      // A case id on an enclosing parallel/repeat covers inline checks that have none.
       e.case_id = step.case_id;
+      for (auto it = block_cases_.rbegin(); e.case_id.empty() && it != block_cases_.rend(); ++it) e.case_id = *it;
       e.label = step.label;
       sc_.expectations.push_back(std::move(e));
     }
@@ -2409,6 +2411,12 @@ class Loader {
       } else {
         step.args = ParallelStep{};
       }
+      // Children see the block's case id (it is validated again when the block finishes).
+      std::string block_case;
+      if (mods.case_id && mods.case_id->IsScalar() && IsValidCaseId(mods.case_id->Scalar())) {
+        block_case = mods.case_id->Scalar();
+      }
+      block_cases_.push_back(block_case);
       if (children.IsDefined() && !children.IsNull()) {
         if (!children.IsSequence() || children.size() == 0) {
           Error(children, "expected a non-empty list of steps, got " + Describe(children));
@@ -2418,6 +2426,7 @@ class Loader {
           }
         }
       }
+      block_cases_.pop_back();
       if (pushed_var) index_vars_.pop_back();
       return true;
     }
@@ -3277,6 +3286,7 @@ class Loader {
   std::map<uint32_t, std::string> rest_api_versions_;
   std::map<std::string, SourcePos> label_pos_;
   std::vector<std::string> index_vars_;
+  std::vector<std::string> block_cases_;  // case ids of the enclosing parallel/repeat blocks
 };
 
 }  // namespace

@@ -276,6 +276,23 @@ TEST(ScenarioLoader, StepModifiersApplyInsideOrOutside) {
             "7:26: 'as' is given both outside and inside the step");
 }
 
+TEST(ScenarioLoader, BlockCaseIdsCoverTheInlineChecksOfTheirChildren) {
+  Scenario s = MustLoad(
+      "clients: {a: json}\n"
+      "steps:\n"
+      "  - repeat:\n"
+      "      count: 2\n"
+      "      steps:\n"
+      "        - join: {client: a, group: g, ack: auto, expect_ack: success}\n"
+      "        - join: {client: a, group: h, ack: auto, expect_ack: success, case: OWN-001}\n"
+      "    case: BLOCK-001\n");
+  ASSERT_EQ(s.expectations.size(), 2u);
+  EXPECT_EQ(s.expectations[0].case_id, "BLOCK-001");
+  EXPECT_EQ(s.expectations[1].case_id, "OWN-001");
+  EXPECT_EQ(s.steps[0].case_id, "BLOCK-001");
+  EXPECT_EQ(s.steps[1].case_id, "");
+}
+
 TEST(ScenarioLoader, ConnectionLifecycleStepsParse) {
   Scenario s = MustLoad(
       "clients: {a: json, r: reliable, m: mqtt5}\n"
