@@ -12,10 +12,11 @@
 //
 // Determinism. mbedTLS draws randomness from a per-stream CTR-DRBG seeded only from the sim::Rng
 // the stream is given (never from the OS entropy source), and certificate validity is checked
-// against Runtime::UnixNow(), not the wall clock, so a simulated run is reproducible. One known
-// leak remains, in mbedTLS itself: with MBEDTLS_HAVE_TIME (Debian's build) the first 4 bytes of
-// the TLS 1.2 hello randoms are the real time(), so ciphertext bytes (not plaintext, not
-// handshake outcomes) differ between runs.
+// against Runtime::UnixNow(), not the wall clock. mbedTLS 2.28 also calls time() itself (the
+// first 4 bytes of each TLS 1.2 hello random, session timestamps): tls_stream.cc interposes
+// time() so that, during a TlsStream's calls into mbedTLS, it returns that stream's runtime
+// clock (and the wall clock everywhere else, as libc's does). So a simulated TLS run is
+// reproducible bit for bit, ciphertext included.
 //
 // Errors: a failed handshake or a broken record ends the stream with OnClosed(kError, detail),
 // the detail starting with "tls:". DialTls reports errors with code "tls_handshake_failed" (or

@@ -12,12 +12,34 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <ctime>
 
 #include "sim/tls/tls_internal.h"
 #include "sim/trace.h"
 
 namespace wpsim::sim {
+namespace tls_internal {
 
+// The runtime whose clock mbedTLS reads during the current call into it; see time() below.
+thread_local const Runtime* mbedtls_clock = nullptr;
+
+// Marks a call into mbedTLS on behalf of a stream on `runtime` (nests).
+class MbedClockScope {
+ public:
+  explicit MbedClockScope(const Runtime& runtime) : previous_(mbedtls_clock) {
+    mbedtls_clock = &runtime;
+  }
+  ~MbedClockScope() { mbedtls_clock = previous_; }
+  MbedClockScope(const MbedClockScope&) = delete;
+  MbedClockScope& operator=(const MbedClockScope&) = delete;
+
+ private:
+  const Runtime* previous_;
+};
+
+}  // namespace tls_internal
+
+using tls_internal::MbedClockScope;
 using tls_internal::MbedError;
 
 namespace {
@@ -200,6 +222,7 @@ int TlsStream::Impl::Verify(void* self, mbedtls_x509_crt* crt, int, uint32_t* fl
 }
 
 void TlsStream::Impl::OnData(std::span<const uint8_t> data) {
+  MbedClockScope clock(rt);
   if (cipher_pos >= kCompactCipherBytes) {
     cipher_in.erase(cipher_in.begin(), cipher_in.begin() + static_cast<ptrdiff_t>(cipher_pos));
     cipher_pos = 0;
@@ -209,6 +232,7 @@ void TlsStream::Impl::OnData(std::span<const uint8_t> data) {
 }
 
 void TlsStream::Impl::OnEnd() {
+  MbedClockScope clock(rt);
   inner_eof = true;
   Pump();
 }
@@ -316,6 +340,7 @@ void TlsStream::Impl::ScheduleService() {
 }
 
 void TlsStream::Impl::Service() {
+  MbedClockScope clock(rt);
   if (state == State::kHandshaking) {
     Pump();
     return;
@@ -419,6 +444,7 @@ void TlsStream::Impl::Shutdown() {
   if (state == State::kDead || state == State::kClosing || user_closed || shutdown_wanted) return;
   shutdown_wanted = true;
   if (state != State::kOpen) return;  // done when the handshake completes
+  MbedClockScope clock(rt);
   if (!EncryptPending()) return;
   SendCloseNotify();
   inner->Shutdown();
@@ -430,6 +456,7 @@ void TlsStream::Impl::Close() {
   handler = nullptr;
   on_handshake = nullptr;
   if (state == State::kOpen) {
+    MbedClockScope clock(rt);
     if (!EncryptPending()) return;
     SendCloseNotify();
     state = State::kClosing;
@@ -513,3 +540,23 @@ Rng TlsRngFor(Runtime& runtime, const Stream& inner) {
 }
 
 }  // namespace wpsim::sim
+
+// mbedTLS 2.28 as built by Debian (MBEDTLS_HAVE_TIME, no MBEDTLS_PLATFORM_TIME_ALT) calls time()
+// directly: for the first 4 bytes of every hello random, session timestamps and certificate
+// validity. Read there, the wall clock would make simulated TLS bytes (and trace hashes) differ
+// between runs. This definition interposes libc's time() for the process (an executable's
+// definition takes precedence over libc's for the mbedTLS shared libraries): inside a call
+// into mbedTLS made by a TlsStream it returns that stream's Runtime::UnixNow(); everywhere else
+// it returns the wall clock, exactly like libc's.
+extern "C" time_t time(time_t* out) noexcept {
+  time_t now;
+  if (const wpsim::sim::Runtime* rt = wpsim::sim::tls_internal::mbedtls_clock; rt != nullptr) {
+    now = static_cast<time_t>(rt->UnixNow() / wpsim::sim::kSecond);
+  } else {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    now = ts.tv_sec;
+  }
+  if (out != nullptr) *out = now;
+  return now;
+}

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
 #include <optional>
 #include <string>
 
@@ -309,6 +310,49 @@ TEST(TlsStreamOverUv, DestroyingAfterCloseDuringTheHandshakeStillDeliversTheQueu
                           5 * kSecond));
   EXPECT_EQ(server.recorders[0]->data, "sent before the handshake");
   EXPECT_FALSE(server.recorders[0]->closed);
+}
+
+// An inner stream that only records what is written to it.
+class RecordingStream final : public Stream {
+ public:
+  void SetHandler(StreamHandler*) override {}
+  bool Write(std::span<const uint8_t> data) override {
+    written.append(AsString(data));
+    return true;
+  }
+  bool Write(SharedBytes data) override { return Write(data.span()); }
+  bool Writable() const override { return true; }
+  size_t BufferedBytes() const override { return 0; }
+  void Shutdown() override {}
+  void Close() override {}
+  void Reset() override {}
+  void SetReadPaused(bool) override {}
+  const Address& LocalAddress() const override { return address; }
+  const Address& PeerAddress() const override { return address; }
+  uint64_t Id() const override { return 1; }
+  std::string written;
+  Address address{"recorder", 1};
+};
+
+TEST(TlsStreamClock, HelloRandomCarriesTheRuntimeClockNotTheWallClock) {
+  UvRuntime base;
+  // 2001-09-09T01:46:40Z, far from the machine's real time.
+  ClockShiftedRuntime rt(base, Nanos{1'000'000'000} * kSecond);
+  auto inner = std::make_unique<RecordingStream>();
+  RecordingStream* recorder = inner.get();
+  auto config = TlsConfig::Client(TlsClientOptions{.server_name = "x", .verify = false});
+  ASSERT_TRUE(config.ok());
+  TlsStream tls(rt, std::move(inner), config.value(), Rng(1));
+  ASSERT_TRUE(base.RunUntil([&] { return recorder->written.size() > 43; }, 5 * kSecond));
+  // Record header (5), handshake header (4), client_version (2), then random.gmt_unix_time.
+  const auto* b = reinterpret_cast<const uint8_t*>(recorder->written.data());
+  ASSERT_EQ(b[0], 22);  // handshake record
+  ASSERT_EQ(b[5], 1);   // ClientHello
+  const uint32_t gmt_unix_time =
+      (uint32_t{b[11]} << 24) | (uint32_t{b[12]} << 16) | (uint32_t{b[13]} << 8) | uint32_t{b[14]};
+  EXPECT_EQ(gmt_unix_time, 1'000'000'000u);
+  // Outside calls into mbedTLS, time() is the wall clock.
+  EXPECT_GT(time(nullptr), 1'600'000'000);
 }
 
 TEST(TlsStreamOverUv, HandshakeAgainstASilentPeerTimesOut) {
