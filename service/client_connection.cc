@@ -254,25 +254,36 @@ void ClientConnection::End(std::string_view reason) {
 
 // ---------------------------------------------------------------------------------------------
 
+bool FilterMatches(const protocol::rest::ODataFilter& filter, const Subscriber& subscriber) {
+  if (filter.matches_all()) return true;
+  protocol::rest::ContainerGroups groups(subscriber.groups);
+  protocol::rest::FilterSubject subject;
+  subject.connection_id = subscriber.connection_id;
+  if (subscriber.user_id) subject.user_id = *subscriber.user_id;
+  subject.protocol = subscriber.subprotocol();
+  subject.groups = &groups;
+  return filter.Matches(subject);
+}
+
 Hub::Hub(Service& service, std::string name) : service_(service), name_(std::move(name)) {}
 
-ClientConnection* Hub::Find(std::string_view connection_id) {
+Subscriber* Hub::Find(std::string_view connection_id) {
   auto it = connections_.find(connection_id);
   return it == connections_.end() ? nullptr : it->second.get();
 }
 
-ClientConnection* Hub::Add(std::unique_ptr<ClientConnection> connection) {
-  ClientConnection* raw = connection.get();
+Subscriber* Hub::Add(std::unique_ptr<Subscriber> subscriber) {
+  Subscriber* raw = subscriber.get();
   if (!state_.Add(raw)) return nullptr;
-  connections_.emplace(raw->connection_id, std::move(connection));
+  connections_.emplace(raw->connection_id, std::move(subscriber));
   return raw;
 }
 
-void Hub::Remove(ClientConnection* connection) {
-  auto it = connections_.find(connection->connection_id);
-  if (it == connections_.end() || it->second.get() != connection) return;
-  state_.Remove(connection);
-  std::unique_ptr<ClientConnection> owned = std::move(it->second);
+void Hub::Remove(Subscriber* subscriber) {
+  auto it = connections_.find(subscriber->connection_id);
+  if (it == connections_.end() || it->second.get() != subscriber) return;
+  state_.Remove(subscriber);
+  std::unique_ptr<Subscriber> owned = std::move(it->second);
   connections_.erase(it);
   service_.Bury(std::move(owned));
 }
@@ -281,10 +292,10 @@ size_t Hub::Fanout(const HubState::MemberMap& members, OutboundMessage& message,
                    const FanoutOptions& options) {
   // Receivers are collected first: delivering may end a connection (slow consumer), which
   // edits the maps being iterated.
-  std::vector<ClientConnection*>& receivers = fanout_scratch_;
+  std::vector<Subscriber*>& receivers = fanout_scratch_;
   receivers.clear();
   for (const auto& [seq, member] : members) {
-    auto* c = static_cast<ClientConnection*>(member);
+    auto* c = static_cast<Subscriber*>(member);  // hubs only hold subscribers
     if (c == options.no_echo_sender) continue;
     if (options.excluded != nullptr) {
       bool excluded = false;
@@ -296,10 +307,11 @@ size_t Hub::Fanout(const HubState::MemberMap& members, OutboundMessage& message,
       }
       if (excluded) continue;
     }
+    if (options.filter != nullptr && !FilterMatches(*options.filter, *c)) continue;
     receivers.push_back(c);
   }
   if (service_.options().HasBug(Bug::kFanoutSkipLast) && !receivers.empty()) receivers.pop_back();
-  for (ClientConnection* c : receivers) c->Deliver(message);
+  for (Subscriber* c : receivers) c->Deliver(message);
   return receivers.size();
 }
 
@@ -320,7 +332,7 @@ size_t Hub::SendToUser(std::string_view user_id, OutboundMessage& message,
 }
 
 size_t Hub::SendToConnection(std::string_view connection_id, OutboundMessage& message) {
-  ClientConnection* c = Find(connection_id);
+  Subscriber* c = Find(connection_id);
   if (c == nullptr) return 0;
   c->Deliver(message);
   return 1;

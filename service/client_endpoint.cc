@@ -141,7 +141,7 @@ bool HandleClientEndpoint(Service& service, Front& front, const http::Request& r
   const std::string* recover_id = http::FindQuery(query, "awps_connection_id");
   if (recover_id != nullptr) {
     const std::string* token = http::FindQuery(query, "awps_reconnection_token");
-    ClientConnection* c = hub.Find(*recover_id);
+    auto* c = dynamic_cast<ClientConnection*>(hub.Find(*recover_id));
     front.StartWebSocket(request.id, ws::AcceptResponse(offer, subprotocol), subprotocol);
     if (c == nullptr || token == nullptr || c->kind() != kind || !c->Recover(&front, *token)) {
       service.Log("recovery of " + *recover_id + " refused");
@@ -187,7 +187,7 @@ bool HandleClientEndpoint(Service& service, Front& front, const http::Request& r
   connection->connection_id = service.NewConnectionId();
   if (claims->subject && !claims->subject->empty()) connection->user_id = *claims->subject;
   connection->permissions() = ConnectionPermissions::FromRoles(claims->roles);
-  ClientConnection* c = hub.Add(std::move(connection));
+  auto* c = static_cast<ClientConnection*>(hub.Add(std::move(connection)));
   WPSIM_ASSERT(c != nullptr);
   for (const std::string& group : claims->groups) hub.state().Join(c, group);
   service.Log("client " + c->connection_id + " connected to hub " + hub.name() + " as " +

@@ -125,7 +125,7 @@ class RestCall {
       case Op::kCloseUserConnections:
         return CloseMany(hub, state.UserConnections(route_.user_id));
       case Op::kCloseConnection: {
-        if (ClientConnection* c = hub.Find(route_.connection_id)) {
+        if (Subscriber* c = hub.Find(route_.connection_id)) {
           c->CloseByService(route_.reason.value_or(std::string(kDefaultCloseReason)));
         }
         return Status(204);
@@ -142,12 +142,12 @@ class RestCall {
       case Op::kUserExists:
         return Status(state.UserExists(route_.user_id) ? 200 : 404);
       case Op::kRemoveConnectionFromAllGroups:
-        if (ClientConnection* c = hub.Find(route_.connection_id)) state.LeaveAll(c);
+        if (Subscriber* c = hub.Find(route_.connection_id)) state.LeaveAll(c);
         return Status(204);
       case Op::kListConnectionsInGroup:
         return ListConnections(state);
       case Op::kAddConnectionToGroup: {
-        ClientConnection* c = hub.Find(route_.connection_id);
+        Subscriber* c = hub.Find(route_.connection_id);
         if (c == nullptr) {
           return ErrorResponse(404, rest::kErrorConnectionNotExisted,
                                "Connection '" + route_.connection_id + "' does not exist.",
@@ -157,10 +157,10 @@ class RestCall {
         return Status(200);
       }
       case Op::kRemoveConnectionFromGroup:
-        if (ClientConnection* c = hub.Find(route_.connection_id)) state.Leave(c, route_.group);
+        if (Subscriber* c = hub.Find(route_.connection_id)) state.Leave(c, route_.group);
         return Status(204);
       case Op::kRemoveUserFromAllGroups:
-        ForEachUserConnection(state, [&](ClientConnection* c) { state.LeaveAll(c); });
+        ForEachUserConnection(state, [&](Subscriber* c) { state.LeaveAll(c); });
         return Status(204);
       case Op::kAddUserToGroup: {
         // Current connections only; 404 when the user has none (the emulator's behaviour,
@@ -169,11 +169,11 @@ class RestCall {
           return ErrorResponse(404, rest::kErrorNotFound,
                                "User '" + route_.user_id + "' has no connection.", "userId");
         }
-        ForEachUserConnection(state, [&](ClientConnection* c) { state.Join(c, route_.group); });
+        ForEachUserConnection(state, [&](Subscriber* c) { state.Join(c, route_.group); });
         return Status(200);
       }
       case Op::kRemoveUserFromGroup:
-        ForEachUserConnection(state, [&](ClientConnection* c) { state.Leave(c, route_.group); });
+        ForEachUserConnection(state, [&](Subscriber* c) { state.Leave(c, route_.group); });
         return Status(204);
       case Op::kGrantPermission:
       case Op::kRevokePermission:
@@ -188,13 +188,30 @@ class RestCall {
   void ForEachUserConnection(HubState& state, Fn&& fn) {
     const HubState::MemberMap* members = state.UserConnections(route_.user_id);
     if (members == nullptr) return;
-    std::vector<ClientConnection*> list;
-    for (const auto& [seq, m] : *members) list.push_back(static_cast<ClientConnection*>(m));
-    for (ClientConnection* c : list) fn(c);
+    std::vector<Subscriber*> list;
+    for (const auto& [seq, m] : *members) list.push_back(static_cast<Subscriber*>(m));
+    for (Subscriber* c : list) fn(c);
+  }
+
+  // Compiles route_.filter into filter_; returns an error response for an invalid filter.
+  std::optional<http::Response> CompileFilter(const std::optional<std::string>& text) {
+    if (!text || text->empty()) return std::nullopt;
+    protocol::rest::FilterCompileResult compiled = protocol::rest::ODataFilter::Compile(*text);
+    if (!compiled.ok()) {
+      const rest::RouteError e = rest::InvalidFilterError(compiled.error());
+      http::Response r;
+      r.status = e.status;
+      r.headers.Add("Content-Type", "application/json; charset=utf-8");
+      r.headers.Add("x-ms-error-code", e.error_code);
+      r.body = e.Body();
+      return r;
+    }
+    filter_.emplace(std::move(compiled.value()));
+    return std::nullopt;
   }
 
   http::Response Send(Hub& hub) {
-    if (route_.filter) return FilterUnsupported();
+    if (auto error = CompileFilter(route_.filter)) return *error;
     Result<wps::Payload> payload = ReadPayload(request_);
     if (!payload.ok()) {
       return ErrorResponse(payload.error().code == "415" ? 415 : 400, rest::kErrorBadRequest,
@@ -202,6 +219,7 @@ class RestCall {
     }
     FanoutOptions options;
     options.excluded = &route_.excluded;
+    if (filter_) options.filter = &*filter_;
     using Op = rest::Operation;
     if (route_.op == Op::kSendToGroup) {
       // REST sendToGroup is delivered as a group message with no sender user (§5.3).
@@ -210,22 +228,17 @@ class RestCall {
     } else {
       OutboundMessage m = OutboundMessage::Server(std::move(payload.value()));
       if (route_.op == Op::kSendToAll) hub.SendToAll(m, options);
-      if (route_.op == Op::kSendToUser) hub.SendToUser(route_.user_id, m);
+      if (route_.op == Op::kSendToUser) hub.SendToUser(route_.user_id, m, options);
       if (route_.op == Op::kSendToConnection) hub.SendToConnection(route_.connection_id, m);
     }
     return Status(202);
   }
 
-  http::Response FilterUnsupported() {
-    return ErrorResponse(400, rest::kErrorNotSupported,
-                         "OData filters are not supported by this build of wpsim yet.", "filter");
-  }
-
   http::Response CloseMany(Hub& hub, const HubState::MemberMap* members) {
     if (members == nullptr) return Status(204);
-    std::vector<ClientConnection*> list;
+    std::vector<Subscriber*> list;
     for (const auto& [seq, m] : *members) {
-      auto* c = static_cast<ClientConnection*>(m);
+      auto* c = static_cast<Subscriber*>(m);
       if (std::find(route_.excluded.begin(), route_.excluded.end(), c->connection_id) !=
           route_.excluded.end()) {
         continue;
@@ -233,7 +246,7 @@ class RestCall {
       list.push_back(c);
     }
     const std::string reason = route_.reason.value_or(std::string(kDefaultCloseReason));
-    for (ClientConnection* c : list) c->CloseByService(reason);
+    for (Subscriber* c : list) c->CloseByService(reason);
     (void)hub;
     return Status(204);
   }
@@ -272,16 +285,22 @@ class RestCall {
       }
       groups.push_back(g.get<std::string>());
     }
-    if (body.contains("filter") && body["filter"].is_string() &&
-        !body["filter"].get<std::string>().empty()) {
-      return FilterUnsupported();
+    std::optional<std::string> filter_text;
+    if (body.contains("filter") && !body["filter"].is_null()) {
+      if (!body["filter"].is_string()) {
+        return ErrorResponse(400, rest::kErrorBadRequest, "'filter' must be a string.");
+      }
+      filter_text = body["filter"].get<std::string>();
     }
-    std::vector<ClientConnection*> list;
+    if (auto error = CompileFilter(filter_text)) return *error;
+    std::vector<Subscriber*> list;
     for (const auto& [seq, m] : hub.state().connections()) {
-      list.push_back(static_cast<ClientConnection*>(m));
+      auto* c = static_cast<Subscriber*>(m);
+      if (filter_ && !FilterMatches(*filter_, *c)) continue;
+      list.push_back(c);
     }
     const bool add = route_.op == rest::Operation::kAddConnectionsToGroups;
-    for (ClientConnection* c : list) {
+    for (Subscriber* c : list) {
       for (const std::string& g : groups) {
         if (add) {
           hub.state().Join(c, g);
@@ -344,7 +363,7 @@ class RestCall {
                                    : GroupAction::kJoinLeave;
     std::optional<std::string_view> target;
     if (route_.target_name) target = *route_.target_name;
-    ClientConnection* c = hub.Find(route_.connection_id);
+    Subscriber* c = hub.Find(route_.connection_id);
     switch (route_.op) {
       case rest::Operation::kGrantPermission: {
         if (c == nullptr) {
@@ -367,6 +386,7 @@ class RestCall {
   Service& service_;
   const http::Request& request_;
   rest::Route& route_;
+  std::optional<protocol::rest::ODataFilter> filter_;
 };
 
 }  // namespace

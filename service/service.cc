@@ -98,9 +98,9 @@ void Service::Bury(std::unique_ptr<Front> front) {
   ScheduleCleanup();
 }
 
-void Service::Bury(std::unique_ptr<ClientConnection> connection) {
-  if (!connection) return;
-  dead_connections_.push_back(std::move(connection));
+void Service::Bury(std::unique_ptr<Subscriber> subscriber) {
+  if (!subscriber) return;
+  dead_connections_.push_back(std::move(subscriber));
   ScheduleCleanup();
 }
 

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "protocol/http/server_connection.h"
+#include "protocol/rest/odata_filter.h"
 #include "protocol/websocket/session.h"
 #include "protocol/webpubsub/client_requests.h"
 #include "service/hub_state.h"
@@ -45,24 +46,41 @@ class Front;
 enum class ClientKind : uint8_t { kRaw, kJson, kReliable, kMqtt };
 std::string_view ClientKindName(ClientKind kind);
 
+// Anything a hub fans out to: a WebSocket client connection (ClientConnection below) or an
+// MQTT session. Hubs own subscribers and know them only through this interface.
+class Subscriber : public Member {
+ public:
+  virtual ~Subscriber() = default;
+  virtual ClientKind kind() const = 0;
+  // The negotiated subprotocol ("" for raw clients, "mqtt" for MQTT): the OData `protocol`.
+  virtual std::string_view subprotocol() const = 0;
+  // Queues `message` for this subscriber, in its wire format, without blocking.
+  virtual void Deliver(OutboundMessage& message) = 0;
+  // Ends the connection (or MQTT session) from the service side (REST close operations).
+  virtual void CloseByService(std::string_view reason) = 0;
+  ConnectionPermissions& permissions() { return permissions_; }
+  const ConnectionPermissions& permissions() const { return permissions_; }
+
+ protected:
+  ConnectionPermissions permissions_;
+};
+
 // A logical client connection (PROTOCOL.md §4.3): identity, roles, groups, acks and, for the
 // reliable protocol, the sequence numbering and replay buffer. Its transport comes and goes.
-class ClientConnection : public Member {
+class ClientConnection : public Subscriber {
  public:
   ClientConnection(Service& service, Hub& hub, ClientKind kind, std::string subprotocol);
-  virtual ~ClientConnection();
+  ~ClientConnection() override;
 
-  ClientKind kind() const { return kind_; }
-  const std::string& subprotocol() const { return subprotocol_; }
+  ClientKind kind() const override { return kind_; }
+  std::string_view subprotocol() const override { return subprotocol_; }
   Hub& hub() const { return hub_; }
-  ConnectionPermissions& permissions() { return permissions_; }
   bool attached() const { return front_ != nullptr; }
 
-  // Queues `message` for this client (encoding it for this client's format if not yet done).
-  void Deliver(OutboundMessage& message);
-  // Ends the connection from the service side (REST close): JSON clients first get
-  // system/disconnected with `reason`; the WebSocket closes with 1000; not recoverable.
-  void CloseByService(std::string_view reason);
+  // JSON clients first get system/disconnected with `reason`; the WebSocket closes with 1000;
+  // not recoverable.
+  void CloseByService(std::string_view reason) override;
+  void Deliver(OutboundMessage& message) override;
 
   // --- driven by the transport (Front) ---
   void Attach(Front* front);
@@ -91,7 +109,6 @@ class ClientConnection : public Member {
   Hub& hub_;
   ClientKind kind_;
   std::string subprotocol_;
-  ConnectionPermissions permissions_;
   Front* front_ = nullptr;
   AckIdCache acks_;
   ReliableOutbox outbox_;
@@ -101,9 +118,14 @@ class ClientConnection : public Member {
   std::string scratch_;
 };
 
+// True when `subscriber` passes the REST OData `filter` (identifiers userId, connectionId,
+// groups, protocol).
+bool FilterMatches(const protocol::rest::ODataFilter& filter, const Subscriber& subscriber);
+
 struct FanoutOptions {
   const std::vector<std::string>* excluded = nullptr;  // connection ids
-  const ClientConnection* no_echo_sender = nullptr;
+  const Subscriber* no_echo_sender = nullptr;
+  const protocol::rest::ODataFilter* filter = nullptr;  // REST `filter` (PROTOCOL.md §11.5)
 };
 
 class Hub {
@@ -112,10 +134,11 @@ class Hub {
   const std::string& name() const { return name_; }
   HubState& state() { return state_; }
 
-  ClientConnection* Find(std::string_view connection_id);
-  ClientConnection* Add(std::unique_ptr<ClientConnection> connection);
-  // Removes and destroys (deferred) the connection.
-  void Remove(ClientConnection* connection);
+  Subscriber* Find(std::string_view connection_id);
+  // Adds a subscriber with a unique connection id; nullptr (and nothing added) when taken.
+  Subscriber* Add(std::unique_ptr<Subscriber> subscriber);
+  // Removes and destroys (deferred) the subscriber.
+  void Remove(Subscriber* subscriber);
 
   // Each returns the number of receivers.
   size_t SendToAll(OutboundMessage& message, const FanoutOptions& options = {});
@@ -132,8 +155,8 @@ class Hub {
   Service& service_;
   std::string name_;
   HubState state_;
-  std::vector<ClientConnection*> fanout_scratch_;  // reused: no allocation per fan-out
-  std::map<std::string, std::unique_ptr<ClientConnection>, std::less<>> connections_;
+  std::vector<Subscriber*> fanout_scratch_;  // reused: no allocation per fan-out
+  std::map<std::string, std::unique_ptr<Subscriber>, std::less<>> connections_;
 };
 
 class Service {
@@ -166,7 +189,7 @@ class Service {
 
   // --- internal, used by fronts and connections ---
   void Bury(std::unique_ptr<Front> front);
-  void Bury(std::unique_ptr<ClientConnection> connection);
+  void Bury(std::unique_ptr<Subscriber> subscriber);
   std::unique_ptr<Front> TakeFront(Front* front);
   void Log(std::string_view line) {
     if (log) log(line);
@@ -184,7 +207,7 @@ class Service {
   std::map<uint64_t, std::unique_ptr<Front>> fronts_;
   std::map<std::string, std::unique_ptr<Hub>, std::less<>> hubs_;
   std::vector<std::unique_ptr<Front>> dead_fronts_;
-  std::vector<std::unique_ptr<ClientConnection>> dead_connections_;
+  std::vector<std::unique_ptr<Subscriber>> dead_connections_;
   bool cleanup_posted_ = false;
   // Shared liveness flag checked by posted tasks (the service may die before they run).
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -9,6 +9,7 @@
 
 #include "clients/rest_client.h"
 #include "clients/ws_client.h"
+#include "protocol/http/url.h"
 #include "protocol/auth/connection_string.h"
 #include "protocol/auth/tokens.h"
 #include "service/service.h"
@@ -416,6 +417,51 @@ TEST_F(ServiceSimSmallBuffer, UnackedReliableBufferOverflowClosesWith1008) {
   ASSERT_EQ(closed.size(), 1u);
   EXPECT_EQ(closed[0]->close_code, 1008);
   EXPECT_EQ(Of(r, Observation::Kind::kGroupMessage).size(), 3u);
+}
+
+}  // namespace
+}  // namespace wpsim::service
+
+namespace wpsim::service {
+namespace {
+
+TEST_F(ServiceSim, RestSendToAllWithAFilterReachesOnlyMatchingConnections) {
+  WsClient& a = Client("a", WsClientKind::kJson, Token("alice", {}, {"vip"}));
+  WsClient& b = Client("b", WsClientKind::kJson, Token("bob"));
+  WsClient& c = Client("c", WsClientKind::kJson, Token("carol", {}, {"vip"}));
+  a.Connect();
+  b.Connect();
+  c.Connect();
+  Run();
+  Rest().Call("POST",
+              "/api/hubs/hub/:send?filter=" +
+                  protocol::http::PercentEncode("'vip' in groups and userId ne 'carol'"),
+              "text/plain", "for vips", "filtered");
+  Rest().Call("POST", "/api/hubs/hub/:send?filter=" + protocol::http::PercentEncode("userId eq"),
+              "text/plain", "bad", "bad-filter");
+  Run();
+  EXPECT_EQ(Of(a, Observation::Kind::kServerMessage).size(), 1u);
+  EXPECT_EQ(Of(b, Observation::Kind::kServerMessage).size(), 0u);
+  EXPECT_EQ(Of(c, Observation::Kind::kServerMessage).size(), 0u);
+  ASSERT_EQ(Rest().observations().size(), 2u);
+  EXPECT_EQ(Rest().observations()[0].http_status, 202);
+  EXPECT_EQ(Rest().observations()[1].http_status, 400);
+}
+
+TEST_F(ServiceSim, RestAddToGroupsWithAFilterJoinsOnlyMatchingConnections) {
+  WsClient& a = Client("a", WsClientKind::kJson, Token("alice"));
+  WsClient& b = Client("b", WsClientKind::kJson, Token("bob"));
+  a.Connect();
+  b.Connect();
+  Run();
+  Rest().Call("POST", "/api/hubs/hub/:addToGroups", "application/json",
+              R"({"groups":["g1","g2"],"filter":"userId eq 'bob'"})", "add");
+  Run();
+  Rest().Call("POST", "/api/hubs/hub/groups/g2/:send", "text/plain", "hi", "send");
+  Run();
+  EXPECT_EQ(Rest().observations()[0].http_status, 200);
+  EXPECT_EQ(Of(a, Observation::Kind::kGroupMessage).size(), 0u);
+  EXPECT_EQ(Of(b, Observation::Kind::kGroupMessage).size(), 1u);
 }
 
 }  // namespace
