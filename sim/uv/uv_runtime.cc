@@ -33,9 +33,31 @@ uint64_t MillisUntil(Nanos deadline, Nanos now) {
 
 }  // namespace
 
+namespace {
+
+// Writing to a socket the peer has closed raises SIGPIPE, whose default action kills the
+// process; libuv writes with write(2), which has no MSG_NOSIGNAL. Ignore it (once, and only if
+// nobody installed a handler) so such writes fail with EPIPE and the stream reports kReset.
+void IgnoreSigpipeOnce() {
+  static const bool done = [] {
+    struct sigaction current {};
+    if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+      struct sigaction ignore {};
+      ignore.sa_handler = SIG_IGN;
+      sigemptyset(&ignore.sa_mask);
+      sigaction(SIGPIPE, &ignore, nullptr);
+    }
+    return true;
+  }();
+  (void)done;
+}
+
+}  // namespace
+
 Impl::Impl(UvRuntimeOptions opts, uv_loop_t* borrowed_loop)
     : options(std::move(opts)), loop(borrowed_loop) {
   WPSIM_ASSERT(options.low_water_bytes <= options.high_water_bytes);
+  IgnoreSigpipeOnce();
   if (loop == nullptr) {
     WPSIM_ASSERT(uv_loop_init(&owned_loop_) == 0);
     loop = &owned_loop_;

@@ -18,6 +18,9 @@
 // the loop until their close callbacks have run; a borrowed loop can then be uv_loop_close()d.
 // Destroy the UvRuntime outside the loop's callbacks (not from inside Run()).
 //
+// Process-wide effect: the first UvRuntime sets SIGPIPE to "ignore" if it still has its default
+// action, so writing to a socket the peer closed fails with EPIPE instead of killing the process.
+//
 // This is the only file set in wpsim (with sim/tls) that reads the real clock: Now() from
 // uv_hrtime(), UnixNow() from the wall clock.
 #pragma once

@@ -258,6 +258,28 @@ TEST(UvStream, ResetIsSeenByThePeerAsReset) {
   EXPECT_FALSE(p->server->Write(AsBytes("x")));
 }
 
+TEST(UvStream, WritingAfterThePeerVanishedReportsResetAndDoesNotRaiseSigpipe) {
+  UvRuntime rt;
+  struct sigaction current {};
+  ASSERT_EQ(sigaction(SIGPIPE, nullptr, &current), 0);
+  EXPECT_EQ(current.sa_handler, SIG_IGN);
+  auto p = ConnectPair(rt);
+  ASSERT_NE(p, nullptr);
+  // The client stops reading, so the RST can only be noticed by writing.
+  p->client->SetReadPaused(true);
+  p->server->Reset();
+  rt.RunFor(20 * kMillisecond);
+  int turns = 0;
+  std::function<void()> keep_writing = [&] {
+    if (p->client_rec.closed || ++turns > 1000) return;
+    p->client->Write(AsBytes("are you there?"));
+    rt.Post(keep_writing);
+  };
+  keep_writing();
+  ASSERT_TRUE(rt.RunUntil([&] { return p->client_rec.closed; }, 5 * kSecond));
+  EXPECT_EQ(p->client_rec.reason, CloseReason::kReset) << p->client_rec.detail;
+}
+
 TEST(UvStream, DestroyingAnOpenStreamResetsIt) {
   UvRuntime rt;
   auto p = ConnectPair(rt);
