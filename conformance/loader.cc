@@ -20,6 +20,8 @@
 
 #include "base/encoding.h"
 #include "conformance/yaml_json.h"
+#include "service/options.h"
+#include "sim/distribution.h"
 
 namespace wpsim::conformance {
 namespace {
@@ -703,7 +705,7 @@ class Loader {
     LinkSettings link;
     if (auto v = m.Get("latency")) {
       if (auto s = Str(*v, "latency")) {
-        auto d = ParseLatencyDistribution(*s);
+        auto d = sim::Distribution::Parse(*s);
         if (d.ok()) {
           link.latency = *d;
         } else {
@@ -1487,8 +1489,16 @@ class Loader {
     if (auto v = m.Get("anonymous")) s.anonymous = Enum(*v, "anonymous policy", kAnonymous);
     if (auto v = m.Get("inject_bug")) {
       if (auto l = StrList(*v, "inject_bug")) {
+        // The names of the reference service's --inject-bug switches (service/options.h).
+        std::vector<std::string> names;
+        for (const auto& [bug, description] : service::AllBugs()) names.emplace_back(service::BugName(bug));
+        Keys known(names.begin(), names.end());
         for (const std::string& b : *l) {
-          if (!IsIdentifier(b, true)) Error(*v, "a bug name is a word like drop_acks, got " + Q(b));
+          if (!service::ParseBug(b)) {
+            std::string hint = Suggest(b, known);
+            if (hint.empty()) hint = " (bugs: " + JoinKeys(known) + ")";
+            Error(*v, "unknown bug " + Q(b) + hint);
+          }
         }
         s.inject_bug = *l;
       }

@@ -48,6 +48,7 @@
 
 #include "conformance/units.h"
 #include "reports/threshold.h"
+#include "sim/distribution.h"
 
 namespace wpsim::conformance {
 
@@ -145,7 +146,7 @@ struct MqttOptions {
 
 // Link settings between one client and the service (sim only). Unset fields inherit.
 struct LinkSettings {
-  std::optional<LatencyDistribution> latency;
+  std::optional<sim::Distribution> latency;  // one-way latency (grammar: sim/distribution.h)
   std::optional<uint64_t> bandwidth_bps;
   std::optional<double> loss;  // fraction in [0, 1]; modelled as retransmission delay
   std::optional<uint64_t> receive_window_bytes;  // slow receivers: bounded window

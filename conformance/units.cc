@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <limits>
 #include <optional>
-#include <vector>
 
 namespace wpsim::conformance {
 namespace {
@@ -114,18 +113,6 @@ Result<int64_t> ParseDurationImpl(std::string_view text, bool allow_sign) {
     }
   }
   return MakeError("duration", bad + " (unknown unit " + Quote(unit) + "; use ns, us, ms, s, m or h)");
-}
-
-std::vector<std::string_view> SplitWords(std::string_view s) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < s.size()) {
-    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-    size_t start = i;
-    while (i < s.size() && !std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-    if (i > start) out.push_back(s.substr(start, i - start));
-  }
-  return out;
 }
 
 // A plain non-negative real number ("0.5", "2", "2.5").
@@ -255,145 +242,6 @@ Result<Rate> ParseRate(std::string_view text) {
   auto period = ParseDuration(period_text);
   if (!period.ok() || *period <= 0) return MakeError("rate", bad);
   return Rate{dec->whole, *period};
-}
-
-Result<LatencyDistribution> ParseLatencyDistribution(std::string_view text) {
-  LatencyDistribution d;
-  d.text = std::string(Trim(text));
-  std::vector<std::string_view> words = SplitWords(text);
-  const std::string usage =
-      " (forms: 'constant 5ms', 'uniform 1ms 3ms', 'normal mean=5ms stddev=1ms', "
-      "'lognormal median=5ms sigma=0.5', 'pareto scale=1ms shape=2.5')";
-  if (words.empty()) return MakeError("distribution", "empty latency distribution" + usage);
-
-  // Shorthand: a bare duration means a constant latency.
-  if (words.size() == 1) {
-    auto c = ParseDuration(words[0]);
-    if (c.ok()) {
-      d.kind = DistributionKind::kConstant;
-      d.value_ns = *c;
-      return d;
-    }
-  }
-  struct Param {
-    std::string_view name;
-    bool is_duration;
-  };
-  std::vector<Param> params;
-  std::string_view kind = words[0];
-  if (kind == "constant") {
-    d.kind = DistributionKind::kConstant;
-    params = {{"value", true}};
-  } else if (kind == "uniform") {
-    d.kind = DistributionKind::kUniform;
-    params = {{"min", true}, {"max", true}};
-  } else if (kind == "normal") {
-    d.kind = DistributionKind::kNormal;
-    params = {{"mean", true}, {"stddev", true}};
-  } else if (kind == "lognormal") {
-    d.kind = DistributionKind::kLogNormal;
-    params = {{"median", true}, {"sigma", false}};
-  } else if (kind == "pareto") {
-    d.kind = DistributionKind::kPareto;
-    params = {{"scale", true}, {"shape", false}};
-  } else {
-    return MakeError("distribution", "unknown latency distribution " + Quote(kind) + usage);
-  }
-
-  std::vector<std::optional<std::string_view>> values(params.size());
-  size_t next_positional = 0;
-  for (size_t i = 1; i < words.size(); ++i) {
-    std::string_view w = words[i];
-    size_t eq = w.find('=');
-    size_t slot = params.size();
-    std::string_view value = w;
-    if (eq != std::string_view::npos) {
-      std::string_view key = w.substr(0, eq);
-      value = w.substr(eq + 1);
-      for (size_t p = 0; p < params.size(); ++p) {
-        if (params[p].name == key) slot = p;
-      }
-      if (slot == params.size()) {
-        std::string names;
-        for (const Param& p : params) names += (names.empty() ? "" : ", ") + std::string(p.name);
-        return MakeError("distribution", "unknown parameter " + Quote(key) + " for " + std::string(kind) +
-                                             " (parameters: " + names + ")");
-      }
-    } else {
-      while (next_positional < params.size() && values[next_positional]) ++next_positional;
-      slot = next_positional;
-      if (slot == params.size()) {
-        return MakeError("distribution", "too many arguments for " + std::string(kind) + usage);
-      }
-    }
-    if (values[slot]) {
-      return MakeError("distribution", "parameter " + Quote(params[slot].name) + " given twice");
-    }
-    values[slot] = value;
-  }
-  std::vector<int64_t> ns(params.size(), 0);
-  std::vector<double> real(params.size(), 0);
-  for (size_t p = 0; p < params.size(); ++p) {
-    if (!values[p]) {
-      return MakeError("distribution", std::string(kind) + " needs " + Quote(params[p].name) + usage);
-    }
-    if (params[p].is_duration) {
-      auto v = ParseDuration(*values[p]);
-      if (!v.ok()) {
-        return MakeError("distribution", "parameter " + Quote(params[p].name) + ": " + v.error().message);
-      }
-      ns[p] = *v;
-    } else {
-      auto v = ParsePlainNumber(*values[p]);
-      if (!v) {
-        return MakeError("distribution", "parameter " + Quote(params[p].name) + ": expected a number, got " +
-                                             Quote(*values[p]));
-      }
-      real[p] = *v;
-    }
-  }
-  switch (d.kind) {
-    case DistributionKind::kConstant:
-      d.value_ns = ns[0];
-      break;
-    case DistributionKind::kUniform:
-      d.min_ns = ns[0];
-      d.max_ns = ns[1];
-      if (d.min_ns > d.max_ns) return MakeError("distribution", "uniform: min is greater than max");
-      break;
-    case DistributionKind::kNormal:
-      d.mean_ns = ns[0];
-      d.stddev_ns = ns[1];
-      break;
-    case DistributionKind::kLogNormal:
-      d.median_ns = ns[0];
-      d.sigma = real[1];
-      if (d.median_ns <= 0) return MakeError("distribution", "lognormal: median must be positive");
-      break;
-    case DistributionKind::kPareto:
-      d.scale_ns = ns[0];
-      d.shape = real[1];
-      if (d.scale_ns <= 0) return MakeError("distribution", "pareto: scale must be positive");
-      if (d.shape <= 0) return MakeError("distribution", "pareto: shape must be positive");
-      break;
-  }
-  return d;
-}
-
-std::string_view DistributionKindName(DistributionKind kind) {
-  switch (kind) {
-    case DistributionKind::kConstant:
-      return "constant";
-    case DistributionKind::kUniform:
-      return "uniform";
-    case DistributionKind::kNormal:
-      return "normal";
-    case DistributionKind::kLogNormal:
-      return "lognormal";
-    case DistributionKind::kPareto:
-      return "pareto";
-  }
-  return "?";
 }
 
 }  // namespace wpsim::conformance

@@ -1,6 +1,7 @@
 // Parsers for the unit-bearing values of the scenario language: durations, byte sizes,
-// bandwidths, loss fractions, rates and latency distributions (threshold expressions are
-// parsed by reports/threshold.h, which also evaluates them). All parsing is exact integer
+// bandwidths, loss fractions and rates. Latency distributions are parsed by
+// sim::Distribution::Parse and thresholds by reports::ParseThreshold, so the loader, the
+// simulated network and the evaluator share one grammar each. All parsing is exact integer
 // arithmetic where a value ends up on the wire or in the scheduler (nanoseconds, bytes), so
 // the same text gives the same model on every machine. Errors are values whose message reads
 // well after "file:line:column: " (for example "expected a duration like 5ms, got 'abc'").
@@ -51,29 +52,6 @@ struct Rate {
 };
 Result<Rate> ParseRate(std::string_view text);
 
-// A link latency distribution (sampled by the simulated network with our own PRNG):
-//   constant 5ms | 5ms                 (shorthand)
-//   uniform 1ms 3ms | uniform min=1ms max=3ms
-//   normal mean=5ms stddev=1ms         (truncated at zero by the network)
-//   lognormal median=5ms sigma=0.5
-//   pareto scale=1ms shape=2.5         (Pareto type I: every sample >= scale)
-// Positional and key=value arguments may be mixed as long as each parameter is given once.
-enum class DistributionKind { kConstant, kUniform, kNormal, kLogNormal, kPareto };
-struct LatencyDistribution {
-  DistributionKind kind = DistributionKind::kConstant;
-  int64_t value_ns = 0;   // constant
-  int64_t min_ns = 0;     // uniform
-  int64_t max_ns = 0;     // uniform
-  int64_t mean_ns = 0;    // normal
-  int64_t stddev_ns = 0;  // normal
-  int64_t median_ns = 0;  // lognormal
-  double sigma = 0;       // lognormal (of the underlying normal)
-  int64_t scale_ns = 0;   // pareto
-  double shape = 0;       // pareto (alpha)
-  std::string text;       // the source text, for reports
-};
-Result<LatencyDistribution> ParseLatencyDistribution(std::string_view text);
-std::string_view DistributionKindName(DistributionKind kind);
 
 
 }  // namespace wpsim::conformance

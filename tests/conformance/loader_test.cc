@@ -619,7 +619,9 @@ TEST(ScenarioLoader, ControlAndNetworkStepsParse) {
   EXPECT_EQ(s.steps[8].As<HealStep>().clients->members, (std::vector<uint32_t>{0}));
   EXPECT_TRUE(s.steps[9].As<HealStep>().all);
   const DelayStep& d = s.steps[10].As<DelayStep>();
-  EXPECT_EQ(d.link.latency->kind, DistributionKind::kUniform);
+  EXPECT_EQ(d.link.latency->kind(), sim::Distribution::Kind::kUniform);
+  EXPECT_EQ(d.link.latency->a(), 1e6);
+  EXPECT_EQ(d.link.latency->b(), 3e6);
   EXPECT_EQ(d.link.bandwidth_bps, 1'000'000u);
   EXPECT_DOUBLE_EQ(*d.link.loss, 0.01);
   EXPECT_EQ(d.link.receive_window_bytes, 64u * 1024);
@@ -653,7 +655,7 @@ TEST(ScenarioLoader, NetworkServiceAndUpstreamSectionsParse) {
       "  reliable_buffer: {messages: 1000, bytes: 16MiB}\n"
       "  keepalive: 20s\n"
       "  anonymous: allow\n"
-      "  inject_bug: [skip_role_check]\n"
+      "  inject_bug: [skip-role-check]\n"
       "  access_key: k\n"
       "  max_message_size: 1MiB\n"
       "  mqtt_session_window: 30s\n"
@@ -675,11 +677,11 @@ TEST(ScenarioLoader, NetworkServiceAndUpstreamSectionsParse) {
       "    - {on: '*', reject: 500}\n"
       "steps: [{connect: a}]\n");
   EXPECT_TRUE(s.network.present);
-  EXPECT_EQ(s.network.defaults.latency->kind, DistributionKind::kNormal);
+  EXPECT_EQ(s.network.defaults.latency->kind(), sim::Distribution::Kind::kNormal);
   EXPECT_EQ(s.network.defaults.bandwidth_bps, 100'000'000u);
-  EXPECT_EQ(s.clients[0].network.latency->value_ns, kNanosPerMilli);
-  EXPECT_EQ(s.clients[1].network.latency->kind, DistributionKind::kPareto);
-  EXPECT_EQ(s.network.upstream.latency->value_ns, 2 * kNanosPerMilli);
+  EXPECT_EQ(*s.clients[0].network.latency, sim::Distribution::Constant(1e6));
+  EXPECT_EQ(*s.clients[1].network.latency, sim::Distribution::Pareto(1e6, 2.5));
+  EXPECT_EQ(*s.network.upstream.latency, sim::Distribution::Constant(2e6));
   EXPECT_EQ(s.network.stream_timeout_ns, 30 * kNanosPerSecond);
   ASSERT_EQ(s.network.partitions.size(), 2u);
   EXPECT_EQ(s.network.partitions[0].at_ns, 2 * kNanosPerSecond);
@@ -692,7 +694,7 @@ TEST(ScenarioLoader, NetworkServiceAndUpstreamSectionsParse) {
   EXPECT_EQ(svc.reliable_buffer_bytes, 16u * 1024 * 1024);
   EXPECT_EQ(svc.keepalive_ns, 20 * kNanosPerSecond);
   EXPECT_EQ(svc.anonymous, AnonymousPolicy::kAllow);
-  EXPECT_EQ(svc.inject_bug, (std::vector<std::string>{"skip_role_check"}));
+  EXPECT_EQ(svc.inject_bug, (std::vector<std::string>{"skip-role-check"}));
   EXPECT_EQ(svc.access_key, "k");
   EXPECT_EQ(svc.max_message_bytes, 1024u * 1024);
   EXPECT_EQ(svc.mqtt_session_window_ns, 30 * kNanosPerSecond);
@@ -845,6 +847,28 @@ TEST(ScenarioLoader, ExpectationsOfEveryKindParse) {
   EXPECT_EQ(s.thresholds[1].step, 1u);
   EXPECT_EQ(s.thresholds[1].parsed.stat, reports::ThresholdStat::kErrorRate);
   EXPECT_EQ(s.thresholds[2].parsed.metric, reports::Metric::kAckRtt);
+}
+
+TEST(ScenarioLoader, LatencyUsesTheSimulatorsDistributionGrammar) {
+  Scenario s = MustLoad(
+      "clients: {a: json}\n"
+      "network: {latency: 'lognormal median=5ms sigma=0.5', clients: {a: {latency: 'pareto scale=1ms shape=2.5 cap=1s'}}}\n"
+      "steps: [{delay: {client: a, latency: exponential mean=2ms}}]\n");
+  EXPECT_EQ(s.network.defaults.latency->kind(), sim::Distribution::Kind::kLognormal);
+  EXPECT_EQ(*s.clients[0].network.latency, sim::Distribution::Pareto(1e6, 2.5).WithCap(1e9));
+  EXPECT_EQ(s.steps[0].As<DelayStep>().link.latency->kind(), sim::Distribution::Kind::kExponential);
+  EXPECT_EQ(FirstError("clients: {a: json}\n"
+                       "network: {latency: gaussian 5ms}\n"
+                       "steps: [{connect: a}]\n"),
+            "6:20: distribution 'gaussian 5ms': unknown kind 'gaussian' (expected constant, uniform, "
+            "normal, lognormal, pareto or exponential)");
+}
+
+TEST(ScenarioLoader, InjectedBugsMustBeSwitchesOfTheReferenceService) {
+  EXPECT_EQ(FirstError("clients: {a: json}\n"
+                       "service: {inject_bug: [skip_role_check]}\n"
+                       "steps: [{connect: a}]\n"),
+            "6:23: unknown bug 'skip_role_check' (did you mean 'skip-role-check'?)");
 }
 
 TEST(ScenarioLoader, MatcherKeysMustApplyToTheReceivingKind) {

@@ -101,51 +101,5 @@ TEST(ScenarioUnits, RatesGiveExactIntendedSendTimes) {
   EXPECT_FALSE(ParseRate("1.5/s").ok());
 }
 
-TEST(ScenarioUnits, DistributionsParsePositionalAndNamedArguments) {
-  auto c = *ParseLatencyDistribution("5ms");
-  EXPECT_EQ(c.kind, DistributionKind::kConstant);
-  EXPECT_EQ(c.value_ns, 5 * kNanosPerMilli);
-  EXPECT_EQ(ParseLatencyDistribution("constant 2ms")->value_ns, 2 * kNanosPerMilli);
-  auto u = *ParseLatencyDistribution("uniform 1ms 3ms");
-  EXPECT_EQ(u.kind, DistributionKind::kUniform);
-  EXPECT_EQ(u.min_ns, kNanosPerMilli);
-  EXPECT_EQ(u.max_ns, 3 * kNanosPerMilli);
-  auto u2 = *ParseLatencyDistribution("uniform max=3ms min=1ms");
-  EXPECT_EQ(u2.min_ns, kNanosPerMilli);
-  EXPECT_EQ(u2.max_ns, 3 * kNanosPerMilli);
-  auto n = *ParseLatencyDistribution("normal mean=5ms stddev=1ms");
-  EXPECT_EQ(n.kind, DistributionKind::kNormal);
-  EXPECT_EQ(n.mean_ns, 5 * kNanosPerMilli);
-  EXPECT_EQ(n.stddev_ns, kNanosPerMilli);
-  auto l = *ParseLatencyDistribution("lognormal median=5ms sigma=0.5");
-  EXPECT_EQ(l.kind, DistributionKind::kLogNormal);
-  EXPECT_EQ(l.median_ns, 5 * kNanosPerMilli);
-  EXPECT_DOUBLE_EQ(l.sigma, 0.5);
-  auto p = *ParseLatencyDistribution("pareto scale=1ms shape=2.5");
-  EXPECT_EQ(p.kind, DistributionKind::kPareto);
-  EXPECT_EQ(p.scale_ns, kNanosPerMilli);
-  EXPECT_DOUBLE_EQ(p.shape, 2.5);
-  EXPECT_EQ(p.text, "pareto scale=1ms shape=2.5");
-}
-
-TEST(ScenarioUnits, DistributionErrorsSayWhatIsWrong) {
-  auto unknown = ParseLatencyDistribution("gaussian 5ms");
-  ASSERT_FALSE(unknown.ok());
-  EXPECT_NE(unknown.error().message.find("unknown latency distribution 'gaussian'"), std::string::npos);
-  auto missing = ParseLatencyDistribution("normal mean=5ms");
-  ASSERT_FALSE(missing.ok());
-  EXPECT_NE(missing.error().message.find("needs 'stddev'"), std::string::npos);
-  auto twice = ParseLatencyDistribution("uniform 1ms min=2ms");
-  ASSERT_FALSE(twice.ok());
-  EXPECT_NE(twice.error().message.find("given twice"), std::string::npos);
-  EXPECT_FALSE(ParseLatencyDistribution("uniform 3ms 1ms").ok());
-  EXPECT_FALSE(ParseLatencyDistribution("pareto scale=1ms shape=0").ok());
-  EXPECT_FALSE(ParseLatencyDistribution("lognormal median=5ms sigma=abc").ok());
-  EXPECT_FALSE(ParseLatencyDistribution("constant 1ms 2ms").ok());
-  auto bad_key = ParseLatencyDistribution("normal mean=5ms sd=1ms");
-  ASSERT_FALSE(bad_key.ok());
-  EXPECT_NE(bad_key.error().message.find("parameters: mean, stddev"), std::string::npos);
-}
-
 }  // namespace
 }  // namespace wpsim::conformance
