@@ -1,6 +1,7 @@
 // The runtime seam: the only window service/ and clients/ have onto time, randomness and the
 // network. Two runtimes implement it: SimRuntime (virtual clock, simulated network, seeded PRNG;
-// sim/sim_runtime.h) and UvRuntime (libuv TCP, real time; sim/uv_runtime.h).
+// sim/sim_runtime.h, sim/sim_network.h) and UvRuntime (libuv TCP, real time;
+// sim/uv/uv_runtime.h). TLS (sim/tls/tls.h) is a Stream wrapping a Stream, on either runtime.
 //
 // Contracts every implementation keeps (tests in tests/sim check them on both runtimes):
 //  * Single-threaded. Every callback runs on the runtime's loop, never from inside a call the
@@ -40,7 +41,11 @@ struct Address {
   std::string host;
   uint16_t port = 0;
 
-  std::string ToString() const { return host + ":" + std::to_string(port); }
+  // "host:port"; IPv6 literals are bracketed ("[::1]:443").
+  std::string ToString() const {
+    const bool v6 = host.find(':') != std::string::npos;
+    return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  }
   static Result<Address> Parse(std::string_view text);
   bool operator==(const Address&) const = default;
 };
@@ -75,7 +80,8 @@ class Stream {
   virtual bool Write(std::span<const uint8_t> data) = 0;
   // Queues a shared buffer without copying it (fan-out path).
   virtual bool Write(SharedBytes data) = 0;
-  // False while more than the high-water mark of bytes is buffered; OnWritable follows.
+  // False from the moment buffered bytes cross the high-water mark until OnWritable (they fell
+  // to the low-water mark), and false once the stream is closing or dead.
   virtual bool Writable() const = 0;
   virtual size_t BufferedBytes() const = 0;
   // Half-close: send EOF after the queued bytes. Reading continues.
