@@ -82,7 +82,11 @@ int RunServe(const ServeFlags& flags) {
   options.tls = tls;
 
   sim::UvRuntimeOptions runtime_options;
-  runtime_options.seed = sim::NondeterministicSeed();
+  runtime_options.seed = sim::NondeterministicSeed();  // connection ids, TLS randomness
+  if (flags.log_level == "info") {
+    std::fprintf(stderr, "wpsim: random seed %llu\n",
+                 static_cast<unsigned long long>(runtime_options.seed));
+  }
   sim::UvRuntime runtime(runtime_options);
   service::Service service(runtime, options);
   if (flags.log_level == "info") {
@@ -109,9 +113,7 @@ int RunServe(const ServeFlags& flags) {
   std::printf("Connection string: Endpoint=%s://%s;Port=%u;AccessKey=%s;Version=1.0;\n",
               tls ? "https" : "http", host.c_str(), bound.port, options.access_keys.front().c_str());
   std::fflush(stdout);
-  for (int signum : {SIGINT, SIGTERM}) {
-    (void)runtime.OnSignal(signum, [&runtime](int) { runtime.Stop(); });
-  }
+  (void)runtime.OnTerminationSignal([&runtime](int) { runtime.Stop(); });
   runtime.Run();
   std::fprintf(stderr, "wpsim: stopped\n");
   return kExitOk;
