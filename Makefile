@@ -4,7 +4,10 @@ JOBS ?= $(shell nproc)
 BUILD ?= build
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 60
-export CCACHE_DIR ?= $(CURDIR)/.ccache
+# ccache: paths are made relative to the checkout so clones in other folders share the cache
+# (the default cache directory of the user).
+export CCACHE_BASEDIR ?= $(CURDIR)
+export CCACHE_NOHASHDIR ?= true
 
 .PHONY: all bootstrap configure build run test bench asan fuzz format clean e2e-deps
 
