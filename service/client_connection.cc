@@ -9,10 +9,12 @@
 //    sequenceAck'ed, and are replayed in order after a recovery (§6);
 //  * a malformed request closes the connection with 1007 (1003 for policy-rejected binary
 //    frames), as the Microsoft emulator does (§5.5).
+#include "protocol/webpubsub/json_text.h"
 #include "protocol/webpubsub/service_messages.h"
 #include "protocol/websocket/frame.h"
 #include "service/front.h"
 #include "service/service.h"
+#include "service/upstream.h"
 
 namespace wpsim::service {
 
@@ -38,6 +40,7 @@ ClientConnection::ClientConnection(Service& service, Hub& hub, ClientKind kind,
       outbox_(service.options().reliable_limits) {}
 
 ClientConnection::~ClientConnection() {
+  *alive_ = false;
   if (recovery_timer_ != 0) service_.runtime().CancelTimer(recovery_timer_);
 }
 
@@ -105,6 +108,10 @@ void ClientConnection::OnMessage(ws::Opcode opcode, std::span<const uint8_t> pay
   if (kind_ == ClientKind::kRaw) {
     // Raw frames go to the upstream `message` event; with no event handler configured the
     // connection is dropped (PROTOCOL.md §5.4; the emulator closes with 1011).
+    if (service_.upstream().HasHandler(hub_.name(), EventKind::kUser, "message")) {
+      SendRawUserEvent(opcode, payload);
+      return;
+    }
     Fail(ws::close_code::kInternalError, "No event handler is configured for the message event.");
     return;
   }
@@ -183,6 +190,10 @@ void ClientConnection::HandleRequest(wps::Request& request) {
     }
   } else if (auto* event = std::get_if<wps::EventRequest>(&request)) {
     if (IsDuplicate(event->ack_id)) return;
+    if (service_.upstream().HasHandler(hub_.name(), EventKind::kUser, event->event)) {
+      HandleUserEvent(*event);
+      return;
+    }
     // No event handler is configured: the emulator answers InternalServerError (§5.2).
     SendAckError(event->ack_id, wps::kAckErrorInternalServerError,
                  "No event handler is configured for event '" + event->event + "'.");
@@ -248,8 +259,95 @@ bool ClientConnection::Recover(Front* front, std::string_view token) {
 void ClientConnection::End(std::string_view reason) {
   if (ended_) return;
   ended_ = true;
+  // Every connection in a hub passed `connect`; its logical end is `disconnected` (§4.3, §12.5).
+  if (!service_.options().hubs.empty()) {
+    service_.upstream().Disconnected(MakeUpstreamContext(), reason);
+  }
   service_.Log("connection " + connection_id + " ended: " + std::string(reason));
   hub_.Remove(this);
+}
+
+UpstreamContext ClientConnection::MakeUpstreamContext() const {
+  UpstreamContext context;
+  context.hub = hub_.name();
+  context.connection_id = connection_id;
+  context.user_id = user_id;
+  context.subprotocol = subprotocol_;
+  return context;
+}
+
+namespace {
+
+// The server message an upstream answer carries back (§12.6): by Content-Type; a non-empty
+// body without a known type (or invalid JSON labelled JSON) is binary, an empty one nothing.
+std::optional<wps::Payload> ReplyPayload(const UpstreamResult& result) {
+  if (result.body.empty()) return std::nullopt;
+  const std::optional<std::string_view> content_type = result.headers.Get("Content-Type");
+  std::optional<wps::DataType> type;
+  if (content_type) type = wps::DataTypeFromHttpContentType(*content_type);
+  const auto bytes = std::span<const uint8_t>(
+      reinterpret_cast<const uint8_t*>(result.body.data()), result.body.size());
+  switch (type.value_or(wps::DataType::kBinary)) {
+    case wps::DataType::kText: return wps::Payload::Text(result.body);
+    case wps::DataType::kJson:
+      if (wps::IsValidJson(result.body)) return wps::Payload::Json(result.body);
+      return wps::Payload::Binary(bytes);
+    case wps::DataType::kProtobuf: return wps::Payload::Protobuf(bytes);
+    case wps::DataType::kBinary: break;
+  }
+  return wps::Payload::Binary(bytes);
+}
+
+}  // namespace
+
+// A JSON `event` request (§5.2, §12.6). The upstream's reply body reaches this connection as
+// a server message before the ack. A failed call (non-2xx, timeout, validation failure) fails
+// the ack with InternalServerError and keeps the connection, as the Microsoft emulator does
+// (docs/conformance.md "Event handlers" records the §12.6 CONFLICT and this choice).
+void ClientConnection::HandleUserEvent(wps::EventRequest& event) {
+  std::string body(event.payload.data.view());
+  const std::optional<uint64_t> ack_id = event.ack_id;
+  const std::string name = event.event;
+  service_.upstream().UserEvent(
+      MakeUpstreamContext(), event.event,
+      std::string(wps::HttpContentType(event.payload.type)), std::move(body),
+      [this, alive = alive_, ack_id, name](const UpstreamResult& result) {
+        if (!*alive || ended_) return;
+        if (!result.ok()) {
+          service_.Log("event '" + name + "' of " + connection_id + " failed: " + result.Describe());
+          SendAckError(ack_id, wps::kAckErrorInternalServerError,
+                       "The event handler failed for event '" + name + "': " + result.Describe());
+          return;
+        }
+        if (std::optional<wps::Payload> reply = ReplyPayload(result)) {
+          OutboundMessage message = OutboundMessage::Server(std::move(*reply));
+          Deliver(message);
+          if (ended_) return;
+        }
+        Remember(ack_id);
+        SendAck(ack_id);
+      });
+}
+
+// A raw client's frame becomes user event `message` (§5.4): a 2xx reply body goes back as a
+// frame; anything else drops the connection with 1011 (the emulator's code).
+void ClientConnection::SendRawUserEvent(ws::Opcode opcode, std::span<const uint8_t> payload) {
+  const bool text = opcode == ws::Opcode::kText;
+  service_.upstream().UserEvent(
+      MakeUpstreamContext(), "message", text ? "text/plain" : "application/octet-stream",
+      std::string(reinterpret_cast<const char*>(payload.data()), payload.size()),
+      [this, alive = alive_](const UpstreamResult& result) {
+        if (!*alive || ended_) return;
+        if (!result.ok()) {
+          Fail(ws::close_code::kInternalError,
+               "The event handler failed.");
+          return;
+        }
+        if (std::optional<wps::Payload> reply = ReplyPayload(result)) {
+          OutboundMessage message = OutboundMessage::Server(std::move(*reply));
+          Deliver(message);
+        }
+      });
 }
 
 // ---------------------------------------------------------------------------------------------

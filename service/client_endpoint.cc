@@ -15,8 +15,10 @@
 #include "protocol/websocket/frame.h"
 #include "protocol/websocket/handshake.h"
 #include "service/front.h"
+#include "service/mqtt_session.h"
 #include "service/names.h"
 #include "service/service.h"
+#include "service/upstream.h"
 
 namespace wpsim::service {
 
@@ -84,6 +86,94 @@ std::optional<std::string> BearerToken(const http::Request& request) {
   return std::string(h->substr(kBearer.size()));
 }
 
+// What the upgrade decided: who the new connection is.
+struct Admission {
+  std::string hub_name;
+  ClientKind kind = ClientKind::kRaw;
+  std::string subprotocol;
+  std::string connection_id;
+  std::optional<std::string> user_id;
+  std::vector<std::string> roles;
+  std::vector<std::string> groups;
+};
+
+// The client kind a subprotocol selects; a custom one (chosen by a connect handler) is raw.
+ClientKind KindOf(std::string_view subprotocol) {
+  if (subprotocol == wps::kJsonSubprotocol) return ClientKind::kJson;
+  if (subprotocol == wps::kReliableJsonSubprotocol) return ClientKind::kReliable;
+  return ClientKind::kRaw;
+}
+
+// Creates the logical connection and completes the upgrade (101), then the non-blocking
+// `connected` event goes upstream (§4.3).
+void Admit(Service& service, Front& front, uint64_t request_id, const ws::UpgradeOffer& offer,
+           Admission a) {
+  Hub& hub = service.GetHub(a.hub_name);
+  auto connection = std::make_unique<ClientConnection>(service, hub, a.kind, a.subprotocol);
+  connection->connection_id = std::move(a.connection_id);
+  connection->user_id = std::move(a.user_id);
+  connection->permissions() = ConnectionPermissions::FromRoles(a.roles);
+  auto* c = static_cast<ClientConnection*>(hub.Add(std::move(connection)));
+  WPSIM_ASSERT(c != nullptr);
+  for (const std::string& group : a.groups) hub.state().Join(c, group);
+  service.Log("client " + c->connection_id + " connected to hub " + hub.name() + " as " +
+              std::string(ClientKindName(a.kind)) + " user=" + c->user_id.value_or("(none)") +
+              " from " + front.peer().ToString());
+  front.StartWebSocket(request_id, ws::AcceptResponse(offer, a.subprotocol), a.subprotocol);
+  front.AttachConnection(c);
+  c->Attach(&front);
+  c->OnConnected();
+  if (!service.options().hubs.empty()) service.upstream().Connected(c->MakeUpstreamContext());
+}
+
+// Answers the waiting upgrade request from an upstream callback: outside Front::PumpHttp, so
+// the response is flushed by pumping the front with no input.
+void RejectLater(Front& front, uint64_t request_id, int status, std::string body) {
+  front.RespondHttp(request_id, TextResponse(status, std::move(body)));
+  front.OnData({});
+}
+
+// The blocking `connect` event (§12.4) decided; applies its answer and admits or rejects.
+void OnConnectAnswered(Service& service, Front& front, uint64_t request_id,
+                       const ws::UpgradeOffer& offer, Admission a, const UpstreamResult& r) {
+  if (!r.ok()) {
+    service.Log("connect of " + a.connection_id + " rejected by the event handler: " +
+                r.Describe());
+    if (r.outcome == UpstreamResult::Outcome::kResponse) {
+      RejectLater(front, request_id, r.status, r.body);
+    } else {
+      RejectLater(front, request_id, 500, "The connect event handler failed: " + r.Describe());
+    }
+    return;
+  }
+  Result<ConnectResponse> answer = ParseConnectResponse(r.status == 204 ? "" : r.body);
+  if (!answer.ok()) {
+    RejectLater(front, request_id, 500, "Invalid connect response: " + answer.error().message);
+    return;
+  }
+  if (answer->user_id) a.user_id = *answer->user_id;
+  if (answer->roles) a.roles = *answer->roles;
+  if (answer->groups && !answer->groups->empty()) a.groups = *answer->groups;
+  for (const std::string& group : a.groups) {
+    if (!IsValidGroupName(group)) {
+      RejectLater(front, request_id, 500, "The connect response contains an invalid group name.");
+      return;
+    }
+  }
+  if (answer->subprotocol) {
+    const bool offered = std::find(offer.subprotocols.begin(), offer.subprotocols.end(),
+                                   *answer->subprotocol) != offer.subprotocols.end();
+    if (!offered) {
+      RejectLater(front, request_id, 500,
+                  "The connect response selected a subprotocol the client did not offer.");
+      return;
+    }
+    a.subprotocol = *answer->subprotocol;
+    a.kind = KindOf(a.subprotocol);
+  }
+  Admit(service, front, request_id, offer, std::move(a));
+}
+
 }  // namespace
 
 bool HandleClientEndpoint(Service& service, Front& front, const http::Request& request) {
@@ -91,6 +181,7 @@ bool HandleClientEndpoint(Service& service, Front& front, const http::Request& r
   const std::vector<std::string_view> segments = http::SplitPath(target.path);
   const http::QueryPairs query = http::ParseQuery(target.query);
   std::string hub_name;
+  bool mqtt = false;  // /clients/mqtt/hubs/{hub} (PROTOCOL.md §10.1, service/mqtt_session.h)
   if (segments.size() == 3 && segments[0] == "client" && segments[1] == "hubs") {
     hub_name = http::DecodePathSegment(segments[2]);
   } else if (segments.size() == 1 && segments[0] == "client") {
@@ -102,9 +193,8 @@ bool HandleClientEndpoint(Service& service, Front& front, const http::Request& r
     hub_name = *hub;
   } else if (segments.size() == 4 && segments[0] == "clients" && segments[1] == "mqtt" &&
              segments[2] == "hubs") {
-    front.RespondHttp(request.id,
-                      TextResponse(501, "MQTT clients are not supported by this build yet."));
-    return true;
+    hub_name = http::DecodePathSegment(segments[3]);
+    mqtt = true;
   } else {
     return false;
   }
@@ -135,10 +225,17 @@ bool HandleClientEndpoint(Service& service, Front& front, const http::Request& r
     }
   }
 
+  if (mqtt && std::find(offer.subprotocols.begin(), offer.subprotocols.end(),
+                        kMqttSubprotocol) == offer.subprotocols.end()) {
+    front.RespondHttp(request.id, TextResponse(400, "The WebSocket subprotocol must be mqtt."));
+    return true;
+  }
+
   Hub& hub = service.GetHub(hub_name);
 
   // Recovery of a reliable connection.
-  const std::string* recover_id = http::FindQuery(query, "awps_connection_id");
+  const std::string* recover_id =
+      mqtt ? nullptr : http::FindQuery(query, "awps_connection_id");
   if (recover_id != nullptr) {
     const std::string* token = http::FindQuery(query, "awps_reconnection_token");
     auto* c = dynamic_cast<ClientConnection*>(hub.Find(*recover_id));
@@ -166,7 +263,8 @@ bool HandleClientEndpoint(Service& service, Front& front, const http::Request& r
   verify.clock_skew_seconds = service.options().HasBug(Bug::kIgnoreTokenExpiry)
                                   ? int64_t{1} << 40
                                   : service.options().token_clock_skew_seconds;
-  verify.audiences = ClientAudiences(service.options(), host, "/client/hubs/" + hub_name);
+  verify.audiences = ClientAudiences(
+      service.options(), host, (mqtt ? "/clients/mqtt/hubs/" : "/client/hubs/") + hub_name);
   verify.audience_match = auth::AudienceMatch::kCaseInsensitive;
   verify.accept_group_claim = true;
   Result<auth::Claims> claims = auth::Verify(*token, service.options().access_keys, verify);
@@ -182,21 +280,46 @@ bool HandleClientEndpoint(Service& service, Front& front, const http::Request& r
       return true;
     }
   }
+  if (mqtt) {
+    StartMqttConnection(service, front, request.id, offer, hub, *claims);
+    return true;
+  }
 
-  auto connection = std::make_unique<ClientConnection>(service, hub, kind, subprotocol);
-  connection->connection_id = service.NewConnectionId();
-  if (claims->subject && !claims->subject->empty()) connection->user_id = *claims->subject;
-  connection->permissions() = ConnectionPermissions::FromRoles(claims->roles);
-  auto* c = static_cast<ClientConnection*>(hub.Add(std::move(connection)));
-  WPSIM_ASSERT(c != nullptr);
-  for (const std::string& group : claims->groups) hub.state().Join(c, group);
-  service.Log("client " + c->connection_id + " connected to hub " + hub.name() + " as " +
-              std::string(ClientKindName(kind)) + " user=" + c->user_id.value_or("(none)") +
-              " from " + front.peer().ToString());
-  front.StartWebSocket(request.id, ws::AcceptResponse(offer, subprotocol), subprotocol);
-  front.AttachConnection(c);
-  c->Attach(&front);
-  c->OnConnected();
+  Admission a;
+  a.hub_name = hub.name();
+  a.kind = kind;
+  a.subprotocol = subprotocol;
+  a.connection_id = service.NewConnectionId();
+  if (claims->subject && !claims->subject->empty()) a.user_id = *claims->subject;
+  a.roles = claims->roles;
+  a.groups = claims->groups;
+  const bool blocking_connect =
+      !service.options().hubs.empty() &&
+      service.upstream().HasHandler(hub.name(), EventKind::kSystem, "connect");
+  if (!blocking_connect) {
+    Admit(service, front, request.id, offer, std::move(a));
+    return true;
+  }
+  // Without a subprotocol in the answer the first supported one offered stays selected
+  // (docs/conformance.md "Event handlers").
+  UpstreamContext context;
+  context.hub = hub.name();
+  context.connection_id = a.connection_id;
+  context.user_id = a.user_id;
+  std::string body = Upstream::ConnectBody(*claims, query, request.headers, offer.subprotocols);
+  service.upstream().Connect(
+      context, std::move(body),
+      [&service, front_id = front.id(), request_id = request.id, offer,
+       a = std::move(a)](const UpstreamResult& r) mutable {
+        Front* f = service.FindFront(front_id);
+        if (f == nullptr) {
+          // The client went away while the handler decided; nothing was admitted.
+          service.Log("connect of " + a.connection_id + " answered after the client left");
+          service.upstream().Forget(a.connection_id);
+          return;
+        }
+        OnConnectAnswered(service, *f, request_id, offer, std::move(a), r);
+      });
   return true;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "service/hub_config.h"
 #include "service/reliable_outbox.h"
 #include "sim/seam.h"
 
@@ -53,6 +54,10 @@ struct ServiceOptions {
   // Bytes a connection may have waiting to be written before it is closed as a slow consumer.
   size_t connection_output_bytes_max = 16 * 1024 * 1024;
   std::set<Bug> bugs;
+  // Per-hub settings (event handlers), keyed by lower-case hub name (hub_config.h).
+  HubSettingsMap hubs;
+  // The event-handler HTTP client: timeouts, retries, validation, pool bounds (upstream.h).
+  UpstreamOptions upstream;
 
   bool HasBug(Bug bug) const { return bugs.count(bug) != 0; }
 };

@@ -42,6 +42,8 @@ namespace wpsim::service {
 class Service;
 class Hub;
 class Front;
+class Upstream;
+struct UpstreamContext;
 
 enum class ClientKind : uint8_t { kRaw, kJson, kReliable, kMqtt };
 std::string_view ClientKindName(ClientKind kind);
@@ -93,8 +95,12 @@ class ClientConnection : public Subscriber {
   // A recovery request presented `token`; attaches `front` and replays, or returns false.
   bool Recover(Front* front, std::string_view token);
   const std::string& reconnection_token() const { return reconnection_token_; }
+  // Who this connection is, for event handler requests (upstream.h).
+  UpstreamContext MakeUpstreamContext() const;
 
  private:
+  void HandleUserEvent(protocol::webpubsub::EventRequest& event);
+  void SendRawUserEvent(protocol::websocket::Opcode opcode, std::span<const uint8_t> payload);
   void HandleRequest(protocol::webpubsub::Request& request);
   void SendAck(std::optional<uint64_t> ack_id);
   void SendAckError(std::optional<uint64_t> ack_id, std::string_view name, std::string message);
@@ -116,6 +122,8 @@ class ClientConnection : public Subscriber {
   sim::TimerId recovery_timer_ = 0;
   bool ended_ = false;
   std::string scratch_;
+  // Checked by upstream callbacks, which may outlive the connection.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 // True when `subscriber` passes the REST OData `filter` (identifiers userId, connectionId,
@@ -195,6 +203,13 @@ class Service {
     if (log) log(line);
   }
   uint64_t NextNonce() { return rng_.Next(); }
+  // The event handler client (created on first use; defined in upstream.cc).
+  Upstream& upstream();
+  // The front with this id while it is still serving, else nullptr (async upgrade decisions).
+  Front* FindFront(uint64_t id) {
+    auto it = fronts_.find(id);
+    return it == fronts_.end() ? nullptr : it->second.get();
+  }
 
  private:
   void ScheduleCleanup();
@@ -211,6 +226,8 @@ class Service {
   bool cleanup_posted_ = false;
   // Shared liveness flag checked by posted tasks (the service may die before they run).
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // shared_ptr: destructible where Upstream is incomplete (service.cc).
+  std::shared_ptr<Upstream> upstream_;
 };
 
 }  // namespace wpsim::service
