@@ -7,10 +7,25 @@
 #include <string>
 #include <vector>
 
+#include "protocol/mqtt/types.h"
 #include "protocol/webpubsub/payload.h"
 #include "sim/seam.h"
 
 namespace wpsim::clients {
+
+// MQTT details of an observation made by clients::MqttClient (clients/mqtt_client.h).
+struct MqttObservation {
+  std::string packet;      // "connack", "publish", "puback", "pubrec", "pubcomp", "suback",
+                           // "unsuback", "disconnect", "pingresp"
+  std::string topic;       // publish
+  uint8_t qos = 0;         // publish
+  bool dup = false;        // publish
+  bool retain = false;     // publish
+  uint16_t packet_id = 0;  // publish and acknowledgements
+  bool session_present = false;                          // connack
+  std::vector<protocol::mqtt::ReasonCode> reason_codes;  // connack/acks/suback/disconnect
+  protocol::mqtt::Properties properties;                 // 5.0 properties of the packet
+};
 
 struct Observation {
   enum class Kind {
@@ -43,6 +58,7 @@ struct Observation {
   std::optional<std::string> user_id;
   std::string reconnection_token;
   std::string label;
+  std::optional<MqttObservation> mqtt;  // set by MqttClient
 };
 
 std::string_view ObservationKindName(Observation::Kind kind);

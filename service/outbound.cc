@@ -36,4 +36,42 @@ const SharedBytes& OutboundMessage::RawFrame() {
   return *raw_frame_;
 }
 
+namespace {
+constexpr std::string_view kMqttServerMessagesTopic = "$webpubsub/server/messages";
+}  // namespace
+
+const protocol::mqtt::PublishTemplate& OutboundMessage::MqttTemplate(
+    protocol::mqtt::ProtocolVersion version) {
+  namespace mqtt = protocol::mqtt;
+  const size_t index = version == mqtt::ProtocolVersion::kV5 ? 1 : 0;
+  if (!mqtt_template_[index]) {
+    mqtt::Publish publish;
+    publish.topic = from_ == From::kGroup ? group_ : std::string(kMqttServerMessagesTopic);
+    publish.payload.assign(payload_.data.data(), payload_.data.data() + payload_.data.size());
+    if (index == 1) {
+      if (mqtt_properties) {
+        publish.properties = *mqtt_properties;
+      } else {
+        publish.properties.content_type = std::string(wps::MqttContentType(payload_.type));
+      }
+      if (message_expiry_seconds) publish.properties.message_expiry_interval = message_expiry_seconds;
+      publish.properties.topic_alias.reset();
+      publish.properties.subscription_identifiers.clear();
+    }
+    Result<mqtt::PublishTemplate> t = mqtt::PublishTemplate::Make(publish, version);
+    WPSIM_ASSERT(t.ok());  // group names and payloads are bounded far below MQTT's limits
+    mqtt_template_[index] = std::move(t.value());
+  }
+  return *mqtt_template_[index];
+}
+
+const SharedBytes& OutboundMessage::MqttQos0Frame(protocol::mqtt::ProtocolVersion version) {
+  const size_t index = version == protocol::mqtt::ProtocolVersion::kV5 ? 1 : 0;
+  if (!mqtt_qos0_frame_[index]) {
+    mqtt_qos0_frame_[index] =
+        ws::EncodeServerFrame(ws::Opcode::kBinary, MqttTemplate(version).qos0_packet().span());
+  }
+  return *mqtt_qos0_frame_[index];
+}
+
 }  // namespace wpsim::service

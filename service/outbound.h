@@ -8,6 +8,7 @@
 #include <string>
 
 #include "base/shared_bytes.h"
+#include "protocol/mqtt/publish_template.h"
 #include "protocol/webpubsub/payload.h"
 #include "protocol/webpubsub/service_messages.h"
 
@@ -45,6 +46,23 @@ class OutboundMessage {
   // The complete WebSocket frame for raw (no subprotocol) receivers.
   const SharedBytes& RawFrame();
 
+  // --- MQTT receivers (service/mqtt_session.cc) ---
+  // The sender's QoS: 1 for Web PubSub senders (min(1, granted) rule, PROTOCOL.md §10.5),
+  // the PUBLISH QoS for MQTT senders.
+  uint8_t mqtt_qos = 1;
+  // 5.0 PUBLISH properties of an MQTT sender that travel to MQTT receivers unaltered
+  // (payload format, content type, response topic, correlation data, user properties,
+  // message expiry); nullopt for Web PubSub senders (content type from the dataType).
+  std::optional<protocol::mqtt::Properties> mqtt_properties;
+  // Message expiry interval in seconds that carries across protocols (§10.5).
+  std::optional<uint32_t> message_expiry_seconds;
+  // Connection id of an MQTT sender (5.0 No Local subscriptions skip it).
+  std::string sender_connection_id;
+  // The PUBLISH for `version` (topic = group, or $webpubsub/server/messages), encoded once.
+  const protocol::mqtt::PublishTemplate& MqttTemplate(protocol::mqtt::ProtocolVersion version);
+  // MqttTemplate(version)'s QoS 0 packet in one WebSocket binary frame, shared by receivers.
+  const SharedBytes& MqttQos0Frame(protocol::mqtt::ProtocolVersion version);
+
  private:
   From from_ = From::kServer;
   std::string group_;
@@ -53,6 +71,8 @@ class OutboundMessage {
   std::optional<SharedBytes> json_frame_;
   std::optional<protocol::webpubsub::SequencedMessage> sequenced_;
   std::optional<SharedBytes> raw_frame_;
+  std::optional<protocol::mqtt::PublishTemplate> mqtt_template_[2];  // [0] 3.1.1, [1] 5.0
+  std::optional<SharedBytes> mqtt_qos0_frame_[2];
 };
 
 }  // namespace wpsim::service

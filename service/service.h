@@ -87,11 +87,12 @@ class ClientConnection : public Subscriber {
   // --- driven by the transport (Front) ---
   void Attach(Front* front);
   void OnConnected();  // sends system/connected
-  void OnMessage(protocol::websocket::Opcode opcode, std::span<const uint8_t> payload);
+  // Virtual so that the MQTT network connection (service/mqtt_session.h) can ride on a Front.
+  virtual void OnMessage(protocol::websocket::Opcode opcode, std::span<const uint8_t> payload);
   // The transport ended. `client_closed` is true for a clean close the client started with
   // 1000 or no status: that ends the logical connection; other ends of a reliable connection
   // start the recovery window.
-  void OnTransportClosed(bool client_closed, std::string_view reason);
+  virtual void OnTransportClosed(bool client_closed, std::string_view reason);
   // A recovery request presented `token`; attaches `front` and replays, or returns false.
   bool Recover(Front* front, std::string_view token);
   const std::string& reconnection_token() const { return reconnection_token_; }
@@ -210,6 +211,18 @@ class Service {
     auto it = fronts_.find(id);
     return it == fronts_.end() ? nullptr : it->second.get();
   }
+  // Keeps an object that no hub owns (an MQTT network connection, which exists before and
+  // between sessions) until Unkeep buries it or the service ends. Returns its key.
+  uint64_t Keep(std::unique_ptr<Subscriber> object) {
+    kept_.emplace(next_kept_, std::move(object));
+    return next_kept_++;
+  }
+  void Unkeep(uint64_t key) {
+    auto it = kept_.find(key);
+    if (it == kept_.end()) return;
+    Bury(std::move(it->second));
+    kept_.erase(it);
+  }
 
  private:
   void ScheduleCleanup();
@@ -224,6 +237,8 @@ class Service {
   std::vector<std::unique_ptr<Front>> dead_fronts_;
   std::vector<std::unique_ptr<Subscriber>> dead_connections_;
   bool cleanup_posted_ = false;
+  uint64_t next_kept_ = 1;
+  std::map<uint64_t, std::unique_ptr<Subscriber>> kept_;  // see Keep()
   // Shared liveness flag checked by posted tasks (the service may die before they run).
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   // shared_ptr: destructible where Upstream is incomplete (service.cc).

@@ -1,0 +1,913 @@
+// MQTT connections and sessions of the reference service; see mqtt_session.h for the theory
+// of operation and docs/mqtt-conformance.md for every reason code chosen here.
+#include "service/mqtt_session.h"
+
+#include <algorithm>
+
+#include "base/encoding.h"
+#include "protocol/mqtt/encoder.h"
+#include "protocol/mqtt/publish_template.h"
+#include "protocol/mqtt/topic.h"
+#include "protocol/webpubsub/json_text.h"
+#include "protocol/websocket/frame.h"
+#include "service/front.h"
+#include "service/names.h"
+
+namespace wpsim::service {
+
+namespace mqtt = protocol::mqtt;
+namespace ws = protocol::websocket;
+namespace wps = protocol::webpubsub;
+namespace auth = protocol::auth;
+
+using mqtt::ProtocolVersion;
+using mqtt::ReasonCode;
+
+namespace {
+
+// Time allowed between the upgrade and CONNECT ([MQTT-3.1.4] "reasonable amount of time").
+constexpr sim::Nanos kConnectTimeout = 30 * sim::kSecond;
+
+bool IsValidClientId(std::string_view id) {
+  if (id.empty() || id.size() > kMqttLimits.client_id_length_max) return false;
+  for (char c : id) {
+    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool IsBlank(std::string_view s) {
+  for (char c : s) {
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n' && c != '\f' && c != '\v') return false;
+  }
+  return true;
+}
+
+std::string_view AsText(std::span<const uint8_t> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+// The Web PubSub payload of an MQTT application message (§10.5): the 5.0 content type gives
+// the dataType, 3.1.1 is always binary; text and json must be UTF-8 (json also valid JSON).
+std::optional<wps::Payload> PayloadOf(ProtocolVersion version, const mqtt::Properties& properties,
+                                      std::span<const uint8_t> bytes) {
+  wps::DataType type = wps::DataType::kBinary;
+  if (version == ProtocolVersion::kV5) {
+    if (properties.payload_format_indicator.value_or(0) == 1 && !IsValidUtf8(AsText(bytes))) {
+      return std::nullopt;
+    }
+    std::optional<std::string_view> content_type;
+    if (properties.content_type) content_type = *properties.content_type;
+    type = wps::DataTypeFromMqttContentType(content_type);
+  }
+  switch (type) {
+    case wps::DataType::kJson:
+      if (!IsValidUtf8(AsText(bytes)) || !wps::IsValidJson(AsText(bytes))) return std::nullopt;
+      return wps::Payload::Json(AsText(bytes));
+    case wps::DataType::kText:
+      if (!IsValidUtf8(AsText(bytes))) return std::nullopt;
+      return wps::Payload::Text(AsText(bytes));
+    case wps::DataType::kProtobuf:
+      return wps::Payload::Protobuf(bytes);
+    case wps::DataType::kBinary:
+      break;
+  }
+  return wps::Payload::Binary(bytes);
+}
+
+// Properties of a received PUBLISH (or will) that the server forwards unaltered
+// ([MQTT-3.3.2-4], -15, -16, -17, -20); topic alias and subscription ids are per hop.
+mqtt::Properties ForwardedProperties(const mqtt::Properties& in) {
+  mqtt::Properties out;
+  out.payload_format_indicator = in.payload_format_indicator;
+  out.message_expiry_interval = in.message_expiry_interval;
+  out.content_type = in.content_type;
+  out.response_topic = in.response_topic;
+  out.correlation_data = in.correlation_data;
+  out.user_properties = in.user_properties;
+  return out;
+}
+
+// Sets QoS, DUP and the Packet Identifier of the PUBLISH at `packet` (fixed header, Remaining
+// Length, Topic Name, Packet Identifier): works for every layout PublishTemplate produces.
+void PatchPublish(uint8_t* packet, uint8_t qos, uint16_t packet_id, bool dup) {
+  packet[0] = static_cast<uint8_t>(0x30 | (packet[0] & 0x01) | (qos << 1) | (dup ? 0x08 : 0));
+  size_t i = 1;
+  while ((packet[i] & 0x80) != 0) ++i;
+  ++i;
+  const size_t topic_length = (static_cast<size_t>(packet[i]) << 8) | packet[i + 1];
+  const size_t at = i + 2 + topic_length;
+  packet[at] = static_cast<uint8_t>(packet_id >> 8);
+  packet[at + 1] = static_cast<uint8_t>(packet_id & 0xFF);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// MqttConnection
+
+MqttConnection::MqttConnection(Service& service, Hub& hub, Front* front, const auth::Claims& claims)
+    : ClientConnection(service, hub, ClientKind::kMqtt, std::string(kMqttSubprotocol)),
+      service_(service),
+      hub_(hub),
+      front_(front),
+      decoder_(mqtt::DecoderOptions{mqtt::Role::kServer, ProtocolVersion::kUnknown,
+                                    kMqttLimits.max_packet_size, false}),
+      token_user_id_(claims.subject && !claims.subject->empty() ? claims.subject : std::nullopt),
+      token_roles_(claims.roles),
+      token_groups_(claims.groups) {
+  last_packet_at_ = service_.runtime().Now();
+  keep_alive_timer_ = service_.runtime().SetTimer(last_packet_at_ + kConnectTimeout,
+                                                  [this] { OnKeepAliveTimer(); });
+}
+
+MqttConnection::~MqttConnection() {
+  if (keep_alive_timer_ != 0) service_.runtime().CancelTimer(keep_alive_timer_);
+}
+
+void MqttConnection::OnMessage(ws::Opcode opcode, std::span<const uint8_t> payload) {
+  if (state_ == State::kClosed) return;
+  if (opcode != ws::Opcode::kBinary) {
+    // [MQTT-6.0.0-1]: MQTT travels in binary frames; anything else closes the connection.
+    if (front_ != nullptr) {
+      Front* f = front_;
+      front_ = nullptr;
+      f->CloseWebSocket(ws::close_code::kUnsupportedData, "MQTT needs binary frames.");
+    }
+    Finish(true, "text frame");
+    return;
+  }
+  last_packet_at_ = service_.runtime().Now();
+  std::span<const uint8_t> input = payload;
+  while (state_ != State::kClosed) {
+    const mqtt::DecodeStatus status = decoder_.Decode(&input, &packet_);
+    if (status == mqtt::DecodeStatus::kNeedMore) break;
+    if (status == mqtt::DecodeStatus::kError) {
+      const mqtt::DecodeError& error = decoder_.error();
+      service_.Log("mqtt decode error: " + error.ToError().message);
+      switch (error.reaction) {
+        case mqtt::Reaction::kSendConnackAndClose:
+          version_ = error.reply_version;
+          RefuseConnect(error.reason_code, error.message);
+          break;
+        case mqtt::Reaction::kSendDisconnectAndClose:
+          ProtocolViolation(error.reason_code, error.message);
+          break;
+        case mqtt::Reaction::kCloseConnection:
+          Disconnect(ReasonCode::kMalformedPacket, error.message);
+          break;
+      }
+      return;
+    }
+    HandlePacket(packet_);
+  }
+}
+
+void MqttConnection::HandlePacket(mqtt::Packet& packet) {
+  if (auto* connect = std::get_if<mqtt::Connect>(&packet)) {
+    HandleConnect(*connect);
+    return;
+  }
+  if (state_ != State::kConnected || session_ == nullptr) return;
+  switch (mqtt::TypeOf(packet)) {
+    case mqtt::PacketType::kPublish:
+      HandlePublish(std::get<mqtt::Publish>(packet));
+      break;
+    case mqtt::PacketType::kPuback:
+      session_->OnPuback(std::get<mqtt::Puback>(packet).packet_id);
+      break;
+    case mqtt::PacketType::kPubrec: {
+      const auto& rec = std::get<mqtt::Pubrec>(packet);
+      if (!session_->OnPubrec(rec.packet_id, rec.reason_code)) {
+        mqtt::Pubrel rel;
+        rel.packet_id = rec.packet_id;
+        rel.reason_code = ReasonCode::kPacketIdentifierNotFound;
+        SendPacket(rel);
+      }
+      break;
+    }
+    case mqtt::PacketType::kPubrel: {
+      const uint16_t id = std::get<mqtt::Pubrel>(packet).packet_id;
+      mqtt::Pubcomp comp;
+      comp.packet_id = id;
+      if (inbound_qos2_.erase(id) == 0) comp.reason_code = ReasonCode::kPacketIdentifierNotFound;
+      SendPacket(comp);
+      break;
+    }
+    case mqtt::PacketType::kPubcomp:
+      session_->OnPubcomp(std::get<mqtt::Pubcomp>(packet).packet_id);
+      break;
+    case mqtt::PacketType::kSubscribe:
+      HandleSubscribe(std::get<mqtt::Subscribe>(packet));
+      break;
+    case mqtt::PacketType::kUnsubscribe:
+      HandleUnsubscribe(std::get<mqtt::Unsubscribe>(packet));
+      break;
+    case mqtt::PacketType::kPingreq:
+      SendPacket(mqtt::Pingresp{});
+      break;
+    case mqtt::PacketType::kDisconnect:
+      HandleDisconnect(std::get<mqtt::Disconnect>(packet));
+      break;
+    case mqtt::PacketType::kAuth:
+      // No Authentication Method was accepted in CONNECT, so AUTH is a Protocol Error
+      // ([MQTT-4.12.0-1]).
+      ProtocolViolation(ReasonCode::kProtocolError, "AUTH without an authentication method.");
+      break;
+    default:
+      break;  // the server-side decoder refuses the server-to-client types
+  }
+}
+
+void MqttConnection::HandleConnect(mqtt::Connect& connect) {
+  version_ = decoder_.version();
+  const bool v5 = version_ == ProtocolVersion::kV5;
+  if (v5 && connect.properties.authentication_method) {
+    RefuseConnect(ReasonCode::kBadAuthenticationMethod, "Enhanced authentication is not supported.");
+    return;
+  }
+  // Client identifier: [0-9a-zA-Z]{1,128}; it is the connection id (PROTOCOL.md §10.1).
+  bool assigned = false;
+  if (connect.client_id.empty()) {
+    if (!v5 && !connect.clean_start) {
+      // [MQTT-3.1.3-8] of 3.1.1: an empty id needs Clean Session = 1.
+      RefuseConnect(ReasonCode::kClientIdentifierNotValid,
+                    "An empty client identifier needs clean session.");
+      return;
+    }
+    connect.client_id = service_.NewConnectionId();  // 32 hex digits: a valid id
+    assigned = true;
+  } else if (!IsValidClientId(connect.client_id)) {
+    RefuseConnect(ReasonCode::kClientIdentifierNotValid,
+                  "The client identifier must be 1-128 characters of 0-9a-zA-Z.");
+    return;
+  }
+  // Keep-alive 1-180 s for 3.1.1 (PROTOCOL.md §10.1, seed 000's troubleshooting note). 3.1.1
+  // has no return code for it; the service answers 0x02 (identifier rejected), the nearest
+  // "this CONNECT's parameters are unacceptable" code.
+  if (!v5 && (connect.keep_alive == 0 || connect.keep_alive > kMqttLimits.keep_alive_max_seconds_v311)) {
+    RefuseConnect(ReasonCode::kClientIdentifierNotValid,
+                  "The keep alive interval must be 1-180 seconds.");
+    return;
+  }
+  if (connect.will) {
+    mqtt::Will& will = *connect.will;
+    if (will.topic.size() > kMqttLimits.will_topic_length_max || IsBlank(will.topic) ||
+        !IsValidGroupName(will.topic)) {
+      RefuseConnect(ReasonCode::kTopicNameInvalid,
+                    "The will topic must be 1-1024 characters, not all whitespace.");
+      return;
+    }
+    if (will.payload.size() > kMqttLimits.will_payload_bytes_max) {
+      RefuseConnect(ReasonCode::kPacketTooLarge, "The will payload must be at most 2000 bytes.");
+      return;
+    }
+    if (will.retain) {
+      if (v5) {
+        // [MQTT-3.2.2-?] Retain Available is 0: a will with retain is refused with 0x9A.
+        RefuseConnect(ReasonCode::kRetainNotSupported, "Retained messages are not supported.");
+        return;
+      }
+      will.retain = false;  // 3.1.1 cannot say so: the will is published without retain
+    }
+  }
+
+  // Session expiry: 5.0 as requested, clamped to the 30 s the service keeps sessions; 3.1.1
+  // Clean Session = 0 keeps the session for those 30 s.
+  uint32_t requested_expiry = 0;
+  if (v5) {
+    requested_expiry = connect.properties.session_expiry_interval.value_or(0);
+  } else if (!connect.clean_start) {
+    requested_expiry = kMqttLimits.session_expiry_max_seconds;
+  }
+  const uint32_t granted_expiry = std::min(requested_expiry, kMqttLimits.session_expiry_max_seconds);
+  connect_session_expiry_ = requested_expiry;
+
+  Subscriber* existing = hub_.Find(connect.client_id);
+  auto* session = dynamic_cast<MqttSession*>(existing);
+  if (existing != nullptr && session == nullptr) {
+    RefuseConnect(ReasonCode::kClientIdentifierNotValid,
+                  "The client identifier is in use by a non-MQTT connection.");
+    return;
+  }
+  bool session_present = false;
+  if (session != nullptr) {
+    if (connect.clean_start || session->version() != version_) {
+      session->End("Session taken over by a clean start.", ReasonCode::kSessionTakenOver);
+      session = nullptr;
+    } else {
+      session_present = true;
+    }
+  }
+  if (session == nullptr) {
+    auto fresh = std::make_unique<MqttSession>(service_, hub_, version_);
+    fresh->connection_id = connect.client_id;
+    fresh->user_id = token_user_id_;
+    fresh->permissions() = ConnectionPermissions::FromRoles(token_roles_);
+    session = static_cast<MqttSession*>(hub_.Add(std::move(fresh)));
+    WPSIM_ASSERT(session != nullptr);
+    for (const std::string& group : token_groups_) {
+      hub_.state().Join(session, group);
+      session->subscriptions()[group] = MqttSession::SubscriptionState{};
+    }
+  }
+  session->Attach(this, version_);
+  session_ = session;
+  session->set_session_expiry_seconds(granted_expiry);
+  if (connect.will) session->SetWill(std::move(connect.will));
+
+  if (v5) {
+    client_receive_maximum_ = connect.properties.receive_maximum.value_or(65535);
+    client_max_packet_size_ =
+        connect.properties.maximum_packet_size.value_or(mqtt::kMaxPacketSizeLimit);
+  }
+  keep_alive_seconds_ = connect.keep_alive;
+  state_ = State::kConnected;
+  ArmKeepAlive();
+
+  mqtt::Connack ack;
+  ack.session_present = session_present;
+  if (v5) {
+    if (assigned) ack.properties.assigned_client_identifier = connect.client_id;
+    if (granted_expiry != requested_expiry) ack.properties.session_expiry_interval = granted_expiry;
+    ack.properties.receive_maximum = kMqttLimits.server_receive_maximum;
+    ack.properties.retain_available = 0;
+    ack.properties.maximum_packet_size = kMqttLimits.max_packet_size;
+    ack.properties.wildcard_subscription_available = 0;
+    ack.properties.shared_subscription_available = 0;
+  }
+  service_.Log("mqtt client " + connect.client_id + " connected to hub " + hub_.name() + " (" +
+               std::string(mqtt::ProtocolVersionName(version_)) +
+               (session_present ? ", session resumed)" : ", new session)"));
+  if (!SendPacket(ack)) return;
+  session->Resume();
+}
+
+void MqttConnection::RefuseConnect(ReasonCode code, std::string_view reason) {
+  service_.Log("mqtt CONNECT refused: " + std::string(reason));
+  if (front_ != nullptr) {
+    mqtt::Connack ack;
+    ack.reason_code = code;
+    if (version_ == ProtocolVersion::kV5) {
+      ack.properties.reason_string = std::string(reason);
+      SendPacket(ack);
+    } else if (version_ == ProtocolVersion::kV311 && mqtt::V311ConnectReturnCodeFor(code)) {
+      SendPacket(ack);
+    }
+    // Otherwise [MQTT-3.2.2-6] (3.1.1): close without CONNACK.
+  }
+  Finish(false, reason);
+}
+
+void MqttConnection::AckPublish(const mqtt::Publish& publish, ReasonCode code) {
+  if (publish.qos == 1) {
+    mqtt::Puback ack;
+    ack.packet_id = publish.packet_id;
+    ack.reason_code = code;
+    SendPacket(ack);
+  } else if (publish.qos == 2) {
+    mqtt::Pubrec rec;
+    rec.packet_id = publish.packet_id;
+    rec.reason_code = code;
+    if (!mqtt::IsError(code)) inbound_qos2_.insert(publish.packet_id);
+    SendPacket(rec);
+  }
+}
+
+void MqttConnection::HandlePublish(mqtt::Publish& publish) {
+  const bool v5 = version_ == ProtocolVersion::kV5;
+  if (v5 && publish.properties.topic_alias) {
+    // CONNACK announced Topic Alias Maximum 0 ([MQTT-3.3.2-9]).
+    ProtocolViolation(ReasonCode::kTopicAliasInvalid, "Topic aliases are not supported.");
+    return;
+  }
+  if (publish.retain && v5) {
+    // Retain Available is 0 ([MQTT-3.3.1-?], 3.2.2.3.5): DISCONNECT 0x9A.
+    ProtocolViolation(ReasonCode::kRetainNotSupported, "Retained messages are not supported.");
+    return;
+  }
+  if (publish.qos == 2) {
+    if (inbound_qos2_.count(publish.packet_id) != 0) {
+      AckPublish(publish, ReasonCode::kSuccess);  // a DUP of a message already delivered
+      return;
+    }
+    if (inbound_qos2_.size() >= kMqttLimits.server_receive_maximum) {
+      ProtocolViolation(ReasonCode::kReceiveMaximumExceeded, "Receive Maximum exceeded.");
+      return;
+    }
+  }
+  if (publish.topic.starts_with(kMqttServerEventsPrefix)) {
+    HandleUpstreamEvent(publish);
+    return;
+  }
+  if (!IsValidGroupName(publish.topic)) {
+    AckPublish(publish, ReasonCode::kTopicNameInvalid);
+    return;
+  }
+  if (!session_->permissions().CanSendTo(publish.topic)) {
+    AckPublish(publish, ReasonCode::kNotAuthorized);
+    return;
+  }
+  std::optional<wps::Payload> payload = PayloadOf(version_, publish.properties, publish.payload);
+  if (!payload) {
+    AckPublish(publish, ReasonCode::kPayloadFormatInvalid);
+    return;
+  }
+  OutboundMessage message =
+      OutboundMessage::Group(publish.topic, session_->user_id, std::move(*payload));
+  message.mqtt_qos = publish.qos;
+  if (v5) {
+    message.mqtt_properties = ForwardedProperties(publish.properties);
+    message.message_expiry_seconds = publish.properties.message_expiry_interval;
+  }
+  message.sender_connection_id = session_->connection_id;
+  Hub& hub = hub_;
+  MqttSession* session = session_;
+  hub.SendToGroup(publish.topic, message);
+  // Delivering may have ended this connection (e.g. its own slow-consumer close).
+  if (state_ != State::kConnected || session_ != session) return;
+  AckPublish(publish, ReasonCode::kSuccess);
+}
+
+// UPSTREAM HOOK (PROTOCOL.md §12.8). User events travel upstream as CloudEvents; the event
+// handler client lives in service/upstream*. Until it is wired in, the service behaves as if
+// no handler were configured: the PUBLISH is acknowledged (it was received) and the reply
+// arrives on $webpubsub/server/events/{event}/failed with user property
+// azure-status-code=500, text/plain content, and the publisher's correlation data.
+void MqttConnection::HandleUpstreamEvent(const mqtt::Publish& publish) {
+  const std::string_view event = std::string_view(publish.topic).substr(kMqttServerEventsPrefix.size());
+  if (event.empty() || event.find('/') != std::string_view::npos) {
+    AckPublish(publish, ReasonCode::kTopicNameInvalid);
+    return;
+  }
+  if (!session_->permissions().CanSendTo(publish.topic)) {
+    AckPublish(publish, ReasonCode::kNotAuthorized);
+    return;
+  }
+  AckPublish(publish, ReasonCode::kSuccess);
+  if (state_ != State::kConnected || session_ == nullptr) return;
+  OutboundMessage reply = OutboundMessage::Group(
+      publish.topic + "/failed", std::nullopt,
+      wps::Payload::Text("No event handler is configured for event '" + std::string(event) + "'."));
+  reply.mqtt_qos = std::min<uint8_t>(publish.qos, 1);
+  mqtt::Properties properties;
+  properties.content_type = "text/plain";
+  properties.correlation_data = publish.properties.correlation_data;
+  properties.user_properties.push_back({"azure-status-code", "500"});
+  reply.mqtt_properties = std::move(properties);
+  session_->Deliver(reply);
+}
+
+void MqttConnection::HandleSubscribe(const mqtt::Subscribe& subscribe) {
+  const bool v5 = version_ == ProtocolVersion::kV5;
+  std::optional<uint32_t> identifier;
+  if (!subscribe.properties.subscription_identifiers.empty()) {
+    identifier = subscribe.properties.subscription_identifiers.front();
+  }
+  mqtt::Suback ack;
+  ack.packet_id = subscribe.packet_id;
+  auto& subscriptions = session_->subscriptions();
+  for (const mqtt::Subscription& s : subscribe.subscriptions) {
+    const std::string& filter = s.topic_filter;
+    ReasonCode code;
+    if (v5 && filter.starts_with("$share/")) {
+      code = ReasonCode::kSharedSubscriptionsNotSupported;
+    } else if (mqtt::HasWildcard(filter)) {
+      code = v5 ? ReasonCode::kWildcardSubscriptionsNotSupported : ReasonCode::kUnspecifiedError;
+    } else if (!IsValidGroupName(filter)) {
+      code = v5 ? ReasonCode::kTopicFilterInvalid : ReasonCode::kUnspecifiedError;
+    } else if (!session_->permissions().CanJoinLeave(filter)) {
+      code = v5 ? ReasonCode::kNotAuthorized : ReasonCode::kUnspecifiedError;
+    } else if (subscriptions.size() >= kMqttLimits.subscriptions_max &&
+               subscriptions.find(filter) == subscriptions.end()) {
+      code = v5 ? ReasonCode::kQuotaExceeded : ReasonCode::kUnspecifiedError;
+    } else {
+      hub_.state().Join(session_, filter);
+      MqttSession::SubscriptionState& state = subscriptions[filter];
+      state.qos = s.options.qos;
+      state.no_local = s.options.no_local;
+      state.subscription_identifier = identifier;
+      code = static_cast<ReasonCode>(s.options.qos);
+    }
+    if (v5 && mqtt::IsError(code)) {
+      ack.properties.reason_string = "Refused '" + filter + "': " +
+          std::string(mqtt::ReasonCodeName(code, mqtt::PacketType::kSuback));
+    }
+    ack.reason_codes.push_back(code);
+  }
+  SendPacket(ack);
+}
+
+void MqttConnection::HandleUnsubscribe(const mqtt::Unsubscribe& unsubscribe) {
+  mqtt::Unsuback ack;
+  ack.packet_id = unsubscribe.packet_id;
+  auto& subscriptions = session_->subscriptions();
+  for (const std::string& filter : unsubscribe.topic_filters) {
+    const bool had = subscriptions.erase(filter) > 0;
+    const bool left = hub_.state().Leave(session_, filter);
+    ack.reason_codes.push_back(had || left ? ReasonCode::kSuccess
+                                           : ReasonCode::kNoSubscriptionExisted);
+  }
+  SendPacket(ack);
+}
+
+void MqttConnection::HandleDisconnect(const mqtt::Disconnect& disconnect) {
+  bool publish_will = false;
+  if (version_ == ProtocolVersion::kV5) {
+    if (disconnect.properties.session_expiry_interval) {
+      const uint32_t expiry = *disconnect.properties.session_expiry_interval;
+      if (connect_session_expiry_ == 0 && expiry != 0) {
+        ProtocolViolation(ReasonCode::kProtocolError,
+                          "Session expiry cannot be set on DISCONNECT after 0 on CONNECT.");
+        return;
+      }
+      session_->set_session_expiry_seconds(std::min(expiry, kMqttLimits.session_expiry_max_seconds));
+    }
+    publish_will = disconnect.reason_code == ReasonCode::kDisconnectWithWillMessage;
+  }
+  Finish(publish_will, "client DISCONNECT");
+}
+
+void MqttConnection::ProtocolViolation(ReasonCode code, std::string_view reason) {
+  Disconnect(code, reason);
+}
+
+void MqttConnection::Disconnect(ReasonCode code, std::string_view reason) {
+  if (state_ == State::kClosed) return;
+  if (version_ == ProtocolVersion::kV5 && front_ != nullptr) {
+    mqtt::Disconnect packet;
+    packet.reason_code = code;
+    if (!reason.empty()) packet.properties.reason_string = std::string(reason);
+    SendPacket(packet);
+  }
+  Finish(true, reason);
+}
+
+void MqttConnection::CloseByService(std::string_view reason) {
+  Disconnect(ReasonCode::kAdministrativeAction, reason);
+}
+
+void MqttConnection::OnTransportClosed(bool client_closed, std::string_view reason) {
+  (void)client_closed;
+  front_ = nullptr;  // the Front detached itself
+  Finish(true, reason.empty() ? "transport closed" : reason);
+}
+
+bool MqttConnection::SendFrame(const SharedBytes& frame) {
+  if (front_ == nullptr || state_ == State::kClosed) return false;
+  if (front_->SendEncoded(frame).ok()) return true;
+  Front* f = front_;
+  front_ = nullptr;
+  f->CloseWebSocket(ws::close_code::kPolicyViolation, "slow consumer");
+  Finish(true, "slow consumer");
+  return false;
+}
+
+bool MqttConnection::SendPacket(const mqtt::Packet& packet) {
+  scratch_.clear();
+  const ProtocolVersion version =
+      version_ == ProtocolVersion::kUnknown ? ProtocolVersion::kV5 : version_;
+  if (!mqtt::Encode(packet, version, &scratch_).ok()) return false;
+  if (scratch_.size() > client_max_packet_size_) return true;  // [MQTT-3.1.2-24]: not sent
+  return SendFrame(ws::EncodeServerFrame(ws::Opcode::kBinary, scratch_));
+}
+
+void MqttConnection::ArmKeepAlive() {
+  if (keep_alive_timer_ != 0) {
+    service_.runtime().CancelTimer(keep_alive_timer_);
+    keep_alive_timer_ = 0;
+  }
+  if (keep_alive_seconds_ == 0 || state_ != State::kConnected) return;
+  // [MQTT-3.1.2-24] (3.1.1) / [MQTT-3.1.2-22] (5.0): one and a half times the Keep Alive.
+  const sim::Nanos deadline = last_packet_at_ + keep_alive_seconds_ * sim::kSecond * 3 / 2;
+  keep_alive_timer_ = service_.runtime().SetTimer(deadline, [this] { OnKeepAliveTimer(); });
+}
+
+void MqttConnection::OnKeepAliveTimer() {
+  keep_alive_timer_ = 0;
+  if (state_ == State::kClosed) return;
+  const sim::Nanos now = service_.runtime().Now();
+  if (state_ == State::kAwaitConnect) {
+    if (now - last_packet_at_ >= kConnectTimeout) {
+      Finish(false, "no CONNECT in time");
+    } else {
+      keep_alive_timer_ = service_.runtime().SetTimer(last_packet_at_ + kConnectTimeout,
+                                                      [this] { OnKeepAliveTimer(); });
+    }
+    return;
+  }
+  if (now - last_packet_at_ >= keep_alive_seconds_ * sim::kSecond * 3 / 2) {
+    ProtocolViolation(ReasonCode::kKeepAliveTimeout, "Keep alive timeout.");
+    return;
+  }
+  ArmKeepAlive();
+}
+
+void MqttConnection::Finish(bool abnormal, std::string_view reason) {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  if (keep_alive_timer_ != 0) {
+    service_.runtime().CancelTimer(keep_alive_timer_);
+    keep_alive_timer_ = 0;
+  }
+  if (front_ != nullptr) {
+    Front* f = front_;
+    front_ = nullptr;
+    f->CloseWebSocket(ws::close_code::kNormal, reason);
+  }
+  if (session_ != nullptr) {
+    MqttSession* s = session_;
+    session_ = nullptr;
+    s->Detach(this, abnormal);
+  }
+  service_.Unkeep(keep_key_);  // buried: destroyed after this callback
+}
+
+// ---------------------------------------------------------------------------------------------
+// MqttSession
+
+MqttSession::MqttSession(Service& service, Hub& hub, ProtocolVersion version)
+    : service_(service), hub_(hub), version_(version) {}
+
+MqttSession::~MqttSession() { CancelTimers(); }
+
+void MqttSession::CancelTimers() {
+  if (expiry_timer_ != 0) service_.runtime().CancelTimer(expiry_timer_);
+  if (will_timer_ != 0) service_.runtime().CancelTimer(will_timer_);
+  expiry_timer_ = 0;
+  will_timer_ = 0;
+}
+
+void MqttSession::Attach(MqttConnection* connection, ProtocolVersion version) {
+  if (connection_ != nullptr && connection_ != connection) {
+    // Session takeover ([MQTT-3.1.4-3]): the older connection gets DISCONNECT 0x8E and is
+    // closed; its will is published unless a will delay lets this resumption cancel it.
+    MqttConnection* old = connection_;
+    connection_ = nullptr;
+    old->ForgetSession();
+    old->Disconnect(ReasonCode::kSessionTakenOver, "Session taken over.");
+    if (will_ && will_->properties.will_delay_interval.value_or(0) == 0) PublishWill();
+  }
+  // A new connection before the will delay elapsed cancels the will ([MQTT-3.1.3-9]).
+  will_.reset();
+  CancelTimers();
+  version_ = version;
+  connection_ = connection;
+}
+
+void MqttSession::Detach(MqttConnection* connection, bool abnormal) {
+  if (connection != connection_) return;
+  connection_ = nullptr;
+  if (!abnormal) will_.reset();  // [MQTT-3.1.2-10]: a normal DISCONNECT discards the will
+  if (session_expiry_seconds_ == 0) {
+    End("The network connection closed and the session expiry is 0.");
+    return;
+  }
+  if (will_) {
+    const uint32_t delay = will_->properties.will_delay_interval.value_or(0);
+    if (delay == 0) {
+      PublishWill();
+    } else {
+      ArmWill(std::min<sim::Nanos>(delay, session_expiry_seconds_) * sim::kSecond);
+    }
+  }
+  ArmExpiry();
+}
+
+void MqttSession::ArmExpiry() {
+  if (expiry_timer_ != 0) service_.runtime().CancelTimer(expiry_timer_);
+  expiry_timer_ = service_.runtime().SetTimer(
+      service_.runtime().Now() + sim::Nanos{session_expiry_seconds_} * sim::kSecond, [this] {
+        expiry_timer_ = 0;
+        End("Session expired.");
+      });
+}
+
+void MqttSession::ArmWill(sim::Nanos delay) {
+  if (will_timer_ != 0) service_.runtime().CancelTimer(will_timer_);
+  will_timer_ = service_.runtime().SetTimer(service_.runtime().Now() + delay, [this] {
+    will_timer_ = 0;
+    PublishWill();
+  });
+}
+
+void MqttSession::PublishWill() {
+  if (!will_) return;
+  mqtt::Will will = std::move(*will_);
+  will_.reset();
+  if (will_timer_ != 0) {
+    service_.runtime().CancelTimer(will_timer_);
+    will_timer_ = 0;
+  }
+  // The will is a group message from this client and needs the same permission as PUBLISH.
+  if (!IsValidGroupName(will.topic) || !permissions().CanSendTo(will.topic)) return;
+  std::optional<wps::Payload> payload = PayloadOf(version_, will.properties, will.payload);
+  if (!payload) payload = wps::Payload::Binary(will.payload);
+  OutboundMessage message = OutboundMessage::Group(will.topic, user_id, std::move(*payload));
+  message.mqtt_qos = will.qos;
+  if (version_ == ProtocolVersion::kV5) {
+    message.mqtt_properties = ForwardedProperties(will.properties);
+    message.message_expiry_seconds = will.properties.message_expiry_interval;
+  }
+  message.sender_connection_id = connection_id;
+  service_.Log("mqtt will of " + connection_id + " published to " + will.topic);
+  hub_.SendToGroup(will.topic, message);
+}
+
+void MqttSession::End(std::string_view reason, ReasonCode code) {
+  if (ended_) return;
+  ended_ = true;
+  service_.Log("mqtt session " + connection_id + " ended: " + std::string(reason));
+  if (connection_ != nullptr) {
+    MqttConnection* c = connection_;
+    connection_ = nullptr;
+    c->ForgetSession();
+    c->Disconnect(code, reason);
+  }
+  PublishWill();
+  CancelTimers();
+  inflight_.clear();
+  queue_.clear();
+  hub_.Remove(this);  // leaves every group; destroyed after this callback
+}
+
+void MqttSession::CloseByService(std::string_view reason) {
+  End(reason.empty() ? "Closed by the service." : reason, ReasonCode::kAdministrativeAction);
+}
+
+void MqttSession::Deliver(OutboundMessage& message) {
+  if (ended_) return;
+  uint8_t qos = 1;
+  uint32_t identifier = 0;  // 5.0 Subscription Identifier, 0 = none (valid ones are >= 1)
+  if (message.from() == OutboundMessage::From::kGroup) {
+    auto it = subscriptions_.find(message.group());
+    if (it != subscriptions_.end()) {
+      if (it->second.no_local && message.sender_connection_id == connection_id) return;
+      qos = std::min(message.mqtt_qos, it->second.qos);
+      identifier = it->second.subscription_identifier.value_or(0);
+    } else {
+      qos = std::min<uint8_t>(message.mqtt_qos, 1);  // REST-added: default options, QoS 1
+    }
+  }
+  const bool online = connection_ != nullptr && connection_->connected();
+  const mqtt::PublishTemplate& t = message.MqttTemplate(version_);
+  if (version_ != ProtocolVersion::kV5) identifier = 0;
+  if (qos == 0) {
+    // QoS 0 is not stored for offline sessions ([MQTT-3.1.2-?] "MAY"; the service does not).
+    if (!online) return;
+    if (identifier == 0) {
+      if (t.size(0) > connection_->client_max_packet_size()) return;
+      connection_->SendFrame(message.MqttQos0Frame(version_));
+      return;
+    }
+    scratch_.clear();
+    const uint32_t ids[1] = {identifier};
+    t.AppendTo(&scratch_, 0, 0, false, ids);
+    if (scratch_.size() > connection_->client_max_packet_size()) return;
+    connection_->SendFrame(ws::EncodeServerFrame(ws::Opcode::kBinary, scratch_));
+    return;
+  }
+  Outgoing outgoing;
+  outgoing.qos = qos;
+  if (message.message_expiry_seconds && *message.message_expiry_seconds > 0) {
+    outgoing.expires_at =
+        service_.runtime().Now() + sim::Nanos{*message.message_expiry_seconds} * sim::kSecond;
+  }
+  if (identifier == 0) {
+    const std::span<const uint8_t> image = t.qos1_image();
+    outgoing.frame = ws::EncodeServerFrame(ws::Opcode::kBinary, image);
+    outgoing.mqtt_offset = static_cast<uint32_t>(outgoing.frame.size() - image.size());
+  } else {
+    scratch_.clear();
+    const uint32_t ids[1] = {identifier};
+    t.AppendTo(&scratch_, qos, 1, false, ids);  // the identifier is patched when sent
+    outgoing.frame = ws::EncodeServerFrame(ws::Opcode::kBinary, scratch_);
+    outgoing.mqtt_offset = static_cast<uint32_t>(outgoing.frame.size() - scratch_.size());
+  }
+  SendOrQueue(std::move(outgoing));
+}
+
+void MqttSession::SendOrQueue(Outgoing outgoing) {
+  const bool online = connection_ != nullptr && connection_->connected();
+  if (online && queue_.empty() && inflight_.size() < connection_->client_receive_maximum()) {
+    outgoing.packet_id = NextPacketId();
+    inflight_.push_back(std::move(outgoing));
+    if (!SendInflight(inflight_.back(), false) && !inflight_.empty()) inflight_.pop_back();
+    return;
+  }
+  if (queue_.size() >= kMqttLimits.queued_messages_max) {
+    service_.Log("mqtt session " + connection_id + ": queue full, message dropped");
+    return;
+  }
+  queue_.push_back(std::move(outgoing));
+}
+
+// Returns false when the message was not sent and must be forgotten (too large for the
+// client: [MQTT-3.1.2-25] treats it as delivered).
+bool MqttSession::SendInflight(Outgoing& outgoing, bool dup) {
+  const size_t packet_size = outgoing.frame.size() - outgoing.mqtt_offset;
+  if (connection_ == nullptr) return true;  // kept for the next connection
+  if (packet_size > connection_->client_max_packet_size()) return false;
+  if (dup) outgoing.frame = SharedBytes::Copy(outgoing.frame.span());  // the old may be queued
+  PatchPublish(outgoing.frame.mutable_data() + outgoing.mqtt_offset, outgoing.qos,
+               outgoing.packet_id, dup);
+  connection_->SendFrame(outgoing.frame);
+  return true;
+}
+
+void MqttSession::Resume() {
+  // [MQTT-4.4.0-1]: resend unacknowledged PUBLISH (with DUP) and PUBREL, in order.
+  for (size_t i = 0; i < inflight_.size() && connection_ != nullptr; ++i) {
+    Outgoing& o = inflight_[i];
+    if (o.released) {
+      mqtt::Pubrel rel;
+      rel.packet_id = o.packet_id;
+      connection_->SendPacket(rel);
+    } else {
+      SendInflight(o, true);
+    }
+  }
+  Pump();
+}
+
+void MqttSession::Pump() {
+  const sim::Nanos now = service_.runtime().Now();
+  while (connection_ != nullptr && connection_->connected() && !queue_.empty() &&
+         inflight_.size() < connection_->client_receive_maximum()) {
+    Outgoing o = std::move(queue_.front());
+    queue_.pop_front();
+    if (o.expires_at != 0 && now >= o.expires_at) continue;  // 5.0 message expiry
+    o.packet_id = NextPacketId();
+    inflight_.push_back(std::move(o));
+    if (!SendInflight(inflight_.back(), false) && !inflight_.empty()) inflight_.pop_back();
+  }
+}
+
+uint16_t MqttSession::NextPacketId() {
+  for (;;) {
+    const uint16_t id = next_packet_id_;
+    next_packet_id_ = next_packet_id_ == 65535 ? 1 : static_cast<uint16_t>(next_packet_id_ + 1);
+    bool used = false;
+    for (const Outgoing& o : inflight_) {
+      if (o.packet_id == id) {
+        used = true;
+        break;
+      }
+    }
+    if (!used) return id;
+  }
+}
+
+void MqttSession::OnPuback(uint16_t packet_id) {
+  for (auto it = inflight_.begin(); it != inflight_.end(); ++it) {
+    if (it->packet_id == packet_id && it->qos == 1) {
+      inflight_.erase(it);
+      Pump();
+      return;
+    }
+  }
+}
+
+bool MqttSession::OnPubrec(uint16_t packet_id, ReasonCode code) {
+  for (auto it = inflight_.begin(); it != inflight_.end(); ++it) {
+    if (it->packet_id != packet_id || it->qos != 2) continue;
+    if (mqtt::IsError(code)) {
+      inflight_.erase(it);
+      Pump();
+      return true;
+    }
+    it->released = true;
+    it->frame = SharedBytes();  // the PUBLISH is never sent again
+    mqtt::Pubrel rel;
+    rel.packet_id = packet_id;
+    if (connection_ != nullptr) connection_->SendPacket(rel);
+    return true;
+  }
+  return false;
+}
+
+void MqttSession::OnPubcomp(uint16_t packet_id) {
+  for (auto it = inflight_.begin(); it != inflight_.end(); ++it) {
+    if (it->packet_id == packet_id && it->qos == 2) {
+      inflight_.erase(it);
+      Pump();
+      return;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+void StartMqttConnection(Service& service, Front& front, uint64_t request_id,
+                         const ws::UpgradeOffer& offer, Hub& hub, const auth::Claims& claims) {
+  front.StartWebSocket(request_id, ws::AcceptResponse(offer, kMqttSubprotocol),
+                       std::string(kMqttSubprotocol));
+  auto connection = std::make_unique<MqttConnection>(service, hub, &front, claims);
+  MqttConnection* raw = connection.get();
+  raw->set_keep_key(service.Keep(std::move(connection)));
+  front.AttachConnection(raw);
+  service.Log("mqtt connection from " + front.peer().ToString() + " to hub " + hub.name());
+}
+
+}  // namespace wpsim::service

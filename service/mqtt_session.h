@@ -1,0 +1,234 @@
+// MQTT 3.1.1 / 5.0 in the reference service (PROTOCOL.md §10): the network connection
+// (MqttConnection) and the session it serves (MqttSession).
+//
+// Theory of operation. An upgrade to /clients/mqtt/hubs/{hub} with subprotocol "mqtt" and a
+// valid token (client_endpoint.cc) makes an MqttConnection on the Front. It decodes packets
+// from binary WebSocket frames (a text frame closes it, [MQTT-6.0.0-1]). States:
+//
+//   kAwaitConnect  only CONNECT is accepted (the decoder enforces it). CONNECT is validated
+//                  (client id, keep-alive, will, authentication method); a refusal sends
+//                  CONNACK with the reason (3.1.1: mapped return code; none → plain close).
+//                  Acceptance finds or creates the MqttSession named by the client id (the
+//                  client id IS the connection id), takes it over from an older connection
+//                  (5.0 DISCONNECT 0x8E to the old one), sends CONNACK, then redelivers.
+//   kConnected     PUBLISH/SUBSCRIBE/... are served; keep-alive is enforced (no packet for
+//                  1.5 × Keep Alive → 5.0 DISCONNECT 0x8D, then close).
+//   kClosed        the WebSocket is closing or gone; nothing more is read or sent.
+//
+// The session is the hub member (a Subscriber): it outlives its connections for the session
+// expiry interval (5.0; clamped to 30 s) or 30 s (3.1.1 Clean Session = 0), holding its
+// subscriptions (= group memberships), QoS 1/2 messages in flight (redelivered with DUP on the
+// next connection) and QoS 1/2 messages queued while offline or while the client's Receive
+// Maximum is exhausted. Rules it must not break: at most receive_maximum unacknowledged QoS>0
+// PUBLISH packets out ([MQTT-3.3.4-9]); packet ids of in-flight messages are unique; a packet
+// larger than the client's Maximum Packet Size is never sent ([MQTT-3.1.2-24]); redelivery
+// keeps the original order ([MQTT-4.6.0-1]); every queue is bounded (MqttLimits).
+//
+// Topic ↔ group (§10.3): SUBSCRIBE t = join group t (needs joinLeave permission), PUBLISH t =
+// sendToGroup t (needs sendToGroup permission). Web PubSub messages reach MQTT subscribers
+// with QoS min(1, granted); REST sendToAll/User/Connection arrive on
+// $webpubsub/server/messages at QoS 1. Wire encodings are made once per message and version
+// (OutboundMessage::MqttTemplate) and patched per receiver.
+//
+// Upstream hook: PUBLISH to $webpubsub/server/events/{event} (§12.8) has no event handler in
+// this build; the service answers on .../{event}/failed (see HandleUpstreamEvent).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/auth/jwt.h"
+#include "protocol/mqtt/decoder.h"
+#include "protocol/mqtt/types.h"
+#include "protocol/websocket/handshake.h"
+#include "service/service.h"
+
+namespace wpsim::service {
+
+inline constexpr std::string_view kMqttSubprotocol = "mqtt";
+inline constexpr std::string_view kMqttServerMessagesTopic = "$webpubsub/server/messages";
+inline constexpr std::string_view kMqttServerEventsPrefix = "$webpubsub/server/events/";
+
+// Every MQTT bound in one place (PROTOCOL.md §10.1, §13).
+struct MqttLimits {
+  uint16_t server_receive_maximum = 100;      // inbound QoS>0 publishes in flight (CONNACK)
+  uint32_t max_packet_size = 1024 * 1024;     // inbound; the 1 MB client message limit
+  size_t queued_messages_max = 1000;          // per session, QoS>0 waiting to be sent
+  uint32_t session_expiry_max_seconds = 30;   // persistent sessions kept ≤ 30 s
+  uint16_t keep_alive_max_seconds_v311 = 180;  // 3.1.1: 1..180
+  size_t client_id_length_max = 128;
+  size_t will_topic_length_max = 1024;
+  size_t will_payload_bytes_max = 2000;
+  size_t subscriptions_max = 1000;            // per session
+};
+
+class MqttSession;
+
+// One MQTT network connection: a WebSocket (subprotocol "mqtt") on a Front. It rides on the
+// Front as a ClientConnection but never joins a hub; the service keeps it (Service::Keep).
+class MqttConnection final : public ClientConnection {
+ public:
+  MqttConnection(Service& service, Hub& hub, Front* front, const protocol::auth::Claims& claims);
+  ~MqttConnection() override;
+
+  // Subscriber (never called by hubs: a connection is not a hub member).
+  void Deliver(OutboundMessage& message) override { (void)message; }
+  void CloseByService(std::string_view reason) override;
+
+  // From the Front.
+  void OnMessage(protocol::websocket::Opcode opcode, std::span<const uint8_t> payload) override;
+  void OnTransportClosed(bool client_closed, std::string_view reason) override;
+
+  // --- used by MqttSession ---
+  protocol::mqtt::ProtocolVersion version() const { return version_; }
+  bool connected() const { return state_ == State::kConnected; }
+  // The client's Maximum Packet Size (5.0; unlimited otherwise).
+  uint32_t client_max_packet_size() const { return client_max_packet_size_; }
+  uint16_t client_receive_maximum() const { return client_receive_maximum_; }
+  // A complete WebSocket frame; false when the transport refused it (slow consumer: closed).
+  bool SendFrame(const SharedBytes& frame);
+  bool SendPacket(const protocol::mqtt::Packet& packet);
+  // 5.0: DISCONNECT with `code` first. Then closes the WebSocket (1000) and detaches.
+  void Disconnect(protocol::mqtt::ReasonCode code, std::string_view reason);
+  // The session is gone (ended or taken over): forget it without touching it.
+  void ForgetSession() { session_ = nullptr; }
+  uint64_t keep_key() const { return keep_key_; }
+  void set_keep_key(uint64_t key) { keep_key_ = key; }
+
+ private:
+  enum class State : uint8_t { kAwaitConnect, kConnected, kClosed };
+
+  void HandlePacket(protocol::mqtt::Packet& packet);
+  void HandleConnect(protocol::mqtt::Connect& connect);
+  void RefuseConnect(protocol::mqtt::ReasonCode code, std::string_view reason);
+  void HandlePublish(protocol::mqtt::Publish& publish);
+  void HandleSubscribe(const protocol::mqtt::Subscribe& subscribe);
+  void HandleUnsubscribe(const protocol::mqtt::Unsubscribe& unsubscribe);
+  void HandleDisconnect(const protocol::mqtt::Disconnect& disconnect);
+  void HandleUpstreamEvent(const protocol::mqtt::Publish& publish);
+  void AckPublish(const protocol::mqtt::Publish& publish, protocol::mqtt::ReasonCode code);
+  void ProtocolViolation(protocol::mqtt::ReasonCode code, std::string_view reason);
+  void ArmKeepAlive();
+  void OnKeepAliveTimer();
+  // Ends this network connection: the session (if any) is told whether the will fires.
+  void Finish(bool abnormal, std::string_view reason);
+
+  Service& service_;
+  Hub& hub_;
+  Front* front_;
+  State state_ = State::kAwaitConnect;
+  protocol::mqtt::Decoder decoder_;
+  protocol::mqtt::Packet packet_;
+  protocol::mqtt::ProtocolVersion version_ = protocol::mqtt::ProtocolVersion::kUnknown;
+  std::optional<std::string> token_user_id_;
+  std::vector<std::string> token_roles_;
+  std::vector<std::string> token_groups_;
+  MqttSession* session_ = nullptr;
+  uint16_t keep_alive_seconds_ = 0;
+  sim::Nanos last_packet_at_ = 0;
+  sim::TimerId keep_alive_timer_ = 0;
+  uint32_t client_max_packet_size_ = protocol::mqtt::kMaxPacketSizeLimit;
+  uint16_t client_receive_maximum_ = 65535;
+  std::set<uint16_t> inbound_qos2_;  // PUBREC sent, PUBREL awaited (bounded by receive max)
+  size_t inbound_inflight_ = 0;
+  uint64_t keep_key_ = 0;
+  uint32_t connect_session_expiry_ = 0;  // as requested in CONNECT ([MQTT-3.14.2-2])
+  std::vector<uint8_t> scratch_;
+};
+
+// One MQTT session: the hub member whose connection id is the client id.
+class MqttSession final : public Subscriber {
+ public:
+  MqttSession(Service& service, Hub& hub, protocol::mqtt::ProtocolVersion version);
+  ~MqttSession() override;
+
+  ClientKind kind() const override { return ClientKind::kMqtt; }
+  std::string_view subprotocol() const override { return kMqttSubprotocol; }
+  void Deliver(OutboundMessage& message) override;
+  // 5.0 DISCONNECT 0x98 (Administrative action) to the connection, then the session ends.
+  void CloseByService(std::string_view reason) override;
+
+  struct SubscriptionState {
+    uint8_t qos = 1;  // granted maximum QoS (REST-added subscriptions: 1)
+    bool no_local = false;
+    std::optional<uint32_t> subscription_identifier;
+  };
+
+  // --- used by MqttConnection ---
+  // Binds `connection`; an older one is disconnected with 0x8E (Session taken over).
+  void Attach(MqttConnection* connection, protocol::mqtt::ProtocolVersion version);
+  // Redelivers in-flight messages with DUP, then queued ones (after CONNACK).
+  void Resume();
+  // The connection ended. `abnormal` publishes the will (after its delay); the session then
+  // lives for its expiry interval (0: ends now).
+  void Detach(MqttConnection* connection, bool abnormal);
+  void SetWill(std::optional<protocol::mqtt::Will> will) { will_ = std::move(will); }
+  void set_session_expiry_seconds(uint32_t seconds) { session_expiry_seconds_ = seconds; }
+  uint32_t session_expiry_seconds() const { return session_expiry_seconds_; }
+  // Subscriptions by topic filter (= group name).
+  std::map<std::string, SubscriptionState, std::less<>>& subscriptions() { return subscriptions_; }
+  Hub& hub() { return hub_; }
+  void OnPuback(uint16_t packet_id);
+  // Returns false when the packet id is unknown (5.0 PUBREL 0x92).
+  bool OnPubrec(uint16_t packet_id, protocol::mqtt::ReasonCode code);
+  void OnPubcomp(uint16_t packet_id);
+  // Publishes the will now (as a group message from this client) if one is pending.
+  void PublishWill();
+  // Ends the session: a connected client gets DISCONNECT `code` (5.0), a pending will is
+  // published, every group is left and the session leaves the hub (deferred delete).
+  void End(std::string_view reason,
+           protocol::mqtt::ReasonCode code = protocol::mqtt::ReasonCode::kAdministrativeAction);
+  protocol::mqtt::ProtocolVersion version() const { return version_; }
+  size_t inflight_count() const { return inflight_.size(); }
+  size_t queued_count() const { return queue_.size(); }
+
+ private:
+  // One PUBLISH to this client: a WebSocket frame holding the packet; the packet id and
+  // flags are patched in place while only this session holds the frame.
+  struct Outgoing {
+    SharedBytes frame;
+    uint32_t mqtt_offset = 0;  // first byte of the MQTT packet in `frame`
+    uint16_t packet_id = 0;
+    uint8_t qos = 1;
+    bool released = false;  // QoS 2: PUBREC received, PUBREL sent
+    sim::Nanos expires_at = 0;  // 0: never (5.0 message expiry)
+  };
+  void SendOrQueue(Outgoing outgoing);
+  bool SendInflight(Outgoing& outgoing, bool dup);
+  void Pump();  // sends queued messages while the client's window allows
+  uint16_t NextPacketId();
+  void ArmExpiry();
+  void ArmWill(sim::Nanos delay);
+  void CancelTimers();
+
+  Service& service_;
+  Hub& hub_;
+  protocol::mqtt::ProtocolVersion version_;
+  MqttConnection* connection_ = nullptr;
+  std::map<std::string, SubscriptionState, std::less<>> subscriptions_;
+  std::deque<Outgoing> inflight_;  // send order
+  std::deque<Outgoing> queue_;     // not yet sent
+  uint16_t next_packet_id_ = 1;
+  uint32_t session_expiry_seconds_ = 0;
+  std::optional<protocol::mqtt::Will> will_;
+  sim::TimerId expiry_timer_ = 0;
+  sim::TimerId will_timer_ = 0;
+  bool ended_ = false;
+  std::vector<uint8_t> scratch_;
+};
+
+// client_endpoint.cc: accepts the upgrade (subprotocol "mqtt") and starts the connection.
+void StartMqttConnection(Service& service, Front& front, uint64_t request_id,
+                         const protocol::websocket::UpgradeOffer& offer, Hub& hub,
+                         const protocol::auth::Claims& claims);
+
+inline constexpr MqttLimits kMqttLimits{};
+
+}  // namespace wpsim::service
