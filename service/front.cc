@@ -18,13 +18,13 @@ Front::~Front() {
 
 void Front::OnData(std::span<const uint8_t> data) {
   if (finished_ || ws_) return;
-  http_.Receive(data);
+  http_->Receive(data);
   PumpHttp();
 }
 
 void Front::OnEnd() {
   if (finished_ || ws_) return;
-  http_.ReceiveEof();
+  http_->ReceiveEof();
   PumpHttp();
 }
 
@@ -37,14 +37,14 @@ void Front::OnClosed(sim::CloseReason, std::string_view) {
 
 void Front::PumpHttp() {
   while (!ws_ && !finished_) {
-    std::optional<http::ServerEvent> event = http_.PollEvent();
+    std::optional<http::ServerEvent> event = http_->PollEvent();
     if (!event) break;
     if (event->kind == http::ServerEvent::Kind::kError) {
       service_.Log("http error from " + peer_.ToString() + ": " + event->error.reason);
       continue;  // the connection has already queued the error response
     }
     if (event->kind == http::ServerEvent::Kind::kContinue) {
-      http_.Continue(event->request.id);
+      http_->Continue(event->request.id);
       continue;
     }
     const http::Request& request = event->request;
@@ -53,28 +53,29 @@ void Front::PumpHttp() {
     }
   }
   WriteHttpOutput();
+  if (ws_) http_.reset();  // upgraded: the HTTP connection's state is no longer needed
 }
 
 void Front::WriteHttpOutput() {
   if (finished_ || ws_ || !stream_) return;
-  if (http_.HasOutput()) {
-    std::span<const uint8_t> out = http_.PeekOutput();
+  if (http_->HasOutput()) {
+    std::span<const uint8_t> out = http_->PeekOutput();
     stream_->Write(out);
-    http_.ConsumeOutput(out.size());
+    http_->ConsumeOutput(out.size());
   }
-  if (http_.WantsClose()) Finish();
+  if (http_->WantsClose()) Finish();
 }
 
 void Front::RespondHttp(uint64_t request_id, http::Response response) {
-  http_.Respond(request_id, std::move(response));
+  if (http_) http_->Respond(request_id, std::move(response));
 }
 
 void Front::StartWebSocket(uint64_t request_id, http::Response response, std::string subprotocol) {
-  std::vector<uint8_t> initial = http_.AcceptUpgrade(request_id, std::move(response));
+  std::vector<uint8_t> initial = http_->AcceptUpgrade(request_id, std::move(response));
   // The 101 goes out before any frame.
-  std::span<const uint8_t> out = http_.PeekOutput();
+  std::span<const uint8_t> out = http_->PeekOutput();
   stream_->Write(out);
-  http_.ConsumeOutput(out.size());
+  http_->ConsumeOutput(out.size());
   ws::SessionOptions options;
   options.message_bytes_max = service_.options().message_bytes_max;
   options.output_bytes_max = service_.options().connection_output_bytes_max;

@@ -74,7 +74,10 @@ class Front : public sim::StreamHandler, public protocol::websocket::ConnectionH
   uint64_t id_;
   sim::Address peer_;
   std::unique_ptr<sim::Stream> stream_;  // HTTP phase only
-  protocol::http::ServerConnection http_;
+  // HTTP phase only: released once the stream is a WebSocket (its buffers and deques are
+  // ~2 KiB that an idle connection would otherwise carry for its lifetime).
+  std::unique_ptr<protocol::http::ServerConnection> http_ =
+      std::make_unique<protocol::http::ServerConnection>();
   std::unique_ptr<protocol::websocket::Connection> ws_;  // WebSocket phase
   ClientConnection* connection_ = nullptr;
   bool finished_ = false;
