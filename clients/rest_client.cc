@@ -64,7 +64,7 @@ void RestClient::Flush() {
 void RestClient::Dial() {
   if (dialing_) return;
   dialing_ = true;
-  runtime_.Dial(options_.service, [this, alive = alive_](Result<std::unique_ptr<sim::Stream>> s) {
+  sim::DialFn on_done = [this, alive = alive_](Result<std::unique_ptr<sim::Stream>> s) {
     if (!*alive) return;
     dialing_ = false;
     if (!s.ok()) {
@@ -78,7 +78,12 @@ void RestClient::Dial() {
     stream_->SetHandler(this);
     http_ = std::make_unique<http::ClientConnection>();
     Pump();
-  });
+  };
+  if (options_.dial) {
+    options_.dial(options_.service, std::move(on_done));
+  } else {
+    runtime_.Dial(options_.service, std::move(on_done));
+  }
 }
 
 void RestClient::OnData(std::span<const uint8_t> data) {

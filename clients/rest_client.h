@@ -27,6 +27,8 @@ struct RestClientOptions {
   // Sign tokens with this key instead of the connection string's (negative tests).
   std::optional<std::string> signing_key_override;
   bool omit_authorization = false;
+  // Opens the transport instead of runtime.Dial when set (e.g. sim::DialTls for https://).
+  std::function<void(const sim::Address&, sim::DialFn)> dial;
 };
 
 class RestClient : public sim::StreamHandler {

@@ -72,8 +72,8 @@ std::string WsClient::Target(bool recovering) const {
 
 void WsClient::Dial(bool recovering) {
   const uint64_t generation = ++dial_generation_;
-  runtime_.Dial(options_.service, [this, recovering, generation, alive = alive_](
-                                      Result<std::unique_ptr<sim::Stream>> stream) {
+  sim::DialFn on_done = [this, recovering, generation, alive = alive_](
+                           Result<std::unique_ptr<sim::Stream>> stream) {
     if (!*alive || generation != dial_generation_) return;
     if (!stream.ok()) {
       Observation o;
@@ -101,7 +101,12 @@ void WsClient::Dial(bool recovering) {
     connection_ = std::make_unique<ws::Connection>(runtime_, std::move(stream.value()), this,
                                                    options_.session, std::move(handshake), extra,
                                                    sim::Rng(rng_.Next()));
-  });
+  };
+  if (options_.dial) {
+    options_.dial(options_.service, std::move(on_done));
+  } else {
+    runtime_.Dial(options_.service, std::move(on_done));
+  }
 }
 
 void WsClient::Close(uint16_t code, std::string reason) {

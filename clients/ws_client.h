@@ -43,6 +43,8 @@ struct WsClientOptions {
   sim::Nanos recovery_retry_interval = sim::kSecond;
   sim::Nanos recovery_budget = 30 * sim::kSecond;
   protocol::websocket::SessionOptions session;
+  // Opens the transport instead of runtime.Dial when set (e.g. sim::DialTls for wss://).
+  std::function<void(const sim::Address&, sim::DialFn)> dial;
 };
 
 class WsClient : public protocol::websocket::ConnectionHandler {
