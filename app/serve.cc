@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "app/cli.h"
+#include "app/serve_config.h"
 #include "service/service.h"
 #include "sim/tls/tls.h"
 #include "sim/uv/uv_runtime.h"
@@ -41,19 +42,25 @@ int RunServe(const ServeFlags& flags) {
     }
     return kExitOk;
   }
-  if (!flags.config.empty()) {
-    std::cerr << "wpsim serve: --config is not implemented yet (hub settings and event handlers "
-                 "land with the event-handler work)\n";
-    return kExitUsage;
-  }
   Result<sim::Address> address = sim::Address::Parse(flags.listen);
   if (!address.ok()) {
     std::cerr << "wpsim serve: --listen: " << address.error().message << "\n";
     return kExitUsage;
   }
   service::ServiceOptions options;
+  if (!flags.config.empty()) {
+    Status loaded = LoadServeConfig(flags.config, options);
+    if (!loaded.ok()) {
+      std::cerr << "wpsim serve: --config: " << loaded.error().message << "\n";
+      return kExitUsage;
+    }
+  }
   if (!flags.access_key.empty()) options.access_keys = {flags.access_key};
   options.public_endpoint = flags.public_endpoint;
+  // WebHook-Request-Origin (§12.2): the host clients use, unless the config names one.
+  if (options.upstream.request_origin.empty() && options.public_endpoint.empty()) {
+    options.upstream.request_origin = address->host;
+  }
   for (const std::string& name : flags.inject_bugs) {
     std::optional<service::Bug> bug = service::ParseBug(name);
     if (!bug) {
