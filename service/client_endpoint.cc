@@ -261,7 +261,7 @@ bool HandleClientEndpoint(Service& service, Front& front, const http::Request& r
   auth::VerifyOptions verify;
   verify.now_unix_seconds = service.runtime().UnixNow() / sim::kSecond;
   verify.clock_skew_seconds = service.options().HasBug(Bug::kIgnoreTokenExpiry)
-                                  ? int64_t{1} << 40
+                                  ? (int64_t{1} << 40) - 1
                                   : service.options().token_clock_skew_seconds;
   verify.audiences = ClientAudiences(
       service.options(), host, (mqtt ? "/clients/mqtt/hubs/" : "/client/hubs/") + hub_name);
