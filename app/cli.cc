@@ -1,5 +1,6 @@
 #include "app/cli.h"
 
+#include "app/run.h"
 #include "app/serve.h"
 
 #include <CLI/CLI.hpp>
@@ -32,7 +33,9 @@ int RunCli(const std::vector<std::string>& argv) {
   auto* report = app.add_subcommand("report", "Compare or merge JSON reports");
   ServeFlags serve_flags;
   RegisterServe(*serve, serve_flags);
-  for (auto* sub : {run, explore, bench, report}) sub->allow_extras();
+  RunFlags run_flags;
+  RegisterRun(*run, run_flags);
+  for (auto* sub : {explore, bench, report}) sub->allow_extras();
 
   std::vector<std::string> args(argv.rbegin(), argv.rend() - 1);  // CLI11 wants reversed args
   try {
@@ -41,7 +44,8 @@ int RunCli(const std::vector<std::string>& argv) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
   if (serve->parsed()) return RunServe(serve_flags);
-  for (auto* sub : {run, explore, bench, report}) {
+  if (run->parsed()) return RunRun(run_flags, argv);
+  for (auto* sub : {explore, bench, report}) {
     if (sub->parsed()) return NotImplemented(sub->get_name());
   }
   return kExitUsage;

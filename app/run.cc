@@ -1,0 +1,321 @@
+#include "app/run.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <iostream>
+
+#include "app/cli.h"
+#include "conformance/runner.h"
+#include "conformance/suite.h"
+#include "reports/reports.h"
+#include "service/options.h"
+
+namespace wpsim::app {
+namespace {
+
+using conformance::Scenario;
+using conformance::Target;
+
+// Wall-clock time is fine here: it only feeds the `run` object and the printed durations,
+// never the simulation (DESIGN.md §4).
+int64_t WallNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string FormatMs(int64_t ns) {
+  char buf[32];
+  if (ns < 10'000'000) {
+    snprintf(buf, sizeof buf, "%.2fms", static_cast<double>(ns) / 1e6);
+  } else if (ns < 10'000'000'000) {
+    snprintf(buf, sizeof buf, "%.0fms", static_cast<double>(ns) / 1e6);
+  } else {
+    snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(ns) / 1e9);
+  }
+  return buf;
+}
+
+std::string Rfc3339Now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::optional<Target> ParseTargetName(const std::string& s) {
+  if (s == "sim") return Target::kSim;
+  if (s == "local") return Target::kLocal;
+  if (s == "remote") return Target::kRemote;
+  return std::nullopt;
+}
+
+reports::Target ReportTarget(Target t) {
+  switch (t) {
+    case Target::kSim: return reports::Target::kSim;
+    case Target::kLocal: return reports::Target::kLocal;
+    case Target::kRemote: return reports::Target::kRemote;
+  }
+  return reports::Target::kSim;
+}
+
+std::vector<std::string> SplitTags(const std::vector<std::string>& in) {
+  std::vector<std::string> out;
+  for (const std::string& t : in) {
+    size_t start = 0;
+    while (start <= t.size()) {
+      size_t comma = t.find(',', start);
+      if (comma == std::string::npos) comma = t.size();
+      if (comma > start) out.push_back(t.substr(start, comma - start));
+      start = comma + 1;
+    }
+  }
+  return out;
+}
+
+struct Selection {
+  std::vector<Scenario> scenarios;
+  int exit_code = kExitOk;
+};
+
+Selection Select(const RunFlags& flags) {
+  Selection sel;
+  std::vector<std::string> paths = flags.paths;
+  if (paths.empty()) paths.push_back("scenarios");
+  conformance::ScenarioFilter filter;
+  filter.globs = flags.filters;
+  filter.tags = SplitTags(flags.tags);
+  conformance::Suite suite = conformance::LoadSuite(paths, filter);
+  if (!suite.ok()) {
+    std::cerr << conformance::FormatDiagnostics(suite.diagnostics);
+    std::cerr << "wpsim run: " << suite.diagnostics.size() << " problem(s) in scenario files; nothing was run\n";
+    sel.exit_code = kExitUsage;
+    return sel;
+  }
+  std::vector<Scenario> picked = std::move(suite.scenarios);
+  if (!flags.shard.empty()) {
+    unsigned i = 0, n = 0;
+    if (sscanf(flags.shard.c_str(), "%u/%u", &i, &n) != 2 || n == 0 || i == 0 || i > n) {
+      std::cerr << "wpsim run: --shard wants i/n with 1 <= i <= n, got '" << flags.shard << "'\n";
+      sel.exit_code = kExitUsage;
+      return sel;
+    }
+    std::vector<Scenario> mine;
+    for (size_t k = 0; k < picked.size(); ++k) {
+      if (k % n == i - 1) mine.push_back(std::move(picked[k]));
+    }
+    picked = std::move(mine);
+  }
+  sel.scenarios = std::move(picked);
+  return sel;
+}
+
+const char* StatusWord(reports::Outcome o) {
+  switch (o) {
+    case reports::Outcome::kPass: return "PASS";
+    case reports::Outcome::kFail: return "FAIL";
+    case reports::Outcome::kSkip: return "SKIP";
+    case reports::Outcome::kError: return "ERROR";
+  }
+  return "?";
+}
+
+// Runs every selected scenario once per repeat; prints a line per scenario unless quiet.
+reports::RunReport RunAll(const std::vector<Scenario>& scenarios, const conformance::RunnerOptions& options,
+                          const RunFlags& flags, bool quiet) {
+  reports::RunReport report;
+  report.target = ReportTarget(options.target);
+  report.clock = options.target == Target::kSim ? reports::ClockKind::kVirtual : reports::ClockKind::kReal;
+  report.seed = options.seed.value_or(conformance::kDefaultSeed);
+  const bool tty = !quiet && isatty(STDERR_FILENO);
+  const size_t total = scenarios.size() * static_cast<size_t>(std::max(1, flags.repeat));
+  size_t done = 0;
+  for (int rep = 0; rep < std::max(1, flags.repeat); ++rep) {
+    for (const Scenario& sc : scenarios) {
+      if (tty) {
+        fprintf(stderr, "\r[%zu/%zu] %s\033[K", done + 1, total, sc.name.c_str());
+        fflush(stderr);
+      }
+      reports::ScenarioResult& r = report.AddScenario(sc.file, sc.name);
+      const int64_t wall0 = WallNanos();
+      conformance::RunScenario(sc, options, r);
+      r.wall_duration_ns = WallNanos() - wall0;
+      ++done;
+      if (tty) fprintf(stderr, "\r\033[K");
+      if (quiet) continue;
+      std::string line = std::string(StatusWord(r.status)) + "  " + sc.name + "  (" +
+                         FormatMs(r.duration_ns) +
+                         (options.target == Target::kSim ? " virtual, " : ", ") +
+                         FormatMs(r.wall_duration_ns) + " wall)";
+      if (r.status == reports::Outcome::kSkip) line += "  skipped: " + r.skip_reason;
+      std::cout << line << "\n";
+      if (r.status == reports::Outcome::kFail || r.status == reports::Outcome::kError) {
+        size_t shown = 0;
+        for (const reports::Failure& f : r.failures) {
+          if (++shown > 10) {
+            std::cout << "      ... " << r.failures.size() - 10 << " more failure(s)\n";
+            break;
+          }
+          std::cout << "    " << (f.case_id.empty() ? "" : "[" + f.case_id + "] ") << f.message << "\n";
+          if (!f.expected.empty()) std::cout << "      expected: " << f.expected << "\n";
+          if (!f.actual.empty()) std::cout << "      actual:   " << f.actual << "\n";
+        }
+        for (const reports::ThresholdResult& t : r.thresholds) {
+          if (!t.passed) std::cout << "    threshold " << t.expression << " broken: observed " << t.observed << " " << t.message << "\n";
+        }
+        if (r.status == reports::Outcome::kError && r.failures.empty()) {
+          std::cout << "    error: " << r.skip_reason << "\n";
+        }
+        std::cout << "    seed " << r.seed << ", trace hash " << reports::FormatTraceHash(r.trace_hash) << "\n";
+        std::cout << "    reproduce: " << r.reproduce << "\n";
+      } else if (flags.verbose) {
+        std::cout << "    seed " << r.seed << ", trace hash " << reports::FormatTraceHash(r.trace_hash) << "\n";
+      }
+      if (r.status == reports::Outcome::kPass) {
+        for (const reports::ThresholdResult& t : r.thresholds) {
+          if (!t.passed) std::cout << "    threshold " << t.expression << " broken: observed " << t.observed << "\n";
+        }
+      }
+    }
+  }
+  report.trace_hash = report.CombinedTraceHash();
+  return report;
+}
+
+int RunMutation(const std::vector<Scenario>& scenarios, conformance::RunnerOptions options,
+                const RunFlags& flags) {
+  if (options.target != Target::kSim) {
+    std::cerr << "wpsim run --mutation: injected bugs need --target sim\n";
+    return kExitUsage;
+  }
+  const int64_t wall0 = WallNanos();
+  reports::RunReport clean = RunAll(scenarios, options, flags, true);
+  const reports::Totals clean_totals = clean.ComputeTotals();
+  std::cout << "baseline (no bug): " << clean_totals.passed << " passed, " << clean_totals.failed + clean_totals.errors
+            << " failed, " << clean_totals.skipped << " skipped\n";
+  std::cout << "\nmutation kill table\n";
+  size_t killed = 0;
+  const auto& bugs = service::AllBugs();
+  for (const auto& [bug, description] : bugs) {
+    conformance::RunnerOptions o = options;
+    o.extra_bugs = {bug};
+    reports::RunReport rep = RunAll(scenarios, o, flags, true);
+    std::vector<std::string> killers;
+    for (size_t i = 0; i < rep.scenarios.size(); ++i) {
+      const reports::ScenarioResult& r = rep.scenarios[i];
+      const reports::ScenarioResult& base = clean.scenarios[i];
+      const bool failed_now = r.status == reports::Outcome::kFail || r.status == reports::Outcome::kError;
+      const bool passed_before = base.status == reports::Outcome::kPass;
+      if (failed_now && passed_before) killers.push_back(r.name);
+    }
+    const bool is_killed = !killers.empty();
+    killed += is_killed ? 1 : 0;
+    std::string by;
+    for (size_t i = 0; i < killers.size() && i < 3; ++i) by += (i ? ", " : "") + killers[i];
+    if (killers.size() > 3) by += ", +" + std::to_string(killers.size() - 3) + " more";
+    printf("  %-26s %-8s %s\n", std::string(service::BugName(bug)).c_str(),
+           is_killed ? "KILLED" : "SURVIVED", is_killed ? ("by " + by).c_str() : std::string(description).c_str());
+  }
+  printf("\n%zu of %zu injected bugs killed (%.0f%%) in %s wall\n", killed, bugs.size(),
+         bugs.empty() ? 100.0 : 100.0 * static_cast<double>(killed) / static_cast<double>(bugs.size()),
+         FormatMs(WallNanos() - wall0).c_str());
+  return killed == bugs.size() ? kExitOk : kExitConformanceFailure;
+}
+
+}  // namespace
+
+void RegisterRun(CLI::App& sub, RunFlags& f) {
+  sub.add_option("paths", f.paths, "Scenario files or directories (default: scenarios/)");
+  sub.add_option("--target", f.target, "sim | local | remote")->check(CLI::IsMember({"sim", "local", "remote"}));
+  sub.add_option("--connection-string", f.connection_string,
+                 "Endpoint=...;AccessKey=... (default: env WebPubSubConnectionString)");
+  sub.add_option("--ca", f.ca_file, "Extra CA certificates (PEM) for wss:// targets");
+  sub.add_option("--seed", f.seed, "Seed for every scenario (default: the scenario's, else 1)");
+  sub.add_option("--filter", f.filters, "Glob on scenario name or file (repeatable)");
+  sub.add_option("--tags", f.tags, "Comma-separated tags; !t excludes");
+  sub.add_option("--repeat", f.repeat, "Run the selection N times")->check(CLI::Range(1, 100000));
+  sub.add_option("--shard", f.shard, "Run shard i of n (1-based), e.g. 2/8");
+  sub.add_option("--junit", f.junit, "Write a JUnit XML report");
+  sub.add_option("--json", f.json, "Write a JSON report");
+  sub.add_option("--html", f.html, "Write an HTML report");
+  sub.add_option("--md", f.md, "Write a Markdown summary");
+  sub.add_flag("--verbose,-v", f.verbose, "Print steps, seeds and trace hashes");
+  sub.add_flag("--mutation", f.mutation, "Run the suite once per injectable service bug; print the kill table");
+  sub.add_flag("--perturb", f.perturb, "Sim: break scheduler ties and jitter delays from the seed");
+  sub.add_option("--inject-bug", f.inject_bugs, "Sim: switch on a service bug (see wpsim serve --list-bugs)");
+}
+
+int RunRun(const RunFlags& flags, const std::vector<std::string>& argv) {
+  std::optional<Target> target = ParseTargetName(flags.target);
+  if (!target) {
+    std::cerr << "wpsim run: unknown target '" << flags.target << "'\n";
+    return kExitUsage;
+  }
+  conformance::RunnerOptions options;
+  options.target = *target;
+  options.seed = flags.seed;
+  options.verbose = flags.verbose;
+  options.ca_file = flags.ca_file;
+  if (flags.perturb) options.perturb = true;
+  options.connection_string = flags.connection_string;
+  if (options.connection_string.empty()) {
+    if (const char* env = std::getenv("WebPubSubConnectionString")) options.connection_string = env;
+  }
+  if (*target == Target::kRemote && options.connection_string.empty()) {
+    std::cerr << "wpsim run: --target remote needs --connection-string or WebPubSubConnectionString\n";
+    return kExitUsage;
+  }
+  for (const std::string& name : flags.inject_bugs) {
+    std::optional<service::Bug> bug = service::ParseBug(name);
+    if (!bug) {
+      std::cerr << "wpsim run: unknown bug '" << name << "' (see wpsim serve --list-bugs)\n";
+      return kExitUsage;
+    }
+    options.extra_bugs.insert(*bug);
+  }
+  Selection sel = Select(flags);
+  if (sel.exit_code != kExitOk) return sel.exit_code;
+  if (sel.scenarios.empty()) {
+    std::cerr << "wpsim run: no scenario matches\n";
+    return kExitUsage;
+  }
+  if (flags.mutation) return RunMutation(sel.scenarios, options, flags);
+
+  const int64_t wall0 = WallNanos();
+  reports::RunReport report = RunAll(sel.scenarios, options, flags, false);
+  report.run.start_time = Rfc3339Now();
+  report.run.duration_ns = WallNanos() - wall0;
+  report.run.version = WPSIM_VERSION;
+  char host[256] = {0};
+  if (gethostname(host, sizeof host - 1) == 0) report.run.host = host;
+  report.run.command_line = reports::ShellQuote(argv);
+
+  const reports::Totals totals = report.ComputeTotals();
+  std::cout << "\nseed " << report.seed << ", run trace hash " << reports::FormatTraceHash(report.trace_hash)
+            << ", " << FormatMs(report.run.duration_ns) << " wall\n";
+  reports::ReportPaths paths{flags.junit, flags.json, flags.html, flags.md};
+  if (!paths.junit.empty() || !paths.json.empty() || !paths.html.empty() || !paths.markdown.empty()) {
+    Result<std::vector<std::string>> written = reports::WriteReports(report, paths);
+    if (!written.ok()) {
+      std::cerr << "wpsim run: writing reports failed: " << written.error().message << "\n";
+      return kExitUsage;
+    }
+    for (const std::string& p : written.value()) std::cout << "report: " << p << "\n";
+  }
+  std::cout << totals.passed << " passed, " << totals.failed + totals.errors << " failed, " << totals.skipped
+            << " skipped\n";
+  switch (report.ComputeVerdict()) {
+    case reports::Verdict::kPass: return kExitOk;
+    case reports::Verdict::kConformanceFailure: return kExitConformanceFailure;
+    case reports::Verdict::kThresholdFailure: return kExitThreshold;
+  }
+  return kExitOk;
+}
+
+}  // namespace wpsim::app

@@ -1,0 +1,35 @@
+// `wpsim run`: load scenarios, run them against a target, print a test-runner style summary,
+// write reports and map the verdict to the documented exit codes (app/cli.h).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace wpsim::app {
+
+struct RunFlags {
+  std::vector<std::string> paths;
+  std::string target = "sim";
+  std::string connection_string;
+  std::string ca_file;
+  std::optional<uint64_t> seed;
+  std::vector<std::string> filters;
+  std::vector<std::string> tags;
+  int repeat = 1;
+  std::string shard;  // "i/n", 1-based i
+  std::string junit, json, html, md;
+  bool verbose = false;
+  bool mutation = false;
+  bool perturb = false;
+  std::vector<std::string> inject_bugs;
+  bool quiet = false;  // no per-scenario lines (mutation inner runs)
+};
+
+void RegisterRun(CLI::App& sub, RunFlags& flags);
+int RunRun(const RunFlags& flags, const std::vector<std::string>& argv);
+
+}  // namespace wpsim::app

@@ -1,0 +1,261 @@
+#include "conformance/expectations.h"
+
+#include <span>
+
+#include "base/encoding.h"
+
+namespace wpsim::conformance {
+namespace {
+
+using clients::Observation;
+namespace wps = protocol::webpubsub;
+
+std::span<const uint8_t> Bytes(const wps::Payload& p) {
+  std::string_view v = p.data.view();
+  return {reinterpret_cast<const uint8_t*>(v.data()), v.size()};
+}
+
+bool IsJsonMessage(Observation::Kind k) {
+  return k == Observation::Kind::kGroupMessage || k == Observation::Kind::kServerMessage;
+}
+
+std::string TypeOf(const Observation& o) {
+  switch (o.kind) {
+    case Observation::Kind::kGroupMessage:
+    case Observation::Kind::kServerMessage: return "message";
+    case Observation::Kind::kConnected:
+    case Observation::Kind::kDisconnected: return "system";
+    case Observation::Kind::kAck: return "ack";
+    case Observation::Kind::kPong: return "pong";
+    default: return std::string(clients::ObservationKindName(o.kind));
+  }
+}
+
+DataType ToModel(wps::DataType t) {
+  switch (t) {
+    case wps::DataType::kJson: return DataType::kJson;
+    case wps::DataType::kText: return DataType::kText;
+    case wps::DataType::kBinary: return DataType::kBinary;
+    case wps::DataType::kProtobuf: return DataType::kProtobuf;
+  }
+  return DataType::kJson;
+}
+
+bool MatchNullable(const NullableString& want, const std::optional<std::string>& got) {
+  if (want.is_null) return !got.has_value() || got->empty();
+  return got.has_value() && *got == want.value;
+}
+
+}  // namespace
+
+bool IsMessage(const ObservedEvent& event, ClientKind kind) {
+  const Observation::Kind k = event.observation.kind;
+  if (kind == ClientKind::kWebSocket) return k == Observation::Kind::kRawMessage;
+  return IsJsonMessage(k) || k == Observation::Kind::kConnected ||
+         k == Observation::Kind::kDisconnected || k == Observation::Kind::kAck ||
+         k == Observation::Kind::kPong;
+}
+
+nlohmann::json PayloadAsJson(const Observation& o, bool* ok) {
+  *ok = true;
+  const wps::Payload& p = o.payload;
+  if (o.kind == Observation::Kind::kRawMessage) {
+    if (p.type != wps::DataType::kText) {
+      *ok = false;
+      return nullptr;
+    }
+    nlohmann::json j = nlohmann::json::parse(p.data.view(), nullptr, false);
+    if (j.is_discarded()) *ok = false;
+    return j;
+  }
+  switch (p.type) {
+    case wps::DataType::kJson: {
+      if (p.data.view().empty()) return nullptr;
+      nlohmann::json j = nlohmann::json::parse(p.data.view(), nullptr, false);
+      if (j.is_discarded()) {
+        *ok = false;
+        return nullptr;
+      }
+      return j;
+    }
+    case wps::DataType::kText: return std::string(p.data.view());
+    case wps::DataType::kBinary:
+    case wps::DataType::kProtobuf: return Base64Encode(Bytes(p));
+  }
+  return nullptr;
+}
+
+std::string PayloadText(const Observation& o) {
+  const wps::Payload& p = o.payload;
+  if (p.type == wps::DataType::kBinary || p.type == wps::DataType::kProtobuf) {
+    if (o.kind == Observation::Kind::kRawMessage) return std::string(p.data.view());
+    return Base64Encode(Bytes(p));
+  }
+  return std::string(p.data.view());
+}
+
+bool MatchMessage(const MessageMatcher& m, const ObservedEvent& event, ClientKind kind,
+                  const std::vector<std::string>& connection_ids) {
+  if (!IsMessage(event, kind)) return false;
+  const Observation& o = event.observation;
+  const bool is_msg = IsJsonMessage(o.kind) || o.kind == Observation::Kind::kRawMessage;
+  if (m.type && *m.type != TypeOf(o)) return false;
+  if (m.from) {
+    if (o.kind == Observation::Kind::kGroupMessage && *m.from != "group") return false;
+    if (o.kind == Observation::Kind::kServerMessage && *m.from != "server") return false;
+    if (!IsJsonMessage(o.kind)) return false;
+  }
+  if (m.group && (o.kind != Observation::Kind::kGroupMessage || o.group != *m.group)) return false;
+  if (m.data_type && (!IsJsonMessage(o.kind) || ToModel(o.payload.type) != *m.data_type)) {
+    return false;
+  }
+  if (m.data) {
+    if (!is_msg) return false;
+    bool ok = false;
+    nlohmann::json got = PayloadAsJson(o, &ok);
+    if (!ok || got != *m.data) return false;
+  }
+  if (m.data_contains) {
+    if (!is_msg) return false;
+    if (PayloadText(o).find(*m.data_contains) == std::string::npos) return false;
+  }
+  if (m.user_id) {
+    if (o.kind != Observation::Kind::kConnected || !MatchNullable(*m.user_id, o.user_id)) {
+      return false;
+    }
+  }
+  if (m.from_user_id) {
+    if (o.kind != Observation::Kind::kGroupMessage || !MatchNullable(*m.from_user_id, o.from_user_id)) {
+      return false;
+    }
+  }
+  if (m.event) {
+    std::string ev = o.kind == Observation::Kind::kConnected      ? "connected"
+                     : o.kind == Observation::Kind::kDisconnected ? "disconnected"
+                                                                  : "";
+    if (ev != *m.event) return false;
+  }
+  if (m.connection_id) {
+    if (o.kind != Observation::Kind::kConnected || m.connection_id->members.empty()) return false;
+    uint32_t ref = m.connection_id->members.front();
+    if (ref >= connection_ids.size() || connection_ids[ref] != o.connection_id) return false;
+  }
+  if (m.message && (o.kind != Observation::Kind::kDisconnected || o.text != *m.message)) {
+    return false;
+  }
+  if (m.ack_id && (o.kind != Observation::Kind::kAck || o.ack_id != *m.ack_id)) return false;
+  if (m.success && (o.kind != Observation::Kind::kAck || o.success != *m.success)) return false;
+  if (m.error && (o.kind != Observation::Kind::kAck || o.error_name != *m.error)) return false;
+  if (m.sequence_id) {
+    if (m.sequence_id->present != o.sequence_id.has_value()) return false;
+    if (m.sequence_id->value && o.sequence_id != m.sequence_id->value) return false;
+  }
+  if (m.reconnection_token &&
+      (o.kind != Observation::Kind::kConnected ||
+       *m.reconnection_token == o.reconnection_token.empty())) {
+    return false;
+  }
+  if (m.frame) {
+    if (o.kind != Observation::Kind::kRawMessage) return false;
+    const bool text = o.payload.type == wps::DataType::kText;
+    if (text != (*m.frame == MessageMatcher::Frame::kText)) return false;
+  }
+  if (m.text) {
+    if (o.kind != Observation::Kind::kRawMessage || o.payload.type != wps::DataType::kText ||
+        o.payload.data.view() != *m.text) {
+      return false;
+    }
+  }
+  if (m.binary) {
+    if (o.kind != Observation::Kind::kRawMessage || o.payload.type == wps::DataType::kText ||
+        o.payload.data.view() != *m.binary) {
+      return false;
+    }
+  }
+  // MQTT fields never match a WebSocket observation (MQTT scenarios are skipped until the MQTT
+  // client lands).
+  if (m.topic || m.qos || m.retain || m.payload || m.content_type || m.message_expiry_s ||
+      m.response_topic || m.correlation_data || !m.user_properties.empty() ||
+      m.subscription_identifier || m.payload_format_indicator) {
+    return false;
+  }
+  return true;
+}
+
+std::string DescribeMatcher(const MessageMatcher& m) {
+  std::string out;
+  auto add = [&out](std::string_view k, const std::string& v) {
+    if (!out.empty()) out += ' ';
+    out += k;
+    out += '=';
+    out += v;
+  };
+  if (m.type) add("type", *m.type);
+  if (m.from) add("from", *m.from);
+  if (m.group) add("group", *m.group);
+  if (m.data_type) add("data_type", std::string(DataTypeName(*m.data_type)));
+  if (m.data) add("data", m.data->dump());
+  if (m.data_contains) add("data_contains", nlohmann::json(*m.data_contains).dump());
+  if (m.user_id) add("user_id", m.user_id->is_null ? "null" : m.user_id->value);
+  if (m.from_user_id) add("from_user_id", m.from_user_id->is_null ? "null" : m.from_user_id->value);
+  if (m.event) add("event", *m.event);
+  if (m.connection_id) add("connection_id", m.connection_id->text);
+  if (m.message) add("message", nlohmann::json(*m.message).dump());
+  if (m.ack_id) add("ack_id", std::to_string(*m.ack_id));
+  if (m.success) add("success", *m.success ? "true" : "false");
+  if (m.error) add("error", *m.error);
+  if (m.sequence_id) {
+    add("sequence_id", m.sequence_id->value ? std::to_string(*m.sequence_id->value)
+                                            : (m.sequence_id->present ? "present" : "absent"));
+  }
+  if (m.reconnection_token) add("reconnection_token", *m.reconnection_token ? "present" : "absent");
+  if (m.frame) add("frame", *m.frame == MessageMatcher::Frame::kText ? "text" : "binary");
+  if (m.text) add("text", nlohmann::json(*m.text).dump());
+  if (m.binary) add("binary", std::to_string(m.binary->size()) + " bytes");
+  if (m.topic) add("topic", *m.topic);
+  if (out.empty()) out = "any message";
+  return out;
+}
+
+std::string DescribeObservation(const Observation& o) {
+  std::string out = std::string(clients::ObservationKindName(o.kind));
+  auto quoted = [](std::string s) {
+    if (s.size() > 80) s = s.substr(0, 77) + "...";
+    return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  switch (o.kind) {
+    case Observation::Kind::kGroupMessage:
+      out += " group=" + o.group;
+      if (o.from_user_id) out += " from_user_id=" + *o.from_user_id;
+      [[fallthrough]];
+    case Observation::Kind::kServerMessage:
+    case Observation::Kind::kRawMessage:
+      out += " ";
+      out += wps::DataTypeName(o.payload.type);
+      out += " " + quoted(PayloadText(o));
+      if (o.sequence_id) out += " seq=" + std::to_string(*o.sequence_id);
+      break;
+    case Observation::Kind::kConnected:
+      out += " user_id=" + (o.user_id ? *o.user_id : std::string("null"));
+      break;
+    case Observation::Kind::kDisconnected: out += " " + quoted(o.text); break;
+    case Observation::Kind::kAck:
+      out += " ack_id=" + std::to_string(o.ack_id) + (o.success ? " success" : " " + o.error_name);
+      break;
+    case Observation::Kind::kClosed:
+      out += " code=" + std::to_string(o.close_code);
+      if (!o.text.empty()) out += " " + quoted(o.text);
+      break;
+    case Observation::Kind::kHandshakeFailed:
+      out += " status=" + std::to_string(o.http_status);
+      if (!o.text.empty()) out += " " + quoted(o.text);
+      break;
+    case Observation::Kind::kHttpResponse:
+      out += " status=" + std::to_string(o.http_status);
+      break;
+    default: break;
+  }
+  return out;
+}
+
+}  // namespace wpsim::conformance

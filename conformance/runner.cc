@@ -1,0 +1,1623 @@
+#include "conformance/runner.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <set>
+#include <utility>
+
+#include "base/encoding.h"
+#include "clients/rest_client.h"
+#include "clients/ws_client.h"
+#include "conformance/expectations.h"
+#include "conformance/targets.h"
+#include "protocol/auth/jwt.h"
+#include "protocol/auth/tokens.h"
+#include "protocol/http/url.h"
+#include "protocol/rest/router.h"
+#include "reports/threshold.h"
+
+namespace wpsim::conformance {
+namespace {
+
+using clients::Observation;
+namespace wps = protocol::webpubsub;
+namespace auth = protocol::auth;
+
+constexpr size_t kSequenceArrowsWanted = reports::kSequenceArrowsMax;
+
+reports::ClientKind ReportKind(ClientKind k) {
+  switch (k) {
+    case ClientKind::kWebSocket: return reports::ClientKind::kWs;
+    case ClientKind::kJson: return reports::ClientKind::kJson;
+    case ClientKind::kReliable: return reports::ClientKind::kReliable;
+    case ClientKind::kMqtt311:
+    case ClientKind::kMqtt5: return reports::ClientKind::kMqtt;
+    case ClientKind::kRest: return reports::ClientKind::kRest;
+  }
+  return reports::ClientKind::kWs;
+}
+
+std::string Replace(std::string s, std::string_view from, std::string_view to) {
+  if (from.empty()) return s;
+  size_t pos = 0;
+  while ((pos = s.find(from, pos)) != std::string::npos) {
+    s.replace(pos, from.size(), to);
+    pos += to.size();
+  }
+  return s;
+}
+
+// Iteration context of repeat blocks: "${i}" substitution and the intended send time.
+struct IterContext {
+  std::vector<std::pair<std::string, uint64_t>> vars;  // name -> value, innermost last
+  std::optional<int64_t> intended_ns;
+  std::string Apply(std::string s) const {
+    for (const auto& [name, value] : vars) s = Replace(s, "${" + name + "}", std::to_string(value));
+    return s;
+  }
+  void ApplyJson(nlohmann::json& j) const {
+    if (vars.empty()) return;
+    if (j.is_string()) {
+      j = Apply(j.get<std::string>());
+    } else if (j.is_array() || j.is_object()) {
+      for (auto& v : j) ApplyJson(v);
+    }
+  }
+};
+
+struct RestRecord {
+  uint32_t member = 0;
+  std::string label;
+  int64_t issued_ns = 0;
+  bool done = false;
+  int status = 0;
+  std::string body;
+  std::string error_code;
+  int64_t time_ns = 0;
+};
+
+struct AckRecord {
+  uint32_t member = 0;
+  uint64_t ack_id = 0;
+  int64_t issued_ns = 0;
+  size_t log_mark = 0;
+};
+
+struct MemberState {
+  std::unique_ptr<clients::WsClient> ws;
+  std::vector<std::unique_ptr<clients::WsClient>> old_ws;
+  std::unique_ptr<clients::RestClient> rest;
+  std::vector<ObservedEvent> log;
+  uint32_t transport = 0;
+  std::string connection_id;
+  std::string reconnection_token;
+  uint64_t next_auto_ack = 1;
+  std::set<uint64_t> explicit_acks;
+  uint64_t max_sequence_id = 0;
+  std::optional<int64_t> connect_issued_ns;
+  bool auto_recover = true;
+  std::map<uint64_t, int64_t> ack_issued;  // ack id -> issue time (latest)
+};
+
+struct Pending {
+  uint32_t step = 0;
+  std::function<bool()> done;
+  int64_t deadline_ns = 0;
+  bool timeout_is_failure = true;
+};
+
+// A publish the runner made (for latency and invariants).
+struct PublishRecord {
+  uint32_t publisher = 0;
+  int64_t time_ns = 0;
+  std::string path;
+  uint64_t index = 0;  // per publisher
+};
+
+class ScenarioRun {
+ public:
+  ScenarioRun(const Scenario& scenario, const RunnerOptions& options,
+              reports::ScenarioResult& result, Environment& env)
+      : sc_(scenario), options_(options), result_(result), env_(env) {
+    members_.resize(sc_.members.size());
+    step_issued_.assign(sc_.steps.size(), -1);
+    // Members addressed by a `recover` step recover explicitly, not by themselves.
+    for (const Step& s : sc_.steps) {
+      if (s.kind() == StepKind::kRecover) {
+        for (uint32_t m : s.As<RecoverStep>().clients.members) members_[m].auto_recover = false;
+      }
+      if (const ClientRef* ref = s.Clients()) {
+        (void)ref;
+      }
+      if (s.kind() == StepKind::kJoin || s.kind() == StepKind::kLeave) {
+        const GroupStep& g = s.kind() == StepKind::kJoin
+                                 ? static_cast<const GroupStep&>(s.As<JoinStep>())
+                                 : static_cast<const GroupStep&>(s.As<LeaveStep>());
+        if (g.ack.mode == AckSpec::Mode::kExplicit) {
+          for (uint32_t m : g.clients.members) members_[m].explicit_acks.insert(g.ack.id);
+        }
+      } else if (s.kind() == StepKind::kSendToGroup) {
+        const auto& g = s.As<SendToGroupStep>();
+        if (g.ack.mode == AckSpec::Mode::kExplicit) {
+          for (uint32_t m : g.clients.members) members_[m].explicit_acks.insert(g.ack.id);
+        }
+      } else if (s.kind() == StepKind::kEvent) {
+        const auto& g = s.As<EventStep>();
+        if (g.ack.mode == AckSpec::Mode::kExplicit) {
+          for (uint32_t m : g.clients.members) members_[m].explicit_acks.insert(g.ack.id);
+        }
+      }
+    }
+  }
+
+  ~ScenarioRun() {
+    for (MemberState& m : members_) {
+      if (m.ws) m.ws->on_observation = nullptr;
+      for (auto& w : m.old_ws) w->on_observation = nullptr;
+      if (m.rest) m.rest->on_observation = nullptr;
+    }
+  }
+
+  void Run() {
+    const int64_t start = env_.Now();
+    ApplyScheduledPartitions(start);
+    for (uint32_t id : sc_.root_steps) {
+      if (env_.Now() - start > sc_.run.time_limit_ns) {
+        Fail("the run exceeded run.time_limit (" + FormatDuration(sc_.run.time_limit_ns) + ")",
+             "", "", "");
+        break;
+      }
+      if (!budget_ok_) break;
+      ExecSequential(id, start, IterContext{});
+    }
+    // Outstanding async operations get their timeout too.
+    Await(async_pending_);
+    async_pending_.clear();
+    RunFor(sc_.run.settle_ns);
+    end_ns_ = env_.Now();
+    Evaluate();
+    result_.duration_ns = end_ns_ - start;
+    result_.trace_hash = env_.TraceHash();
+  }
+
+ private:
+  // ---------------------------------------------------------------------------------------
+  // Time
+
+  void RunFor(int64_t duration) {
+    const int64_t deadline = env_.Now() + duration;
+    Drive(deadline, [] { return false; });
+  }
+
+  void Drive(int64_t deadline, const std::function<bool()>& done) {
+    if (!budget_ok_) return;
+    Status s = env_.RunUntil(deadline, done);
+    if (!s.ok()) {
+      budget_ok_ = false;
+      result_.MarkError(s.error().message);
+    }
+  }
+
+  void Await(std::vector<Pending>& pending) {
+    if (pending.empty()) return;
+    int64_t deadline = 0;
+    for (const Pending& p : pending) deadline = std::max(deadline, p.deadline_ns);
+    Drive(deadline, [&pending] {
+      for (const Pending& p : pending) {
+        if (!p.done()) return false;
+      }
+      return true;
+    });
+    for (const Pending& p : pending) {
+      if (!p.done() && p.timeout_is_failure && budget_ok_) {
+        const Step& s = sc_.steps[p.step];
+        Fail("step '" + std::string(StepKindName(s.kind())) + "' at " + FormatPos(s.pos) +
+                 " did not complete in time",
+             "completion within " + FormatDuration(StepTimeout(s)), "still pending", s.case_id);
+      }
+    }
+  }
+
+  int64_t StepTimeout(const Step& s) const { return s.timeout_ns.value_or(sc_.run.step_timeout_ns); }
+
+  // ---------------------------------------------------------------------------------------
+  // Steps
+
+  void ExecSequential(uint32_t id, int64_t block_start, const IterContext& ctx) {
+    const Step& s = sc_.steps[id];
+    if (s.at_ns) Drive(block_start + *s.at_ns, [] { return false; });
+    std::vector<Pending> pending = Issue(id, ctx);
+    if (s.async) {
+      for (Pending& p : pending) async_pending_.push_back(std::move(p));
+      return;
+    }
+    Await(pending);
+  }
+
+  std::vector<Pending> Issue(uint32_t id, const IterContext& ctx) {
+    const Step& s = sc_.steps[id];
+    const int64_t now = env_.Now();
+    if (step_issued_[id] < 0) step_issued_[id] = now;
+    last_issued_[id] = now;
+    if (options_.verbose) {
+      fprintf(stderr, "  [%s] %s %s\n", FormatDuration(now).c_str(),
+              std::string(StepKindName(s.kind())).c_str(), FormatPos(s.pos).c_str());
+    }
+    std::vector<Pending> out;
+    const int64_t deadline = now + StepTimeout(s);
+    auto add = [&](std::function<bool()> done) {
+      out.push_back(Pending{id, std::move(done), deadline, true});
+    };
+    switch (s.kind()) {
+      case StepKind::kConnect: {
+        const auto& c = s.As<ConnectStep>();
+        for (uint32_t m : c.clients.members) add(Connect(m, c, s));
+        break;
+      }
+      case StepKind::kDisconnect: {
+        const auto& d = s.As<DisconnectStep>();
+        for (uint32_t m : d.clients.members) {
+          MemberState& ms = members_[m];
+          if (!ms.ws) continue;
+          const size_t mark = ms.log.size();
+          const bool was_open = ms.ws->open();
+          uint16_t code = d.send_code ? d.code.value_or(1000) : 1005;
+          ms.ws->Close(code, d.reason);
+          Arrow(now, sc_.members[m].name, "service", "close " + std::to_string(code));
+          if (was_open) add([this, m, mark] { return HasAfter(m, mark, Observation::Kind::kClosed); });
+        }
+        break;
+      }
+      case StepKind::kKill: {
+        for (uint32_t m : s.As<KillStep>().clients.members) {
+          if (members_[m].ws) members_[m].ws->Kill();
+          Arrow(now, sc_.members[m].name, "service", "kill");
+        }
+        break;
+      }
+      case StepKind::kRecover: {
+        const auto& r = s.As<RecoverStep>();
+        for (uint32_t m : r.clients.members) add(Recover(m, r.fault));
+        break;
+      }
+      case StepKind::kJoin:
+      case StepKind::kLeave: {
+        const bool join = s.kind() == StepKind::kJoin;
+        const GroupStep& g = join ? static_cast<const GroupStep&>(s.As<JoinStep>())
+                                  : static_cast<const GroupStep&>(s.As<LeaveStep>());
+        const std::string group = ctx.Apply(g.group);
+        for (uint32_t m : g.clients.members) {
+          std::optional<uint64_t> ack = AckIdFor(m, g.ack);
+          MemberState& ms = members_[m];
+          if (!ms.ws) continue;
+          Status st = join ? ms.ws->JoinGroup(group, ack) : ms.ws->LeaveGroup(group, ack);
+          Arrow(now, sc_.members[m].name, "service",
+                std::string(join ? "joinGroup " : "leaveGroup ") + group);
+          if (st.ok() && ack) add(AwaitAck(id, m, *ack, now));
+        }
+        break;
+      }
+      case StepKind::kSendToGroup: {
+        const auto& g = s.As<SendToGroupStep>();
+        const std::string group = ctx.Apply(g.group);
+        for (uint32_t m : g.clients.members) {
+          std::optional<uint64_t> ack = AckIdFor(m, g.ack);
+          MemberState& ms = members_[m];
+          if (!ms.ws) continue;
+          Status st;
+          if (!g.payload.data_type || !g.payload.has_data) {
+            nlohmann::json req = {{"type", "sendToGroup"}, {"group", group}};
+            if (g.payload.data_type) req["dataType"] = DataTypeName(*g.payload.data_type);
+            if (g.payload.has_data) req["data"] = PayloadJson(g.payload, ctx);
+            if (ack) req["ackId"] = *ack;
+            if (g.no_echo) req["noEcho"] = *g.no_echo;
+            st = ms.ws->SendRawText(req.dump());
+          } else {
+            st = ms.ws->SendToGroup(group, ToWire(g.payload, ctx), ack, g.no_echo.value_or(false));
+          }
+          RecordPublish(m, WireText(g.payload, ctx), ctx.intended_ns.value_or(now),
+                        std::string(reports::kPathClientToGroup));
+          Arrow(now, sc_.members[m].name, "service", "sendToGroup " + group);
+          if (st.ok() && ack) add(AwaitAck(id, m, *ack, ctx.intended_ns.value_or(now)));
+        }
+        break;
+      }
+      case StepKind::kEvent: {
+        const auto& e = s.As<EventStep>();
+        for (uint32_t m : e.clients.members) {
+          std::optional<uint64_t> ack = AckIdFor(m, e.ack);
+          MemberState& ms = members_[m];
+          if (!ms.ws) continue;
+          Status st = ms.ws->SendEvent(ctx.Apply(e.event), ToWire(e.payload, ctx), ack);
+          Arrow(now, sc_.members[m].name, "service", "event " + e.event);
+          if (st.ok() && ack) add(AwaitAck(id, m, *ack, now));
+        }
+        break;
+      }
+      case StepKind::kSequenceAck: {
+        const auto& a = s.As<SequenceAckStep>();
+        for (uint32_t m : a.clients.members) {
+          MemberState& ms = members_[m];
+          if (!ms.ws) continue;
+          (void)ms.ws->SequenceAck(a.sequence_id.value_or(ms.max_sequence_id));
+        }
+        break;
+      }
+      case StepKind::kPing: {
+        for (uint32_t m : s.As<PingStep>().clients.members) {
+          MemberState& ms = members_[m];
+          if (!ms.ws) continue;
+          const size_t mark = ms.log.size();
+          if (ms.ws->Ping().ok()) {
+            add([this, m, mark] { return HasAfter(m, mark, Observation::Kind::kPong); });
+          }
+        }
+        break;
+      }
+      case StepKind::kSendRaw: {
+        const auto& r = s.As<SendRawStep>();
+        for (uint32_t m : r.clients.members) {
+          MemberState& ms = members_[m];
+          if (!ms.ws) continue;
+          std::string bytes = ctx.Apply(r.bytes);
+          if (r.binary) {
+            (void)ms.ws->SendRawBinary(std::span<const uint8_t>(
+                reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+          } else {
+            (void)ms.ws->SendRawText(bytes);
+          }
+          Arrow(now, sc_.members[m].name, "service", "raw frame");
+        }
+        break;
+      }
+      case StepKind::kSubscribe:
+      case StepKind::kUnsubscribe:
+      case StepKind::kPublish:
+        // Unreachable: scenarios with MQTT clients are skipped before they start.
+        break;
+      case StepKind::kRest: add(Rest(id, s.As<RestStep>(), ctx)); break;
+      case StepKind::kWait: {
+        const int64_t until = now + s.As<WaitStep>().duration_ns;
+        out.push_back(Pending{id, [this, until] { return env_.Now() >= until; }, until, false});
+        break;
+      }
+      case StepKind::kBarrier: {
+        std::vector<Pending> waiting = std::move(async_pending_);
+        async_pending_.clear();
+        const bool quiesce = s.As<BarrierStep>().quiesce;
+        auto shared = std::make_shared<std::vector<Pending>>(std::move(waiting));
+        add([this, shared, quiesce] {
+          for (const Pending& p : *shared) {
+            if (!p.done()) return false;
+          }
+          return !quiesce || env_.Quiescent();
+        });
+        break;
+      }
+      case StepKind::kParallel: {
+        std::vector<uint32_t> children = s.children;
+        std::stable_sort(children.begin(), children.end(), [this](uint32_t a, uint32_t b) {
+          return sc_.steps[a].at_ns.value_or(0) < sc_.steps[b].at_ns.value_or(0);
+        });
+        std::vector<Pending> all;
+        for (uint32_t c : children) {
+          const Step& child = sc_.steps[c];
+          if (child.at_ns) Drive(now + *child.at_ns, [] { return false; });
+          if (child.kind() == StepKind::kParallel || child.kind() == StepKind::kRepeat) {
+            ExecSequential(c, now, ctx);
+            continue;
+          }
+          for (Pending& p : Issue(c, ctx)) all.push_back(std::move(p));
+        }
+        Await(all);
+        break;
+      }
+      case StepKind::kRepeat: ExecRepeat(s, ctx); break;
+      case StepKind::kPartition: {
+        const auto& p = s.As<PartitionStep>();
+        if (sim::SimNetwork* net = env_.network()) {
+          for (uint32_t m : Targets(p.clients, p.all)) {
+            sim::PartitionDirection d =
+                p.direction == PartitionDirection::kBoth ? sim::PartitionDirection::kBothWays
+                : p.direction == PartitionDirection::kClientToService ? sim::PartitionDirection::kAToB
+                                                                      : sim::PartitionDirection::kBToA;
+            (void)net->Partition(env_.HostOf(m), "service", d);
+            Arrow(now, sc_.members[m].name, "service", "partition");
+          }
+        }
+        break;
+      }
+      case StepKind::kHeal: {
+        const auto& h = s.As<HealStep>();
+        if (sim::SimNetwork* net = env_.network()) {
+          for (uint32_t m : Targets(h.clients, h.all)) (void)net->Heal(env_.HostOf(m), "service");
+        }
+        break;
+      }
+      case StepKind::kDelay: {
+        const auto& d = s.As<DelayStep>();
+        if (sim::SimNetwork* net = env_.network()) {
+          for (uint32_t m : Targets(d.clients, d.all)) {
+            sim::LinkConfig cfg = net->options().default_link;
+            const Client& c = sc_.ClientOf(m);
+            if (c.network.latency) cfg.latency = *c.network.latency;
+            if (d.link.latency) cfg.latency = *d.link.latency;
+            if (d.link.bandwidth_bps) cfg.bandwidth_bytes_per_s = *d.link.bandwidth_bps / 8;
+            if (d.link.loss) cfg.loss = *d.link.loss;
+            if (d.link.receive_window_bytes) {
+              cfg.receive_window_bytes = static_cast<uint32_t>(*d.link.receive_window_bytes);
+            }
+            (void)net->SetLink(env_.HostOf(m), "service", cfg);
+          }
+        }
+        break;
+      }
+      case StepKind::kReset: {
+        if (sim::SimNetwork* net = env_.network()) {
+          for (uint32_t m : s.As<ResetStep>().clients.members) {
+            (void)net->ResetStreams(env_.HostOf(m), "service");
+            Arrow(now, sc_.members[m].name, "service", "reset");
+          }
+        }
+        break;
+      }
+      case StepKind::kSetClockSkew: {
+        const auto& c = s.As<ClockSkewStep>();
+        if (sim::SimNetwork* net = env_.network()) {
+          if (!c.clients) {
+            (void)net->SetClockSkew("service", c.skew_ns);
+          } else {
+            for (uint32_t m : c.clients->members) (void)net->SetClockSkew(env_.HostOf(m), c.skew_ns);
+          }
+        }
+        break;
+      }
+    }
+    return out;
+  }
+
+  void ExecRepeat(const Step& s, const IterContext& outer) {
+    const auto& r = s.As<RepeatStep>();
+    const int64_t start = env_.Now();
+    std::vector<Pending> open_loop;
+    for (uint64_t k = 0;; ++k) {
+      if (r.count && k >= *r.count) break;
+      if (!r.count && !r.duration_ns) break;
+      if (!budget_ok_) break;
+      std::optional<int64_t> intended;
+      if (r.rate) {
+        intended = start + r.rate->IntendedOffsetNs(k);
+        if (r.duration_ns && *intended - start >= *r.duration_ns) break;
+        Drive(*intended, [] { return false; });
+      } else if (r.duration_ns && env_.Now() - start >= *r.duration_ns) {
+        break;
+      }
+      IterContext ctx = outer;
+      ctx.vars.emplace_back(r.index_var, k);
+      ctx.intended_ns = intended;
+      for (uint32_t c : s.children) {
+        if (r.rate) {
+          const Step& child = sc_.steps[c];
+          if (child.kind() == StepKind::kParallel || child.kind() == StepKind::kRepeat) {
+            ExecSequential(c, *intended, ctx);
+          } else {
+            for (Pending& p : Issue(c, ctx)) open_loop.push_back(std::move(p));
+          }
+        } else {
+          ExecSequential(c, start, ctx);
+        }
+      }
+      result_.Count(reports::kCounterOperations);
+    }
+    Await(open_loop);
+  }
+
+  std::vector<uint32_t> Targets(const std::optional<ClientRef>& ref, bool all) const {
+    if (ref) return ref->members;
+    std::vector<uint32_t> out;
+    if (all) {
+      for (uint32_t m = 0; m < sc_.members.size(); ++m) out.push_back(m);
+    }
+    return out;
+  }
+
+  void ApplyScheduledPartitions(int64_t start) {
+    sim::SimNetwork* net = env_.network();
+    if (!net) return;
+    for (const ScheduledPartition& p : sc_.network.partitions) {
+      if (p.upstream) continue;
+      std::vector<std::string> hosts;
+      for (uint32_t m : p.clients.members) hosts.push_back(env_.HostOf(m));
+      sim::PartitionDirection d =
+          p.direction == PartitionDirection::kBoth ? sim::PartitionDirection::kBothWays
+          : p.direction == PartitionDirection::kClientToService ? sim::PartitionDirection::kAToB
+                                                                : sim::PartitionDirection::kBToA;
+      net->scheduler().ScheduleAt(start + p.at_ns, [net, hosts, d] {
+        for (const std::string& h : hosts) (void)net->Partition(h, "service", d);
+      });
+      if (p.duration_ns) {
+        net->scheduler().ScheduleAt(start + p.at_ns + *p.duration_ns, [net, hosts] {
+          for (const std::string& h : hosts) (void)net->Heal(h, "service");
+        });
+      }
+    }
+  }
+
+  // --- connect / recover ---------------------------------------------------------------
+
+  std::string Token(uint32_t m, const TokenOptions& t) {
+    const Client& c = sc_.ClientOf(m);
+    const Member& mem = sc_.members[m];
+    if (t.fault == TokenFault::kMissing) return "";
+    if (t.fault == TokenFault::kMalformed) return "not-a-jwt";
+    const int64_t now = env_.ClientRuntime(m).UnixNow() / sim::kSecond;
+    int64_t iat = now;
+    int64_t exp = now + t.lifetime_ns.value_or(3600 * sim::kSecond) / sim::kSecond;
+    std::optional<int64_t> nbf;
+    if (t.fault == TokenFault::kExpired) {
+      iat = now - 7200;
+      exp = now - 3600;
+    }
+    if (t.fault == TokenFault::kNotYetValid) nbf = now + 3600;
+    const auth::ConnectionString& cs = env_.connection_string();
+    std::string aud = t.audience.value_or(auth::ClientAudience(cs, sc_.hub, auth::ClientType::kDefault));
+    if (t.fault == TokenFault::kWrongAudience) aud = cs.Endpoint() + "/client/hubs/not-" + sc_.hub;
+    nlohmann::ordered_json payload = nlohmann::ordered_json::object();
+    if (!c.roles.empty()) {
+      if (t.role_as_string && c.roles.size() == 1) {
+        payload["role"] = c.roles[0];
+      } else {
+        payload["role"] = c.roles;
+      }
+    }
+    if (!c.groups.empty()) payload[t.group_claim] = c.groups;
+    payload["iat"] = iat;
+    if (nbf) payload["nbf"] = *nbf;
+    if (t.fault != TokenFault::kNoExpiry) payload["exp"] = exp;
+    payload["aud"] = aud;
+    if (mem.user && !mem.user->empty()) payload["sub"] = *mem.user;
+    for (const auto& [name, value] : t.claims) payload[name] = value;
+    const std::string text = payload.dump();
+    const std::string key =
+        t.fault == TokenFault::kWrongKey ? std::string("a-different-key-of-sufficient-length-0123456789")
+                                         : cs.access_key;
+    if (t.fault == TokenFault::kAlgNone) {
+      const std::string header = R"({"alg":"none","typ":"JWT"})";
+      auto b64 = [](const std::string& s) {
+        return Base64UrlEncode(std::span<const uint8_t>(
+            reinterpret_cast<const uint8_t*>(s.data()), s.size()));
+      };
+      return b64(header) + "." + b64(text) + ".";
+    }
+    std::string token = auth::Sign(text, key);
+    if (t.fault == TokenFault::kBadSignature && !token.empty()) {
+      char& last = token[token.size() - 2];
+      last = last == 'A' ? 'B' : 'A';
+    }
+    return token;
+  }
+
+  clients::WsClientOptions WsOptions(uint32_t m, const ConnectStep* c) {
+    const Client& cl = sc_.ClientOf(m);
+    clients::WsClientOptions o;
+    o.kind = cl.kind == ClientKind::kWebSocket ? clients::WsClientKind::kRaw
+             : cl.kind == ClientKind::kReliable ? clients::WsClientKind::kReliable
+                                                : clients::WsClientKind::kJson;
+    o.service = env_.ServiceAddress();
+    const auth::ConnectionString& cs = env_.connection_string();
+    o.host_header = cs.host + (cs.port ? ":" + std::to_string(*cs.port) : "");
+    o.hub = sc_.hub;
+    const TokenOptions& t = c && c->token ? *c->token : cl.token;
+    o.access_token = Token(m, t);
+    o.token_in_header = t.via == TokenPlacement::kHeader;
+    o.subprotocols = c && c->subprotocols ? c->subprotocols : cl.subprotocols;
+    std::string q;
+    for (const auto& [k, v] : cl.query) {
+      if (!q.empty()) q += "&";
+      q += protocol::http::PercentEncode(k) + "=" + protocol::http::PercentEncode(v);
+    }
+    o.extra_query = q;
+    o.auto_sequence_ack = cl.sequence_ack == SequenceAckMode::kAuto;
+    o.auto_recover = members_[m].auto_recover;
+    return o;
+  }
+
+  void Attach(uint32_t m, std::unique_ptr<clients::WsClient> client) {
+    MemberState& ms = members_[m];
+    if (ms.ws) {
+      ms.ws->on_observation = nullptr;
+      ms.old_ws.push_back(std::move(ms.ws));
+    }
+    ms.ws = std::move(client);
+    ms.ws->on_observation = [this, m](const Observation& o) { OnObservation(m, o); };
+  }
+
+  std::function<bool()> Connect(uint32_t m, const ConnectStep& c, const Step& s) {
+    (void)s;
+    MemberState& ms = members_[m];
+    Attach(m, std::make_unique<clients::WsClient>(env_.ClientRuntime(m), sc_.members[m].name,
+                                                  WsOptions(m, &c)));
+    ms.transport++;
+    ms.connect_issued_ns = env_.Now();
+    const size_t mark = ms.log.size();
+    ms.ws->Connect();
+    Arrow(env_.Now(), sc_.members[m].name, "service", "connect");
+    const bool json = sc_.ClientOf(m).kind != ClientKind::kWebSocket;
+    return [this, m, mark, json] {
+      for (size_t i = mark; i < members_[m].log.size(); ++i) {
+        Observation::Kind k = members_[m].log[i].observation.kind;
+        if (k == Observation::Kind::kHandshakeFailed || k == Observation::Kind::kClosed) return true;
+        if (k == Observation::Kind::kConnected) return true;
+        if (!json && k == Observation::Kind::kOpened) return true;
+      }
+      return false;
+    };
+  }
+
+  std::function<bool()> Recover(uint32_t m, RecoverFault fault) {
+    MemberState& ms = members_[m];
+    clients::WsClientOptions o = WsOptions(m, nullptr);
+    o.access_token.clear();
+    o.auto_recover = false;
+    std::string id = ms.connection_id;
+    std::string token = ms.reconnection_token;
+    if (fault == RecoverFault::kBadToken) token = token.empty() ? "bad" : token + "x";
+    if (fault == RecoverFault::kUnknownConnection) id = "0123456789abcdef0123456789abcdef";
+    std::string q = "awps_connection_id=" + protocol::http::PercentEncode(id) +
+                    "&awps_reconnection_token=" + protocol::http::PercentEncode(token);
+    o.extra_query = o.extra_query.empty() ? q : q + "&" + o.extra_query;
+    Attach(m, std::make_unique<clients::WsClient>(env_.ClientRuntime(m), sc_.members[m].name, o));
+    ms.transport++;
+    const size_t mark = ms.log.size();
+    ms.ws->Connect();
+    Arrow(env_.Now(), sc_.members[m].name, "service", "recover");
+    return [this, m, mark] {
+      for (size_t i = mark; i < members_[m].log.size(); ++i) {
+        Observation::Kind k = members_[m].log[i].observation.kind;
+        if (k == Observation::Kind::kHandshakeFailed || k == Observation::Kind::kClosed ||
+            k == Observation::Kind::kOpened || k == Observation::Kind::kRecovered) {
+          return true;
+        }
+      }
+      return false;
+    };
+  }
+
+  // --- acks ------------------------------------------------------------------------------
+
+  std::optional<uint64_t> AckIdFor(uint32_t m, const AckSpec& a) {
+    switch (a.mode) {
+      case AckSpec::Mode::kNone: return std::nullopt;
+      case AckSpec::Mode::kExplicit: return a.id;
+      case AckSpec::Mode::kAuto: {
+        MemberState& ms = members_[m];
+        while (ms.explicit_acks.count(ms.next_auto_ack)) ++ms.next_auto_ack;
+        return ms.next_auto_ack++;
+      }
+    }
+    return std::nullopt;
+  }
+
+  std::function<bool()> AwaitAck(uint32_t step, uint32_t m, uint64_t ack_id, int64_t issued) {
+    MemberState& ms = members_[m];
+    const size_t mark = ms.log.size();
+    ms.ack_issued[ack_id] = issued;
+    step_acks_[step].push_back(AckRecord{m, ack_id, issued, mark});
+    return [this, m, ack_id, mark] {
+      const MemberState& s = members_[m];
+      for (size_t i = mark; i < s.log.size(); ++i) {
+        const Observation& o = s.log[i].observation;
+        if (o.kind == Observation::Kind::kAck && o.ack_id == ack_id) return true;
+        if (o.kind == Observation::Kind::kClosed || o.kind == Observation::Kind::kHandshakeFailed) {
+          return true;
+        }
+      }
+      return false;
+    };
+  }
+
+  bool HasAfter(uint32_t m, size_t mark, Observation::Kind kind) const {
+    const MemberState& s = members_[m];
+    for (size_t i = mark; i < s.log.size(); ++i) {
+      if (s.log[i].observation.kind == kind) return true;
+    }
+    return false;
+  }
+
+  // --- payloads --------------------------------------------------------------------------
+
+  static std::string Filler(uint64_t n) {
+    std::string s;
+    s.reserve(n);
+    for (uint64_t i = 0; i < n; ++i) s.push_back(static_cast<char>('a' + i % 26));
+    return s;
+  }
+
+  nlohmann::json PayloadJson(const Payload& p, const IterContext& ctx) const {
+    if (p.filler_bytes) return Filler(*p.filler_bytes);
+    nlohmann::json j = p.data;
+    ctx.ApplyJson(j);
+    return j;
+  }
+
+  wps::Payload ToWire(const Payload& p, const IterContext& ctx) const {
+    nlohmann::json j = PayloadJson(p, ctx);
+    const DataType t = p.data_type.value_or(DataType::kJson);
+    if (p.filler_bytes && t == DataType::kJson) return wps::Payload::Json(j.dump());
+    switch (t) {
+      case DataType::kJson: return wps::Payload::Json(j.dump());
+      case DataType::kText: return wps::Payload::Text(j.is_string() ? j.get<std::string>() : j.dump());
+      case DataType::kBinary:
+      case DataType::kProtobuf: {
+        std::vector<uint8_t> bytes;
+        if (j.is_string()) {
+          if (auto d = Base64Decode(j.get<std::string>())) bytes = std::move(*d);
+        }
+        return t == DataType::kBinary ? wps::Payload::Binary(bytes) : wps::Payload::Protobuf(bytes);
+      }
+    }
+    return wps::Payload::Json(j.dump());
+  }
+
+  // The text a receiver's PayloadText() would show for this publish (latency matching key).
+  std::string WireText(const Payload& p, const IterContext& ctx) const {
+    wps::Payload w = ToWire(p, ctx);
+    if (w.type == wps::DataType::kBinary || w.type == wps::DataType::kProtobuf) {
+      std::string_view v = w.data.view();
+      return Base64Encode(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
+    }
+    return std::string(w.data.view());
+  }
+
+  void RecordPublish(uint32_t m, const std::string& key, int64_t time, std::string path) {
+    auto& list = publishes_[key];
+    list.push_back(PublishRecord{m, time, std::move(path), publish_counter_[m]++});
+    result_.Count(reports::kCounterSent);
+  }
+
+  // --- REST ------------------------------------------------------------------------------
+
+  std::string ConnectionIdOf(const ConnectionTarget& t) const {
+    if (t.literal_id) return *t.literal_id;
+    if (t.client && !t.client->members.empty()) return members_[t.client->members[0]].connection_id;
+    return "";
+  }
+
+  std::string Template(const std::string& s, const IterContext& ctx) const {
+    std::string out = ctx.Apply(s);
+    if (out.find("${") == std::string::npos) return out;
+    for (uint32_t m = 0; m < sc_.members.size(); ++m) {
+      const std::string& name = sc_.members[m].name;
+      out = Replace(out, "${" + name + ".connection_id}", members_[m].connection_id);
+      out = Replace(out, "${" + name + ".user}", sc_.members[m].user.value_or(""));
+    }
+    return out;
+  }
+
+  clients::RestClient& RestClientFor(uint32_t m) {
+    MemberState& ms = members_[m];
+    if (!ms.rest) {
+      clients::RestClientOptions o;
+      o.service = env_.ServiceAddress();
+      o.connection_string = env_.connection_string();
+      ms.rest = std::make_unique<clients::RestClient>(env_.ClientRuntime(m), sc_.members[m].name, o);
+    }
+    return *ms.rest;
+  }
+
+  std::function<bool()> Rest(uint32_t step, const RestStep& r, const IterContext& ctx) {
+    namespace http = protocol::http;
+    namespace rest = protocol::rest;
+    std::string method, path, content_type, body;
+    std::vector<std::pair<std::string, std::string>> query;
+    auto enc = [](const std::string& s) { return http::PercentEncode(s); };
+    if (r.op == RestOp::kRequest) {
+      method = r.method;
+      path = Replace(Template(r.path, ctx), "{hub}", enc(sc_.hub));
+      for (const auto& [k, v] : r.query_params) query.emplace_back(k, Template(v, ctx));
+    } else {
+      const auto op = static_cast<rest::Operation>(static_cast<int>(r.op));
+      method = std::string(rest::OperationMethod(op));
+      path = std::string(rest::OperationPath(op));
+      path = Replace(path, "{hub}", enc(sc_.hub));
+      if (r.group) path = Replace(path, "{group}", enc(Template(*r.group, ctx)));
+      if (r.connection) path = Replace(path, "{connectionId}", enc(ConnectionIdOf(*r.connection)));
+      if (r.user) path = Replace(path, "{userId}", enc(Template(*r.user, ctx)));
+      if (r.permission) path = Replace(path, "{permission}", std::string(PermissionWireName(*r.permission)));
+      if (r.excluded) {
+        for (uint32_t m : r.excluded->members) query.emplace_back("excluded", members_[m].connection_id);
+      }
+      for (const std::string& id : r.excluded_ids) query.emplace_back("excluded", Template(id, ctx));
+      const bool groups_op = r.op == RestOp::kAddToGroups || r.op == RestOp::kRemoveFromGroups;
+      if (r.filter && !groups_op) query.emplace_back("filter", Template(*r.filter, ctx));
+      if (r.message_ttl_seconds) query.emplace_back("messageTtlSeconds", std::to_string(*r.message_ttl_seconds));
+      if (r.reason) query.emplace_back("reason", Template(*r.reason, ctx));
+      if (r.target_name) query.emplace_back("targetName", Template(*r.target_name, ctx));
+      if (r.max_page_size) query.emplace_back("maxpagesize", std::to_string(*r.max_page_size));
+      if (r.top) query.emplace_back("top", std::to_string(*r.top));
+      if (r.continuation_token) query.emplace_back("continuationToken", *r.continuation_token);
+      if (r.op == RestOp::kGenerateToken) {
+        if (r.user) query.emplace_back("userId", Template(*r.user, ctx));
+        for (const std::string& role : r.roles) query.emplace_back("role", role);
+        for (const std::string& g : r.groups) query.emplace_back("group", g);
+        if (r.minutes_to_expire) query.emplace_back("minutesToExpire", std::to_string(*r.minutes_to_expire));
+        if (r.client_type) query.emplace_back("clientType", *r.client_type);
+      }
+      if (groups_op && !r.has_body) {
+        nlohmann::json b = {{"groups", r.groups}};
+        if (r.filter) b["filter"] = Template(*r.filter, ctx);
+        body = b.dump();
+        content_type = "application/json";
+      }
+    }
+    if (r.has_body) {
+      body = Template(r.body, ctx);
+      content_type = r.content_type.empty() ? "application/json" : r.content_type;
+    }
+    std::string target = path;
+    for (size_t i = 0; i < query.size(); ++i) {
+      target += i == 0 ? "?" : "&";
+      target += enc(query[i].first) + "=" + enc(query[i].second);
+    }
+    const int64_t now = env_.Now();
+    const std::string label = "s" + std::to_string(step) + "#" + std::to_string(rest_records_.size());
+    const size_t index = rest_records_.size();
+    rest_records_.push_back(RestRecord{r.client, label, now});
+    step_rest_[step].push_back(index);
+    const bool is_send = r.op == RestOp::kSendToAll || r.op == RestOp::kSendToGroup ||
+                         r.op == RestOp::kSendToUser || r.op == RestOp::kSendToConnection;
+    if (is_send) {
+      std::string key = body;
+      if (content_type.rfind("application/octet-stream", 0) == 0) {
+        key = Base64Encode(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(body.data()), body.size()));
+      }
+      std::string p(r.op == RestOp::kSendToAll     ? reports::kPathServerToAll
+                    : r.op == RestOp::kSendToGroup ? reports::kPathServerToGroup
+                    : r.op == RestOp::kSendToUser  ? reports::kPathServerToUser
+                                                   : reports::kPathServerToConnection);
+      RecordPublish(r.client, key, ctx.intended_ns.value_or(now), p);
+    }
+    Arrow(now, sc_.members[r.client].name, "service", method + " " + path);
+    result_.Count(reports::kCounterOperations);
+    RestClientFor(r.client).Call(
+        method, target, content_type, body, label,
+        [this, index, intended = ctx.intended_ns.value_or(now)](const protocol::http::Response& resp) {
+          RestRecord& rec = rest_records_[index];
+          rec.done = true;
+          rec.status = resp.status;
+          rec.body = resp.body;
+          if (auto v = resp.headers.Get("x-ms-error-code")) rec.error_code = std::string(*v);
+          rec.time_ns = env_.Now();
+          result_.Latency(reports::Metric::kRestCall, reports::ClientKind::kRest)
+              .histogram.Record(std::max<int64_t>(1, rec.time_ns - intended));
+          if (resp.status >= 400) result_.Count(reports::kCounterErrors);
+          Arrow(rec.time_ns, "service", sc_.members[rec.member].name, std::to_string(resp.status));
+        });
+    return [this, index] { return rest_records_[index].done; };
+  }
+
+  // --- observations ----------------------------------------------------------------------
+
+  void OnObservation(uint32_t m, const Observation& o) {
+    MemberState& ms = members_[m];
+    const int64_t now = env_.Now();
+    if (o.kind == Observation::Kind::kRecovered) ms.transport++;
+    ms.log.push_back(ObservedEvent{o, now, ms.transport});
+    const ClientKind kind = sc_.ClientOf(m).kind;
+    const reports::ClientKind rk = ReportKind(kind);
+    switch (o.kind) {
+      case Observation::Kind::kConnected:
+        ms.connection_id = o.connection_id;
+        if (!o.reconnection_token.empty()) ms.reconnection_token = o.reconnection_token;
+        [[fallthrough]];
+      case Observation::Kind::kOpened:
+        if (ms.connect_issued_ns && (o.kind == Observation::Kind::kConnected || kind == ClientKind::kWebSocket)) {
+          result_.Latency(reports::Metric::kConnect, rk).histogram.Record(std::max<int64_t>(1, now - *ms.connect_issued_ns));
+          ms.connect_issued_ns.reset();
+        }
+        break;
+      case Observation::Kind::kAck: {
+        auto it = ms.ack_issued.find(o.ack_id);
+        if (it != ms.ack_issued.end()) {
+          result_.Latency(reports::Metric::kAckRtt, rk).histogram.Record(std::max<int64_t>(1, now - it->second));
+          ms.ack_issued.erase(it);
+        }
+        Arrow(now, "service", sc_.members[m].name, "ack " + std::to_string(o.ack_id) + (o.success ? "" : " " + o.error_name));
+        break;
+      }
+      case Observation::Kind::kGroupMessage:
+      case Observation::Kind::kServerMessage:
+      case Observation::Kind::kRawMessage: {
+        if (o.sequence_id) ms.max_sequence_id = std::max(ms.max_sequence_id, *o.sequence_id);
+        result_.Count(reports::kCounterDelivered);
+        const std::string key = PayloadText(o);
+        auto it = publishes_.find(key);
+        if (it != publishes_.end()) {
+          const PublishRecord* best = nullptr;
+          for (const PublishRecord& p : it->second) {
+            if (p.time_ns <= now) best = &p;
+          }
+          if (best) {
+            auto& series = result_.Latency(reports::Metric::kPublishToReceive, rk, best->path,
+                                           reports::SizeBucketLabel(o.payload.data.view().size()));
+            series.histogram.Record(std::max<int64_t>(1, now - best->time_ns));
+          }
+        }
+        if (delivered_arrows_ < 200) {
+          ++delivered_arrows_;
+          Arrow(now, "service", sc_.members[m].name, DescribeObservation(o));
+        }
+        break;
+      }
+      case Observation::Kind::kClosed:
+      case Observation::Kind::kHandshakeFailed:
+        Arrow(now, "service", sc_.members[m].name, DescribeObservation(o));
+        break;
+      default: break;
+    }
+  }
+
+  void Arrow(int64_t t, std::string from, std::string to, std::string label) {
+    if (arrows_.size() >= 4 * kSequenceArrowsWanted) arrows_.erase(arrows_.begin(), arrows_.begin() + kSequenceArrowsWanted);
+    arrows_.push_back(reports::Arrow{t, std::move(from), std::move(to), std::move(label), false});
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Evaluation
+
+  void Fail(std::string message, std::string expected, std::string actual, std::string case_id,
+            std::optional<int64_t> time = std::nullopt) {
+    reports::Failure f;
+    f.message = std::move(message);
+    f.expected = std::move(expected);
+    f.actual = std::move(actual);
+    f.case_id = case_id;
+    f.time_ns = time;
+    if (!f.case_id.empty()) failed_cases_.insert(f.case_id);
+    result_.AddFailure(std::move(f));
+  }
+
+  struct Window {
+    int64_t open = 0;
+    int64_t close = 0;
+  };
+  Window WindowOf(const TimeWindow& w) const {
+    Window out{0, end_ns_};
+    if (w.after_step) out.open = std::max<int64_t>(0, step_issued_[*w.after_step]);
+    if (w.within_ns) out.close = std::min(out.close, out.open + *w.within_ns);
+    if (w.until_step && step_issued_[*w.until_step] >= 0) out.close = std::min(out.close, step_issued_[*w.until_step]);
+    return out;
+  }
+  static std::string DescribeWindow(const Window& w) {
+    return "[" + FormatDuration(w.open) + ", " + FormatDuration(w.close) + "]";
+  }
+
+  std::vector<std::string> ConnectionIds() const {
+    std::vector<std::string> ids;
+    for (const MemberState& m : members_) ids.push_back(m.connection_id);
+    return ids;
+  }
+
+  std::string Recent(uint32_t m, const Window& w, size_t max = 5) const {
+    std::vector<std::string> got;
+    const ClientKind kind = sc_.ClientOf(m).kind;
+    for (const ObservedEvent& e : members_[m].log) {
+      if (e.time_ns < w.open || e.time_ns > w.close || !IsMessage(e, kind)) continue;
+      got.push_back(DescribeObservation(e.observation));
+    }
+    if (got.empty()) return "nothing";
+    std::string out;
+    size_t from = got.size() > max ? got.size() - max : 0;
+    if (from > 0) out = "... " + std::to_string(from) + " earlier; ";
+    for (size_t i = from; i < got.size(); ++i) {
+      if (i > from) out += "; ";
+      out += got[i];
+    }
+    return out;
+  }
+
+  std::string Where(const Expectation& e) const {
+    return std::string(ExpectKindName(e.kind())) + " at " + FormatPos(e.pos);
+  }
+
+  void Evaluate() {
+    const std::vector<std::string> ids = ConnectionIds();
+    std::set<std::string> all_cases;
+    for (const Expectation& e : sc_.expectations) {
+      if (!e.case_id.empty()) all_cases.insert(e.case_id);
+      switch (e.kind()) {
+        case ExpectKind::kReceive: EvalReceive(e, ids); break;
+        case ExpectKind::kNeverReceive: EvalNever(e, ids); break;
+        case ExpectKind::kAck: EvalAck(e); break;
+        case ExpectKind::kClosed: EvalClosed(e); break;
+        case ExpectKind::kConnected: EvalConnected(e); break;
+        case ExpectKind::kHttpStatus: EvalHttp(e); break;
+        default:
+          Fail(Where(e) + ": this expectation kind needs a client that is not available", "", "", e.case_id);
+          break;
+      }
+    }
+    for (const Invariant& inv : sc_.invariants) {
+      if (!inv.case_id.empty()) all_cases.insert(inv.case_id);
+      EvalInvariant(inv);
+    }
+    for (const Step& s : sc_.steps) {
+      if (!s.case_id.empty()) all_cases.insert(s.case_id);
+    }
+    for (const Threshold& t : sc_.thresholds) {
+      if (!t.case_id.empty()) all_cases.insert(t.case_id);
+      reports::ThresholdResult r = reports::EvaluateThreshold(t.parsed, result_);
+      r.expression = t.expression;
+      if (!r.passed && !t.case_id.empty()) threshold_failed_cases_.insert(t.case_id);
+      result_.AddThresholdResult(std::move(r));
+    }
+    for (const std::string& c : all_cases) {
+      if (failed_cases_.count(c)) {
+        std::string msg;
+        for (const reports::Failure& f : result_.failures) {
+          if (f.case_id == c) {
+            msg = f.message;
+            break;
+          }
+        }
+        result_.AddCase(c, reports::Outcome::kFail, msg);
+      } else if (threshold_failed_cases_.count(c)) {
+        result_.AddCase(c, reports::Outcome::kFail, "threshold failed");
+      } else {
+        result_.AddCase(c, reports::Outcome::kPass);
+      }
+    }
+    if (!result_.failures.empty() || result_.status != reports::Outcome::kPass) {
+      for (const std::string& name : LifelineOrder()) result_.sequence.AddLifeline(name);
+      size_t from = arrows_.size() > kSequenceArrowsWanted ? arrows_.size() - kSequenceArrowsWanted : 0;
+      for (size_t i = from; i < arrows_.size(); ++i) {
+        const reports::Arrow& a = arrows_[i];
+        result_.sequence.AddArrow(a.time_ns, a.from, a.to, a.label);
+      }
+      if (!result_.failures.empty()) result_.sequence.violated_expectation = result_.failures.front().message;
+    }
+  }
+
+  std::vector<std::string> LifelineOrder() const {
+    std::vector<std::string> out;
+    for (const Member& m : sc_.members) out.push_back(m.name);
+    out.push_back("service");
+    return out;
+  }
+
+  void EvalReceive(const Expectation& e, const std::vector<std::string>& ids) {
+    const auto& r = e.As<ReceiveExpect>();
+    const Window w = WindowOf(r.window);
+    uint64_t total = 0;
+    for (uint32_t m : r.clients.members) {
+      const ClientKind kind = sc_.ClientOf(m).kind;
+      const auto& log = members_[m].log;
+      const std::string who = sc_.members[m].name;
+      if (!r.in_order.empty()) {
+        size_t next = 0;
+        for (const ObservedEvent& ev : log) {
+          if (next == r.in_order.size()) break;
+          if (ev.time_ns < w.open || ev.time_ns > w.close) continue;
+          if (MatchMessage(r.in_order[next], ev, kind, ids)) ++next;
+        }
+        if (next < r.in_order.size()) {
+          Fail(Where(e) + ": " + who + " did not receive the messages in order (" +
+                   std::to_string(next) + " of " + std::to_string(r.in_order.size()) + " matched)",
+               "next: " + DescribeMatcher(r.in_order[next]) + " in " + DescribeWindow(w),
+               Recent(m, w, 8), e.case_id);
+        }
+        total += next == r.in_order.size() ? 1 : 0;
+        continue;
+      }
+      uint64_t n = 0;
+      for (const ObservedEvent& ev : log) {
+        if (ev.time_ns < w.open || ev.time_ns > w.close) continue;
+        if (MatchMessage(r.match, ev, kind, ids)) ++n;
+      }
+      total += n;
+      CountSpec c = r.count;
+      if (c.empty()) c.at_least = 1;
+      if (!c.Accepts(n)) {
+        std::string want = c.exactly ? "exactly " + std::to_string(*c.exactly)
+                           : c.at_least && c.at_most ? std::to_string(*c.at_least) + ".." + std::to_string(*c.at_most)
+                           : c.at_least ? "at least " + std::to_string(*c.at_least)
+                                        : "at most " + std::to_string(*c.at_most);
+        Fail(Where(e) + ": " + who + " received " + std::to_string(n) + " matching message(s)",
+             want + " x " + DescribeMatcher(r.match) + " in " + DescribeWindow(w),
+             std::to_string(n) + " matching; recent: " + Recent(m, w), e.case_id);
+      }
+    }
+    if (!r.total.empty() && !r.total.Accepts(total)) {
+      Fail(Where(e) + ": total over " + r.clients.text + " is " + std::to_string(total),
+           "total " + std::to_string(r.total.exactly.value_or(r.total.at_least.value_or(0))),
+           std::to_string(total), e.case_id);
+    }
+  }
+
+  void EvalNever(const Expectation& e, const std::vector<std::string>& ids) {
+    const auto& r = e.As<NeverReceiveExpect>();
+    const Window w = WindowOf(r.window);
+    for (uint32_t m : r.clients.members) {
+      const ClientKind kind = sc_.ClientOf(m).kind;
+      for (const ObservedEvent& ev : members_[m].log) {
+        if (ev.time_ns < w.open || ev.time_ns > w.close) continue;
+        if (MatchMessage(r.match, ev, kind, ids)) {
+          Fail(Where(e) + ": " + sc_.members[m].name + " received a message it must not",
+               "no " + DescribeMatcher(r.match) + " in " + DescribeWindow(w),
+               DescribeObservation(ev.observation) + " at " + FormatDuration(ev.time_ns), e.case_id,
+               ev.time_ns);
+          break;
+        }
+      }
+    }
+  }
+
+  void EvalAck(const Expectation& e) {
+    const auto& a = e.As<AckExpect>();
+    std::vector<AckRecord> targets;
+    if (a.step) {
+      auto it = step_acks_.find(*a.step);
+      if (it != step_acks_.end()) targets = it->second;
+      if (targets.empty()) {
+        Fail(Where(e) + ": the step sent no request with an ackId", "an ack", "no request", e.case_id);
+        return;
+      }
+    } else if (a.client && a.ack_id) {
+      for (uint32_t m : a.client->members) targets.push_back(AckRecord{m, *a.ack_id, 0, 0});
+    }
+    const bool want_success = a.success && !a.error;
+    for (const AckRecord& t : targets) {
+      const Observation* got = nullptr;
+      const auto& log = members_[t.member].log;
+      for (size_t i = t.log_mark; i < log.size(); ++i) {
+        const Observation& o = log[i].observation;
+        if (o.kind == Observation::Kind::kAck && o.ack_id == t.ack_id) {
+          got = &o;
+          break;
+        }
+      }
+      std::string want = "ack " + std::to_string(t.ack_id) +
+                         (want_success ? " success" : " error " + a.error.value_or("(any)"));
+      if (!got) {
+        Fail(Where(e) + ": " + sc_.members[t.member].name + " got no ack " + std::to_string(t.ack_id),
+             want, "no ack", e.case_id);
+        continue;
+      }
+      bool ok = got->success == want_success;
+      if (ok && a.error && got->error_name != *a.error) ok = false;
+      if (ok && a.message && got->text != *a.message) ok = false;
+      if (ok && a.message_contains && got->text.find(*a.message_contains) == std::string::npos) ok = false;
+      if (!ok) {
+        Fail(Where(e) + ": " + sc_.members[t.member].name + " got the wrong ack", want,
+             DescribeObservation(*got) + (got->text.empty() ? "" : " \"" + got->text + "\""), e.case_id);
+      }
+    }
+  }
+
+  void EvalClosed(const Expectation& e) {
+    const auto& c = e.As<ClosedExpect>();
+    const Window w = WindowOf(c.window);
+    std::string want = c.http_status ? "upgrade refused with HTTP " + std::to_string(*c.http_status)
+                       : c.code       ? "closed with code " + std::to_string(*c.code)
+                                      : "closed";
+    if (c.reason_contains) want += " reason containing \"" + *c.reason_contains + "\"";
+    for (uint32_t m : c.clients.members) {
+      // Any close in the window that fits passes (a kill and a refused recovery both close).
+      const Observation* last = nullptr;
+      bool ok = false;
+      for (const ObservedEvent& ev : members_[m].log) {
+        if (ev.time_ns < w.open || ev.time_ns > w.close) continue;
+        const Observation& o = ev.observation;
+        if (o.kind != Observation::Kind::kClosed && o.kind != Observation::Kind::kHandshakeFailed) continue;
+        last = &o;
+        bool fits = true;
+        if (c.http_status && (o.kind != Observation::Kind::kHandshakeFailed || o.http_status != *c.http_status)) fits = false;
+        if (c.code && (o.kind != Observation::Kind::kClosed || o.close_code != *c.code)) fits = false;
+        if (c.reason_contains && o.text.find(*c.reason_contains) == std::string::npos) fits = false;
+        if (fits) {
+          ok = true;
+          break;
+        }
+      }
+      if (ok) continue;
+      if (!last) {
+        Fail(Where(e) + ": " + sc_.members[m].name + " was not closed", want,
+             "still open; recent: " + Recent(m, w), e.case_id);
+      } else {
+        Fail(Where(e) + ": " + sc_.members[m].name + " closed differently", want, DescribeObservation(*last), e.case_id);
+      }
+    }
+  }
+
+  void EvalConnected(const Expectation& e) {
+    const auto& c = e.As<ConnectedExpect>();
+    const Window w = WindowOf(c.window);
+    for (uint32_t m : c.clients.members) {
+      const Observation* got = nullptr;
+      const bool raw = sc_.ClientOf(m).kind == ClientKind::kWebSocket;
+      for (const ObservedEvent& ev : members_[m].log) {
+        if (ev.time_ns < w.open || ev.time_ns > w.close) continue;
+        if (ev.observation.kind == (raw ? Observation::Kind::kOpened : Observation::Kind::kConnected)) {
+          got = &ev.observation;
+          break;
+        }
+      }
+      if (!got) {
+        Fail(Where(e) + ": " + sc_.members[m].name + " did not connect", "connected",
+             Recent(m, Window{w.open, w.close}) + (members_[m].log.empty() ? "" : "; last: " + DescribeObservation(members_[m].log.back().observation)),
+             e.case_id);
+        continue;
+      }
+      if (raw) continue;
+      std::string why;
+      if (c.user_id) {
+        const bool match = c.user_id->is_null ? !got->user_id || got->user_id->empty()
+                                              : got->user_id && *got->user_id == c.user_id->value;
+        if (!match) why = "user_id " + (got->user_id ? *got->user_id : std::string("null"));
+      }
+      if (c.reconnection_token && *c.reconnection_token == got->reconnection_token.empty()) {
+        why = got->reconnection_token.empty() ? "no reconnection token" : "a reconnection token";
+      }
+      if (c.connection_id && got->connection_id != *c.connection_id) why = "connection id " + got->connection_id;
+      if (!why.empty()) Fail(Where(e) + ": " + sc_.members[m].name + " connected differently", "as specified", why, e.case_id);
+    }
+  }
+
+  void EvalHttp(const Expectation& e) {
+    const auto& h = e.As<HttpStatusExpect>();
+    auto it = step_rest_.find(h.step);
+    if (it == step_rest_.end()) {
+      // A connect step's expect_status: the upgrade's status.
+      const Step& s = sc_.steps[h.step];
+      if (s.kind() == StepKind::kConnect) {
+        for (uint32_t m : s.As<ConnectStep>().clients.members) {
+          int status = 0;
+          for (const ObservedEvent& ev : members_[m].log) {
+            if (ev.observation.kind == Observation::Kind::kHandshakeFailed) status = ev.observation.http_status;
+            if (ev.observation.kind == Observation::Kind::kOpened) status = 101;
+            if (status != 0) break;
+          }
+          if (std::find(h.statuses.begin(), h.statuses.end(), status) == h.statuses.end()) {
+            Fail(Where(e) + ": " + sc_.members[m].name + " upgrade answered " + std::to_string(status),
+                 "HTTP " + JoinStatuses(h.statuses), "HTTP " + std::to_string(status), e.case_id);
+          }
+        }
+        return;
+      }
+      Fail(Where(e) + ": the step made no HTTP call", "HTTP " + JoinStatuses(h.statuses), "none", e.case_id);
+      return;
+    }
+    for (size_t index : it->second) {
+      const RestRecord& r = rest_records_[index];
+      if (!r.done) {
+        Fail(Where(e) + ": no response", "HTTP " + JoinStatuses(h.statuses), "no response", e.case_id);
+        continue;
+      }
+      if (std::find(h.statuses.begin(), h.statuses.end(), r.status) == h.statuses.end()) {
+        Fail(Where(e) + ": " + sc_.steps[h.step].label + " answered " + std::to_string(r.status),
+             "HTTP " + JoinStatuses(h.statuses), "HTTP " + std::to_string(r.status) + " " + r.body.substr(0, 200),
+             e.case_id);
+        continue;
+      }
+      if (h.error_code && r.error_code != *h.error_code) {
+        Fail(Where(e) + ": wrong x-ms-error-code", *h.error_code, r.error_code.empty() ? "(none)" : r.error_code, e.case_id);
+      }
+      if (h.body) {
+        nlohmann::json got = nlohmann::json::parse(r.body, nullptr, false);
+        if (got.is_discarded() || !Subset(*h.body, got)) {
+          Fail(Where(e) + ": response body differs", h.body->dump(), r.body.substr(0, 300), e.case_id);
+        }
+      }
+    }
+  }
+
+  static bool Subset(const nlohmann::json& want, const nlohmann::json& got) {
+    if (want.is_object()) {
+      if (!got.is_object()) return false;
+      for (auto it = want.begin(); it != want.end(); ++it) {
+        if (!got.contains(it.key()) || !Subset(it.value(), got[it.key()])) return false;
+      }
+      return true;
+    }
+    return want == got;
+  }
+
+  static std::string JoinStatuses(const std::vector<int>& s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) out += (i ? " or " : "") + std::to_string(s[i]);
+    return out;
+  }
+
+  void EvalInvariant(const Invariant& inv) {
+    std::vector<uint32_t> who;
+    if (inv.clients) {
+      who = inv.clients->members;
+    } else {
+      for (uint32_t m = 0; m < sc_.members.size(); ++m) who.push_back(m);
+    }
+    const std::string name(InvariantKindName(inv.kind));
+    for (uint32_t m : who) {
+      const auto& log = members_[m].log;
+      const std::string member = sc_.members[m].name;
+      switch (inv.kind) {
+        case InvariantKind::kNoDuplicates: {
+          // A message counts as duplicated when a receiver sees it more often than it was
+          // published; reliable clients drop sequenceIds they have seen (as the SDK does).
+          std::map<std::pair<std::string, std::string>, uint64_t> seen;
+          uint64_t max_seq = 0;
+          for (const ObservedEvent& ev : log) {
+            const Observation& o = ev.observation;
+            if (o.kind != Observation::Kind::kGroupMessage && o.kind != Observation::Kind::kServerMessage &&
+                o.kind != Observation::Kind::kRawMessage) {
+              continue;
+            }
+            if (o.sequence_id) {
+              if (*o.sequence_id <= max_seq) continue;
+              max_seq = *o.sequence_id;
+            }
+            const std::string key = PayloadText(o);
+            const uint64_t n = ++seen[{o.group, key}];
+            auto pub = publishes_.find(key);
+            const uint64_t published = pub == publishes_.end() ? 1 : pub->second.size();
+            if (n > published) {
+              Fail("invariant " + name + " at " + FormatPos(inv.pos) + ": " + member + " received a message twice",
+                   "each message at most once", DescribeObservation(o) + " at " + FormatDuration(ev.time_ns),
+                   inv.case_id, ev.time_ns);
+              break;
+            }
+          }
+          break;
+        }
+        case InvariantKind::kSequenceIdsContiguous: {
+          // Within one transport, sequenceIds rise by exactly one; a new transport (recovery)
+          // may replay from any id not above the highest seen + 1.
+          uint64_t max_seq = 0;
+          uint32_t transport = 0;
+          uint64_t last_in_transport = 0;
+          for (const ObservedEvent& ev : log) {
+            const Observation& o = ev.observation;
+            if (!o.sequence_id) continue;
+            const uint64_t id = *o.sequence_id;
+            bool ok = true;
+            if (ev.transport != transport) {
+              transport = ev.transport;
+              ok = id >= 1 && id <= max_seq + 1;
+            } else {
+              ok = id == last_in_transport + 1 || (last_in_transport == 0 && id == max_seq + 1);
+            }
+            if (!ok) {
+              Fail("invariant " + name + " at " + FormatPos(inv.pos) + ": " + member + " sequenceIds jump",
+                   "sequenceId " + std::to_string(ev.transport == transport && last_in_transport ? last_in_transport + 1 : max_seq + 1),
+                   "sequenceId " + std::to_string(id) + " (" + DescribeObservation(o) + ")", inv.case_id, ev.time_ns);
+              break;
+            }
+            last_in_transport = id;
+            max_seq = std::max(max_seq, id);
+          }
+          break;
+        }
+        case InvariantKind::kPerPublisherOrder: {
+          std::map<uint32_t, uint64_t> last;  // publisher -> last index seen
+          for (const ObservedEvent& ev : log) {
+            const Observation& o = ev.observation;
+            if (o.kind != Observation::Kind::kGroupMessage && o.kind != Observation::Kind::kServerMessage &&
+                o.kind != Observation::Kind::kRawMessage) {
+              continue;
+            }
+            auto pub = publishes_.find(PayloadText(o));
+            if (pub == publishes_.end() || pub->second.size() != 1) continue;  // ambiguous
+            const PublishRecord& p = pub->second.front();
+            auto it = last.find(p.publisher);
+            if (it != last.end() && p.index < it->second) {
+              Fail("invariant " + name + " at " + FormatPos(inv.pos) + ": " + member + " received " +
+                       sc_.members[p.publisher].name + "'s messages out of order",
+                   "publish order", DescribeObservation(o) + " after a later message", inv.case_id, ev.time_ns);
+              break;
+            }
+            last[p.publisher] = std::max(it == last.end() ? 0 : it->second, p.index);
+          }
+          break;
+        }
+        case InvariantKind::kNoDeliveryOutsideGroup: {
+          for (const ObservedEvent& ev : log) {
+            const Observation& o = ev.observation;
+            if (o.kind != Observation::Kind::kGroupMessage) continue;
+            if (!WasMember(m, o.group, ev.time_ns)) {
+              Fail("invariant " + name + " at " + FormatPos(inv.pos) + ": " + member +
+                       " received a message of group " + o.group + " without being a member",
+                   "no delivery outside group " + o.group, DescribeObservation(o), inv.case_id, ev.time_ns);
+              break;
+            }
+          }
+          break;
+        }
+      }
+    }
+  }
+
+  // Whether member m had joined `group` (token claim, successful join ack, or a successful REST
+  // add) before `time`.
+  bool WasMember(uint32_t m, const std::string& group, int64_t time) const {
+    const Client& c = sc_.ClientOf(m);
+    if (std::find(c.groups.begin(), c.groups.end(), group) != c.groups.end()) return true;
+    for (const auto& [step, acks] : step_acks_) {
+      const Step& s = sc_.steps[step];
+      if (s.kind() != StepKind::kJoin || s.As<JoinStep>().group != group) continue;
+      for (const AckRecord& a : acks) {
+        if (a.member != m) continue;
+        for (size_t i = a.log_mark; i < members_[m].log.size(); ++i) {
+          const ObservedEvent& ev = members_[m].log[i];
+          if (ev.observation.kind == Observation::Kind::kAck && ev.observation.ack_id == a.ack_id) {
+            if (ev.observation.success && ev.time_ns <= time) return true;
+            break;
+          }
+        }
+      }
+    }
+    // Joins without an ackId cannot be confirmed; give them the benefit of the doubt.
+    for (const Step& s : sc_.steps) {
+      if (s.kind() == StepKind::kJoin && s.As<JoinStep>().ack.mode == AckSpec::Mode::kNone &&
+          s.As<JoinStep>().group == group && step_issued_[s.id] >= 0 && step_issued_[s.id] <= time) {
+        const auto& ms = s.As<JoinStep>().clients.members;
+        if (std::find(ms.begin(), ms.end(), m) != ms.end()) return true;
+      }
+    }
+    for (const auto& [step, records] : step_rest_) {
+      const RestStep& r = sc_.steps[step].As<RestStep>();
+      const bool adds = r.op == RestOp::kAddConnectionToGroup || r.op == RestOp::kAddUserToGroup ||
+                        r.op == RestOp::kAddToGroups;
+      if (!adds) continue;
+      if (r.op != RestOp::kAddToGroups && (!r.group || *r.group != group)) continue;
+      if (r.op == RestOp::kAddToGroups && std::find(r.groups.begin(), r.groups.end(), group) == r.groups.end()) continue;
+      if (r.op == RestOp::kAddConnectionToGroup && r.connection && r.connection->client &&
+          std::find(r.connection->client->members.begin(), r.connection->client->members.end(), m) ==
+              r.connection->client->members.end()) {
+        continue;
+      }
+      if (r.op == RestOp::kAddUserToGroup && (!r.user || sc_.members[m].user != r.user)) continue;
+      for (size_t index : records) {
+        const RestRecord& rec = rest_records_[index];
+        if (rec.done && rec.status < 300 && rec.issued_ns <= time) return true;
+      }
+    }
+    return false;
+  }
+
+  const Scenario& sc_;
+  const RunnerOptions& options_;
+  reports::ScenarioResult& result_;
+  Environment& env_;
+  std::vector<MemberState> members_;
+  std::vector<int64_t> step_issued_;
+  std::map<uint32_t, int64_t> last_issued_;
+  std::vector<Pending> async_pending_;
+  std::map<uint32_t, std::vector<AckRecord>> step_acks_;
+  std::map<uint32_t, std::vector<size_t>> step_rest_;
+  std::vector<RestRecord> rest_records_;
+  std::map<std::string, std::vector<PublishRecord>> publishes_;
+  std::map<uint32_t, uint64_t> publish_counter_;
+  std::vector<reports::Arrow> arrows_;
+  size_t delivered_arrows_ = 0;
+  std::set<std::string> failed_cases_;
+  std::set<std::string> threshold_failed_cases_;
+  int64_t end_ns_ = 0;
+  bool budget_ok_ = true;
+};
+
+bool UsesMqtt(const Scenario& s) {
+  for (const Client& c : s.clients) {
+    if (IsMqtt(c.kind)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+uint64_t EffectiveSeed(const Scenario& scenario, const RunnerOptions& options) {
+  if (options.seed) return *options.seed;
+  return scenario.seed.value_or(kDefaultSeed);
+}
+
+std::vector<std::string> SkipReasons(const Scenario& scenario, Target target) {
+  std::vector<std::string> out;
+  if (!scenario.targets.empty() &&
+      std::find(scenario.targets.begin(), scenario.targets.end(), target) == scenario.targets.end()) {
+    out.push_back("the scenario is limited to other targets");
+  }
+  if (UsesMqtt(scenario)) out.push_back("MQTT clients are not available yet (clients/mqtt_client.h)");
+  if (scenario.upstream.present) {
+    out.push_back("the scripted application server is not available yet (clients/app_server.h)");
+  }
+  for (const Expectation& e : scenario.expectations) {
+    if (e.kind() == ExpectKind::kUpstreamEvent) {
+      out.push_back("upstream_event expectations need the scripted application server");
+      break;
+    }
+  }
+  for (const Step& s : scenario.steps) {
+    if (s.kind() != StepKind::kRest) continue;
+    const RestStep& r = s.As<RestStep>();
+    if (!r.request_headers.empty() || r.omit_api_version || r.api_version || r.auth || r.all_pages) {
+      out.push_back("REST step at " + FormatPos(s.pos) +
+                    " needs request options clients::RestClient cannot send yet (headers, api-version, auth override or paging)");
+      break;
+    }
+    const Client& c = scenario.ClientOf(r.client);
+    if (c.token.fault != TokenFault::kNone) {
+      out.push_back("REST client " + c.name + " uses a token fault clients::RestClient cannot produce yet");
+      break;
+    }
+  }
+  if (target != Target::kSim) {
+    for (const std::string& r : scenario.SimOnlyReasons()) out.push_back(r);
+  }
+  return out;
+}
+
+void RunScenario(const Scenario& scenario, const RunnerOptions& options,
+                 reports::ScenarioResult& result) {
+  const uint64_t seed = EffectiveSeed(scenario, options);
+  result.seed = seed;
+  result.source = reports::Source{scenario.source.seed, scenario.source.section};
+  result.tags = scenario.tags;
+  {
+    std::vector<std::string> argv = options.reproduce_prefix;
+    argv.push_back(scenario.file);
+    argv.push_back("--filter");
+    argv.push_back(scenario.name);
+    argv.push_back("--seed");
+    argv.push_back(std::to_string(seed));
+    argv.push_back("--target");
+    argv.push_back(std::string(TargetName(options.target)));
+    if (options.perturb && *options.perturb) argv.push_back("--perturb");
+    for (service::Bug b : options.extra_bugs) {
+      argv.push_back("--inject-bug");
+      argv.push_back(std::string(service::BugName(b)));
+    }
+    result.reproduce = reports::ShellQuote(argv);
+  }
+  std::vector<std::string> reasons = SkipReasons(scenario, options.target);
+  if (options.target != Target::kSim && !options.extra_bugs.empty()) {
+    reasons.push_back("injected bugs need the sim target");
+  }
+  if (!reasons.empty()) {
+    std::string joined;
+    for (const std::string& r : reasons) joined += (joined.empty() ? "" : "; ") + r;
+    result.MarkSkipped(joined);
+    return;
+  }
+  std::unique_ptr<Environment> env;
+  if (options.target == Target::kSim) {
+    SimEnvironmentOptions o;
+    o.seed = seed;
+    o.perturb = options.perturb.value_or(scenario.run.perturb);
+    o.service = ServiceOptionsFor(scenario);
+    o.service.bugs.insert(options.extra_bugs.begin(), options.extra_bugs.end());
+    o.event_budget = options.event_budget;
+    auto made = MakeSimEnvironment(scenario, o);
+    if (!made.ok()) {
+      result.MarkError(made.error().message);
+      return;
+    }
+    env = std::move(made.value());
+  } else {
+    RealEnvironmentOptions o;
+    o.target = options.target;
+    o.connection_string = options.connection_string;
+    o.ca_file = options.ca_file;
+    o.seed = seed;
+    auto made = MakeRealEnvironment(o);
+    if (!made.ok()) {
+      result.MarkError(made.error().message);
+      return;
+    }
+    env = std::move(made.value());
+  }
+  {
+    ScenarioRun run(scenario, options, result, *env);
+    run.Run();
+  }
+}
+
+}  // namespace wpsim::conformance

@@ -1,0 +1,60 @@
+// The conformance runner: executes one scenario (conformance/scenario.h) against a target and
+// fills a reports::ScenarioResult with the verdict, failures (expected vs actual), latencies,
+// the seed and the trace hash.
+//
+// Theory of operation. A run owns an Environment (conformance/targets.h): for the sim target a
+// SimNetwork with one host for the service and one per client member, all in virtual time; for
+// real targets a UvRuntime. The runner opens one simulated client per member, then executes the
+// steps in order. Every step is *issued* (the client call is made) and then *awaited*: the
+// environment runs until the step's completion predicate holds (the ack, the REST response,
+// the connection outcome...) or its timeout passes. Everything a client observes is appended,
+// with the run clock, to its member's log; expectations, invariants and thresholds are
+// evaluated over those logs after the run settles. Nothing here reads a wall clock except the
+// real-time environment, so a sim run is a pure function of the scenario and the seed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "conformance/scenario.h"
+#include "reports/model.h"
+#include "service/options.h"
+
+namespace wpsim::conformance {
+
+inline constexpr uint64_t kDefaultSeed = 1;
+
+struct RunnerOptions {
+  Target target = Target::kSim;
+  std::optional<uint64_t> seed;  // overrides the scenario's seed
+  std::optional<bool> perturb;   // overrides run.perturb (explore)
+  // Real targets: where the service is. Empty for local means "start one in-process".
+  std::string connection_string;
+  std::string ca_file;  // remote: extra CA certificates (PEM) for wss://
+  // Mutation runs: bugs switched on in addition to the scenario's own inject_bug.
+  std::set<service::Bug> extra_bugs;
+  bool verbose = false;
+  // argv prefix of the reproduce command (e.g. {"wpsim", "run"}); the runner appends the file,
+  // --filter, --seed and --target.
+  std::vector<std::string> reproduce_prefix = {"wpsim", "run"};
+  // Sim: how many simulator events one scenario may use before it is stopped.
+  uint64_t event_budget = 50'000'000;
+};
+
+// Runs `scenario` and records everything into `result` (which the caller created with
+// RunReport::AddScenario). Scenarios the target cannot run are marked skipped with the reason.
+void RunScenario(const Scenario& scenario, const RunnerOptions& options,
+                 reports::ScenarioResult& result);
+
+// The seed a scenario runs with under `options`.
+uint64_t EffectiveSeed(const Scenario& scenario, const RunnerOptions& options);
+
+// Why this build of the runner cannot run the scenario on `target` at all (clients or features
+// not available yet, or sim-only requirements on a real target); empty when it can.
+std::vector<std::string> SkipReasons(const Scenario& scenario, Target target);
+
+}  // namespace wpsim::conformance
