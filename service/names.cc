@@ -21,14 +21,6 @@ std::string Quote(std::string_view value) {
 
 }  // namespace
 
-bool IsValidEventName(std::string_view name) {
-  if (name.empty() || name.size() > kEventNameLengthMax || !IsAsciiLetter(name[0])) return false;
-  for (char c : name.substr(1)) {
-    if (!IsAsciiLetter(c) && !IsAsciiDigit(c) && c != '_' && c != '.' && c != '-') return false;
-  }
-  return true;
-}
-
 bool IsValidMqttClientId(std::string_view client_id) {
   if (client_id.empty() || client_id.size() > kMqttClientIdLengthMax) return false;
   for (char c : client_id) {

@@ -11,17 +11,15 @@
 namespace wpsim::service {
 
 using protocol::rest::HubKey;
+using protocol::rest::IsValidEventName;
 using protocol::rest::IsValidGroupName;
 using protocol::rest::IsValidHubName;
 using protocol::rest::kGroupNameLengthMax;
 using protocol::rest::kHubNameLengthMax;
 
-inline constexpr size_t kEventNameLengthMax = 128;
+using protocol::rest::kEventNameLengthMax;
 inline constexpr size_t kMqttClientIdLengthMax = 128;
 
-// `^[a-z][a-z0-9_.-]{0,127}$`, case-insensitive (EMU:WebPubSubNameValidator.cs). The rule
-// already excludes '/', which MQTT event names may not contain.
-bool IsValidEventName(std::string_view name);
 // `[0-9a-zA-Z]{1,128}` (DOC-INC:mqtt-connection-parameters.md).
 bool IsValidMqttClientId(std::string_view client_id);
 // Min length 1; no documented character set (REST:routes.tsp).

@@ -82,6 +82,16 @@ bool IsAllWhiteSpace(std::string_view text) {
   return true;
 }
 
+bool IsValidEventName(std::string_view event) {
+  if (event.empty() || event.size() > kEventNameLengthMax || !IsAsciiLetter(event[0])) {
+    return false;
+  }
+  for (char c : event.substr(1)) {
+    if (!IsAsciiLetter(c) && !IsAsciiDigit(c) && c != '_' && c != '.' && c != '-') return false;
+  }
+  return true;
+}
+
 bool IsValidGroupName(std::string_view group) {
   const std::optional<size_t> length = Utf16Length(group);
   if (!length || *length == 0 || *length > kGroupNameLengthMax) return false;

@@ -23,6 +23,10 @@ std::string HubKey(std::string_view hub);
 // EMU:WebPubSubNameValidator.cs IsNullOrWhiteSpace). Case-sensitive; any other character is fine.
 bool IsValidGroupName(std::string_view group);
 
+inline constexpr size_t kEventNameLengthMax = 128;
+// `^[a-z][a-z0-9_.-]{0,127}$`, ASCII letters of either case (EMU:WebPubSubNameValidator.cs).
+bool IsValidEventName(std::string_view event);
+
 // Length of valid UTF-8 text in UTF-16 code units (the unit .NET's string.Length counts), or
 // nullopt if `text` is not valid UTF-8.
 std::optional<size_t> Utf16Length(std::string_view text);
