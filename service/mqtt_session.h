@@ -137,7 +137,6 @@ class MqttConnection final : public ClientConnection {
   uint32_t client_max_packet_size_ = protocol::mqtt::kMaxPacketSizeLimit;
   uint16_t client_receive_maximum_ = 65535;
   std::set<uint16_t> inbound_qos2_;  // PUBREC sent, PUBREL awaited (bounded by receive max)
-  size_t inbound_inflight_ = 0;
   uint64_t keep_key_ = 0;
   uint32_t connect_session_expiry_ = 0;  // as requested in CONNECT ([MQTT-3.14.2-2])
   std::vector<uint8_t> scratch_;
