@@ -83,6 +83,7 @@ void Front::StartWebSocket(uint64_t request_id, http::Response response, std::st
   stream_->SetHandler(nullptr);
   ws_ = std::make_unique<ws::Connection>(service_.runtime(), std::move(stream_), this, options,
                                          std::move(subprotocol), initial);
+  ws_->SetFlushBatch(&service_.flush_batch());
 }
 
 void Front::OnMessage(ws::Connection&, ws::Opcode opcode, std::span<const uint8_t> payload) {

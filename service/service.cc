@@ -19,7 +19,10 @@ std::string ToLower(std::string_view s) {
 }  // namespace
 
 Service::Service(sim::Runtime& runtime, ServiceOptions options)
-    : runtime_(runtime), options_(std::move(options)), rng_(runtime.ForkRng("service")) {
+    : runtime_(runtime),
+      options_(std::move(options)),
+      rng_(runtime.ForkRng("service")),
+      flush_batch_(runtime) {
   WPSIM_ASSERT(!options_.access_keys.empty());
 }
 

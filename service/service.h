@@ -29,6 +29,7 @@
 #include "protocol/http/server_connection.h"
 #include "protocol/rest/odata_filter.h"
 #include "protocol/websocket/session.h"
+#include "protocol/websocket/stream_connection.h"
 #include "protocol/webpubsub/client_requests.h"
 #include "service/hub_state.h"
 #include "service/options.h"
@@ -186,6 +187,8 @@ class Service {
 
   sim::Runtime& runtime() { return runtime_; }
   const ServiceOptions& options() const { return options_; }
+  // Flushes every WebSocket that a fan-out wrote to, once per loop turn.
+  protocol::websocket::FlushBatch& flush_batch() { return flush_batch_; }
   // The hub with this name (case-insensitive), created on first use.
   Hub& GetHub(std::string_view name);
   Hub* FindHub(std::string_view name);
@@ -230,6 +233,7 @@ class Service {
   sim::Runtime& runtime_;
   ServiceOptions options_;
   sim::Rng rng_;
+  protocol::websocket::FlushBatch flush_batch_;  // declared early: outlives every connection
   std::unique_ptr<sim::Listener> listener_;
   uint64_t next_front_id_ = 1;
   std::map<uint64_t, std::unique_ptr<Front>> fronts_;

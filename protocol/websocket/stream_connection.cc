@@ -43,8 +43,45 @@ Connection::Connection(sim::Runtime& runtime, std::unique_ptr<sim::Stream> strea
   ++writes_;
 }
 
+FlushBatch::~FlushBatch() {
+  *alive_ = false;
+  for (Connection* c : pending_) {
+    if (c != nullptr) c->batch_slot_ = Connection::kNoSlot;
+  }
+}
+
+void FlushBatch::Add(Connection* connection) {
+  connection->batch_slot_ = pending_.size();
+  pending_.push_back(connection);
+  if (posted_) return;
+  posted_ = true;
+  runtime_.Post([this, alive = alive_] {
+    if (*alive) Run();
+  });
+}
+
+void FlushBatch::Remove(Connection* connection) {
+  pending_[connection->batch_slot_] = nullptr;
+  connection->batch_slot_ = Connection::kNoSlot;
+}
+
+void FlushBatch::Run() {
+  posted_ = false;
+  // Pumping may destroy connections (they clear their slot) or queue more (appended, and
+  // flushed in this same pass); the vector keeps its capacity between turns.
+  for (size_t i = 0; i < pending_.size(); ++i) {
+    Connection* c = pending_[i];
+    if (c == nullptr) continue;
+    pending_[i] = nullptr;
+    c->batch_slot_ = Connection::kNoSlot;
+    c->Pump();
+  }
+  pending_.clear();
+}
+
 Connection::~Connection() {
   *alive_ = false;
+  if (batch_ != nullptr && batch_slot_ != kNoSlot) batch_->Remove(this);
   if (deadline_timer_ != 0) runtime_.CancelTimer(deadline_timer_);
   if (kick_timer_ != 0) runtime_.CancelTimer(kick_timer_);
   if (stream_) stream_->SetHandler(nullptr);
@@ -254,7 +291,12 @@ void Connection::Flush(bool force) {
 }
 
 void Connection::ScheduleKick() {
-  if (in_pump_ || finished_ || kick_timer_ != 0) return;
+  if (in_pump_ || finished_) return;
+  if (batch_ != nullptr) {
+    if (batch_slot_ == kNoSlot) batch_->Add(this);
+    return;
+  }
+  if (kick_timer_ != 0) return;
   kick_timer_ = runtime_.SetTimer(runtime_.Now(), [this] {
     kick_timer_ = 0;
     Pump();

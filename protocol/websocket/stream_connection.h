@@ -71,6 +71,30 @@ class ConnectionHandler {
   virtual void OnClosed(Connection& connection, const CloseInfo& info) = 0;
 };
 
+// FlushBatch: connections that queued frames outside their own callbacks (the receivers of a
+// fan-out) are flushed by ONE posted task per loop turn, instead of one zero-delay timer per
+// connection — the difference between O(receivers) scheduler operations per fan-out and O(1).
+// A connection joins a batch with Connection::SetFlushBatch; the batch must outlive it.
+class FlushBatch {
+ public:
+  explicit FlushBatch(sim::Runtime& runtime) : runtime_(runtime) {}
+  ~FlushBatch();
+  FlushBatch(const FlushBatch&) = delete;
+  FlushBatch& operator=(const FlushBatch&) = delete;
+  size_t pending() const { return pending_.size(); }
+
+ private:
+  friend class Connection;
+  void Add(Connection* connection);
+  void Remove(Connection* connection);
+  void Run();
+
+  sim::Runtime& runtime_;
+  std::vector<Connection*> pending_;  // slots of removed connections are nullptr
+  bool posted_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
 class Connection final : public sim::StreamHandler {
  public:
   // Server side, after http::ServerConnection::AcceptUpgrade (whose output, including the
@@ -102,7 +126,10 @@ class Connection final : public sim::StreamHandler {
   // Null on the client side until the handshake completes.
   Session* session() { return session_.get(); }
   sim::Stream* stream() { return stream_.get(); }
-  uint64_t writes() const { return writes_; }  // Stream::Write calls made (for tests/benches)
+  uint64_t writes() const { return writes_; }
+  // Sends made outside this connection's callbacks are flushed by `batch` (nullptr: by a
+  // zero-delay timer of its own).
+  void SetFlushBatch(FlushBatch* batch) { batch_ = batch; }  // Stream::Write calls made (for tests/benches)
 
   // sim::StreamHandler
   void OnData(std::span<const uint8_t> data) override;
@@ -140,6 +167,10 @@ class Connection final : public sim::StreamHandler {
   sim::TimerId kick_timer_ = 0;  // zero-delay: flush sends made outside our callbacks
   std::vector<uint8_t> scratch_;  // gathers a multi-chunk batch into one Write (capacity reused)
   uint64_t writes_ = 0;
+  friend class FlushBatch;
+  static constexpr size_t kNoSlot = static_cast<size_t>(-1);
+  FlushBatch* batch_ = nullptr;
+  size_t batch_slot_ = kNoSlot;  // index in batch_->pending_ while queued there
 };
 
 }  // namespace wpsim::protocol::websocket
