@@ -1157,7 +1157,7 @@ class Loader {
       };
       if (c.kind == ClientKind::kRest) {
         reject(kClientConnKeys, "websocket, json, reliable and mqtt");
-        reject({"count"}, "connection (non-rest)");
+        reject({"count"}, "websocket, json, reliable and mqtt");
       } else {
         reject(kClientRestKeys, "rest");
       }
@@ -1542,7 +1542,7 @@ class Loader {
     if (!val) return false;
     const std::string ct = content_type.substr(0, content_type.find(';'));
     if (ct == "application/json") {
-      if (val->IsScalar() && !IsPlainScalar(*val)) CheckTemplates(*val, val->Scalar());
+      if (val->IsScalar()) CheckTemplates(*val, val->Scalar());
       body = YamlToJson(*val).dump();
       return true;
     }
@@ -1939,7 +1939,7 @@ class Loader {
     DataType t = p.data_type.value_or(DataType::kJson);
     switch (t) {
       case DataType::kJson:
-        if (data->IsScalar() && !IsPlainScalar(*data)) CheckTemplates(*data, data->Scalar());
+        if (data->IsScalar()) CheckTemplates(*data, data->Scalar());
         p.data = YamlToJson(*data);
         break;
       case DataType::kText:
@@ -1969,6 +1969,16 @@ class Loader {
       return true;
     };
     auto no_args = [&]() { return !value.IsDefined() || value.IsNull(); };
+    // A key without a value ("- connect:") has no position of its own: report at the key.
+    static const Keys kClientListKinds = {"connect", "disconnect", "kill", "ping", "reset", "recover", "sequence_ack"};
+    if (no_args() && Contains(kClientListKinds, kind)) {
+      Error(kind_node, what + " needs a client, a list of clients, or a mapping with 'client'");
+      return false;
+    }
+    if (no_args() && kind == "wait") {
+      Error(kind_node, "step 'wait' needs a duration like 100ms");
+      return false;
+    }
 
     if (kind == "connect") {
       auto ref = ClientsOf(value, map, what,
@@ -2982,7 +2992,11 @@ class Loader {
       keys = {"event", "client", "count", "body", "body_text", "headers", "after", "until", "within"};
     }
     keys.insert(keys.end(), kExpectModifiers.begin(), kExpectModifiers.end());
-    Map m(*this, value.IsDefined() ? value : kind_node, what, keys);
+    if (!value.IsDefined() || value.IsNull()) {
+      Error(kind_node, what + " needs a mapping (keys: " + JoinKeys(keys) + ")");
+      return;
+    }
+    Map m(*this, value, what, keys);
     if (!m.ok()) return;
     auto take_modifier = [&](std::string_view key, std::optional<Node>& slot) {
       if (auto v = m.Get(key)) {
