@@ -12,6 +12,8 @@
 #include "protocol/websocket/frame.h"
 #include "service/front.h"
 #include "service/names.h"
+#include "protocol/http/message.h"
+#include "service/upstream.h"
 
 namespace wpsim::service {
 
@@ -430,11 +432,14 @@ void MqttConnection::HandlePublish(mqtt::Publish& publish) {
   AckPublish(publish, ReasonCode::kSuccess);
 }
 
-// UPSTREAM HOOK (PROTOCOL.md §12.8). User events travel upstream as CloudEvents; the event
-// handler client lives in service/upstream*. Until it is wired in, the service behaves as if
-// no handler were configured: the PUBLISH is acknowledged (it was received) and the reply
-// arrives on $webpubsub/server/events/{event}/failed with user property
-// azure-status-code=500, text/plain content, and the publisher's correlation data.
+// UPSTREAM HOOK (PROTOCOL.md §12.8). A PUBLISH to $webpubsub/server/events/{event} is a user
+// event: the PUBLISH is acknowledged (it was received), the payload goes upstream
+// (service/upstream.h) with the 5.0 content type and user properties as mqtt-<name> headers,
+// and the handler's answer comes back on .../{event}/succeeded (2xx) or .../failed: payload =
+// response body, content type = response Content-Type, mqtt-<name> response headers → user
+// properties, plus azure-status-code and the publisher's correlation data. Without a
+// handler the service answers on .../failed with azure-status-code 500 at once. Not yet done
+// (see the report): the MQTT connect/connected/disconnected system events.
 void MqttConnection::HandleUpstreamEvent(const mqtt::Publish& publish) {
   const std::string_view event = std::string_view(publish.topic).substr(kMqttServerEventsPrefix.size());
   if (event.empty() || event.find('/') != std::string_view::npos) {
@@ -447,6 +452,50 @@ void MqttConnection::HandleUpstreamEvent(const mqtt::Publish& publish) {
   }
   AckPublish(publish, ReasonCode::kSuccess);
   if (state_ != State::kConnected || session_ == nullptr) return;
+  if (!service_.options().hubs.empty() &&
+      service_.upstream().HasHandler(hub_.name(), EventKind::kUser, event)) {
+    UpstreamContext context;
+    context.hub = hub_.name();
+    context.connection_id = session_->connection_id;
+    context.user_id = session_->user_id;
+    context.subprotocol = std::string(kMqttSubprotocol);
+    for (const mqtt::UserProperty& p : publish.properties.user_properties) {
+      context.extra_headers.emplace_back("mqtt-" + p.key, p.value);
+    }
+    std::string content_type = publish.properties.content_type.value_or(
+        std::string(wps::HttpContentType(wps::DataType::kBinary)));
+    service_.upstream().UserEvent(
+        context, event, std::move(content_type), std::string(AsText(publish.payload)),
+        [&service = service_, hub_name = hub_.name(), id = session_->connection_id,
+         topic = publish.topic, qos = std::min<uint8_t>(publish.qos, 1),
+         correlation = publish.properties.correlation_data](const UpstreamResult& r) {
+          Hub* hub = service.FindHub(hub_name);
+          auto* session = hub == nullptr ? nullptr : dynamic_cast<MqttSession*>(hub->Find(id));
+          if (session == nullptr) return;  // the session ended while the handler worked
+          const bool ok = r.ok();
+          OutboundMessage reply = OutboundMessage::Group(
+              topic + (ok ? "/succeeded" : "/failed"), std::nullopt,
+              wps::Payload::Binary(AsBytes(std::string_view(ok || !r.body.empty() ? r.body : r.error))));
+          reply.mqtt_qos = qos;
+          mqtt::Properties properties;
+          if (std::optional<std::string_view> ct = r.headers.Get("Content-Type")) {
+            properties.content_type = std::string(*ct);
+          }
+          properties.correlation_data = correlation;
+          for (const protocol::http::Header& h : r.headers) {
+            if (h.name.size() > 5 && protocol::http::EqualsIgnoreCase(h.name.substr(0, 5), "mqtt-")) {
+              properties.user_properties.push_back({h.name.substr(5), h.value});
+            }
+          }
+          properties.user_properties.push_back(
+              {"azure-status-code", std::to_string(r.outcome == UpstreamResult::Outcome::kResponse
+                                                       ? r.status
+                                                       : 500)});
+          reply.mqtt_properties = std::move(properties);
+          session->Deliver(reply);
+        });
+    return;
+  }
   OutboundMessage reply = OutboundMessage::Group(
       publish.topic + "/failed", std::nullopt,
       wps::Payload::Text("No event handler is configured for event '" + std::string(event) + "'."));

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "clients/app_server.h"
 #include "clients/mqtt_client.h"
 #include "clients/rest_client.h"
 #include "clients/ws_client.h"
@@ -1085,6 +1086,46 @@ TEST_F(MqttSim, UpstreamEventWithoutHandlerIsAnsweredOnFailedTopic) {
   EXPECT_EQ(got[0]->mqtt->properties.correlation_data, std::vector<uint8_t>{7});
   ASSERT_FALSE(got[0]->mqtt->properties.user_properties.empty());
   EXPECT_EQ(got[0]->mqtt->properties.user_properties[0].key, "azure-status-code");
+}
+
+TEST_F(MqttSim, UpstreamEventGoesToTheHandlerAndTheAnswerComesBackOnSucceeded) {
+  sim::SimRuntime* app_host = net_.AddHost("app").value();
+  clients::AppServerOptions app_options;
+  app_options.access_keys = ServiceOptions{}.access_keys;
+  clients::AppServer app(*app_host, "app", app_options);
+  ASSERT_TRUE(app.Listen().ok());
+  clients::AppServerReply answer;
+  answer.status = 200;
+  answer.content_type = "text/plain";
+  answer.body = "hi back";
+  answer.headers.push_back({"mqtt-k", "v"});
+  app.SetDefault("hello", answer);
+  service_.reset();
+  ServiceOptions options;
+  options.hubs["hub"].event_handlers = {{"http://app/api/{hub}/{event}", "*", {}}};
+  service_ = std::make_unique<Service>(*service_host_, options);
+  ASSERT_TRUE(service_->Listen(sim::Address{"service", 80}).ok());
+  MqttClient& c = Mqtt("client1");
+  Up(c);
+  MqttPublishOptions p = Pub("$webpubsub/server/events/hello", "hi", 1);
+  p.properties.content_type = "text/plain";
+  p.properties.correlation_data = std::vector<uint8_t>{9};
+  p.properties.user_properties = {{"a", "b"}};
+  ASSERT_TRUE(c.Publish(p).ok());
+  Run(3 * sim::kSecond);
+  auto posts = app.RequestsFor("hello");
+  ASSERT_EQ(posts.size(), 1u);
+  EXPECT_EQ(posts[0]->body, "hi");
+  EXPECT_EQ(posts[0]->Header("mqtt-a"), "b");
+  auto got = Of(c, Observation::Kind::kGroupMessage);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0]->mqtt->topic, "$webpubsub/server/events/hello/succeeded");
+  EXPECT_EQ(got[0]->payload.data.view(), "hi back");
+  EXPECT_EQ(got[0]->mqtt->properties.correlation_data, std::vector<uint8_t>{9});
+  const auto& up = got[0]->mqtt->properties.user_properties;
+  ASSERT_EQ(up.size(), 2u);
+  EXPECT_EQ(up[0], (mqtt::UserProperty{"k", "v"}));
+  EXPECT_EQ(up[1], (mqtt::UserProperty{"azure-status-code", "200"}));
 }
 
 TEST_F(MqttSim, SameSeedGivesTheSameObservations) {
