@@ -166,7 +166,7 @@ Status MqttClient::Disconnect(mqtt::ReasonCode code, mqtt::Properties properties
   packet.properties = std::move(properties);
   Status s = SendPacket(packet);
   connected_ = false;
-  if (connection_) connection_->Close(ws::close_code::kNormal);
+  if (connection_) connection_->Close(ws::close_code::kNormal, "");  // "" not {}: a null reason.data() reaches memcpy
   return s;
 }
 
