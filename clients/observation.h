@@ -40,6 +40,8 @@ struct Observation {
     kRawMessage,       // raw client: payload (text or binary)
     kClosed,           // close_code, text = reason
     kRecovered,        // a reliable client reattached to its connection
+    kSequenceRepeated, // the service sent sequence_id again on the SAME transport (a protocol
+                       // violation; replays after a recovery are on a new transport)
     kHttpResponse,     // REST client: http_status, text = body, label = request label
   };
   Kind kind = Kind::kOpened;

@@ -23,6 +23,7 @@ std::string_view ObservationKindName(Observation::Kind kind) {
     case Observation::Kind::kRawMessage: return "raw_message";
     case Observation::Kind::kClosed: return "closed";
     case Observation::Kind::kRecovered: return "recovered";
+    case Observation::Kind::kSequenceRepeated: return "sequence_repeated";
     case Observation::Kind::kHttpResponse: return "http_response";
   }
   return "unknown";
@@ -173,6 +174,7 @@ void WsClient::Record(Observation o) {
 }
 
 void WsClient::OnOpen(ws::Connection&) {
+  last_transport_sequence_id_ = 0;
   Observation o;
   o.kind = recovering_ ? Observation::Kind::kRecovered : Observation::Kind::kOpened;
   recovering_ = false;
@@ -206,6 +208,7 @@ void WsClient::HandleServiceMessage(std::string_view text) {
     }
   } else if (auto* g = std::get_if<wps::GroupDataMessage>(&decoded.value())) {
     if (g->sequence_id) {
+      if (!CheckTransportSequence(*g->sequence_id)) return;
       if (*g->sequence_id <= max_sequence_id_) return;  // duplicate: dropped like the SDK
       max_sequence_id_ = *g->sequence_id;
     }
@@ -216,6 +219,7 @@ void WsClient::HandleServiceMessage(std::string_view text) {
     o.sequence_id = g->sequence_id;
   } else if (auto* s = std::get_if<wps::ServerDataMessage>(&decoded.value())) {
     if (s->sequence_id) {
+      if (!CheckTransportSequence(*s->sequence_id)) return;
       if (*s->sequence_id <= max_sequence_id_) return;
       max_sequence_id_ = *s->sequence_id;
     }
@@ -238,6 +242,22 @@ void WsClient::HandleServiceMessage(std::string_view text) {
     return;  // unknown: ignored
   }
   Record(std::move(o));
+}
+
+bool WsClient::CheckTransportSequence(uint64_t sequence_id) {
+  // Within one transport the service sends each sequence id once, in increasing order; a
+  // replay after recovery starts a new transport. The SDK silently drops repeats, so record
+  // them here or a duplicating service would go unnoticed.
+  if (sequence_id <= last_transport_sequence_id_) {
+    Observation o;
+    o.kind = Observation::Kind::kSequenceRepeated;
+    o.sequence_id = sequence_id;
+    o.text = "after " + std::to_string(last_transport_sequence_id_);
+    Record(std::move(o));
+    return false;
+  }
+  last_transport_sequence_id_ = sequence_id;
+  return true;
 }
 
 void WsClient::OnClosed(ws::Connection& connection, const ws::CloseInfo& info) {

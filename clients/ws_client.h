@@ -94,6 +94,7 @@ class WsClient : public protocol::websocket::ConnectionHandler {
   void ArmSequenceAck();
   void TryRecover();
   void HandleServiceMessage(std::string_view text);
+  bool CheckTransportSequence(uint64_t sequence_id);
 
   sim::Runtime& runtime_;
   std::string name_;
@@ -107,6 +108,7 @@ class WsClient : public protocol::websocket::ConnectionHandler {
   std::string reconnection_token_;
   uint64_t max_sequence_id_ = 0;
   uint64_t acked_sequence_id_ = 0;
+  uint64_t last_transport_sequence_id_ = 0;  // largest sequence id on the current transport
   sim::TimerId sequence_ack_timer_ = 0;
   sim::TimerId recovery_timer_ = 0;
   sim::Nanos recovery_started_ = 0;

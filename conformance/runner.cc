@@ -954,6 +954,15 @@ class ScenarioRun {
       case Observation::Kind::kHandshakeFailed:
         Arrow(now, "service", sc_.members[m].name, DescribeObservation(o));
         break;
+      case Observation::Kind::kSequenceRepeated: {
+        // Checked on every scenario: a reliable transport never repeats a sequence id (§6.1).
+        const std::string id = std::to_string(o.sequence_id.value_or(0));
+        Fail(sc_.members[m].name + " received sequenceId " + id + " twice on one connection",
+             "each sequenceId at most once per transport, increasing", "sequenceId " + id + " " + o.text,
+             "REL-003", now);
+        if (!arrows_.empty()) arrows_.back().highlighted = true;
+        break;
+      }
       default: break;
     }
   }

@@ -298,7 +298,7 @@ void Session::QueueClose(uint16_t code, std::string_view reason) {
   buf[0] = static_cast<uint8_t>(code >> 8);
   buf[1] = static_cast<uint8_t>(code & 0xFF);
   const size_t n = std::min(reason.size(), kCloseReasonMax);
-  std::memcpy(buf.data() + 2, reason.data(), n);
+  if (n > 0) std::memcpy(buf.data() + 2, reason.data(), n);  // data() may be null when empty
   QueueFrame(Opcode::kClose, true, std::span<const uint8_t>(buf.data(), 2 + n));
 }
 

@@ -45,13 +45,6 @@ TEST(RunnerMutation, EveryInjectedServiceBugIsKilledBySomeScenario) {
         killed = true;
       }
     }
-    if (bug == service::Bug::kDuplicateOnReplay) {
-      // Known gap: clients::WsClient drops replayed sequenceIds it has seen (as the SDK does)
-      // before recording an observation, so no scenario can see the duplicate. When the client
-      // reports dropped duplicates this expectation flips and the bug joins the others.
-      EXPECT_FALSE(killed) << "duplicate-on-replay is killed now: remove this exception";
-      continue;
-    }
     EXPECT_TRUE(killed) << "bug " << service::BugName(bug) << " survives: " << description;
   }
 }
