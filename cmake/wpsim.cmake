@@ -49,8 +49,9 @@ function(wpsim_test name)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   target_compile_definitions(${name} PRIVATE WPSIM_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     WPSIM_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  # 900 s: the mutation test runs the whole suite once per injected bug, ~3 min under ASan.
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${ARG_LABELS}"
-    TIMEOUT 300)
+    TIMEOUT 900)
 endfunction()
 
 # wpsim_subdirectories(): add_subdirectory() for every direct subfolder holding a CMakeLists.txt
