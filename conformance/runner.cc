@@ -605,6 +605,7 @@ class ScenarioRun {
              : cl.kind == ClientKind::kReliable ? clients::WsClientKind::kReliable
                                                 : clients::WsClientKind::kJson;
     o.service = env_.ServiceAddress();
+    o.dial = env_.Dialer(m);
     const auth::ConnectionString& cs = env_.connection_string();
     o.host_header = cs.host + (cs.port ? ":" + std::to_string(*cs.port) : "");
     o.hub = sc_.hub;
@@ -801,6 +802,7 @@ class ScenarioRun {
       clients::RestClientOptions o;
       o.service = env_.ServiceAddress();
       o.connection_string = env_.connection_string();
+      o.dial = env_.Dialer(m);
       ms.rest = std::make_unique<clients::RestClient>(env_.ClientRuntime(m), sc_.members[m].name, o);
     }
     return *ms.rest;

@@ -31,7 +31,13 @@ class Environment {
   virtual sim::Runtime& ClientRuntime(uint32_t member) = 0;
   virtual sim::Address ServiceAddress() const = 0;
   virtual const protocol::auth::ConnectionString& connection_string() const = 0;
-  // Wraps a dialled stream (TLS for wss/https targets); identity by default.
+  // How clients open their transport to the service: empty means ClientRuntime(m).Dial (sim and
+  // plain local targets); real TLS targets return a dialer that wraps the stream in TLS
+  // (sim::DialTls). Every simulated client (WebSocket, REST, MQTT) takes it as options.dial.
+  virtual std::function<void(const sim::Address&, sim::DialFn)> Dialer(uint32_t member) {
+    (void)member;
+    return {};
+  }
   virtual bool tls() const { return false; }
   // Lets time pass until done() holds or the run clock reaches `deadline`. Errors: the event
   // budget ran out (sim) or the loop failed.
