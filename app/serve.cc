@@ -28,6 +28,9 @@ void RegisterServe(CLI::App& app, ServeFlags& flags) {
   app.add_flag("--list-bugs", flags.list_bugs, "List the injectable bugs and exit");
   app.add_option("--public-endpoint", flags.public_endpoint,
                  "Endpoint clients use when it differs from --listen (reverse proxy)");
+  app.add_option("--upstream-ca", flags.upstream_ca,
+                 "PEM file of CAs trusted for https:// event handlers (default: the system store)")
+      ->check(CLI::ExistingFile);
 }
 
 namespace {
@@ -57,6 +60,7 @@ int RunServe(const ServeFlags& flags) {
   }
   if (!flags.access_key.empty()) options.access_keys = {flags.access_key};
   options.public_endpoint = flags.public_endpoint;
+  if (!flags.upstream_ca.empty()) options.upstream.tls_ca_file = flags.upstream_ca;
   // WebHook-Request-Origin (§12.2): the host clients use, unless the config names one.
   if (options.upstream.request_origin.empty() && options.public_endpoint.empty()) {
     options.upstream.request_origin = address->host;

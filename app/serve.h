@@ -18,6 +18,7 @@ struct ServeFlags {
   std::vector<std::string> inject_bugs;
   bool list_bugs = false;
   std::string public_endpoint;
+  std::string upstream_ca;  // PEM file trusted for https:// event handlers
 };
 
 void RegisterServe(CLI::App& app, ServeFlags& flags);

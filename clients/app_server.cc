@@ -184,10 +184,12 @@ AppServer::~AppServer() {
 }
 
 Status AppServer::Listen() {
-  auto listener = runtime_.Listen(options_.listen, [this](std::unique_ptr<sim::Stream> stream) {
+  sim::AcceptFn accept = [this](std::unique_ptr<sim::Stream> stream) {
     const uint64_t id = next_connection_id_++;
     conns_.emplace(id, std::make_unique<Conn>(*this, id, std::move(stream)));
-  });
+  };
+  auto listener = options_.tls ? sim::ListenTls(runtime_, options_.listen, options_.tls, std::move(accept))
+                               : runtime_.Listen(options_.listen, std::move(accept));
   if (!listener.ok()) return listener.error();
   listener_ = std::move(listener.value());
   return Status::Ok();

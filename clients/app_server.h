@@ -25,6 +25,7 @@
 
 #include "protocol/http/message.h"
 #include "sim/seam.h"
+#include "sim/tls/tls.h"
 
 namespace wpsim::clients {
 
@@ -77,6 +78,8 @@ struct AppServerOptions {
   // Keys to check ce-signature with (AppServerRequest::signature_valid).
   std::vector<std::string> access_keys;
   AppServerValidation validation;
+  // Serve https: connections are accepted through sim::ListenTls with this server config.
+  std::shared_ptr<const sim::TlsConfig> tls;
 };
 
 // One request the server received.

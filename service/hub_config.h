@@ -54,6 +54,14 @@ struct UpstreamOptions {
   size_t pending_requests_max = 4096;      // requests waiting for a pooled connection
   size_t per_connection_queue_max = 256;   // events of one connection waiting their turn
   size_t response_body_bytes_max = 1024 * 1024;
+  // A pooled keep-alive connection idle this long is closed (.NET's PooledConnectionIdleTimeout
+  // is 1 min; Node servers close idle sockets after 5 s, which the stale-connection retry covers).
+  sim::Nanos idle_connection_timeout = 60 * sim::kSecond;
+  // https:// handlers: PEM file of trusted CAs ("" = the system store) and whether to verify
+  // the handler's certificate at all (false only for throwaway test endpoints).
+  std::string tls_ca_file;
+  std::string tls_ca_pem;  // trusted CAs as PEM; takes precedence over tls_ca_file
+  bool tls_verify = true;
 };
 
 // Hub settings keyed by lower-case hub name (hub names are case-insensitive).

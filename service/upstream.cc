@@ -7,6 +7,7 @@
 #include "protocol/http/client_connection.h"
 #include "service/options.h"
 #include "service/service.h"
+#include "sim/tls/tls.h"
 
 namespace wpsim::service {
 
@@ -126,7 +127,10 @@ class Upstream::Pool {
       if (p.timer != 0) runtime_.CancelTimer(p.timer);
     }
     for (auto& [key, origin] : origins_) {
-      for (auto& c : origin.conns) c->Shut();
+      for (auto& c : origin.conns) {
+        if (c->idle_timer != 0) runtime_.CancelTimer(c->idle_timer);
+        c->Shut();
+      }
     }
   }
 
@@ -138,6 +142,8 @@ class Upstream::Pool {
     }
     OriginState& origin = origins_[key];
     origin.address = sim::Address{url.host, url.port};
+    origin.https = url.https;
+    origin.server_name = url.host;
     const uint64_t id = next_id_++;
     Pending& p = pending_[id];
     p.origin = key;
@@ -160,6 +166,7 @@ class Upstream::Pool {
     uint64_t served = 0;    // responses received so far (a reused connection may be stale)
     bool got_bytes = false; // bytes of the current response arrived
     bool dead = false;
+    sim::TimerId idle_timer = 0;  // armed while the connection waits for a request
 
     explicit Conn(const http::Limits& limits) : codec(limits) {}
     void OnData(std::span<const uint8_t> data) override {
@@ -187,6 +194,9 @@ class Upstream::Pool {
   };
   struct OriginState {
     sim::Address address;
+    bool https = false;
+    std::string server_name;
+    std::shared_ptr<const sim::TlsConfig> tls;  // made on the first https dial
     std::vector<std::unique_ptr<Conn>> conns;
     std::deque<uint64_t> waiting;
     size_t dialing = 0;
@@ -227,11 +237,20 @@ class Upstream::Pool {
            origin.conns.size() + origin.dialing < options_.connections_per_origin_max) {
       Dial(key, origin);
     }
+    for (auto& c : origin.conns) {
+      if (c->dead || c->current != 0 || c->idle_timer != 0) continue;
+      Conn* conn = c.get();
+      conn->idle_timer = runtime_.SetTimer(runtime_.Now() + options_.idle_connection_timeout,
+                                           [this, conn] {
+                                             conn->idle_timer = 0;
+                                             Kill(conn, "", true);
+                                           });
+    }
   }
 
   void Dial(const std::string& key, OriginState& origin) {
     ++origin.dialing;
-    runtime_.Dial(origin.address, [this, alive = alive_, key](Result<std::unique_ptr<sim::Stream>> s) {
+    sim::DialFn on_dial = [this, alive = alive_, key](Result<std::unique_ptr<sim::Stream>> s) {
       if (!*alive) return;
       OriginState& o = origins_[key];
       --o.dialing;
@@ -254,10 +273,32 @@ class Upstream::Pool {
       conn->stream->SetHandler(conn.get());
       o.conns.push_back(std::move(conn));
       Kick(key);
-    });
+    };
+    if (!origin.https) return runtime_.Dial(origin.address, std::move(on_dial));
+    if (!origin.tls) {
+      sim::TlsClientOptions tls;
+      tls.server_name = origin.server_name;
+      if (!options_.tls_ca_file.empty()) tls.ca_file = options_.tls_ca_file;
+      tls.ca_pem = options_.tls_ca_pem;
+      tls.verify = options_.tls_verify;
+      tls.alpn = {"http/1.1"};
+      Result<std::shared_ptr<const sim::TlsConfig>> config = sim::TlsConfig::Client(tls);
+      if (!config.ok()) {
+        std::string why = "TLS configuration for " + key + ": " + config.error().message;
+        return runtime_.Post([on_dial = std::move(on_dial), why = std::move(why)]() mutable {
+          on_dial(MakeError("tls_config", why));
+        });
+      }
+      origin.tls = std::move(config.value());
+    }
+    sim::DialTls(runtime_, origin.address, origin.tls, std::move(on_dial));
   }
 
   void Assign(Conn* conn, uint64_t id) {
+    if (conn->idle_timer != 0) {
+      runtime_.CancelTimer(conn->idle_timer);
+      conn->idle_timer = 0;
+    }
     Pending& p = pending_.at(id);
     p.conn = conn;
     conn->current = id;
@@ -298,6 +339,10 @@ class Upstream::Pool {
   void Kill(Conn* conn, const std::string& why, bool local) {
     if (conn->dead) return;
     conn->dead = true;
+    if (conn->idle_timer != 0) {
+      runtime_.CancelTimer(conn->idle_timer);
+      conn->idle_timer = 0;
+    }
     if (local) conn->Shut();
     else if (conn->stream) conn->stream->SetHandler(nullptr);
     const std::string key = conn->origin;
@@ -437,9 +482,6 @@ void Upstream::Send(UpstreamEvent event, UpstreamResultFn done) {
   Result<HttpUrl> url =
       ParseHttpUrl(ExpandUrlTemplate(handler->url_template, event.context.hub, event.name));
   if (!url.ok()) return fail(Outcome::kNetworkError, url.error().message);
-  if (url->https) {
-    return fail(Outcome::kNetworkError, "https event handlers are not supported by this build");
-  }
   ConnectionRecord& record = connections_[connection_id];
   if (record.queue.size() >= options_.upstream.per_connection_queue_max) {
     return fail(Outcome::kOverloaded, "too many events of this connection waiting");
@@ -562,23 +604,31 @@ void Upstream::Validate(const std::string& key) {
   } else {
     v.state = Validation::State::kPending;
   }
+  SendValidation(key, "OPTIONS");
+}
+
+// The emulator's AbuseProtector falls back to GET when OPTIONS is answered 404 (PROTOCOL.md
+// §12.2); the GET is judged like the OPTIONS.
+void Upstream::SendValidation(const std::string& key, std::string_view method) {
   Result<HttpUrl> url = ParseHttpUrl(key);
   if (!url.ok()) return OnValidated(key, false, url.error().message);
   http::Request request;
-  request.method = "OPTIONS";
+  request.method = std::string(method);
   request.target = url->target;
   request.headers.Add("Host", url->host_header);
   request.headers.Add("WebHook-Request-Origin", origin_);
   request.headers.Add("ce-awpsversion", "1.0");
   pool_->Exchange(*url, std::move(request), options_.upstream.validation_timeout,
-                  [this, alive = alive_, key](HttpOutcome o) {
+                  [this, alive = alive_, key, get = method == "GET"](HttpOutcome o) {
                     if (!*alive) return;
                     if (o.outcome != Outcome::kResponse) {
                       return OnValidated(key, false, std::string(OutcomeName(o.outcome)) + ": " + o.error);
                     }
                     const int status = o.response.status;
+                    if (status == 404 && !get) return SendValidation(key, "GET");
                     if (status < 200 || status >= 300) {
-                      return OnValidated(key, false, "validation answered " + std::to_string(status));
+                      return OnValidated(key, false, std::string(get ? "GET" : "OPTIONS") +
+                                                         " validation answered " + std::to_string(status));
                     }
                     for (std::string_view allowed : o.response.headers.GetList("WebHook-Allowed-Origin")) {
                       if (allowed == "*" || http::EqualsIgnoreCase(allowed, origin_)) {

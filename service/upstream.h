@@ -35,7 +35,8 @@
 //    Different connections proceed in parallel over the pool.
 //  * Abuse protection (§12.2): before the first event to a handler URL, OPTIONS
 //    <url with {event}=validate> with WebHook-Request-Origin; 2xx with WebHook-Allowed-Origin
-//    "*" or our origin validates. Events wait for the first validation. A success is trusted
+//    "*" or our origin validates; an OPTIONS answered 404 is retried as GET (the emulator's
+//    fallback). Events wait for the first validation. A success is trusted
 //    for `validation_ttl` and then re-validated in the background (events keep flowing); a
 //    failure fails waiting events with kValidationFailed and is retried no sooner than after
 //    a backoff of 1 s doubling to `validation_retry_max` (the emulator's AbuseProtector).
@@ -45,7 +46,9 @@
 //  * HTTP client: per origin (scheme, host, port) at most `connections_per_origin_max`
 //    keep-alive connections, one request at a time each; requests beyond that wait in a queue
 //    of at most `pending_requests_max`. Each attempt has `request_timeout` (virtual time in
-//    simulation); a timed-out connection is reset, never reused.
+//    simulation); a timed-out connection is reset, never reused. A connection idle for
+//    `idle_connection_timeout` is closed. https:// handlers are dialled through sim/tls
+//    (SNI = host, system CA store or `tls_ca_file`, ALPN http/1.1).
 //  * Connection state: a `ce-connectionState` response header (connect or user event) sets the
 //    state sent on that connection's later events; an empty value clears it.
 #pragma once
@@ -189,6 +192,7 @@ class Upstream {
   void OnAttemptDone(uint64_t call_id, UpstreamResult result);
   void Finish(uint64_t call_id, UpstreamResult result);
   void Validate(const std::string& key);
+  void SendValidation(const std::string& key, std::string_view method);
   void OnValidated(const std::string& key, bool ok, std::string detail);
   void FailLater(UpstreamResultFn done, UpstreamResult result);
 

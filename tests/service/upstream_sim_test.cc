@@ -20,6 +20,7 @@
 #include "service/upstream.h"
 #include "sim/sim_network.h"
 #include "sim/sim_runtime.h"
+#include "sim/tls/tls.h"
 
 namespace wpsim::service {
 namespace {
@@ -503,6 +504,121 @@ TEST_F(UpstreamSim, NoHandlerForAUserEventKeepsTheOldBehaviour) {
   ASSERT_EQ(ack.size(), 1u);
   EXPECT_EQ(ack[0]->error_name, "InternalServerError");
   EXPECT_TRUE(app_->requests().empty());
+}
+
+TEST_F(UpstreamSim, ValidationFallsBackToGetWhenOptionsIsAnswered404) {
+  app_->options().validation.status = 404;
+  app_->options().validation.allowed_origin = "";
+  app_->handler = [](const AppServerRequest& r) -> std::optional<AppServerReply> {
+    if (r.method != "GET") return std::nullopt;
+    AppServerReply reply;
+    reply.status = 200;
+    reply.headers.push_back({"WebHook-Allowed-Origin", "*"});
+    return reply;
+  };
+  WsClient& c = Client("c", WsClientKind::kJson, Token("alice"));
+  c.Connect();
+  Run();
+  ASSERT_EQ(Of(c, Observation::Kind::kConnected).size(), 1u);
+  ASSERT_GE(app_->requests().size(), 3u);
+  EXPECT_EQ(app_->requests()[0].method, "OPTIONS");
+  EXPECT_EQ(app_->requests()[1].method, "GET");
+  EXPECT_EQ(app_->requests()[1].target, "/api/hub/validate");
+  EXPECT_EQ(app_->requests()[1].Header("WebHook-Request-Origin"), "service");
+  EXPECT_EQ(Posts("connect").size(), 1u);
+}
+
+TEST_F(UpstreamSim, GetFallbackThatIsAlsoRefusedFailsValidation) {
+  app_->options().validation.status = 404;
+  app_->handler = [](const AppServerRequest& r) -> std::optional<AppServerReply> {
+    if (r.method == "GET") return AppServerReply::Reject(404);
+    return std::nullopt;
+  };
+  WsClient& c = Client("c", WsClientKind::kJson, Token("alice"));
+  c.Connect();
+  Run();
+  auto failed = Of(c, Observation::Kind::kHandshakeFailed);
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0]->http_status, 500);
+  EXPECT_TRUE(Posts("connect").empty());
+}
+
+TEST_F(UpstreamSim, IdleKeepAliveConnectionIsClosedAfterTheIdleTimeout) {
+  options_.upstream.idle_connection_timeout = 10 * sim::kSecond;
+  WsClient& c = Client("c", WsClientKind::kJson, Token("alice"));
+  c.Connect();
+  Run();
+  ASSERT_TRUE(c.SendEvent("e", wps::Payload::Text("1"), 1).ok());
+  Run(5 * sim::kSecond);  // idle for less than the timeout: reused
+  ASSERT_TRUE(c.SendEvent("e", wps::Payload::Text("2"), 2).ok());
+  Run();
+  EXPECT_EQ(app_->connections_accepted(), 1u);
+  Run(11 * sim::kSecond);  // idle past the timeout: closed, the next event dials again
+  ASSERT_TRUE(c.SendEvent("e", wps::Payload::Text("3"), 3).ok());
+  Run();
+  EXPECT_EQ(Posts("e").size(), 3u);
+  EXPECT_EQ(app_->connections_accepted(), 2u);
+  for (const Observation* a : Of(c, Observation::Kind::kAck)) EXPECT_TRUE(a->success);
+}
+
+class UpstreamTlsSim : public UpstreamSim {
+ protected:
+  void SetUp() override {
+    UpstreamSim::SetUp();
+    sim::Rng rng(7);
+    auto cert = sim::GenerateSelfSignedCert("secure-app", {"secure-app"}, rng);
+    ASSERT_TRUE(cert.ok());
+    cert_ = cert.value();
+    sim::TlsServerOptions server;
+    server.cert_pem = cert_.cert_pem;
+    server.key_pem = cert_.key_pem;
+    auto config = sim::TlsConfig::Server(server);
+    ASSERT_TRUE(config.ok());
+    secure_host_ = net_.AddHost("secure-app").value();
+    clients::AppServerOptions o;
+    o.listen = sim::Address{"secure-app", 443};
+    o.access_keys = options_.access_keys;
+    o.tls = config.value();
+    secure_ = std::make_unique<AppServer>(*secure_host_, "secure-app", o);
+    ASSERT_TRUE(secure_->Listen().ok());
+    options_.hubs["hub"].event_handlers = {
+        {"https://secure-app/api/{event}", "*", {"connect", "connected", "disconnected"}}};
+  }
+  sim::CertAndKey cert_;
+  sim::SimRuntime* secure_host_ = nullptr;
+  std::unique_ptr<AppServer> secure_;
+};
+
+TEST_F(UpstreamTlsSim, HttpsHandlerTrustedThroughTheConfiguredCaReceivesEveryEvent) {
+  options_.upstream.tls_ca_pem = cert_.cert_pem;
+  WsClient& c = Client("c", WsClientKind::kJson, Token("alice"));
+  c.Connect();
+  Run();
+  ASSERT_EQ(Of(c, Observation::Kind::kConnected).size(), 1u);
+  ASSERT_TRUE(c.SendEvent("e", wps::Payload::Text("over tls"), 1).ok());
+  Run();
+  auto ack = Of(c, Observation::Kind::kAck);
+  ASSERT_EQ(ack.size(), 1u);
+  EXPECT_TRUE(ack[0]->success);
+  ASSERT_EQ(secure_->RequestsFor("e").size(), 1u);
+  EXPECT_EQ(secure_->RequestsFor("e")[0]->body, "over tls");
+  EXPECT_TRUE(secure_->RequestsFor("e")[0]->signature_valid);
+  EXPECT_EQ(secure_->RequestsFor("connect").size(), 1u);
+  EXPECT_EQ(secure_->connections_accepted(), 1u);
+}
+
+TEST_F(UpstreamTlsSim, HttpsHandlerWithAnUntrustedCertificateRefusesTheConnect) {
+  sim::Rng other_rng(8);
+  auto other = sim::GenerateSelfSignedCert("secure-app", {"secure-app"}, other_rng);
+  ASSERT_TRUE(other.ok());
+  options_.upstream.tls_ca_pem = other.value().cert_pem;  // trusts a different key
+  WsClient& c = Client("c", WsClientKind::kJson, Token("alice"));
+  c.Connect();
+  Run(30 * sim::kSecond);
+  auto failed = Of(c, Observation::Kind::kHandshakeFailed);
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0]->http_status, 500);
+  EXPECT_TRUE(secure_->RequestsFor("connect").empty());
 }
 
 }  // namespace
