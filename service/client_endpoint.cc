@@ -281,7 +281,12 @@ bool HandleClientEndpoint(Service& service, Front& front, const http::Request& r
     }
   }
   if (mqtt) {
-    StartMqttConnection(service, front, request.id, offer, hub, *claims);
+    std::string connect_body;
+    if (!service.options().hubs.empty() &&
+        service.upstream().HasHandler(hub.name(), EventKind::kSystem, "connect")) {
+      connect_body = Upstream::ConnectBody(*claims, query, request.headers, offer.subprotocols);
+    }
+    StartMqttConnection(service, front, request.id, offer, hub, *claims, std::move(connect_body));
     return true;
   }
 

@@ -3,6 +3,7 @@
 #include "service/mqtt_session.h"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 #include "base/encoding.h"
 #include "protocol/mqtt/encoder.h"
@@ -118,13 +119,15 @@ MqttConnection::MqttConnection(Service& service, Hub& hub, Front* front, const a
                                     kMqttLimits.max_packet_size, false}),
       token_user_id_(claims.subject && !claims.subject->empty() ? claims.subject : std::nullopt),
       token_roles_(claims.roles),
-      token_groups_(claims.groups) {
+      token_groups_(claims.groups),
+      physical_id_(service.NewConnectionId()) {
   last_packet_at_ = service_.runtime().Now();
   keep_alive_timer_ = service_.runtime().SetTimer(last_packet_at_ + kConnectTimeout,
                                                   [this] { OnKeepAliveTimer(); });
 }
 
 MqttConnection::~MqttConnection() {
+  *alive_ = false;
   if (keep_alive_timer_ != 0) service_.runtime().CancelTimer(keep_alive_timer_);
 }
 
@@ -167,6 +170,21 @@ void MqttConnection::OnMessage(ws::Opcode opcode, std::span<const uint8_t> paylo
 }
 
 void MqttConnection::HandlePacket(mqtt::Packet& packet) {
+  if (state_ == State::kAwaitConnectEvent) {
+    // The client may send before CONNACK ([MQTT-3.1.4-?]: "MAY send ... immediately"): keep the
+    // packets until the connect handler answered. A second CONNECT is a protocol error.
+    // No DISCONNECT before a successful CONNACK ([MQTT-3.14.0-1]): just close.
+    if (std::holds_alternative<mqtt::Connect>(packet)) {
+      Finish(true, "a second CONNECT");
+      return;
+    }
+    if (held_.size() >= kMqttLimits.server_receive_maximum) {
+      Finish(true, "too many packets before the connect handler answered");
+      return;
+    }
+    held_.push_back(std::move(packet));
+    return;
+  }
   if (auto* connect = std::get_if<mqtt::Connect>(&packet)) {
     HandleConnect(*connect);
     return;
@@ -274,7 +292,144 @@ void MqttConnection::HandleConnect(mqtt::Connect& connect) {
       will.retain = false;  // 3.1.1 cannot say so: the will is published without retain
     }
   }
+  if (!connect_body_.empty()) {
+    SendConnectEvent(std::move(connect), assigned);
+    return;
+  }
+  ContinueConnect(connect, assigned, ConnectAnswer{});
+}
 
+namespace {
+
+// The CONNACK code for a refused connect event (§12.8): the answer's {"mqtt":{"code"}} when it
+// is a failure code of the client's version, else the status mapped as @azure/web-pubsub-express
+// maps it the other way (400 → bad user name or password, 401 → not authorized, anything else
+// → unspecified error in 5.0 / server unavailable in 3.1.1).
+ReasonCode RefusalCode(const UpstreamResult& r, ProtocolVersion version, std::string* reason) {
+  const bool v5 = version == ProtocolVersion::kV5;
+  if (r.outcome == UpstreamResult::Outcome::kResponse) {
+    nlohmann::json body = nlohmann::json::parse(r.body, nullptr, false);
+    if (body.is_object() && body.contains("mqtt") && body["mqtt"].is_object()) {
+      const nlohmann::json& m = body["mqtt"];
+      if (m.contains("reason") && m["reason"].is_string()) *reason = m["reason"].get<std::string>();
+      if (m.contains("code") && m["code"].is_number_unsigned()) {
+        const uint64_t code = m["code"].get<uint64_t>();
+        if (v5 && code >= 0x80 && code <= 0xFF &&
+            mqtt::IsReasonCodeAllowed(mqtt::PacketType::kConnack, static_cast<uint8_t>(code))) {
+          return static_cast<ReasonCode>(code);
+        }
+        if (!v5 && code >= 1 && code <= 5) {
+          return *mqtt::ReasonCodeForV311ConnectReturnCode(static_cast<uint8_t>(code));
+        }
+      }
+    }
+    if (r.status == 400) return ReasonCode::kBadUserNameOrPassword;
+    if (r.status == 401) return ReasonCode::kNotAuthorized;
+  }
+  return v5 ? ReasonCode::kUnspecifiedError : ReasonCode::kServerUnavailable;
+}
+
+std::vector<std::string> StringList(const nlohmann::json& v) {
+  std::vector<std::string> out;
+  for (const nlohmann::json& e : v) {
+    if (e.is_string()) out.push_back(e.get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace
+
+// Every CONNECT is sent to the connect handler (§12.8) when the hub has one: the body adds
+// "mqtt": {protocolVersion, cleanStart, username, password (base64), userProperties}, the
+// headers carry ce-subprotocol "mqtt" (the Express SDK detects MQTT requests by it) and
+// ce-physicalConnectionId.
+void MqttConnection::SendConnectEvent(mqtt::Connect connect, bool assigned) {
+  state_ = State::kAwaitConnectEvent;
+  if (keep_alive_timer_ != 0) {
+    service_.runtime().CancelTimer(keep_alive_timer_);  // the handler has its own timeouts
+    keep_alive_timer_ = 0;
+  }
+  nlohmann::json body = nlohmann::json::parse(connect_body_, nullptr, false);
+  if (!body.is_object()) body = nlohmann::json::object();
+  std::string().swap(connect_body_);
+  nlohmann::json m;
+  m["protocolVersion"] = version_ == ProtocolVersion::kV5 ? 5 : 4;
+  m["cleanStart"] = connect.clean_start;
+  m["username"] = connect.username ? nlohmann::json(*connect.username) : nlohmann::json(nullptr);
+  m["password"] = connect.password ? nlohmann::json(Base64Encode(*connect.password))
+                                   : nlohmann::json(nullptr);
+  nlohmann::json props = nlohmann::json::array();
+  for (const mqtt::UserProperty& p : connect.properties.user_properties) {
+    props.push_back({{"name", p.key}, {"value", p.value}});
+  }
+  m["userProperties"] = std::move(props);
+  body["mqtt"] = std::move(m);
+  UpstreamEvent event;
+  event.context.hub = hub_.name();
+  event.context.connection_id = connect.client_id;
+  event.context.user_id = token_user_id_;
+  event.context.subprotocol = std::string(kMqttSubprotocol);
+  event.context.source = "/hubs/" + hub_.name() + "/client/" + connect.client_id + "/" + physical_id_;
+  event.context.extra_headers.emplace_back("ce-physicalConnectionId", physical_id_);
+  event.kind = EventKind::kSystem;
+  event.name = "connect";
+  event.content_type = "application/json; charset=utf-8";
+  event.body = body.dump();
+  service_.upstream().Send(std::move(event), [this, alive = alive_, connect = std::move(connect),
+                                              assigned](const UpstreamResult& r) mutable {
+    if (*alive) OnConnectEventAnswered(std::move(connect), assigned, r);
+  });
+}
+
+void MqttConnection::OnConnectEventAnswered(mqtt::Connect connect, bool assigned,
+                                            const UpstreamResult& r) {
+  if (state_ != State::kAwaitConnectEvent) return;  // closed meanwhile
+  if (!r.ok()) {
+    std::string reason = "The connect event handler refused the connection (" + r.Describe() + ").";
+    const ReasonCode code = RefusalCode(r, version_, &reason);
+    state_ = State::kAwaitConnect;
+    RefuseConnect(code, reason);
+    return;
+  }
+  ConnectAnswer answer;
+  nlohmann::json body = nlohmann::json::parse(r.body.empty() ? "null" : r.body, nullptr, false);
+  if (body.is_discarded() || !(body.is_object() || body.is_null())) {
+    state_ = State::kAwaitConnect;
+    RefuseConnect(version_ == ProtocolVersion::kV5 ? ReasonCode::kUnspecifiedError
+                                                   : ReasonCode::kServerUnavailable,
+                  "The connect event handler answered with invalid JSON.");
+    return;
+  }
+  if (body.is_object()) {
+    if (body.contains("userId") && body["userId"].is_string()) answer.user_id = body["userId"].get<std::string>();
+    if (body.contains("groups") && body["groups"].is_array() && !body["groups"].empty()) {
+      answer.groups = StringList(body["groups"]);
+    }
+    if (body.contains("roles") && body["roles"].is_array()) answer.roles = StringList(body["roles"]);
+    if (body.contains("mqtt") && body["mqtt"].is_object() && body["mqtt"].contains("userProperties") &&
+        body["mqtt"]["userProperties"].is_array()) {
+      for (const nlohmann::json& p : body["mqtt"]["userProperties"]) {
+        if (p.is_object() && p.contains("name") && p["name"].is_string() && p.contains("value") &&
+            p["value"].is_string()) {
+          answer.user_properties.push_back({p["name"].get<std::string>(), p["value"].get<std::string>()});
+        }
+      }
+    }
+  }
+  state_ = State::kAwaitConnect;
+  ContinueConnect(connect, assigned, answer);
+  if (state_ != State::kConnected) return;
+  std::deque<mqtt::Packet> held;
+  held.swap(held_);
+  for (mqtt::Packet& p : held) {
+    if (state_ != State::kConnected) break;
+    HandlePacket(p);
+  }
+}
+
+void MqttConnection::ContinueConnect(mqtt::Connect& connect, bool assigned,
+                                     const ConnectAnswer& answer) {
+  const bool v5 = version_ == ProtocolVersion::kV5;
   // Session expiry: 5.0 as requested, clamped to the 30 s the service keeps sessions; 3.1.1
   // Clean Session = 0 keeps the session for those 30 s.
   uint32_t requested_expiry = 0;
@@ -305,16 +460,19 @@ void MqttConnection::HandleConnect(mqtt::Connect& connect) {
   if (session == nullptr) {
     auto fresh = std::make_unique<MqttSession>(service_, hub_, version_);
     fresh->connection_id = connect.client_id;
-    fresh->user_id = token_user_id_;
-    fresh->permissions() = ConnectionPermissions::FromRoles(token_roles_);
+    fresh->user_id = answer.user_id ? answer.user_id : token_user_id_;
+    fresh->permissions() = ConnectionPermissions::FromRoles(answer.roles ? *answer.roles : token_roles_);
+    fresh->set_session_id(service_.NewConnectionId());
     session = static_cast<MqttSession*>(hub_.Add(std::move(fresh)));
     WPSIM_ASSERT(session != nullptr);
-    for (const std::string& group : token_groups_) {
+    for (const std::string& group : answer.groups ? *answer.groups : token_groups_) {
       hub_.state().Join(session, group);
       session->subscriptions()[group] = MqttSession::SubscriptionState{};
     }
   }
   session->Attach(this, version_);
+  session->set_physical_id(physical_id_);
+  session->NoteDisconnect(false, std::nullopt);
   session_ = session;
   session->set_session_expiry_seconds(granted_expiry);
   if (connect.will) session->SetWill(std::move(connect.will));
@@ -338,11 +496,30 @@ void MqttConnection::HandleConnect(mqtt::Connect& connect) {
     ack.properties.maximum_packet_size = kMqttLimits.max_packet_size;
     ack.properties.wildcard_subscription_available = 0;
     ack.properties.shared_subscription_available = 0;
+    ack.properties.user_properties = answer.user_properties;
   }
   service_.Log("mqtt client " + connect.client_id + " connected to hub " + hub_.name() + " (" +
                std::string(mqtt::ProtocolVersionName(version_)) +
                (session_present ? ", session resumed)" : ", new session)"));
   if (!SendPacket(ack)) return;
+  if (!session_present && !service_.options().hubs.empty() &&
+      service_.upstream().HasHandler(hub_.name(), EventKind::kSystem, "connected")) {
+    // `connected` only when a new session was created (§12.8), with ce-sessionId.
+    UpstreamEvent event;
+    event.context.hub = hub_.name();
+    event.context.connection_id = session->connection_id;
+    event.context.user_id = session->user_id;
+    event.context.subprotocol = std::string(kMqttSubprotocol);
+    event.context.source =
+        "/hubs/" + hub_.name() + "/client/" + session->connection_id + "/" + physical_id_;
+    event.context.extra_headers = {{"ce-physicalConnectionId", physical_id_},
+                                   {"ce-sessionId", session->session_id()}};
+    event.kind = EventKind::kSystem;
+    event.name = "connected";
+    event.content_type = "application/json; charset=utf-8";
+    event.body = "{}";
+    service_.upstream().Send(std::move(event), nullptr);
+  }
   session->Resume();
 }
 
@@ -438,8 +615,9 @@ void MqttConnection::HandlePublish(mqtt::Publish& publish) {
 // and the handler's answer comes back on .../{event}/succeeded (2xx) or .../failed: payload =
 // response body, content type = response Content-Type, mqtt-<name> response headers → user
 // properties, plus azure-status-code and the publisher's correlation data. Without a
-// handler the service answers on .../failed with azure-status-code 500 at once. Not yet done
-// (see the report): the MQTT connect/connected/disconnected system events.
+// handler the service answers on .../failed with azure-status-code 500 at once. The system
+// events (connect/connected/disconnected) are sent by SendConnectEvent, ContinueConnect and
+// MqttSession::End.
 void MqttConnection::HandleUpstreamEvent(const mqtt::Publish& publish) {
   const std::string_view event = std::string_view(publish.topic).substr(kMqttServerEventsPrefix.size());
   if (event.empty() || event.find('/') != std::string_view::npos) {
@@ -575,6 +753,7 @@ void MqttConnection::HandleDisconnect(const mqtt::Disconnect& disconnect) {
     }
     publish_will = disconnect.reason_code == ReasonCode::kDisconnectWithWillMessage;
   }
+  if (session_ != nullptr) session_->NoteDisconnect(true, disconnect);
   Finish(publish_will, "client DISCONNECT");
 }
 
@@ -768,6 +947,39 @@ void MqttSession::End(std::string_view reason, ReasonCode code) {
   if (ended_) return;
   ended_ = true;
   service_.Log("mqtt session " + connection_id + " ended: " + std::string(reason));
+  if (!service_.options().hubs.empty() &&
+      service_.upstream().HasHandler(hub_.name(), EventKind::kSystem, "disconnected")) {
+    // `disconnected` when the session ends (§12.8): {"reason", "mqtt": {initiatedByClient,
+    // disconnectPacket: {code, userProperties} | null}} (code 0 for 3.1.1).
+    nlohmann::json packet = nullptr;
+    if (disconnect_packet_) {
+      nlohmann::json props = nlohmann::json::array();
+      for (const mqtt::UserProperty& p : disconnect_packet_->properties.user_properties) {
+        props.push_back({{"name", p.key}, {"value", p.value}});
+      }
+      packet = {{"code", version_ == ProtocolVersion::kV5
+                             ? static_cast<int>(disconnect_packet_->reason_code)
+                             : 0},
+                {"userProperties", std::move(props)}};
+    }
+    nlohmann::json body = {{"reason", std::string(reason)},
+                           {"mqtt", {{"initiatedByClient", disconnect_by_client_},
+                                     {"disconnectPacket", std::move(packet)}}}};
+    UpstreamEvent event;
+    event.context.hub = hub_.name();
+    event.context.connection_id = connection_id;
+    event.context.user_id = user_id;
+    event.context.subprotocol = std::string(kMqttSubprotocol);
+    event.context.source = "/hubs/" + hub_.name() + "/client/" + connection_id + "/" + physical_id_;
+    event.context.extra_headers = {{"ce-physicalConnectionId", physical_id_},
+                                   {"ce-sessionId", session_id_}};
+    event.kind = EventKind::kSystem;
+    event.name = "disconnected";
+    event.content_type = "application/json; charset=utf-8";
+    event.body = body.dump();
+    event.last = true;
+    service_.upstream().Send(std::move(event), nullptr);
+  }
   if (connection_ != nullptr) {
     MqttConnection* c = connection_;
     connection_ = nullptr;
@@ -949,11 +1161,13 @@ void MqttSession::OnPubcomp(uint16_t packet_id) {
 // ---------------------------------------------------------------------------------------------
 
 void StartMqttConnection(Service& service, Front& front, uint64_t request_id,
-                         const ws::UpgradeOffer& offer, Hub& hub, const auth::Claims& claims) {
+                         const ws::UpgradeOffer& offer, Hub& hub, const auth::Claims& claims,
+                         std::string connect_body) {
   front.StartWebSocket(request_id, ws::AcceptResponse(offer, kMqttSubprotocol),
                        std::string(kMqttSubprotocol));
   auto connection = std::make_unique<MqttConnection>(service, hub, &front, claims);
   MqttConnection* raw = connection.get();
+  raw->set_connect_body(std::move(connect_body));
   raw->set_keep_key(service.Keep(std::move(connection)));
   front.AttachConnection(raw);
   service.Log("mqtt connection from " + front.peer().ToString() + " to hub " + hub.name());

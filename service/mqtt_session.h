@@ -70,6 +70,7 @@ struct MqttLimits {
 };
 
 class MqttSession;
+struct UpstreamResult;
 
 // One MQTT network connection: a WebSocket (subprotocol "mqtt") on a Front. It rides on the
 // Front as a ClientConnection but never joins a hub; the service keeps it (Service::Keep).
@@ -101,12 +102,29 @@ class MqttConnection final : public ClientConnection {
   void ForgetSession() { session_ = nullptr; }
   uint64_t keep_key() const { return keep_key_; }
   void set_keep_key(uint64_t key) { keep_key_ = key; }
+  // The `connect` event body without its "mqtt" part (PROTOCOL.md §12.4, §12.8); set only when
+  // the hub has a connect handler. Every CONNECT then waits for the handler's answer.
+  void set_connect_body(std::string body) { connect_body_ = std::move(body); }
+  // ce-physicalConnectionId: unique per network connection.
+  const std::string& physical_id() const { return physical_id_; }
 
  private:
-  enum class State : uint8_t { kAwaitConnect, kConnected, kClosed };
+  enum class State : uint8_t { kAwaitConnect, kAwaitConnectEvent, kConnected, kClosed };
+  // What a 2xx answer to `connect` changes (§12.8): userId/groups/roles only for a new session;
+  // user properties go into the 5.0 CONNACK.
+  struct ConnectAnswer {
+    std::optional<std::string> user_id;
+    std::optional<std::vector<std::string>> groups;
+    std::optional<std::vector<std::string>> roles;
+    std::vector<protocol::mqtt::UserProperty> user_properties;
+  };
 
   void HandlePacket(protocol::mqtt::Packet& packet);
   void HandleConnect(protocol::mqtt::Connect& connect);
+  void SendConnectEvent(protocol::mqtt::Connect connect, bool assigned);
+  void OnConnectEventAnswered(protocol::mqtt::Connect connect, bool assigned,
+                              const UpstreamResult& result);
+  void ContinueConnect(protocol::mqtt::Connect& connect, bool assigned, const ConnectAnswer& answer);
   void RefuseConnect(protocol::mqtt::ReasonCode code, std::string_view reason);
   void HandlePublish(protocol::mqtt::Publish& publish);
   void HandleSubscribe(const protocol::mqtt::Subscribe& subscribe);
@@ -138,6 +156,11 @@ class MqttConnection final : public ClientConnection {
   uint16_t client_receive_maximum_ = 65535;
   std::set<uint16_t> inbound_qos2_;  // PUBREC sent, PUBREL awaited (bounded by receive max)
   uint64_t keep_key_ = 0;
+  std::string physical_id_;
+  std::string connect_body_;
+  // Packets that arrived while the connect handler decided; handled after CONNACK.
+  std::deque<protocol::mqtt::Packet> held_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   uint32_t connect_session_expiry_ = 0;  // as requested in CONNECT ([MQTT-3.14.2-2])
   std::vector<uint8_t> scratch_;
 };
@@ -185,6 +208,17 @@ class MqttSession final : public Subscriber {
   void End(std::string_view reason,
            protocol::mqtt::ReasonCode code = protocol::mqtt::ReasonCode::kAdministrativeAction);
   protocol::mqtt::ProtocolVersion version() const { return version_; }
+  // ce-sessionId of the MQTT system events.
+  const std::string& session_id() const { return session_id_; }
+  void set_session_id(std::string id) { session_id_ = std::move(id); }
+  // The network connection now bound (ce-physicalConnectionId of `disconnected`).
+  void set_physical_id(std::string id) { physical_id_ = std::move(id); }
+  // How the last network connection ended, for the `disconnected` event (§12.8): who started
+  // it and the DISCONNECT packet (code, 5.0 user properties) if there was one.
+  void NoteDisconnect(bool by_client, std::optional<protocol::mqtt::Disconnect> packet) {
+    disconnect_by_client_ = by_client;
+    disconnect_packet_ = std::move(packet);
+  }
   size_t inflight_count() const { return inflight_.size(); }
   size_t queued_count() const { return queue_.size(); }
 
@@ -221,12 +255,18 @@ class MqttSession final : public Subscriber {
   sim::TimerId will_timer_ = 0;
   bool ended_ = false;
   std::vector<uint8_t> scratch_;
+  std::string session_id_;
+  std::string physical_id_;
+  bool disconnect_by_client_ = false;
+  std::optional<protocol::mqtt::Disconnect> disconnect_packet_;
 };
 
 // client_endpoint.cc: accepts the upgrade (subprotocol "mqtt") and starts the connection.
+// `connect_body` is the connect event body (Upstream::ConnectBody) when the hub has a connect
+// handler, else empty.
 void StartMqttConnection(Service& service, Front& front, uint64_t request_id,
                          const protocol::websocket::UpgradeOffer& offer, Hub& hub,
-                         const protocol::auth::Claims& claims);
+                         const protocol::auth::Claims& claims, std::string connect_body);
 
 inline constexpr MqttLimits kMqttLimits{};
 

@@ -697,9 +697,10 @@ void Upstream::Dispatch(uint64_t call_id) {
   h.Add("ce-connectionId", ctx.connection_id);
   h.Add("ce-hub", ctx.hub);
   h.Add("ce-eventName", call.event.name);
-  if (!ctx.subprotocol.empty() && call.event.name != "connect") {
-    h.Add("ce-subprotocol", ctx.subprotocol);
-  }
+  // WebSocket connect events never carry it (Upstream::Connect clears it: nothing is selected
+  // yet); MQTT connect events do, because the Express SDK recognises MQTT requests by
+  // ce-subprotocol "mqtt" plus ce-physicalConnectionId (PROTOCOL.md §12.8).
+  if (!ctx.subprotocol.empty()) h.Add("ce-subprotocol", ctx.subprotocol);
   const std::string state = ConnectionState(ctx.connection_id);
   if (!state.empty()) h.Add("ce-connectionState", state);
   h.Add("WebHook-Request-Origin", origin_);
