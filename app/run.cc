@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -9,10 +10,14 @@
 #include <iostream>
 
 #include "app/cli.h"
+#include "conformance/real_environment.h"
 #include "conformance/runner.h"
+#include "conformance/units.h"
 #include "conformance/suite.h"
 #include "reports/reports.h"
+#include "protocol/auth/connection_string.h"
 #include "service/options.h"
+#include "sim/seam.h"
 
 namespace wpsim::app {
 namespace {
@@ -235,7 +240,15 @@ void RegisterRun(CLI::App& sub, RunFlags& f) {
   sub.add_option("--target", f.target, "sim | local | remote")->check(CLI::IsMember({"sim", "local", "remote"}));
   sub.add_option("--connection-string", f.connection_string,
                  "Endpoint=...;AccessKey=... (default: env WebPubSubConnectionString)");
-  sub.add_option("--ca", f.ca_file, "Extra CA certificates (PEM) for wss:// targets");
+  sub.add_option("--ca", f.ca_file, "Extra CA certificates (PEM) for https/wss endpoints");
+  sub.add_option("--listen", f.listen,
+                 "local without a connection string: HOST:PORT of the in-process service (default 127.0.0.1:0)");
+  sub.add_option("--hub-suffix", f.hub_suffix,
+                 "Real targets: appended to every hub name; auto = a random one per run for an external service, none for the in-process one")
+      ->capture_default_str();
+  sub.add_option("--max-real-wait", f.max_real_wait,
+                 "Real targets: skip scenarios whose declared waits exceed this (e.g. 30s; 0 = no limit)")
+      ->capture_default_str();
   sub.add_option("--seed", f.seed, "Seed for every scenario (default: the scenario's, else 1)");
   sub.add_option("--filter", f.filters, "Glob on scenario name or file (repeatable)");
   sub.add_option("--tags", f.tags, "Comma-separated tags; !t excludes");
@@ -270,6 +283,59 @@ int RunRun(const RunFlags& flags, const std::vector<std::string>& argv) {
   if (*target == Target::kRemote && options.connection_string.empty()) {
     std::cerr << "wpsim run: --target remote needs --connection-string or WebPubSubConnectionString\n";
     return kExitUsage;
+  }
+  if (*target != Target::kSim && !options.connection_string.empty()) {
+    Result<protocol::auth::ConnectionString> cs = protocol::auth::ParseConnectionString(options.connection_string);
+    if (!cs.ok()) {
+      std::cerr << "wpsim run: connection string: " << cs.error().message << "\n";
+      return kExitUsage;
+    }
+  }
+  if (*target == Target::kSim && (!flags.connection_string.empty() || !flags.ca_file.empty() || !flags.listen.empty())) {
+    std::cerr << "wpsim run: --connection-string, --ca and --listen need --target local or remote\n";
+    return kExitUsage;
+  }
+  if (!flags.listen.empty()) {
+    if (*target != Target::kLocal || !options.connection_string.empty()) {
+      std::cerr << "wpsim run: --listen is for --target local without a connection string (the in-process service)\n";
+      return kExitUsage;
+    }
+    Result<sim::Address> listen = sim::Address::Parse(flags.listen);
+    if (!listen.ok()) {
+      std::cerr << "wpsim run: --listen: " << listen.error().message << "\n";
+      return kExitUsage;
+    }
+    options.listen = flags.listen;
+  }
+  if (!flags.ca_file.empty() && access(flags.ca_file.c_str(), R_OK) != 0) {
+    std::cerr << "wpsim run: --ca: cannot read " << flags.ca_file << "\n";
+    return kExitUsage;
+  }
+  {
+    Result<int64_t> wait = conformance::ParseDuration(flags.max_real_wait);
+    if (flags.max_real_wait == "0") {
+      options.max_real_wait_ns = 0;
+    } else if (!wait.ok()) {
+      std::cerr << "wpsim run: --max-real-wait: " << wait.error().message << "\n";
+      return kExitUsage;
+    } else {
+      options.max_real_wait_ns = wait.value();
+    }
+  }
+  if (*target != Target::kSim) {
+    const bool external = *target == Target::kRemote || !options.connection_string.empty();
+    if (flags.hub_suffix == "auto") {
+      if (external) options.hub_suffix = conformance::RandomHubSuffix();
+    } else if (flags.hub_suffix != "none") {
+      for (char c : flags.hub_suffix) {
+        if (!std::isalnum(static_cast<unsigned char>(c)) && std::string_view("_`,.[]").find(c) == std::string_view::npos) {
+          std::cerr << "wpsim run: --hub-suffix: '" << c << "' cannot appear in a hub name\n";
+          return kExitUsage;
+        }
+      }
+      options.hub_suffix = flags.hub_suffix;
+    }
+    if (!options.hub_suffix.empty()) std::cout << "hub suffix " << options.hub_suffix << "\n";
   }
   for (const std::string& name : flags.inject_bugs) {
     std::optional<service::Bug> bug = service::ParseBug(name);

@@ -16,6 +16,9 @@ struct RunFlags {
   std::string target = "sim";
   std::string connection_string;
   std::string ca_file;
+  std::string listen;      // local in-process service: HOST:PORT (default 127.0.0.1:0)
+  std::string hub_suffix = "auto";  // "auto", "none" or the suffix itself
+  std::string max_real_wait = "30s";  // real targets; "0" disables the limit
   std::optional<uint64_t> seed;
   std::vector<std::string> filters;
   std::vector<std::string> tags;

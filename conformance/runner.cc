@@ -10,6 +10,7 @@
 #include "clients/rest_client.h"
 #include "clients/ws_client.h"
 #include "conformance/expectations.h"
+#include "conformance/real_environment.h"
 #include "conformance/targets.h"
 #include "protocol/auth/jwt.h"
 #include "protocol/auth/tokens.h"
@@ -1531,6 +1532,13 @@ uint64_t EffectiveSeed(const Scenario& scenario, const RunnerOptions& options) {
 }
 
 std::vector<std::string> SkipReasons(const Scenario& scenario, Target target) {
+  RunnerOptions options;
+  options.target = target;
+  return SkipReasons(scenario, options);
+}
+
+std::vector<std::string> SkipReasons(const Scenario& scenario, const RunnerOptions& options) {
+  const Target target = options.target;
   std::vector<std::string> out;
   if (!scenario.targets.empty() &&
       std::find(scenario.targets.begin(), scenario.targets.end(), target) == scenario.targets.end()) {
@@ -1561,7 +1569,10 @@ std::vector<std::string> SkipReasons(const Scenario& scenario, Target target) {
     }
   }
   if (target != Target::kSim) {
-    for (const std::string& r : scenario.SimOnlyReasons()) out.push_back(r);
+    const bool external = target == Target::kRemote || !options.connection_string.empty();
+    for (std::string& r : RealTargetSkipReasons(scenario, external, options.max_real_wait_ns)) {
+      out.push_back(std::move(r));
+    }
   }
   return out;
 }
@@ -1588,7 +1599,7 @@ void RunScenario(const Scenario& scenario, const RunnerOptions& options,
     }
     result.reproduce = reports::ShellQuote(argv);
   }
-  std::vector<std::string> reasons = SkipReasons(scenario, options.target);
+  std::vector<std::string> reasons = SkipReasons(scenario, options);
   if (options.target != Target::kSim && !options.extra_bugs.empty()) {
     reasons.push_back("injected bugs need the sim target");
   }
@@ -1618,6 +1629,8 @@ void RunScenario(const Scenario& scenario, const RunnerOptions& options,
     o.connection_string = options.connection_string;
     o.ca_file = options.ca_file;
     o.seed = seed;
+    o.service = ServiceOptionsFor(scenario);
+    o.listen = options.listen;
     auto made = MakeRealEnvironment(o);
     if (!made.ok()) {
       result.MarkError(made.error().message);
@@ -1625,8 +1638,14 @@ void RunScenario(const Scenario& scenario, const RunnerOptions& options,
     }
     env = std::move(made.value());
   }
+  // Real targets: a per-run hub suffix keeps earlier runs' state on a shared service apart.
+  std::optional<Scenario> renamed;
+  if (options.target != Target::kSim && !options.hub_suffix.empty()) {
+    renamed = scenario;
+    renamed->hub += options.hub_suffix;
+  }
   {
-    ScenarioRun run(scenario, options, result, *env);
+    ScenarioRun run(renamed ? *renamed : scenario, options, result, *env);
     run.Run();
   }
 }

@@ -35,6 +35,12 @@ struct RunnerOptions {
   // Real targets: where the service is. Empty for local means "start one in-process".
   std::string connection_string;
   std::string ca_file;  // remote: extra CA certificates (PEM) for wss://
+  // Local in-process service: HOST:PORT it listens on (port 0: an ephemeral port).
+  std::string listen = "127.0.0.1:0";
+  // Real targets: appended to every scenario's hub name (isolates runs on a shared service).
+  std::string hub_suffix;
+  // Real targets: skip scenarios whose declared waits exceed this much real time (0: no limit).
+  int64_t max_real_wait_ns = 0;
   // Mutation runs: bugs switched on in addition to the scenario's own inject_bug.
   std::set<service::Bug> extra_bugs;
   bool verbose = false;
@@ -53,8 +59,11 @@ void RunScenario(const Scenario& scenario, const RunnerOptions& options,
 // The seed a scenario runs with under `options`.
 uint64_t EffectiveSeed(const Scenario& scenario, const RunnerOptions& options);
 
-// Why this build of the runner cannot run the scenario on `target` at all (clients or features
-// not available yet, or sim-only requirements on a real target); empty when it can.
+// Why this build of the runner cannot run the scenario on `options.target` at all (clients or
+// features not available yet, or requirements a real target cannot meet: see
+// conformance/real_environment.h); empty when it can.
+std::vector<std::string> SkipReasons(const Scenario& scenario, const RunnerOptions& options);
+// The same with default options for `target` (local: the in-process service, no wait limit).
 std::vector<std::string> SkipReasons(const Scenario& scenario, Target target);
 
 }  // namespace wpsim::conformance

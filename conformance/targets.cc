@@ -126,9 +126,4 @@ Result<std::unique_ptr<Environment>> MakeSimEnvironment(const Scenario& scenario
   return std::unique_ptr<Environment>(std::move(env));
 }
 
-Result<std::unique_ptr<Environment>> MakeRealEnvironment(const RealEnvironmentOptions& options) {
-  (void)options;
-  return MakeError("target", "real targets are not implemented yet");
-}
-
 }  // namespace wpsim::conformance

@@ -68,10 +68,17 @@ Result<std::unique_ptr<Environment>> MakeSimEnvironment(const Scenario& scenario
 struct RealEnvironmentOptions {
   Target target = Target::kLocal;
   std::string connection_string;  // empty (local only): start the service in-process
-  std::string ca_file;
-  uint64_t seed = 1;  // client RNG streams only (the network is real)
+  std::string ca_file;            // extra trusted CA certificates (PEM) for https endpoints
+  // Random streams of the clients and the in-process service (the network is real). With a
+  // connection string the runtime is seeded from the OS instead (TLS keys on a real network).
+  uint64_t seed = 1;
+  // In-process service only: its options (ServiceOptionsFor the scenario) and where it listens.
+  service::ServiceOptions service;
+  std::string listen = "127.0.0.1:0";
 };
 
+// conformance/real_environment.cc. Errors: "target", "listen", "connection_string", "ca_file",
+// "tls".
 Result<std::unique_ptr<Environment>> MakeRealEnvironment(const RealEnvironmentOptions& options);
 
 // The ServiceOptions a scenario's `service:` section asks for.

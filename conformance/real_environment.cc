@@ -1,0 +1,265 @@
+// RealEnvironment: the `local` and `remote` targets (conformance/targets.h).
+//
+// Theory of operation. One sim::UvRuntime (real sockets, real time) serves every member: the
+// runner's clients are all callbacks on its single loop, like the service's connections when
+// the service runs in-process on the same runtime. The run clock is the runtime's monotonic
+// clock minus its value at construction. RunUntil hands the loop to UvRuntime::RunUntil, which
+// sleeps in poll (waking on I/O and at most every few milliseconds to re-check the predicate)
+// until done() holds or the deadline passes; nothing spins.
+//
+// Where the service is:
+//  * `local` without a connection string: a service::Service with the scenario's options
+//    listens on 127.0.0.1 (port 0 or --listen) on the same runtime; the connection string is
+//    built from the bound port and the service's primary key. One fresh service per scenario,
+//    like the sim target.
+//  * a connection string (`local` or `remote`): the runner dials its endpoint. Host names
+//    resolve through UvRuntime::Dial (uv_getaddrinfo). An https endpoint is dialled through
+//    TLS (sim::DialTls) with SNI and certificate name = the endpoint's host, trusting the system
+//    CA store plus --ca.
+#include "conformance/real_environment.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "conformance/targets.h"
+#include "conformance/units.h"
+#include "service/service.h"
+#include "sim/tls/tls.h"
+#include "sim/uv/uv_runtime.h"
+
+namespace wpsim::conformance {
+namespace {
+
+namespace auth = protocol::auth;
+
+// After the clients and the service are gone, the loop runs this long so that graceful closes
+// and TLS handshakes still in flight end before the runtime is destroyed.
+constexpr sim::Nanos kRealTeardownNanos = 20 * sim::kMillisecond;
+
+std::string StripBrackets(const std::string& host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    return host.substr(1, host.size() - 2);
+  }
+  return host;
+}
+
+Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return MakeError("ca_file", "cannot read " + path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class RealEnvironment final : public Environment {
+ public:
+  explicit RealEnvironment(const RealEnvironmentOptions& options) {
+    sim::UvRuntimeOptions ro;
+    // TLS keys towards a service outside the process must not be predictable; the in-process
+    // service's and clients' random streams follow the run seed.
+    ro.seed = options.connection_string.empty() ? options.seed : sim::NondeterministicSeed();
+    runtime_ = std::make_unique<sim::UvRuntime>(ro);
+    start_ = runtime_->Now();
+  }
+
+  ~RealEnvironment() override {
+    // The runner's clients are gone (they are destroyed before the environment).
+    service_.reset();
+    runtime_->RunFor(kRealTeardownNanos);
+  }
+
+  Status StartInProcess(const RealEnvironmentOptions& options) {
+    Result<sim::Address> listen = sim::Address::Parse(options.listen);
+    if (!listen.ok()) return MakeError("listen", "--listen: " + listen.error().message);
+    service_ = std::make_unique<service::Service>(*runtime_, options.service);
+    Status s = service_->Listen(*listen);
+    if (!s.ok()) {
+      return MakeError("listen", "cannot listen on " + options.listen + ": " + s.error().message);
+    }
+    address_ = *service_->listen_address();
+    cs_.scheme = "http";
+    cs_.host = address_.host.find(':') != std::string::npos ? "[" + address_.host + "]"
+                                                             : address_.host;
+    cs_.port = address_.port;
+    cs_.access_key = options.service.access_keys.front();
+    cs_.version = "1.0";
+    return Status::Ok();
+  }
+
+  Status UseEndpoint(const RealEnvironmentOptions& options) {
+    Result<auth::ConnectionString> cs = auth::ParseConnectionString(options.connection_string);
+    if (!cs.ok()) return MakeError("connection_string", "connection string: " + cs.error().message);
+    cs_ = cs.value();
+    if (!cs_.path.empty()) {
+      return MakeError("connection_string",
+                       "endpoints with a path (" + cs_.Endpoint() + ") are not supported");
+    }
+    const bool https = cs_.scheme == "https";
+    address_.host = StripBrackets(cs_.host);
+    address_.port = cs_.port.value_or(https ? 443 : 80);
+    if (!https) return Status::Ok();
+    Result<std::string> ca = TrustedCaPem(options.ca_file);
+    if (!ca.ok()) return ca.error();
+    if (ca.value().empty()) {
+      return MakeError("ca_file", std::string("no trusted CA certificates: ") + sim::kSystemCaFile +
+                                      " is missing and no --ca was given");
+    }
+    sim::TlsClientOptions to;
+    to.server_name = address_.host;
+    to.ca_pem = std::move(ca.value());
+    Result<std::shared_ptr<const sim::TlsConfig>> config = sim::TlsConfig::Client(to);
+    if (!config.ok()) return MakeError("tls", "TLS: " + config.error().message);
+    tls_ = config.value();
+    return Status::Ok();
+  }
+
+  int64_t Now() override { return runtime_->Now() - start_; }
+  sim::Runtime& ClientRuntime(uint32_t member) override {
+    (void)member;
+    return *runtime_;
+  }
+  sim::Address ServiceAddress() const override { return address_; }
+  const auth::ConnectionString& connection_string() const override { return cs_; }
+  bool tls() const override { return tls_ != nullptr; }
+
+  std::function<void(const sim::Address&, sim::DialFn)> Dialer(uint32_t member) override {
+    (void)member;
+    if (!tls_) return {};
+    sim::Runtime* rt = runtime_.get();
+    std::shared_ptr<const sim::TlsConfig> config = tls_;
+    return [rt, config](const sim::Address& a, sim::DialFn done) {
+      sim::DialTls(*rt, a, config, std::move(done));
+    };
+  }
+
+  Status RunUntil(int64_t deadline, const std::function<bool()>& done) override {
+    if (done()) return Status::Ok();
+    const int64_t left = deadline - Now();
+    if (left <= 0) return Status::Ok();
+    runtime_->RunUntil(done, left);
+    return Status::Ok();
+  }
+
+ private:
+  std::unique_ptr<sim::UvRuntime> runtime_;
+  int64_t start_ = 0;
+  // Declared after the runtime: destroyed before it.
+  std::unique_ptr<service::Service> service_;
+  std::shared_ptr<const sim::TlsConfig> tls_;
+  sim::Address address_;
+  auth::ConnectionString cs_;
+};
+
+// Declared waits of step `id` issued at offset 0 of its block: how long it takes at least.
+int64_t StepWaitNs(const Scenario& sc, uint32_t id) {
+  const Step& s = sc.steps[id];
+  int64_t own = 0;
+  switch (s.kind()) {
+    case StepKind::kWait:
+      own = s.As<WaitStep>().duration_ns;
+      break;
+    case StepKind::kParallel:
+      for (uint32_t c : s.children) own = std::max(own, StepWaitNs(sc, c));
+      break;
+    case StepKind::kRepeat: {
+      const RepeatStep& r = s.As<RepeatStep>();
+      int64_t body = 0;
+      for (uint32_t c : s.children) body = std::max(body, sc.steps[c].at_ns.value_or(0)) + StepWaitNs(sc, c);
+      if (r.duration_ns) {
+        own = *r.duration_ns;
+      } else if (r.count) {
+        own = body * static_cast<int64_t>(*r.count);
+        if (r.rate && *r.count > 0) own = std::max(own, r.rate->IntendedOffsetNs(*r.count - 1));
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  return own;
+}
+
+}  // namespace
+
+int64_t DeclaredRealWaitNs(const Scenario& scenario) {
+  int64_t t = 0;
+  for (uint32_t id : scenario.root_steps) {
+    const Step& s = scenario.steps[id];
+    if (s.at_ns) t = std::max(t, *s.at_ns);
+    t += StepWaitNs(scenario, id);
+  }
+  return t + scenario.run.settle_ns;
+}
+
+std::vector<std::string> RealTargetSkipReasons(const Scenario& scenario, bool external_service,
+                                               int64_t max_real_wait_ns) {
+  std::vector<std::string> out;
+  const Requirements r = scenario.Needs();
+  bool per_client_network = false;
+  for (const Client& c : scenario.clients) per_client_network |= !c.network.empty();
+  if (r.network_control || per_client_network) {
+    out.push_back("needs control of the network (partitions, latency, resets), which only sim has");
+  }
+  if (r.clock_control) out.push_back("needs control of clocks (set_clock_skew), which only sim has");
+  if (r.fault_injection) {
+    out.push_back("injects bugs into the reference service (service.inject_bug), which only sim does");
+  }
+  if (external_service && (r.service_config || scenario.service.access_key)) {
+    out.push_back("configures the service (service settings), which a running service cannot take; "
+                  "use --target local without a connection string");
+  }
+  if (r.scripted_upstream) {
+    out.push_back("needs the scripted application server (upstream), which only sim hosts");
+  }
+  if (max_real_wait_ns > 0) {
+    const int64_t wait = DeclaredRealWaitNs(scenario);
+    if (wait > max_real_wait_ns) {
+      out.push_back("waits " + FormatDuration(wait) + " of real time, more than --max-real-wait " +
+                    FormatDuration(max_real_wait_ns));
+    }
+  }
+  return out;
+}
+
+Result<std::string> TrustedCaPem(const std::string& extra_ca_file) {
+  std::string pem;
+  {
+    std::ifstream system(sim::kSystemCaFile, std::ios::binary);
+    if (system) {
+      std::ostringstream s;
+      s << system.rdbuf();
+      pem = s.str();
+    }
+  }
+  if (!extra_ca_file.empty()) {
+    Result<std::string> extra = ReadFile(extra_ca_file);
+    if (!extra.ok()) return MakeError("ca_file", "--ca: " + extra.error().message);
+    if (!pem.empty() && pem.back() != '\n') pem += '\n';
+    pem += extra.value();
+  }
+  return pem;
+}
+
+std::string RandomHubSuffix() {
+  static constexpr char kHex[] = "0123456789abcdef";
+  uint64_t bits = sim::NondeterministicSeed();
+  std::string out = "_r";
+  for (int i = 0; i < 8; ++i, bits >>= 4) out += kHex[bits & 0xf];
+  return out;
+}
+
+Result<std::unique_ptr<Environment>> MakeRealEnvironment(const RealEnvironmentOptions& options) {
+  if (options.target == Target::kSim) return MakeError("target", "sim is not a real target");
+  if (options.target == Target::kRemote && options.connection_string.empty()) {
+    return MakeError("target", "--target remote needs a connection string");
+  }
+  auto env = std::make_unique<RealEnvironment>(options);
+  Status s = options.connection_string.empty() ? env->StartInProcess(options)
+                                               : env->UseEndpoint(options);
+  if (!s.ok()) return s.error();
+  return std::unique_ptr<Environment>(std::move(env));
+}
+
+}  // namespace wpsim::conformance

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Runs the scenario suite on a real target and checks the JSON report: the command exits 0,
+# at least one scenario passed, none failed or errored.
+#   run_suite.sh local  WPSIM SCENARIOS   -- the in-process service (wpsim run --target local)
+#   run_suite.sh usage  WPSIM SCENARIOS   -- command-line mistakes exit 2
+#   run_suite.sh remote WPSIM SCENARIOS   -- a `wpsim serve --tls-cert/--tls-key` child process on
+#                                            127.0.0.1 (self-signed certificate made here with
+#                                            openssl), dialled as https://localhost:PORT with --ca
+# Every wait is bounded; the child server is always killed.
+set -euo pipefail
+mode=$1 wpsim=$2 scenarios=$3
+dir=$(mktemp -d)
+server_pid=
+cleanup() {
+  if [[ -n "$server_pid" ]]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+# check_report FILE: passed > 0, failed == errors == 0.
+check_report() {
+  python3 - "$1" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))["totals"]
+print(f"targets: {t['passed']} passed, {t['failed']} failed, {t['errors']} errors, {t['skipped']} skipped")
+sys.exit(0 if t["passed"] > 0 and t["failed"] == 0 and t["errors"] == 0 else 1)
+PY
+}
+
+case "$mode" in
+  local)
+    timeout 100 "$wpsim" run --target local --json "$dir/report.json" "$scenarios"
+    check_report "$dir/report.json"
+    ;;
+  remote)
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+      -subj /CN=localhost -addext subjectAltName=DNS:localhost \
+      -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+    "$wpsim" serve --listen 127.0.0.1:0 --tls-cert "$dir/cert.pem" --tls-key "$dir/key.pem" \
+      --log-level error >"$dir/serve.out" 2>"$dir/serve.err" &
+    server_pid=$!
+    line=
+    for _ in $(seq 1 100); do  # at most 10 s for the connection string line
+      line=$(grep -m1 '^Connection string: ' "$dir/serve.out" || true)
+      [[ -n "$line" ]] && break
+      if ! kill -0 "$server_pid" 2>/dev/null; then
+        echo "targets: wpsim serve exited early:" >&2
+        cat "$dir/serve.err" >&2
+        exit 1
+      fi
+      sleep 0.1
+    done
+    if [[ -z "$line" ]]; then
+      echo "targets: wpsim serve printed no connection string" >&2
+      exit 1
+    fi
+    cs=${line#Connection string: }
+    # The certificate names localhost; the service answers on 127.0.0.1 either way.
+    cs=${cs/https:\/\/127.0.0.1/https://localhost}
+    echo "targets: $cs"
+    timeout 100 "$wpsim" run --target remote --connection-string "$cs" --ca "$dir/cert.pem" \
+      --json "$dir/report.json" "$scenarios"
+    check_report "$dir/report.json"
+    ;;
+  usage)
+    # Mistakes on the command line exit 2 with a message, before anything runs.
+    expect_usage() {
+      local rc=0
+      env -u WebPubSubConnectionString "$wpsim" run "$@" "$scenarios" >"$dir/out" 2>&1 || rc=$?
+      if [[ $rc -ne 2 ]]; then
+        echo "targets: 'wpsim run $*' exited $rc, expected 2:" >&2
+        cat "$dir/out" >&2
+        exit 1
+      fi
+      echo "targets: 'wpsim run $*' -> 2: $(tail -1 "$dir/out")"
+    }
+    expect_usage --target remote
+    expect_usage --target remote --connection-string "Endpoint=https://localhost"
+    expect_usage --target sim --connection-string "Endpoint=http://localhost;AccessKey=k"
+    expect_usage --target local --listen nonsense
+    expect_usage --target local --connection-string "Endpoint=http://localhost;AccessKey=k" --listen 127.0.0.1:0
+    expect_usage --target remote --connection-string "Endpoint=https://localhost;AccessKey=k" --ca /nonexistent.pem
+    expect_usage --target local --hub-suffix "a/b"
+    expect_usage --target local --max-real-wait soon
+    ;;
+  *)
+    echo "usage: run_suite.sh local|remote|usage WPSIM SCENARIOS" >&2
+    exit 2
+    ;;
+esac
