@@ -21,6 +21,34 @@ namespace wpsim::service {
 namespace wps = protocol::webpubsub;
 namespace ws = protocol::websocket;
 
+namespace {
+// The subprotocol a kind implies ("" for raw: none, or a custom one kept by the connection).
+std::string_view StandardSubprotocol(ClientKind kind) {
+  switch (kind) {
+    case ClientKind::kRaw: return "";
+    case ClientKind::kJson: return wps::kJsonSubprotocol;
+    case ClientKind::kReliable: return wps::kReliableJsonSubprotocol;
+    case ClientKind::kMqtt: return "mqtt";
+  }
+  return "";
+}
+}  // namespace
+
+std::string_view ClientConnection::subprotocol() const {
+  return custom_subprotocol_.empty() ? StandardSubprotocol(kind_)
+                                     : std::string_view(custom_subprotocol_);
+}
+
+std::string ClientConnection::reconnection_token() const {
+  if (kind_ != ClientKind::kReliable || reconnection_nonce_ == 0) return std::string();
+  return service_.ReconnectionToken(connection_id, reconnection_nonce_);
+}
+
+const std::shared_ptr<bool>& ClientConnection::alive() {
+  if (!alive_) alive_ = std::make_shared<bool>(true);
+  return alive_;
+}
+
 std::string_view ClientKindName(ClientKind kind) {
   switch (kind) {
     case ClientKind::kRaw: return "raw";
@@ -33,14 +61,12 @@ std::string_view ClientKindName(ClientKind kind) {
 
 ClientConnection::ClientConnection(Service& service, Hub& hub, ClientKind kind,
                                    std::string subprotocol)
-    : service_(service),
-      hub_(hub),
-      kind_(kind),
-      subprotocol_(std::move(subprotocol)),
-      outbox_(service.options().reliable_limits) {}
+    : service_(service), hub_(hub), kind_(kind) {
+  if (subprotocol != StandardSubprotocol(kind)) custom_subprotocol_ = std::move(subprotocol);
+}
 
 ClientConnection::~ClientConnection() {
-  *alive_ = false;
+  if (alive_) *alive_ = false;
   if (recovery_timer_ != 0) service_.runtime().CancelTimer(recovery_timer_);
 }
 
@@ -54,25 +80,35 @@ void ClientConnection::Attach(Front* front) {
 
 void ClientConnection::OnConnected() {
   if (kind_ == ClientKind::kRaw) return;
-  if (kind_ == ClientKind::kReliable && reconnection_token_.empty()) {
-    reconnection_token_ = service_.ReconnectionToken(connection_id, service_.NextNonce());
+  std::string token_storage;
+  std::optional<std::string_view> token;
+  if (kind_ == ClientKind::kReliable) {
+    if (reconnection_nonce_ == 0) {
+      do {
+        reconnection_nonce_ = service_.NextNonce();
+      } while (reconnection_nonce_ == 0);
+    }
+    token_storage = reconnection_token();
+    token = token_storage;
   }
   std::optional<std::string_view> user;
   if (user_id) user = *user_id;
-  std::optional<std::string_view> token;
-  if (kind_ == ClientKind::kReliable) token = reconnection_token_;
-  SendControl(wps::EncodeConnected(connection_id, user, token));
+  SendControl(wps::EncodeConnected(connection_id, user, token), /*once=*/true);
 }
 
-void ClientConnection::SendControl(const SharedBytes& json) {
+void ClientConnection::SendControl(const SharedBytes& json, bool once) {
   if (front_ == nullptr) return;  // a detached reliable connection loses acks, like the service
-  if (!front_->SendText(json.view()).ok()) Fail(ws::close_code::kPolicyViolation, "slow consumer");
+  const Status sent = once ? front_->SendEncoded(ws::EncodeServerFrame(ws::Opcode::kText,
+                                                                       json.view()))
+                           : front_->SendText(json.view());
+  if (!sent.ok()) Fail(ws::close_code::kPolicyViolation, "slow consumer");
 }
 
 void ClientConnection::SendSequenced(const wps::SequencedMessage& message, uint64_t sequence_id) {
   if (front_ == nullptr) return;
-  message.RenderInto(sequence_id, scratch_);
-  if (!front_->SendText(scratch_).ok()) Fail(ws::close_code::kPolicyViolation, "slow consumer");
+  std::string& scratch = service_.render_scratch();
+  message.RenderInto(sequence_id, scratch);
+  if (!front_->SendText(scratch).ok()) Fail(ws::close_code::kPolicyViolation, "slow consumer");
 }
 
 void ClientConnection::Deliver(OutboundMessage& message) {
@@ -90,7 +126,8 @@ void ClientConnection::Deliver(OutboundMessage& message) {
       break;
     case ClientKind::kReliable: {
       const wps::SequencedMessage& sequenced = message.Sequenced();
-      const uint64_t id = outbox_.Push(sequenced.tail());
+      if (!outbox_) outbox_ = std::make_unique<ReliableOutbox>(service_.options().reliable_limits);
+      const uint64_t id = outbox_->Push(sequenced.tail());
       if (id == 0) {
         Fail(ws::close_code::kPolicyViolation, "The reliable message buffer is full.");
         return;
@@ -128,13 +165,15 @@ void ClientConnection::OnMessage(ws::Opcode opcode, std::span<const uint8_t> pay
 }
 
 bool ClientConnection::IsDuplicate(std::optional<uint64_t> ack_id) {
-  if (!ack_id || !acks_.Contains(*ack_id)) return false;
+  if (!ack_id || !acks_ || !acks_->Contains(*ack_id)) return false;
   SendControl(wps::EncodeDuplicateAck(*ack_id));
   return true;
 }
 
 void ClientConnection::Remember(std::optional<uint64_t> ack_id) {
-  if (ack_id) acks_.Insert(*ack_id);
+  if (!ack_id) return;
+  if (!acks_) acks_ = std::make_unique<AckIdCache>();
+  acks_->Insert(*ack_id);
 }
 
 void ClientConnection::SendAck(std::optional<uint64_t> ack_id) {
@@ -198,7 +237,7 @@ void ClientConnection::HandleRequest(wps::Request& request) {
     SendAckError(event->ack_id, wps::kAckErrorInternalServerError,
                  "No event handler is configured for event '" + event->event + "'.");
   } else if (auto* ack = std::get_if<wps::SequenceAckRequest>(&request)) {
-    if (kind_ == ClientKind::kReliable) outbox_.Ack(ack->sequence_id);
+    if (kind_ == ClientKind::kReliable && outbox_) outbox_->Ack(ack->sequence_id);
   } else if (std::holds_alternative<wps::PingRequest>(request)) {
     SendControl(wps::EncodePong());
   }
@@ -243,12 +282,13 @@ void ClientConnection::OnTransportClosed(bool client_closed, std::string_view re
 
 bool ClientConnection::Recover(Front* front, std::string_view token) {
   if (ended_ || kind_ != ClientKind::kReliable || front_ != nullptr) return false;
-  if (token != reconnection_token_) return false;
+  if (reconnection_nonce_ == 0 || token != reconnection_token()) return false;
   Attach(front);
-  if (service_.options().HasBug(Bug::kResetSequenceOnRecover)) outbox_.ResetSequenceForBug();
+  if (!outbox_) outbox_ = std::make_unique<ReliableOutbox>(service_.options().reliable_limits);
+  if (service_.options().HasBug(Bug::kResetSequenceOnRecover)) outbox_->ResetSequenceForBug();
   const int copies = service_.options().HasBug(Bug::kDuplicateOnReplay) ? 2 : 1;
   for (int i = 0; i < copies; ++i) {
-    outbox_.ForEach([&](const ReliableOutbox::Entry& entry) {
+    outbox_->ForEach([&](const ReliableOutbox::Entry& entry) {
       SendSequenced(wps::SequencedMessage(entry.body), entry.sequence_id);
     });
   }
@@ -272,7 +312,7 @@ UpstreamContext ClientConnection::MakeUpstreamContext() const {
   context.hub = hub_.name();
   context.connection_id = connection_id;
   context.user_id = user_id;
-  context.subprotocol = subprotocol_;
+  context.subprotocol = std::string(subprotocol());
   return context;
 }
 
@@ -311,7 +351,7 @@ void ClientConnection::HandleUserEvent(wps::EventRequest& event) {
   service_.upstream().UserEvent(
       MakeUpstreamContext(), event.event,
       std::string(wps::HttpContentType(event.payload.type)), std::move(body),
-      [this, alive = alive_, ack_id, name](const UpstreamResult& result) {
+      [this, alive = alive(), ack_id, name](const UpstreamResult& result) {
         if (!*alive || ended_) return;
         if (!result.ok()) {
           service_.Log("event '" + name + "' of " + connection_id + " failed: " + result.Describe());
@@ -336,7 +376,7 @@ void ClientConnection::SendRawUserEvent(ws::Opcode opcode, std::span<const uint8
   service_.upstream().UserEvent(
       MakeUpstreamContext(), "message", text ? "text/plain" : "application/octet-stream",
       std::string(reinterpret_cast<const char*>(payload.data()), payload.size()),
-      [this, alive = alive_](const UpstreamResult& result) {
+      [this, alive = alive()](const UpstreamResult& result) {
         if (!*alive || ended_) return;
         if (!result.ok()) {
           Fail(ws::close_code::kInternalError,
@@ -373,7 +413,7 @@ Subscriber* Hub::Find(std::string_view connection_id) {
 Subscriber* Hub::Add(std::unique_ptr<Subscriber> subscriber) {
   Subscriber* raw = subscriber.get();
   if (!state_.Add(raw)) return nullptr;
-  connections_.emplace(raw->connection_id, std::move(subscriber));
+  connections_.emplace(std::string_view(raw->connection_id), std::move(subscriber));
   return raw;
 }
 

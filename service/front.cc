@@ -111,6 +111,11 @@ Status Front::SendEncoded(const SharedBytes& frame) {
   return ws_->SendEncoded(frame);
 }
 
+Result<std::span<uint8_t>> Front::SendEncodedCopy(std::span<const uint8_t> frame) {
+  if (!ws_ || finished_) return MakeError("closed", "transport closed");
+  return ws_->SendEncodedCopy(frame);
+}
+
 Status Front::SendText(std::string_view text) {
   if (!ws_ || finished_) return MakeError("closed", "transport closed");
   return ws_->SendText(text);

@@ -39,6 +39,8 @@ class Front : public sim::StreamHandler, public protocol::websocket::ConnectionH
 
   // --- the transport API used by ClientConnection (WebSocket phase) ---
   Status SendEncoded(const SharedBytes& frame);
+  // A copy of a pre-encoded frame, returned writable for a per-receiver patch.
+  Result<std::span<uint8_t>> SendEncodedCopy(std::span<const uint8_t> frame);
   Status SendText(std::string_view text);
   // Starts the closing handshake; the attached connection is detached first.
   void CloseWebSocket(uint16_t code, std::string_view reason);

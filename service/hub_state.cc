@@ -6,7 +6,7 @@ namespace wpsim::service {
 
 bool HubState::Add(Member* member) {
   WPSIM_ASSERT(member != nullptr && member->groups.empty());
-  auto [it, inserted] = by_id_.emplace(member->connection_id, member);
+  auto [it, inserted] = by_id_.emplace(std::string_view(member->connection_id), member);
   if (!inserted) return false;
   member->connect_seq = next_seq_++;
   by_seq_.emplace(member->connect_seq, member);

@@ -56,7 +56,9 @@ class HubState {
 
  private:
   uint64_t next_seq_ = 1;
-  std::map<std::string, Member*, std::less<>> by_id_;
+  // Keyed by a view of the member's own connection_id (fixed while the member is added): a
+  // 32-digit id copied as a key would cost another heap block per connection.
+  std::map<std::string_view, Member*> by_id_;
   MemberMap by_seq_;
   std::map<std::string, MemberMap, std::less<>> groups_;
   std::map<std::string, MemberMap, std::less<>> users_;

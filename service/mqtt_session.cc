@@ -792,6 +792,30 @@ bool MqttConnection::SendFrame(const SharedBytes& frame) {
   return false;
 }
 
+bool MqttConnection::SendPublishCopy(std::span<const uint8_t> frame, size_t mqtt_offset,
+                                     uint8_t qos, uint16_t packet_id, bool dup,
+                                     std::optional<uint32_t> expiry_seconds) {
+  if (front_ == nullptr || state_ == State::kClosed) return false;
+  Result<std::span<uint8_t>> copy = front_->SendEncodedCopy(frame);
+  if (!copy.ok()) {
+    Front* f = front_;
+    front_ = nullptr;
+    f->CloseWebSocket(ws::close_code::kPolicyViolation, "slow consumer");
+    Finish(true, "slow consumer");
+    return false;
+  }
+  const std::span<uint8_t> packet = copy.value().subspan(mqtt_offset);
+  PatchPublish(packet.data(), qos, packet_id, dup);
+  if (expiry_seconds && version_ == ProtocolVersion::kV5) {
+    if (const std::optional<size_t> at = mqtt::FindMessageExpiry(packet)) {
+      for (int i = 0; i < 4; ++i) {
+        packet[*at + i] = static_cast<uint8_t>(*expiry_seconds >> (24 - 8 * i));
+      }
+    }
+  }
+  return true;
+}
+
 bool MqttConnection::SendPacket(const mqtt::Packet& packet) {
   scratch_.clear();
   const ProtocolVersion version =
@@ -1036,9 +1060,10 @@ void MqttSession::Deliver(OutboundMessage& message) {
         service_.runtime().Now() + sim::Nanos{*message.message_expiry_seconds} * sim::kSecond;
   }
   if (identifier == 0) {
-    const std::span<const uint8_t> image = t.qos1_image();
-    outgoing.frame = ws::EncodeServerFrame(ws::Opcode::kBinary, image);
-    outgoing.mqtt_offset = static_cast<uint32_t>(outgoing.frame.size() - image.size());
+    // Every QoS 1/2 receiver without a subscription identifier shares one frame; the packet
+    // id, flags and remaining expiry are patched into the copy each send makes.
+    outgoing.frame = message.MqttQos1Frame(version_);
+    outgoing.mqtt_offset = static_cast<uint32_t>(outgoing.frame.size() - t.qos1_image().size());
   } else {
     scratch_.clear();
     const uint32_t ids[1] = {identifier};
@@ -1070,10 +1095,15 @@ bool MqttSession::SendInflight(Outgoing& outgoing, bool dup) {
   const size_t packet_size = outgoing.frame.size() - outgoing.mqtt_offset;
   if (connection_ == nullptr) return true;  // kept for the next connection
   if (packet_size > connection_->client_max_packet_size()) return false;
-  if (dup) outgoing.frame = SharedBytes::Copy(outgoing.frame.span());  // the old may be queued
-  PatchPublish(outgoing.frame.mutable_data() + outgoing.mqtt_offset, outgoing.qos,
-               outgoing.packet_id, dup);
-  connection_->SendFrame(outgoing.frame);
+  std::optional<uint32_t> expiry_left;
+  if (outgoing.expires_at != 0) {
+    // [MQTT-3.3.2-6]: the interval sent is the received one minus the time the message
+    // waited here (rounded up: a message that waited less than a second keeps its value).
+    const sim::Nanos left = std::max<sim::Nanos>(outgoing.expires_at - service_.runtime().Now(), 1);
+    expiry_left = static_cast<uint32_t>((left + sim::kSecond - 1) / sim::kSecond);
+  }
+  connection_->SendPublishCopy(outgoing.frame.span(), outgoing.mqtt_offset, outgoing.qos,
+                               outgoing.packet_id, dup, expiry_left);
   return true;
 }
 

@@ -96,6 +96,11 @@ class MqttConnection final : public ClientConnection {
   // A complete WebSocket frame; false when the transport refused it (slow consumer: closed).
   bool SendFrame(const SharedBytes& frame);
   bool SendPacket(const protocol::mqtt::Packet& packet);
+  // Queues a copy of a shared PUBLISH frame (its MQTT packet at `mqtt_offset`) with this
+  // receiver's flags and packet id and, when set (5.0), the remaining Message Expiry Interval
+  // patched in. Nothing is allocated: the copy lands in the WebSocket output arena.
+  bool SendPublishCopy(std::span<const uint8_t> frame, size_t mqtt_offset, uint8_t qos,
+                       uint16_t packet_id, bool dup, std::optional<uint32_t> expiry_seconds);
   // 5.0: DISCONNECT with `code` first. Then closes the WebSocket (1000) and detaches.
   void Disconnect(protocol::mqtt::ReasonCode code, std::string_view reason);
   // The session is gone (ended or taken over): forget it without touching it.
@@ -223,8 +228,8 @@ class MqttSession final : public Subscriber {
   size_t queued_count() const { return queue_.size(); }
 
  private:
-  // One PUBLISH to this client: a WebSocket frame holding the packet; the packet id and
-  // flags are patched in place while only this session holds the frame.
+  // One PUBLISH to this client: a WebSocket frame holding the packet with packet id 0, usually
+  // shared by every receiver of the fan-out; each send queues a patched copy.
   struct Outgoing {
     SharedBytes frame;
     uint32_t mqtt_offset = 0;  // first byte of the MQTT packet in `frame`

@@ -74,4 +74,13 @@ const SharedBytes& OutboundMessage::MqttQos0Frame(protocol::mqtt::ProtocolVersio
   return *mqtt_qos0_frame_[index];
 }
 
+const SharedBytes& OutboundMessage::MqttQos1Frame(protocol::mqtt::ProtocolVersion version) {
+  const size_t index = version == protocol::mqtt::ProtocolVersion::kV5 ? 1 : 0;
+  if (!mqtt_qos1_frame_[index]) {
+    mqtt_qos1_frame_[index] =
+        ws::EncodeServerFrame(ws::Opcode::kBinary, MqttTemplate(version).qos1_image());
+  }
+  return *mqtt_qos1_frame_[index];
+}
+
 }  // namespace wpsim::service

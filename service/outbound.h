@@ -62,6 +62,9 @@ class OutboundMessage {
   const protocol::mqtt::PublishTemplate& MqttTemplate(protocol::mqtt::ProtocolVersion version);
   // MqttTemplate(version)'s QoS 0 packet in one WebSocket binary frame, shared by receivers.
   const SharedBytes& MqttQos0Frame(protocol::mqtt::ProtocolVersion version);
+  // MqttTemplate(version)'s QoS 1 image (Packet Identifier 0) in one WebSocket binary frame,
+  // shared by every QoS 1/2 receiver: each sends a patched copy (packet id, flags, expiry).
+  const SharedBytes& MqttQos1Frame(protocol::mqtt::ProtocolVersion version);
 
  private:
   From from_ = From::kServer;
@@ -73,6 +76,7 @@ class OutboundMessage {
   std::optional<SharedBytes> raw_frame_;
   std::optional<protocol::mqtt::PublishTemplate> mqtt_template_[2];  // [0] 3.1.1, [1] 5.0
   std::optional<SharedBytes> mqtt_qos0_frame_[2];
+  std::optional<SharedBytes> mqtt_qos1_frame_[2];
 };
 
 }  // namespace wpsim::service

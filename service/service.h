@@ -76,7 +76,7 @@ class ClientConnection : public Subscriber {
   ~ClientConnection() override;
 
   ClientKind kind() const override { return kind_; }
-  std::string_view subprotocol() const override { return subprotocol_; }
+  std::string_view subprotocol() const override;
   Hub& hub() const { return hub_; }
   bool attached() const { return front_ != nullptr; }
 
@@ -96,7 +96,9 @@ class ClientConnection : public Subscriber {
   virtual void OnTransportClosed(bool client_closed, std::string_view reason);
   // A recovery request presented `token`; attaches `front` and replays, or returns false.
   bool Recover(Front* front, std::string_view token);
-  const std::string& reconnection_token() const { return reconnection_token_; }
+  // Reliable connections: the token a recovery must present (derived from the connection id
+  // and a nonce, not stored).
+  std::string reconnection_token() const;
   // Who this connection is, for event handler requests (upstream.h).
   UpstreamContext MakeUpstreamContext() const;
 
@@ -108,24 +110,31 @@ class ClientConnection : public Subscriber {
   void SendAckError(std::optional<uint64_t> ack_id, std::string_view name, std::string message);
   bool IsDuplicate(std::optional<uint64_t> ack_id);
   void Remember(std::optional<uint64_t> ack_id);
-  void SendControl(const SharedBytes& json);  // an unsequenced JSON message (ack, system, pong)
+  // An unsequenced JSON message (ack, system, pong). `once`: a message sent once per
+  // connection (connected), framed on its own so that it does not grow the session's arena.
+  void SendControl(const SharedBytes& json, bool once = false);
   void SendSequenced(const protocol::webpubsub::SequencedMessage& message, uint64_t sequence_id);
   void Fail(uint16_t code, std::string_view reason);  // close the transport, end the connection
   void End(std::string_view reason);  // removes this connection from its hub (deferred delete)
 
+  // Checked by upstream callbacks, which may outlive the connection (made on first use).
+  const std::shared_ptr<bool>& alive();
+
+  // Idle connections are most of a service's memory (PROTOCOL.md §13 budget: 2 KiB each), so
+  // state that only some connections need is allocated on first use.
   Service& service_;
   Hub& hub_;
   ClientKind kind_;
-  std::string subprotocol_;
-  Front* front_ = nullptr;
-  AckIdCache acks_;
-  ReliableOutbox outbox_;
-  std::string reconnection_token_;
-  sim::TimerId recovery_timer_ = 0;
   bool ended_ = false;
-  std::string scratch_;
-  // Checked by upstream callbacks, which may outlive the connection.
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  Front* front_ = nullptr;
+  // A custom subprotocol a connect handler chose for a raw client ("" otherwise); the standard
+  // ones are implied by kind_.
+  std::string custom_subprotocol_;
+  std::unique_ptr<AckIdCache> acks_;        // once a request carried an ackId
+  std::unique_ptr<ReliableOutbox> outbox_;  // reliable: on the first sequenced message
+  uint64_t reconnection_nonce_ = 0;         // reliable: 0 until connected
+  sim::TimerId recovery_timer_ = 0;
+  std::shared_ptr<bool> alive_;
 };
 
 // True when `subscriber` passes the REST OData `filter` (identifiers userId, connectionId,
@@ -166,7 +175,8 @@ class Hub {
   std::string name_;
   HubState state_;
   std::vector<Subscriber*> fanout_scratch_;  // reused: no allocation per fan-out
-  std::map<std::string, std::unique_ptr<Subscriber>, std::less<>> connections_;
+  // Keyed by a view of the owned subscriber's connection_id (see HubState::by_id_).
+  std::map<std::string_view, std::unique_ptr<Subscriber>> connections_;
 };
 
 class Service {
@@ -200,6 +210,8 @@ class Service {
   std::function<void(std::string_view line)> log;
 
   // --- internal, used by fronts and connections ---
+  // Reused buffer for rendering per-connection messages (one thread, never nested).
+  std::string& render_scratch() { return render_scratch_; }
   void Bury(std::unique_ptr<Front> front);
   void Bury(std::unique_ptr<Subscriber> subscriber);
   std::unique_ptr<Front> TakeFront(Front* front);
@@ -242,6 +254,7 @@ class Service {
   std::vector<std::unique_ptr<Subscriber>> dead_connections_;
   bool cleanup_posted_ = false;
   uint64_t next_kept_ = 1;
+  std::string render_scratch_;
   std::map<uint64_t, std::unique_ptr<Subscriber>> kept_;  // see Keep()
   // Shared liveness flag checked by posted tasks (the service may die before they run).
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

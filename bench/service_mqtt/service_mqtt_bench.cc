@@ -9,9 +9,9 @@
 // deliveries):
 //  * BM_MqttFanoutQos0: a QoS 0 PUBLISH from the publisher → 10,000 QoS 0 deliveries (one
 //    shared frame) and the loop turn that flushes every connection.
-//  * BM_MqttFanoutQos1WithPuback: a QoS 1 PUBLISH → 10,000 QoS 1 deliveries (a frame per
-//    receiver with its packet id), the flush, then every subscriber's PUBACK decoded and
-//    matched against its in-flight window.
+//  * BM_MqttFanoutQos1WithPuback: a QoS 1 PUBLISH → 10,000 QoS 1 deliveries (one shared
+//    frame; each receiver queues a copy with its packet id patched in, and keeps a reference in
+//    its in-flight window), the flush, then every subscriber's PUBACK decoded and matched.
 // Heap allocations are counted by a global operator new (allocs_per_delivery, timed region).
 #include <benchmark/benchmark.h>
 
@@ -21,14 +21,9 @@
 #include <string>
 #include <vector>
 
-#include "protocol/auth/connection_string.h"
-#include "protocol/auth/tokens.h"
+#include "bench/common/service_bed.h"
 #include "protocol/mqtt/encoder.h"
-#include "protocol/websocket/frame.h"
 #include "service/mqtt_session.h"
-#include "service/service.h"
-#include "sim/sim_network.h"
-#include "sim/sim_runtime.h"
 
 namespace {
 size_t g_allocations = 0;
@@ -56,73 +51,21 @@ constexpr size_t kSubscribers = 10'000;
 constexpr char kTopic[] = "bench";
 constexpr char kText[] = "the quick brown fox jumps over the lazy dog 0123456789";
 
-class SinkStream final : public sim::Stream {
- public:
-  explicit SinkStream(uint64_t id) : id_(id), peer_{"client", static_cast<uint16_t>(id)} {}
-  void SetHandler(sim::StreamHandler* handler) override { handler_ = handler; }
-  bool Write(std::span<const uint8_t> data) override { return Count(data.size()); }
-  bool Write(SharedBytes data) override { return Count(data.size()); }
-  bool Writable() const override { return !closed_; }
-  size_t BufferedBytes() const override { return 0; }
-  void Shutdown() override {}
-  void Close() override { closed_ = true; }
-  void Reset() override { closed_ = true; }
-  void SetReadPaused(bool) override {}
-  const sim::Address& LocalAddress() const override { return local_; }
-  const sim::Address& PeerAddress() const override { return peer_; }
-  uint64_t Id() const override { return id_; }
-  void Feed(std::span<const uint8_t> data) {
-    if (handler_ != nullptr) handler_->OnData(data);
-  }
-  void Feed(std::string_view s) { Feed(AsBytes(s)); }
-  bool closed() const { return closed_; }
-  uint64_t writes = 0;
-  uint64_t bytes = 0;
-
- private:
-  bool Count(size_t n) {
-    if (closed_) return false;
-    ++writes;
-    bytes += n;
-    return true;
-  }
-  uint64_t id_;
-  sim::Address local_{"service", 80};
-  sim::Address peer_;
-  sim::StreamHandler* handler_ = nullptr;
-  bool closed_ = false;
-};
+using bench::SinkStream;
 
 // One MQTT 5.0 packet in a masked binary WebSocket frame (what a client sends).
 std::string Frame(const mqtt::Packet& packet) {
   std::vector<uint8_t> bytes;
   if (!mqtt::Encode(packet, mqtt::ProtocolVersion::kV5, &bytes).ok()) std::abort();
-  std::string out;
-  ws::FrameSpec spec;
-  spec.opcode = ws::Opcode::kBinary;
-  spec.masked = true;
-  spec.mask = {0x12, 0x34, 0x56, 0x78};
-  ws::AppendFrame(out, spec, bytes);
-  return out;
+  return bench::MaskedFrame(ws::Opcode::kBinary, bytes);
 }
 
-struct MqttBed {
+struct MqttBed : bench::ServiceBed {
   explicit MqttBed(uint8_t qos) {
-    host_ = net_.AddHost("service").value();
-    service_ = std::make_unique<service::Service>(*host_, service::ServiceOptions{});
-    cs_.scheme = "http";
-    cs_.host = "service";
-    cs_.port = 80;
-    cs_.access_key = std::string(service::kDefaultAccessKey);
     auth::ClientTokenOptions o;
     o.roles = std::vector<std::string>{"webpubsub.sendToGroup", "webpubsub.joinLeaveGroup"};
-    o.issued_at = host_->UnixNow() / sim::kSecond;
-    o.expires_at = o.issued_at + 24 * 3600;
     o.client_type = auth::ClientType::kMqtt;
-    upgrade_ = "GET /clients/mqtt/hubs/hub?access_token=" + auth::BuildClientToken(cs_, "hub", o) +
-               " HTTP/1.1\r\nHost: service\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-               "Sec-WebSocket-Protocol: mqtt\r\n\r\n";
+    upgrade_ = Upgrade("/clients/mqtt/hubs/hub?access_token=", Token(std::move(o)), "mqtt");
     mqtt::Subscribe subscribe;
     subscribe.packet_id = 1;
     subscribe.subscriptions.push_back({kTopic, {qos, false, false, 0}});
@@ -149,10 +92,7 @@ struct MqttBed {
   }
 
   SinkStream* Connect(uint64_t id, std::string client_id) {
-    auto stream = std::make_unique<SinkStream>(id);
-    SinkStream* raw = stream.get();
-    service_->Accept(std::move(stream));
-    raw->Feed(upgrade_);
+    SinkStream* raw = ServiceBed::Connect(std::make_unique<SinkStream>(id), upgrade_);
     mqtt::Connect connect;
     connect.client_id = std::move(client_id);
     connect.keep_alive = 0;  // no keep-alive timers in the benchmark
@@ -171,8 +111,6 @@ struct MqttBed {
     return f;
   }
 
-  void Turn() { (void)net_.RunFor(0); }
-  service::Hub& hub() { return service_->GetHub("hub"); }
   bool AllOpen() const {
     for (const SinkStream* s : subscribers) {
       if (s->closed()) return false;
@@ -185,10 +123,6 @@ struct MqttBed {
     return n;
   }
 
-  sim::SimNetwork net_;
-  sim::SimRuntime* host_ = nullptr;
-  std::unique_ptr<service::Service> service_;
-  auth::ConnectionString cs_;
   std::string upgrade_;
   std::vector<SinkStream*> subscribers;
   SinkStream* publisher = nullptr;

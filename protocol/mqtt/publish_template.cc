@@ -166,4 +166,69 @@ void PublishTemplate::AppendTo(std::vector<uint8_t>* out, uint8_t qos, uint16_t 
   WPSIM_ASSERT(w == out->data() + old + total);
 }
 
+namespace {
+// Reads a Variable Byte Integer at packet[*at], advancing *at; false when it runs past the end
+// or is longer than four bytes.
+bool ReadVbiAt(std::span<const uint8_t> packet, size_t* at, uint32_t* value) {
+  *value = 0;
+  for (int i = 0; i < 4; ++i) {
+    if (*at >= packet.size()) return false;
+    const uint8_t b = packet[(*at)++];
+    *value |= static_cast<uint32_t>(b & 0x7F) << (7 * i);
+    if ((b & 0x80) == 0) return true;
+  }
+  return false;
+}
+bool ReadU16At(std::span<const uint8_t> packet, size_t* at, uint32_t* value) {
+  if (*at + 2 > packet.size()) return false;
+  *value = (static_cast<uint32_t>(packet[*at]) << 8) | packet[*at + 1];
+  *at += 2;
+  return true;
+}
+}  // namespace
+
+std::optional<size_t> FindMessageExpiry(std::span<const uint8_t> packet) {
+  if (packet.empty() || (packet[0] >> 4) != 3) return std::nullopt;
+  const uint8_t qos = (packet[0] >> 1) & 0x03;
+  size_t at = 1;
+  uint32_t remaining = 0, n = 0;
+  if (!ReadVbiAt(packet, &at, &remaining) || at + remaining != packet.size()) return std::nullopt;
+  if (!ReadU16At(packet, &at, &n)) return std::nullopt;  // Topic Name
+  at += n;
+  if (qos > 0) at += 2;  // Packet Identifier
+  uint32_t properties_length = 0;
+  if (!ReadVbiAt(packet, &at, &properties_length)) return std::nullopt;
+  const size_t end = at + properties_length;
+  if (end > packet.size()) return std::nullopt;
+  while (at < end) {
+    uint32_t id = 0;
+    if (!ReadVbiAt(packet, &at, &id)) return std::nullopt;
+    const PropertyInfo* info = id <= 0xFF ? FindPropertyInfo(static_cast<uint8_t>(id)) : nullptr;
+    if (info == nullptr) return std::nullopt;
+    if (info->id == PropertyId::kMessageExpiryInterval) {
+      return at + 4 <= end ? std::optional<size_t>(at) : std::nullopt;
+    }
+    switch (info->type) {
+      case PropertyType::kByte: at += 1; break;
+      case PropertyType::kTwoByteInteger: at += 2; break;
+      case PropertyType::kFourByteInteger: at += 4; break;
+      case PropertyType::kVariableByteInteger:
+        if (!ReadVbiAt(packet, &at, &n)) return std::nullopt;
+        break;
+      case PropertyType::kUtf8String:
+      case PropertyType::kBinaryData:
+        if (!ReadU16At(packet, &at, &n)) return std::nullopt;
+        at += n;
+        break;
+      case PropertyType::kUtf8StringPair:
+        if (!ReadU16At(packet, &at, &n)) return std::nullopt;
+        at += n;
+        if (!ReadU16At(packet, &at, &n)) return std::nullopt;
+        at += n;
+        break;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace wpsim::protocol::mqtt

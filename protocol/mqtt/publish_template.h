@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -63,5 +64,10 @@ class PublishTemplate {
   size_t properties_begin_ = 0;  // 5.0 only
   size_t properties_end_ = 0;
 };
+
+// The offset of the 4-byte Message Expiry Interval value inside a complete 5.0 PUBLISH packet
+// (fixed header included), or nullopt when the packet carries none or is not a well-formed 5.0
+// PUBLISH. The service patches it when a message waited before being sent ([MQTT-3.3.2-6]).
+std::optional<size_t> FindMessageExpiry(std::span<const uint8_t> packet);
 
 }  // namespace wpsim::protocol::mqtt

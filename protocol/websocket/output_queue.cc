@@ -34,6 +34,12 @@ void OutputQueue::Append(std::span<const uint8_t> bytes) {
   bytes_ += bytes.size();
 }
 
+std::span<uint8_t> OutputQueue::AppendCopy(std::span<const uint8_t> bytes) {
+  Append(bytes);
+  if (bytes.empty()) return {};
+  return {arena_.data() + arena_.size() - bytes.size(), bytes.size()};
+}
+
 void OutputQueue::AppendShared(SharedBytes bytes) {
   if (bytes.size() == 0) return;
   Entry e;

@@ -20,6 +20,9 @@ namespace wpsim::protocol::websocket {
 class OutputQueue {
  public:
   void Append(std::span<const uint8_t> bytes);
+  // Appends a copy of `bytes` to the arena and returns it, writable until the next call on
+  // this queue (a per-receiver patch of a shared frame, without allocating in steady state).
+  std::span<uint8_t> AppendCopy(std::span<const uint8_t> bytes);
   void AppendShared(SharedBytes bytes);
 
   bool empty() const { return bytes_ == 0; }

@@ -35,7 +35,56 @@ bool FeedUtf8(Utf8Validator& v, std::span<const uint8_t> data) {
 bool IsKnownOpcode(uint8_t op) {
   return op == 0x0 || op == 0x1 || op == 0x2 || op == 0x8 || op == 0x9 || op == 0xA;
 }
+
+// The bytes of a frame header as wslay reads it (it refuses lengths not in shortest form).
+uint64_t HeaderBytes(uint64_t payload_length, bool masked) {
+  const uint64_t ext = payload_length < 126 ? 0 : payload_length <= 0xFFFF ? 2 : 8;
+  return 2 + ext + (masked ? 4 : 0);
+}
+
+// wslay's frame context carries a 4 KiB input buffer, twice what an idle connection may
+// otherwise cost. A session holds a context only while it is parsing or encoding; between
+// frames the context is idle (empty input buffer, both state machines at a frame boundary) and
+// interchangeable, so it goes back to this per-thread pool. Contexts are created with no user
+// data: the callbacks find their session through tls_session, set around every wslay call.
+// There is one pool per role: wslay never clears a context's output mask flag once a client
+// frame set it, so a context that encoded client frames must not encode server frames.
+constexpr size_t kIdleFrameContextsMax = 64;  // per role: ~270 KiB per thread at most
+
+// Trivially destructible, so it stays usable after the guard below has emptied it at thread
+// exit (sessions in static objects die after thread_local objects).
+struct FrameContextPool {
+  wslay_frame_context* idle[2][kIdleFrameContextsMax];  // [role]
+  size_t count[2];
+  bool closed;  // the thread is ending: contexts are freed, not kept
+};
+thread_local FrameContextPool tls_pool{};
+struct FrameContextPoolGuard {
+  ~FrameContextPoolGuard() {
+    for (int r = 0; r < 2; ++r) {
+      while (tls_pool.count[r] > 0) wslay_frame_context_free(tls_pool.idle[r][--tls_pool.count[r]]);
+    }
+    tls_pool.closed = true;
+  }
+};
+thread_local FrameContextPoolGuard tls_pool_guard;
+
+void PutContext(Role role, wslay_frame_context* ctx) {
+  (void)&tls_pool_guard;  // odr-use: constructs the guard on this thread
+  const int r = role == Role::kServer ? 0 : 1;
+  if (!tls_pool.closed && tls_pool.count[r] < kIdleFrameContextsMax) {
+    tls_pool.idle[r][tls_pool.count[r]++] = ctx;
+  } else {
+    wslay_frame_context_free(ctx);
+  }
+}
+wslay_frame_context* TakeContext(Role role) {
+  const int r = role == Role::kServer ? 0 : 1;
+  return tls_pool.count[r] > 0 ? tls_pool.idle[r][--tls_pool.count[r]] : nullptr;
+}
 }  // namespace
+
+thread_local Session* Session::tls_session_ = nullptr;
 
 std::string_view CloseCauseName(CloseCause cause) {
   switch (cause) {
@@ -51,21 +100,25 @@ std::string_view CloseCauseName(CloseCause cause) {
 // wslay's frame callbacks. They only move bytes; no exception can leave them.
 struct Session::Callbacks {
   static ssize_t Recv(uint8_t* buf, size_t len, int /*flags*/, void* user) {
-    auto* s = static_cast<Session*>(user);
+    (void)user;
+    Session* s = tls_session_;
     const size_t n = std::min(len, s->input_.size() - s->input_pos_);
     if (n == 0) return 0;  // wslay turns this into WSLAY_ERR_WANT_READ
     std::memcpy(buf, s->input_.data() + s->input_pos_, n);
     s->input_pos_ += n;
+    s->wslay_fed_ += n;
     return static_cast<ssize_t>(n);
   }
   static ssize_t Send(const uint8_t* data, size_t len, int /*flags*/, void* user) {
-    static_cast<Session*>(user)->output_.Append({data, len});
+    (void)user;
+    tls_session_->output_.Append({data, len});
     return static_cast<ssize_t>(len);
   }
   static int GenMask(uint8_t* buf, size_t len, void* user) {
-    auto* s = static_cast<Session*>(user);
+    (void)user;
+    Session* s = tls_session_;
     for (size_t i = 0; i < len; i += 8) {
-      uint64_t r = s->rng_.Next();
+      uint64_t r = s->rng_->Next();
       for (size_t j = i; j < len && j < i + 8; ++j) {
         buf[j] = static_cast<uint8_t>(r);
         r >>= 8;
@@ -76,12 +129,33 @@ struct Session::Callbacks {
 };
 
 Session::Session(Role role, const SessionOptions& options, sim::Rng rng)
-    : role_(role), options_(options), rng_(rng) {
-  const wslay_frame_callbacks cb{Callbacks::Send, Callbacks::Recv, Callbacks::GenMask};
-  WPSIM_ASSERT(wslay_frame_context_init(&ctx_, &cb, this) == 0);
+    : role_(role), options_(options) {
+  if (role == Role::kClient) rng_ = std::make_unique<sim::Rng>(rng);  // servers never mask
 }
 
-Session::~Session() { wslay_frame_context_free(ctx_); }
+Session::~Session() {
+  if (ctx_ == nullptr) return;
+  if (WslayIdle()) {
+    PutContext(role_, ctx_);
+  } else {
+    wslay_frame_context_free(ctx_);
+  }
+}
+
+void Session::AcquireContext() {
+  if (ctx_ != nullptr) return;
+  if ((ctx_ = TakeContext(role_)) != nullptr) return;
+  const wslay_frame_callbacks cb{Callbacks::Send, Callbacks::Recv, Callbacks::GenMask};
+  WPSIM_ASSERT(wslay_frame_context_init(&ctx_, &cb, nullptr) == 0);
+}
+
+bool Session::WslayIdle() const { return !in_frame_ && wslay_fed_ == wslay_consumed_; }
+
+void Session::ReleaseContextIfIdle() {
+  if (ctx_ == nullptr || !WslayIdle()) return;
+  PutContext(role_, ctx_);
+  ctx_ = nullptr;
+}
 
 void Session::Start(Nanos now) {
   if (state_ != State::kOpen) return;
@@ -115,7 +189,7 @@ std::optional<Event> Session::PollEvent() {
   }
   std::optional<Event> ev;
   if (pending_closed_) {
-    ev = std::move(pending_closed_);
+    ev = std::move(*pending_closed_);
     pending_closed_.reset();
   } else if (state_ != State::kClosed) {
     ev = Parse();
@@ -125,11 +199,18 @@ std::optional<Event> Session::PollEvent() {
 }
 
 std::optional<Event> Session::Parse() {
+  if (ctx_ == nullptr && input_pos_ == input_.size() && !eof_) return std::nullopt;  // idle
+  AcquireContext();
   while (true) {
     wslay_frame_iocb iocb{};
+    Session* const outer = tls_session_;
+    tls_session_ = this;
     const ssize_t r = wslay_frame_recv(ctx_, &iocb);
+    tls_session_ = outer;
     if (r == WSLAY_ERR_WANT_READ) {
       CompactInput();
+      // No event refers to the context's buffer any more: give it back while idle.
+      ReleaseContextIfIdle();
       if (eof_) {
         return Closed(CloseCause::kTransportEnded, close_code::kAbnormal,
                       "EOF without a closing handshake", false);
@@ -142,18 +223,25 @@ std::optional<Event> Session::Parse() {
       return Fail(close_code::kProtocolError, "malformed frame header");
     }
     if (!in_frame_) {
+      wslay_consumed_ += HeaderBytes(iocb.payload_length, iocb.mask != 0);
       if (auto failed = OnFrameStart(iocb.fin, iocb.rsv, iocb.opcode, iocb.payload_length,
                                      iocb.mask != 0)) {
         return failed;
       }
     }
     const std::span<const uint8_t> data(iocb.data, iocb.data_length);
+    wslay_consumed_ += data.size();
     frame_received_ += data.size();
     const bool frame_done = frame_received_ == frame_length_;
     if (frame_done) in_frame_ = false;
 
     if (IsControl(frame_opcode_)) {
-      std::memcpy(control_.data() + control_size_, data.data(), data.size());
+      if (!data.empty()) {
+        // Most control frames (keepalive pings and pongs) are empty: the buffer is only
+        // allocated for the first one with a payload, so idle connections do not carry it.
+        if (!control_) control_ = std::make_unique<std::array<uint8_t, kControlPayloadMax>>();
+        std::memcpy(control_->data() + control_size_, data.data(), data.size());
+      }
       control_size_ += data.size();
       if (frame_done) {
         if (auto ev = OnControlFrame()) return ev;
@@ -234,7 +322,7 @@ std::optional<Event> Session::OnFrameStart(uint8_t fin, uint8_t rsv, uint8_t opc
 }
 
 std::optional<Event> Session::OnControlFrame() {
-  const std::span<const uint8_t> payload(control_.data(), control_size_);
+  const std::span<const uint8_t> payload(control_ ? control_->data() : nullptr, control_size_);
   switch (frame_opcode_) {
     case Opcode::kPing: {
       if (state_ != State::kOpen) return std::nullopt;  // no Pong after our Close
@@ -288,9 +376,16 @@ void Session::QueueFrame(Opcode opcode, bool fin, std::span<const uint8_t> paylo
   iocb.mask = role_ == Role::kClient ? 1 : 0;
   iocb.data = payload.data();
   iocb.data_length = payload.size();
-  // Our send callback always takes everything, so one call writes the whole frame.
+  // Our send callback always takes everything, so one call writes the whole frame (and leaves
+  // the context's output side at a frame boundary).
+  const bool borrowed = ctx_ == nullptr;  // then no event refers to the context's buffer
+  AcquireContext();
+  Session* const outer = tls_session_;
+  tls_session_ = this;
   const ssize_t r = wslay_frame_send(ctx_, &iocb);
+  tls_session_ = outer;
   WPSIM_ASSERT(r >= 0 && static_cast<size_t>(r) == payload.size());
+  if (borrowed) ReleaseContextIfIdle();
 }
 
 void Session::QueueClose(uint16_t code, std::string_view reason) {
@@ -348,6 +443,15 @@ Status Session::Send(Opcode opcode, std::span<const uint8_t> payload) {
   return Status::Ok();
 }
 
+Result<std::span<uint8_t>> Session::SendEncodedCopy(std::span<const uint8_t> frame) {
+  WPSIM_ASSERT(role_ == Role::kServer);
+  if (state_ != State::kOpen) return MakeError("closed", "the WebSocket is closing or closed");
+  if (output_.bytes() + frame.size() > options_.output_bytes_max) {
+    return MakeError("backpressure", "output queue is over SessionOptions::output_bytes_max");
+  }
+  return output_.AppendCopy(frame);
+}
+
 Status Session::SendEncoded(const SharedBytes& frame) {
   WPSIM_ASSERT(role_ == Role::kServer);  // client frames must be masked per frame
   if (state_ != State::kOpen) return MakeError("closed", "the WebSocket is closing or closed");
@@ -387,13 +491,14 @@ void Session::HandleTimeout(Nanos now) {
   if (state_ == State::kClosed || pending_closed_) return;
   // Fixed order (close wait, idle, keepalive) keeps equal deadlines deterministic.
   if (deadlines_[kCloseWait] && *deadlines_[kCloseWait] <= now) {
-    pending_closed_ = Closed(CloseCause::kTimeout, close_code::kAbnormal,
-                             "no Close from the peer in time", false);
+    pending_closed_ = std::make_unique<Event>(Closed(
+        CloseCause::kTimeout, close_code::kAbnormal, "no Close from the peer in time", false));
     return;
   }
   if (deadlines_[kIdle] && *deadlines_[kIdle] <= now) {
     QueueClose(close_code::kGoingAway, "idle timeout");
-    pending_closed_ = Closed(CloseCause::kTimeout, close_code::kGoingAway, "idle timeout", false);
+    pending_closed_ = std::make_unique<Event>(
+        Closed(CloseCause::kTimeout, close_code::kGoingAway, "idle timeout", false));
     return;
   }
   if (deadlines_[kKeepalive] && *deadlines_[kKeepalive] <= now) {

@@ -39,6 +39,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -125,6 +126,10 @@ class Session {
   // Queues a frame made by EncodeServerFrame (server role only), sharing its bytes, in order
   // with everything else this session sends. Allocates nothing in steady state.
   Status SendEncoded(const SharedBytes& frame);
+  // Queues a copy of a pre-encoded server frame and returns the copy, writable until the next
+  // call on this session, so the caller can patch per-receiver bytes (an MQTT packet id) of a
+  // frame shared by many receivers. No allocation in steady state (the output arena is reused).
+  Result<std::span<uint8_t>> SendEncodedCopy(std::span<const uint8_t> frame);
   Status Ping(std::span<const uint8_t> payload = {});
   // Starts the closing handshake (no-op unless open). `code` must be IsValidCloseCode and the
   // reason at most 123 bytes of UTF-8.
@@ -141,6 +146,9 @@ class Session {
 
   Role role() const { return role_; }
   State state() const { return state_; }
+  // True while the session holds a wslay frame context (mid-frame); idle sessions borrow one
+  // from a per-thread pool only while parsing or encoding (tests; memory per idle connection).
+  bool holds_frame_context() const { return ctx_ != nullptr; }
   // True once kClosed has been reported and every byte has been taken from the output: the
   // owner should now close the transport.
   bool Finished() const { return state_ == State::kClosed && closed_reported_ && output_.empty(); }
@@ -160,15 +168,22 @@ class Session {
   std::optional<Event> OnControlFrame();
   std::optional<Event> Parse();
   void CompactInput();
+  // The wslay context is borrowed from a per-thread pool while in use (see session.cc).
+  void AcquireContext();
+  void ReleaseContextIfIdle();
+  bool WslayIdle() const;  // no frame half-parsed, no byte buffered inside wslay
+  static thread_local Session* tls_session_;  // the session whose wslay call is running
 
   Role role_;
   SessionOptions options_;
-  sim::Rng rng_;
-  wslay_frame_context* ctx_ = nullptr;
+  std::unique_ptr<sim::Rng> rng_;  // client role only (masking keys)
+  wslay_frame_context* ctx_ = nullptr;  // null while idle (pooled)
+  uint64_t wslay_fed_ = 0;              // input bytes handed to wslay
+  uint64_t wslay_consumed_ = 0;         // bytes of the frames wslay has reported
   State state_ = State::kOpen;
   bool closed_reported_ = false;
   bool eof_ = false;
-  std::optional<Event> pending_closed_;  // from a timeout or Close, reported by PollEvent
+  std::unique_ptr<Event> pending_closed_;  // from a timeout or Close, reported by PollEvent
   std::string close_reason_;             // storage for Event::close_reason
 
   std::vector<uint8_t> input_;
@@ -186,7 +201,7 @@ class Session {
   std::vector<uint8_t> message_;
   bool clear_message_ = false;
   Utf8Validator utf8_;
-  std::array<uint8_t, kControlPayloadMax> control_{};
+  std::unique_ptr<std::array<uint8_t, kControlPayloadMax>> control_;  // on first use
   size_t control_size_ = 0;
 
   std::array<std::optional<Nanos>, kTimerCount> deadlines_{};

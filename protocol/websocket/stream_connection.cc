@@ -8,7 +8,6 @@ Connection::Connection(sim::Runtime& runtime, std::unique_ptr<sim::Stream> strea
     : runtime_(runtime),
       stream_(std::move(stream)),
       handler_(handler),
-      options_(options),
       session_(std::make_unique<Session>(Role::kServer, options)),
       subprotocol_(std::move(subprotocol)),
       alive_(std::make_shared<bool>(true)) {
@@ -30,15 +29,12 @@ Connection::Connection(sim::Runtime& runtime, std::unique_ptr<sim::Stream> strea
     : runtime_(runtime),
       stream_(std::move(stream)),
       handler_(handler),
-      options_(options),
-      handshake_(std::move(handshake)),
-      http_(std::make_unique<http::ClientConnection>()),
-      rng_(rng),
+      opening_(std::make_unique<ClientOpening>(options, std::move(handshake), rng)),
       alive_(std::make_shared<bool>(true)) {
   WPSIM_ASSERT(stream_ != nullptr && handler_ != nullptr);
   stream_->SetHandler(this);
-  http_->SendRequest(handshake_->BuildRequest(extra));
-  const std::string request = http_->TakeOutput();
+  opening_->http.SendRequest(opening_->handshake.BuildRequest(extra));
+  const std::string request = opening_->http.TakeOutput();
   stream_->Write(AsBytes(request));
   ++writes_;
 }
@@ -99,6 +95,13 @@ Status Connection::SendBinary(std::span<const uint8_t> data) {
   Status s = session_->SendBinary(data);
   if (s.ok()) ScheduleKick();
   return s;
+}
+
+Result<std::span<uint8_t>> Connection::SendEncodedCopy(std::span<const uint8_t> frame) {
+  if (!session_) return MakeError("not_open", "the WebSocket handshake has not completed");
+  Result<std::span<uint8_t>> copy = session_->SendEncodedCopy(frame);
+  if (copy.ok()) ScheduleKick();
+  return copy;
 }
 
 Status Connection::SendEncoded(const SharedBytes& frame) {
@@ -172,12 +175,13 @@ void Connection::OnClosed(sim::CloseReason reason, std::string_view detail) {
 }
 
 void Connection::HandshakeInput(std::span<const uint8_t> data, bool eof) {
+  http::ClientConnection& http = opening_->http;
   if (eof) {
-    http_->ReceiveEof();
+    http.ReceiveEof();
   } else {
-    http_->Receive(data);
+    http.Receive(data);
   }
-  while (auto ev = http_->PollEvent()) {
+  while (auto ev = http.PollEvent()) {
     CloseInfo fail;
     fail.handshake_failed = true;
     fail.cause = CloseCause::kProtocolError;
@@ -189,7 +193,7 @@ void Connection::HandshakeInput(std::span<const uint8_t> data, bool eof) {
     }
     const http::Response& response = ev->response;
     if (response.status >= 100 && response.status < 200 && response.status != 101) continue;
-    Result<std::string> chosen = handshake_->ValidateResponse(response);
+    Result<std::string> chosen = opening_->handshake.ValidateResponse(response);
     if (!chosen.ok()) {
       fail.http_status = response.status;
       fail.reason = chosen.error().message;
@@ -198,11 +202,10 @@ void Connection::HandshakeInput(std::span<const uint8_t> data, bool eof) {
       return;
     }
     subprotocol_ = std::move(chosen.value());
-    const std::vector<uint8_t> rest = http_->TakeUpgradeBytes();
-    http_.reset();
-    handshake_.reset();
+    const std::vector<uint8_t> rest = http.TakeUpgradeBytes();
     const Nanos now = runtime_.Now();
-    session_ = std::make_unique<Session>(Role::kClient, options_, rng_);
+    session_ = std::make_unique<Session>(Role::kClient, opening_->options, opening_->rng);
+    opening_.reset();
     session_->Start(now);
     session_->Receive(now, rest);
     const auto alive = alive_;

@@ -115,6 +115,8 @@ class Connection final : public sim::StreamHandler {
   Status SendBinary(std::span<const uint8_t> data);
   // A frame from EncodeServerFrame (server side); zero-copy, in order with other sends.
   Status SendEncoded(const SharedBytes& frame);
+  // A copy of a pre-encoded server frame, returned for patching (Session::SendEncodedCopy).
+  Result<std::span<uint8_t>> SendEncodedCopy(std::span<const uint8_t> frame);
   Status Ping(std::span<const uint8_t> payload = {});
   // Starts the closing handshake; OnClosed follows when it completes or times out.
   void Close(uint16_t code, std::string_view reason = {});
@@ -151,13 +153,19 @@ class Connection final : public sim::StreamHandler {
   sim::Runtime& runtime_;
   std::unique_ptr<sim::Stream> stream_;
   ConnectionHandler* handler_;
-  SessionOptions options_;
   std::unique_ptr<Session> session_;
   std::string subprotocol_;
-  // Client handshake state (until the session exists).
-  std::optional<ClientHandshake> handshake_;
-  std::unique_ptr<http::ClientConnection> http_;
-  sim::Rng rng_;
+  // Client side, until the session exists: the opening handshake. Behind a pointer so that
+  // server connections (most of a service's memory) do not carry it.
+  struct ClientOpening {
+    ClientOpening(const SessionOptions& o, ClientHandshake h, sim::Rng r)
+        : options(o), handshake(std::move(h)), rng(r) {}
+    SessionOptions options;
+    ClientHandshake handshake;
+    http::ClientConnection http;
+    sim::Rng rng;
+  };
+  std::unique_ptr<ClientOpening> opening_;
 
   bool in_pump_ = false;
   bool finished_ = false;

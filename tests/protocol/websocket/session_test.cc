@@ -217,6 +217,62 @@ TEST(WebSocketSession, LargeFragmentedMessageIsReassembledAcrossWslayChunks) {
   EXPECT_EQ(ev->text(), payload);
 }
 
+TEST(WebSocketSession, IdleSessionsHoldNoFrameContextAndResumeSplitFramesAfterSharingThePool) {
+  // Two servers parse interleaved byte-by-byte input (frames of 1 to 300 bytes: 7-bit and
+  // 16-bit lengths, a ping between the fragments of a message). A session keeps wslay's
+  // context while a frame is half-read and gives it back to the per-thread pool at every
+  // frame boundary, so the two keep swapping pooled contexts; both must still decode everything.
+  std::string input;
+  std::vector<std::string> payloads;
+  FrameSpec spec;
+  spec.masked = true;
+  spec.mask = {9, 8, 7, 6};
+  for (size_t n : {1u, 125u, 126u, 300u}) {
+    payloads.push_back(std::string(n, static_cast<char>('a' + n % 26)));
+    spec.opcode = Opcode::kText;
+    AppendFrame(input, spec, AsBytes(payloads.back()));
+  }
+  FrameSpec part = spec;
+  part.fin = false;
+  AppendFrame(input, part, AsBytes("frag"));
+  FrameSpec ping = spec;
+  ping.opcode = Opcode::kPing;
+  AppendFrame(input, ping, AsBytes("p"));
+  FrameSpec rest = spec;
+  rest.opcode = Opcode::kContinuation;
+  AppendFrame(input, rest, AsBytes("mented"));
+  payloads.push_back("fragmented");
+
+  Session a(Role::kServer, SessionOptions{});
+  Session b(Role::kServer, SessionOptions{});
+  EXPECT_FALSE(a.holds_frame_context());
+  std::vector<std::string> got_a, got_b;
+  bool a_held_mid_frame = false;
+  auto drain = [](Session& s, std::vector<std::string>& got) {
+    while (auto ev = s.PollEvent()) {
+      if (ev->kind == Event::Kind::kMessage) got.emplace_back(ev->text());
+    }
+  };
+  for (size_t i = 0; i < input.size(); ++i) {
+    a.Receive(0, AsBytes(std::string_view(input).substr(i, 1)));
+    drain(a, got_a);
+    a_held_mid_frame = a_held_mid_frame || a.holds_frame_context();
+    b.Receive(0, AsBytes(std::string_view(input).substr(i, 1)));
+    drain(b, got_b);
+  }
+  EXPECT_TRUE(a_held_mid_frame);
+  EXPECT_EQ(got_a, payloads);
+  EXPECT_EQ(got_b, payloads);
+  EXPECT_FALSE(a.holds_frame_context());
+  EXPECT_FALSE(b.holds_frame_context());
+  // Sending borrows a context and gives it back; the pong for the ping went out too.
+  ASSERT_TRUE(a.SendText("out").ok());
+  EXPECT_FALSE(a.holds_frame_context());
+  const std::string out = TakeAll(a);
+  EXPECT_NE(out.find(std::string("\x8a\x01p", 3)), std::string::npos);
+  EXPECT_NE(out.find(std::string("\x81\x03out", 5)), std::string::npos);
+}
+
 TEST(WebSocketSession, DefaultMessageLimitIsOneMebibyte) {
   EXPECT_EQ(SessionOptions{}.message_bytes_max, 1024u * 1024u);
   Session s(Role::kServer, SessionOptions{});
