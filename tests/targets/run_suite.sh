@@ -10,8 +10,11 @@
 set -euo pipefail
 mode=$1 wpsim=$2 scenarios=$3
 dir=$(mktemp -d)
-server_pid=
+server_pid= run_pid=
 cleanup() {
+  if [[ -n "$run_pid" ]]; then
+    kill "$run_pid" 2>/dev/null || true
+  fi
   if [[ -n "$server_pid" ]]; then
     kill "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
@@ -19,6 +22,18 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
+trap 'exit 1' TERM INT  # so that a killed test still kills its server
+
+# run_bounded ARGS...: runs a command for at most 100 s in the background and waits for it, so
+# that a signal to this script interrupts the wait (and the EXIT trap cleans up) at once.
+run_bounded() {
+  timeout 100 "$@" &
+  run_pid=$!
+  local rc=0
+  wait "$run_pid" || rc=$?
+  run_pid=
+  return "$rc"
+}
 
 # check_report FILE: passed > 0, failed == errors == 0.
 check_report() {
@@ -32,7 +47,7 @@ PY
 
 case "$mode" in
   local)
-    timeout 100 "$wpsim" run --target local --json "$dir/report.json" "$scenarios"
+    run_bounded "$wpsim" run --target local --json "$dir/report.json" "$scenarios"
     check_report "$dir/report.json"
     ;;
   remote)
@@ -61,7 +76,7 @@ case "$mode" in
     # The certificate names localhost; the service answers on 127.0.0.1 either way.
     cs=${cs/https:\/\/127.0.0.1/https://localhost}
     echo "targets: $cs"
-    timeout 100 "$wpsim" run --target remote --connection-string "$cs" --ca "$dir/cert.pem" \
+    run_bounded "$wpsim" run --target remote --connection-string "$cs" --ca "$dir/cert.pem" \
       --json "$dir/report.json" "$scenarios"
     check_report "$dir/report.json"
     ;;
