@@ -1,7 +1,9 @@
 // The real @azure/web-pubsub-express middleware, in an Express app on 127.0.0.1, receives and
 // answers connect (overriding userId and groups; rejecting one user with 401), connected,
 // disconnected and user events (JSON `event` requests and raw frames) from
-// `wpsim serve --config <yaml pointing at the app>` (PROTOCOL.md §12).
+// `wpsim serve --config <yaml pointing at the app>` (PROTOCOL.md §12); and the MQTT variant
+// (§12.8): an MQTT.js client's CONNECT goes to the same connect handler, which recognises it as
+// MQTT, overrides userId and groups or refuses it (CONNACK 0x87), then connected/disconnected.
 'use strict';
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -12,6 +14,7 @@ const path = require('node:path');
 const WebSocket = require('ws');
 const { WebPubSubServiceClient } = require('@azure/web-pubsub');
 const { WebPubSubClient } = require('@azure/web-pubsub-client');
+const mqtt = require('mqtt');
 const { startServe, waitFor } = require('./lib');
 const { startExpressApp } = require('./express_app');
 
@@ -129,5 +132,67 @@ test('express middleware handles connect, connected, user events and disconnecte
   for (const d of app.calls.disconnected) assert.equal(typeof d.reason, 'string');
 
   // Every request the service made was understood by the middleware.
+  assert.deepEqual(app.calls.unhandled, []);
+});
+
+test('express middleware handles MQTT connect (accept with overrides, refuse), connected and disconnected', async () => {
+  const service = new WebPubSubServiceClient(serve.connectionString, HUB, { allowInsecureConnection: true });
+  const roles = ['webpubsub.sendToGroup', 'webpubsub.joinLeaveGroup'];
+  const start = {
+    connect: app.calls.connect.length,
+    connected: app.calls.connected.length,
+    disconnected: app.calls.disconnected.length,
+  };
+  const { url } = await service.getClientAccessToken({ clientProtocol: 'mqtt', userId: 'carol', roles });
+  const client = mqtt.connect(url, {
+    clientId: 'carol1', protocolVersion: 5, clean: true, reconnectPeriod: 0, connectTimeout: 5000,
+    properties: { sessionExpiryInterval: 0 },
+  });
+  const messages = [];
+  client.on('message', (topic, payload) => messages.push({ topic, text: payload.toString() }));
+  await new Promise((resolve, reject) => { client.once('connect', resolve); client.once('error', reject); });
+
+  assert.equal(app.calls.connect.length, start.connect + 1);
+  const connectReq = app.calls.connect.at(-1);
+  assert.equal(connectReq.context.clientProtocol, 'mqtt');  // the SDK recognised MQTT
+  assert.equal(connectReq.context.connectionId, 'carol1');
+  assert.ok(connectReq.context.mqtt.physicalConnectionId);
+  assert.equal(connectReq.mqtt.protocolVersion, 5);
+  assert.equal(connectReq.mqtt.cleanStart, true);
+  assert.equal(connectReq.context.userId, 'carol');
+
+  await waitFor(() => app.calls.connected.length === start.connected + 1, 5000, 'MQTT onConnected');
+  const connectedReq = app.calls.connected.at(-1);
+  assert.equal(connectedReq.context.clientProtocol, 'mqtt');
+  assert.equal(connectedReq.context.userId, 'app-carol');  // from the connect answer
+  assert.ok(connectedReq.context.mqtt.sessionId);
+
+  // The connect answer's groups: the session is subscribed to `room` without a SUBSCRIBE.
+  await service.group('room').sendToAll('to the room over mqtt', { contentType: 'text/plain' });
+  await waitFor(() => messages.length === 1, 5000, 'MQTT group message');
+  assert.deepEqual(messages[0], { topic: 'room', text: 'to the room over mqtt' });
+
+  // Session expiry 0: the session ends with the connection, so disconnected follows.
+  await new Promise((resolve) => client.end(false, {}, resolve));
+  await waitFor(() => app.calls.disconnected.length === start.disconnected + 1, 5000, 'MQTT onDisconnected');
+  const gone = app.calls.disconnected.at(-1);
+  assert.equal(gone.context.clientProtocol, 'mqtt');
+  assert.equal(gone.context.connectionId, 'carol1');
+  assert.equal(gone.mqtt.initiatedByClient, true);
+  assert.equal(gone.mqtt.disconnectPacket.code, 0);
+
+  // The handler refuses mallory with res.fail(401): the SDK answers {"mqtt":{"code":135}}
+  // and the client gets CONNACK 0x87 (not authorized).
+  const bad = await service.getClientAccessToken({ clientProtocol: 'mqtt', userId: 'mallory', roles });
+  const refused = mqtt.connect(bad.url, {
+    clientId: 'mallory1', protocolVersion: 5, clean: true, reconnectPeriod: 0, connectTimeout: 5000,
+  });
+  const err = await new Promise((resolve) => {
+    refused.once('error', resolve);
+    refused.once('connect', () => resolve(new Error('connected')));
+  });
+  refused.end(true);
+  assert.equal(err.code, 135);
+  assert.equal(app.calls.connect.at(-1).context.userId, 'mallory');
   assert.deepEqual(app.calls.unhandled, []);
 });
