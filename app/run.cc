@@ -84,6 +84,12 @@ std::vector<std::string> SplitTags(const std::vector<std::string>& in) {
   return out;
 }
 
+// Real targets have no trace (the network is real): their hash would be a meaningless 0.
+std::string TraceHashText(Target target, uint64_t hash) {
+  if (target != Target::kSim) return "";
+  return ", trace hash " + reports::FormatTraceHash(hash);
+}
+
 struct Selection {
   std::vector<Scenario> scenarios;
   int exit_code = kExitOk;
@@ -177,10 +183,10 @@ reports::RunReport RunAll(const std::vector<Scenario>& scenarios, const conforma
         if (r.status == reports::Outcome::kError && r.failures.empty()) {
           std::cout << "    error: " << r.skip_reason << "\n";
         }
-        std::cout << "    seed " << r.seed << ", trace hash " << reports::FormatTraceHash(r.trace_hash) << "\n";
+        std::cout << "    seed " << r.seed << TraceHashText(options.target, r.trace_hash) << "\n";
         std::cout << "    reproduce: " << r.reproduce << "\n";
       } else if (flags.verbose) {
-        std::cout << "    seed " << r.seed << ", trace hash " << reports::FormatTraceHash(r.trace_hash) << "\n";
+        std::cout << "    seed " << r.seed << TraceHashText(options.target, r.trace_hash) << "\n";
       }
       if (r.status == reports::Outcome::kPass) {
         for (const reports::ThresholdResult& t : r.thresholds) {
@@ -363,7 +369,8 @@ int RunRun(const RunFlags& flags, const std::vector<std::string>& argv) {
   report.run.command_line = reports::ShellQuote(argv);
 
   const reports::Totals totals = report.ComputeTotals();
-  std::cout << "\nseed " << report.seed << ", run trace hash " << reports::FormatTraceHash(report.trace_hash)
+  std::cout << "\nseed " << report.seed
+            << (*target == Target::kSim ? ", run trace hash " + reports::FormatTraceHash(report.trace_hash) : "")
             << ", " << FormatMs(report.run.duration_ns) << " wall\n";
   reports::ReportPaths paths{flags.junit, flags.json, flags.html, flags.md};
   if (!paths.junit.empty() || !paths.json.empty() || !paths.html.empty() || !paths.markdown.empty()) {
