@@ -80,7 +80,8 @@ std::optional<std::string> BearerToken(const http::Request& request) {
   std::optional<std::string_view> h = request.headers.Get("Authorization");
   if (!h) return std::nullopt;
   constexpr std::string_view kBearer = "Bearer ";
-  if (h->size() <= kBearer.size() || !http::EqualsIgnoreCase(h->substr(0, kBearer.size()), kBearer)) {
+  if (h->size() <= kBearer.size() ||
+      !http::EqualsIgnoreCase(h->substr(0, kBearer.size()), kBearer)) {
     return std::nullopt;
   }
   return std::string(h->substr(kBearer.size()));
@@ -137,8 +138,8 @@ void RejectLater(Front& front, uint64_t request_id, int status, std::string body
 void OnConnectAnswered(Service& service, Front& front, uint64_t request_id,
                        const ws::UpgradeOffer& offer, Admission a, const UpstreamResult& r) {
   if (!r.ok()) {
-    service.Log("connect of " + a.connection_id + " rejected by the event handler: " +
-                r.Describe());
+    service.Log("connect of " + a.connection_id +
+                " rejected by the event handler: " + r.Describe());
     if (r.outcome == UpstreamResult::Outcome::kResponse) {
       RejectLater(front, request_id, r.status, r.body);
     } else {
@@ -225,8 +226,8 @@ bool HandleClientEndpoint(Service& service, Front& front, const http::Request& r
     }
   }
 
-  if (mqtt && std::find(offer.subprotocols.begin(), offer.subprotocols.end(),
-                        kMqttSubprotocol) == offer.subprotocols.end()) {
+  if (mqtt && std::find(offer.subprotocols.begin(), offer.subprotocols.end(), kMqttSubprotocol) ==
+                  offer.subprotocols.end()) {
     front.RespondHttp(request.id, TextResponse(400, "The WebSocket subprotocol must be mqtt."));
     return true;
   }
@@ -234,8 +235,7 @@ bool HandleClientEndpoint(Service& service, Front& front, const http::Request& r
   Hub& hub = service.GetHub(hub_name);
 
   // Recovery of a reliable connection.
-  const std::string* recover_id =
-      mqtt ? nullptr : http::FindQuery(query, "awps_connection_id");
+  const std::string* recover_id = mqtt ? nullptr : http::FindQuery(query, "awps_connection_id");
   if (recover_id != nullptr) {
     const std::string* token = http::FindQuery(query, "awps_reconnection_token");
     auto* c = dynamic_cast<ClientConnection*>(hub.Find(*recover_id));
@@ -253,27 +253,33 @@ bool HandleClientEndpoint(Service& service, Front& front, const http::Request& r
   std::optional<std::string> token;
   if (const std::string* q = http::FindQuery(query, "access_token")) token = *q;
   if (!token) token = BearerToken(request);
-  if (!token) {
+  // anonymousConnectPolicy (PROTOCOL.md §2.2): a hub that allows anonymous clients admits a
+  // request without any token as an anonymous user (no userId, no roles, no groups; a connect
+  // handler may supply them). A token that is present is always verified.
+  Result<auth::Claims> claims = auth::Claims{};
+  if (!token && !AllowsAnonymous(service.options().hubs, hub.name())) {
     front.RespondHttp(request.id, TextResponse(401, "The access token is missing."));
     return true;
   }
-  const std::string host(request.headers.Get("Host").value_or(""));
-  auth::VerifyOptions verify;
-  verify.now_unix_seconds = service.runtime().UnixNow() / sim::kSecond;
-  verify.clock_skew_seconds = service.options().HasBug(Bug::kIgnoreTokenExpiry)
-                                  ? (int64_t{1} << 40) - 1
-                                  : service.options().token_clock_skew_seconds;
-  verify.audiences = ClientAudiences(
-      service.options(), host, (mqtt ? "/clients/mqtt/hubs/" : "/client/hubs/") + hub_name);
-  verify.audience_match = auth::AudienceMatch::kCaseInsensitive;
-  verify.accept_group_claim = true;
-  Result<auth::Claims> claims = auth::Verify(*token, service.options().access_keys, verify);
-  if (!claims.ok()) {
-    service.Log("client token refused from " + front.peer().ToString() + ": " +
-                claims.error().code + ": " + claims.error().message);
-    front.RespondHttp(request.id, TextResponse(401, "Unauthorized: " + claims.error().message));
-    return true;
-  }
+  if (token) {
+    const std::string host(request.headers.Get("Host").value_or(""));
+    auth::VerifyOptions verify;
+    verify.now_unix_seconds = service.runtime().UnixNow() / sim::kSecond;
+    verify.clock_skew_seconds = service.options().HasBug(Bug::kIgnoreTokenExpiry)
+                                    ? (int64_t{1} << 40) - 1
+                                    : service.options().token_clock_skew_seconds;
+    verify.audiences = ClientAudiences(service.options(), host,
+                                       (mqtt ? "/clients/mqtt/hubs/" : "/client/hubs/") + hub_name);
+    verify.audience_match = auth::AudienceMatch::kCaseInsensitive;
+    verify.accept_group_claim = true;
+    claims = auth::Verify(*token, service.options().access_keys, verify);
+    if (!claims.ok()) {
+      service.Log("client token refused from " + front.peer().ToString() + ": " +
+                  claims.error().code + ": " + claims.error().message);
+      front.RespondHttp(request.id, TextResponse(401, "Unauthorized: " + claims.error().message));
+      return true;
+    }
+  }  // if (token)
   for (const std::string& group : claims->groups) {
     if (!IsValidGroupName(group)) {
       front.RespondHttp(request.id, TextResponse(400, "The token contains an invalid group name."));

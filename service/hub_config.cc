@@ -66,6 +66,11 @@ const EventHandlerSettings* FindEventHandler(const HubSettingsMap& hubs, std::st
   return nullptr;
 }
 
+bool AllowsAnonymous(const HubSettingsMap& hubs, std::string_view hub) {
+  auto it = hubs.find(Lower(hub));
+  return it != hubs.end() && it->second.allow_anonymous;
+}
+
 std::string ExpandUrlTemplate(std::string_view url_template, std::string_view hub,
                               std::string_view event) {
   std::string out(url_template);

@@ -33,8 +33,8 @@ struct EventHandlerSettings {
 
 struct HubSettings {
   std::vector<EventHandlerSettings> event_handlers;
-  // Accepted and stored for configuration compatibility; anonymous clients are not admitted
-  // yet (every client needs a token, PROTOCOL.md §2.2).
+  // anonymousConnectPolicy (PROTOCOL.md §2.2): true admits clients that bring no token at all
+  // as anonymous users (no userId, roles or groups unless a connect handler supplies them).
   bool allow_anonymous = false;
 };
 
@@ -71,6 +71,8 @@ enum class EventKind : uint8_t { kSystem, kUser };
 // True for connect, connected and disconnected.
 bool IsSystemEventName(std::string_view event);
 
+// Whether `hub` admits clients without a token (HubSettings::allow_anonymous).
+bool AllowsAnonymous(const HubSettingsMap& hubs, std::string_view hub);
 // The first handler of `hub` that takes `event`, or nullptr.
 const EventHandlerSettings* FindEventHandler(const HubSettingsMap& hubs, std::string_view hub,
                                              EventKind kind, std::string_view event);
