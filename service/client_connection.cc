@@ -449,8 +449,19 @@ size_t Hub::Fanout(const HubState::MemberMap& members, OutboundMessage& message,
     receivers.push_back(c);
   }
   if (service_.options().HasBug(Bug::kFanoutSkipLast) && !receivers.empty()) receivers.pop_back();
-  for (Subscriber* c : receivers) c->Deliver(message);
-  return receivers.size();
+  // A fan-out is bound by memory latency (each receiver's objects are somewhere on the heap):
+  // fetch a receiver's first cache lines a few deliveries before it is visited.
+  constexpr size_t kPrefetchAhead = 8;
+  constexpr size_t kPrefetchLines = 6;
+  const size_t n = receivers.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kPrefetchAhead < n) {
+      const char* p = reinterpret_cast<const char*>(receivers[i + kPrefetchAhead]);
+      for (size_t line = 0; line < kPrefetchLines; ++line) __builtin_prefetch(p + 64 * line);
+    }
+    receivers[i]->Deliver(message);
+  }
+  return n;
 }
 
 size_t Hub::SendToAll(OutboundMessage& message, const FanoutOptions& options) {

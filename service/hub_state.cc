@@ -1,16 +1,36 @@
 #include "service/hub_state.h"
 
+#include <algorithm>
+
 #include "base/result.h"
 
 namespace wpsim::service {
+
+void MemberList::Append(uint64_t seq, Member* member) {
+  WPSIM_ASSERT(member != nullptr && (items_.empty() || items_.back().first < seq));
+  items_.emplace_back(seq, member);
+}
+
+bool MemberList::Erase(uint64_t seq) {
+  auto it = std::lower_bound(items_.begin(), items_.end(), seq,
+                             [](const value_type& v, uint64_t s) { return v.first < s; });
+  if (it == items_.end() || it->first != seq || it->second == nullptr) return false;
+  it->second = nullptr;
+  ++dead_;
+  if (dead_ * 2 > items_.size()) {
+    std::erase_if(items_, [](const value_type& v) { return v.second == nullptr; });
+    dead_ = 0;
+  }
+  return true;
+}
 
 bool HubState::Add(Member* member) {
   WPSIM_ASSERT(member != nullptr && member->groups.empty());
   auto [it, inserted] = by_id_.emplace(std::string_view(member->connection_id), member);
   if (!inserted) return false;
   member->connect_seq = next_seq_++;
-  by_seq_.emplace(member->connect_seq, member);
-  if (member->user_id) users_[*member->user_id].emplace(member->connect_seq, member);
+  by_seq_.Append(member->connect_seq, member);
+  if (member->user_id) users_[*member->user_id].Append(member->connect_seq, member);
   return true;
 }
 
@@ -19,11 +39,11 @@ void HubState::Remove(Member* member) {
   if (it == by_id_.end() || it->second != member) return;
   LeaveAll(member);
   by_id_.erase(it);
-  by_seq_.erase(member->connect_seq);
+  by_seq_.Erase(member->connect_seq);
   if (member->user_id) {
     auto u = users_.find(*member->user_id);
     if (u != users_.end()) {
-      u->second.erase(member->connect_seq);
+      u->second.Erase(member->connect_seq);
       if (u->second.empty()) users_.erase(u);
     }
   }
@@ -40,7 +60,7 @@ bool HubState::Join(Member* member, std::string_view group) {
   member->groups.emplace(std::string(group), seq);
   auto g = groups_.find(group);
   if (g == groups_.end()) g = groups_.emplace(std::string(group), MemberMap{}).first;
-  g->second.emplace(seq, member);
+  g->second.Append(seq, member);
   return true;
 }
 
@@ -49,7 +69,7 @@ bool HubState::Leave(Member* member, std::string_view group) {
   if (m == member->groups.end()) return false;
   auto g = groups_.find(group);
   if (g != groups_.end()) {
-    g->second.erase(m->second);
+    g->second.Erase(m->second);
     if (g->second.empty()) groups_.erase(g);
   }
   member->groups.erase(m);

@@ -16,6 +16,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace wpsim::service {
 
@@ -27,9 +29,53 @@ struct Member {
   std::map<std::string, uint64_t, std::less<>> groups;
 };
 
+// Members ordered by sequence number (connect or join order). Sequence numbers only grow, so
+// adding appends, and a fan-out walks one contiguous array instead of tree nodes scattered over
+// the heap (10,000 members: 160 KiB of consecutive memory). Removal leaves a tombstone (found
+// by binary search, O(log n)); tombstones are compacted away once they are the majority, so a
+// mass disconnect stays linear. Iteration yields (sequence, member) pairs and skips tombstones.
+class MemberList {
+ public:
+  using value_type = std::pair<uint64_t, Member*>;
+  class const_iterator {
+   public:
+    const_iterator(const value_type* p, const value_type* end) : p_(p), end_(end) { Skip(); }
+    const value_type& operator*() const { return *p_; }
+    const value_type* operator->() const { return p_; }
+    const_iterator& operator++() {
+      ++p_;
+      Skip();
+      return *this;
+    }
+    bool operator==(const const_iterator& o) const { return p_ == o.p_; }
+    bool operator!=(const const_iterator& o) const { return p_ != o.p_; }
+
+   private:
+    void Skip() {
+      while (p_ != end_ && p_->second == nullptr) ++p_;
+    }
+    const value_type* p_;
+    const value_type* end_;
+  };
+  const_iterator begin() const { return {items_.data(), items_.data() + items_.size()}; }
+  const_iterator end() const {
+    return {items_.data() + items_.size(), items_.data() + items_.size()};
+  }
+  size_t size() const { return items_.size() - dead_; }
+  bool empty() const { return size() == 0; }
+  // `seq` must be larger than every sequence number added before.
+  void Append(uint64_t seq, Member* member);
+  // Returns false when `seq` is not in the list.
+  bool Erase(uint64_t seq);
+
+ private:
+  std::vector<value_type> items_;
+  size_t dead_ = 0;  // tombstones (member == nullptr) in items_
+};
+
 class HubState {
  public:
-  using MemberMap = std::map<uint64_t, Member*>;  // ordered by connect or join sequence
+  using MemberMap = MemberList;
 
   // Adds a member with a connection id unique in this hub. Returns false if the id is taken.
   bool Add(Member* member);

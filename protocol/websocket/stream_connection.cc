@@ -65,7 +65,12 @@ void FlushBatch::Run() {
   posted_ = false;
   // Pumping may destroy connections (they clear their slot) or queue more (appended, and
   // flushed in this same pass); the vector keeps its capacity between turns.
+  constexpr size_t kPrefetchAhead = 8;  // flushing is bound by memory latency, not work
   for (size_t i = 0; i < pending_.size(); ++i) {
+    if (i + kPrefetchAhead < pending_.size() && pending_[i + kPrefetchAhead] != nullptr) {
+      const char* p = reinterpret_cast<const char*>(pending_[i + kPrefetchAhead]);
+      for (size_t line = 0; line < 4; ++line) __builtin_prefetch(p + 64 * line);
+    }
     Connection* c = pending_[i];
     if (c == nullptr) continue;
     pending_[i] = nullptr;
