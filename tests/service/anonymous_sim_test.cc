@@ -13,6 +13,7 @@
 #include "service/service.h"
 #include "sim/sim_network.h"
 #include "sim/sim_runtime.h"
+#include "tests/service/sim_test_util.h"
 
 namespace wpsim::service {
 namespace {
@@ -46,17 +47,10 @@ class AnonymousSim : public ::testing::Test {
     return *clients_.back();
   }
 
-  void Run(sim::Nanos duration = sim::kSecond) {
-    Status s = net_.RunFor(duration);
-    ASSERT_TRUE(s.ok()) << s.error().message;
-  }
+  void Run(sim::Nanos duration = sim::kSecond) { testing::RunNetwork(net_, duration); }
 
   static std::vector<const Observation*> Of(const WsClient& c, Observation::Kind kind) {
-    std::vector<const Observation*> out;
-    for (const Observation& o : c.observations()) {
-      if (o.kind == kind) out.push_back(&o);
-    }
-    return out;
+    return testing::ObservationsOf(c, kind);
   }
 
   ServiceOptions options_;

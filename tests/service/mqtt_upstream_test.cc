@@ -15,6 +15,7 @@
 #include "service/service.h"
 #include "sim/sim_network.h"
 #include "sim/sim_runtime.h"
+#include "tests/service/sim_test_util.h"
 
 namespace wpsim::service {
 namespace {
@@ -80,17 +81,10 @@ class MqttUpstreamSim : public ::testing::Test {
     return *clients_.back();
   }
 
-  void Run(sim::Nanos duration = sim::kSecond) {
-    Status s = net_.RunFor(duration);
-    ASSERT_TRUE(s.ok()) << s.error().message;
-  }
+  void Run(sim::Nanos duration = sim::kSecond) { testing::RunNetwork(net_, duration); }
 
   static std::vector<const Observation*> Of(const MqttClient& c, Observation::Kind kind) {
-    std::vector<const Observation*> out;
-    for (const Observation& o : c.observations()) {
-      if (o.kind == kind) out.push_back(&o);
-    }
-    return out;
+    return testing::ObservationsOf(c, kind);
   }
   std::vector<const AppServerRequest*> Posts(std::string_view event) const {
     return app_->RequestsFor(event);
