@@ -127,7 +127,7 @@ void ClientConnection::Deliver(OutboundMessage& message) {
     case ClientKind::kReliable: {
       const wps::SequencedMessage& sequenced = message.Sequenced();
       if (!outbox_) outbox_ = std::make_unique<ReliableOutbox>(service_.options().reliable_limits);
-      const uint64_t id = outbox_->Push(sequenced.tail());
+      const uint64_t id = outbox_->Push(sequenced.tail(), message.ttl_expires_at);
       if (id == 0) {
         Fail(ws::close_code::kPolicyViolation, "The reliable message buffer is full.");
         return;
@@ -288,7 +288,11 @@ bool ClientConnection::Recover(Front* front, std::string_view token) {
   if (service_.options().HasBug(Bug::kResetSequenceOnRecover)) outbox_->ResetSequenceForBug();
   const int copies = service_.options().HasBug(Bug::kDuplicateOnReplay) ? 2 : 1;
   for (int i = 0; i < copies; ++i) {
+    const sim::Nanos now = service_.runtime().Now();
     outbox_->ForEach([&](const ReliableOutbox::Entry& entry) {
+      // REST messageTtlSeconds: a message that waited past its TTL for the client to come back
+      // is dropped (its sequence id is skipped; the client acks cumulatively past the gap).
+      if (entry.expires_at != 0 && now >= entry.expires_at) return;
       SendSequenced(wps::SequencedMessage(entry.body), entry.sequence_id);
     });
   }

@@ -128,10 +128,10 @@ void Admit(Service& service, Front& front, uint64_t request_id, const ws::Upgrad
 }
 
 // Answers the waiting upgrade request from an upstream callback: outside Front::PumpHttp, so
-// the response is flushed by pumping the front with no input.
+// the response is flushed explicitly.
 void RejectLater(Front& front, uint64_t request_id, int status, std::string body) {
   front.RespondHttp(request_id, TextResponse(status, std::move(body)));
-  front.OnData({});
+  front.FlushHttp();
 }
 
 // The blocking `connect` event (§12.4) decided; applies its answer and admits or rejects.

@@ -22,6 +22,11 @@ void Front::OnData(std::span<const uint8_t> data) {
   PumpHttp();
 }
 
+void Front::FlushHttp() {
+  if (finished_ || ws_) return;
+  PumpHttp();
+}
+
 void Front::OnEnd() {
   if (finished_ || ws_) return;
   http_->ReceiveEof();

@@ -53,6 +53,9 @@ class Front : public sim::StreamHandler, public protocol::websocket::ConnectionH
   void StartWebSocket(uint64_t request_id, protocol::http::Response response,
                       std::string subprotocol);
   void RespondHttp(uint64_t request_id, protocol::http::Response response);
+  // Writes HTTP responses queued outside this front's own callbacks (an upstream answer
+  // decided them) and serves requests pipelined behind them. No-op after the upgrade.
+  void FlushHttp();
 
   // sim::StreamHandler (HTTP phase)
   void OnData(std::span<const uint8_t> data) override;

@@ -54,6 +54,12 @@ class OutboundMessage {
   // (payload format, content type, response topic, correlation data, user properties,
   // message expiry); nullopt for Web PubSub senders (content type from the dataType).
   std::optional<protocol::mqtt::Properties> mqtt_properties;
+  // REST messageTtlSeconds (PROTOCOL.md §11.2): the absolute time after which a message the
+  // service still holds for a receiver is dropped instead of delivered (0: never). It acts
+  // where a message waits in the service: a detached reliable connection's replay buffer and
+  // MQTT session queues (as the 5.0 message expiry). Bytes already handed to a connection's
+  // transport count as consumed.
+  int64_t ttl_expires_at = 0;
   // Message expiry interval in seconds that carries across protocols (§10.5).
   std::optional<uint32_t> message_expiry_seconds;
   // Connection id of an MQTT sender (5.0 No Local subscriptions skip it).

@@ -4,7 +4,7 @@
 
 namespace wpsim::service {
 
-uint64_t ReliableOutbox::Push(SharedBytes body) {
+uint64_t ReliableOutbox::Push(SharedBytes body, int64_t expires_at) {
   if (count_ + 1 > limits_.messages_max || bytes_ + body.size() > limits_.bytes_max) return 0;
   if (count_ == ring_.size()) {
     // Grow (bounded by messages_max): re-linearise into a larger vector.
@@ -17,7 +17,7 @@ uint64_t ReliableOutbox::Push(SharedBytes body) {
   }
   const uint64_t id = next_sequence_id_++;
   bytes_ += body.size();
-  ring_[(head_ + count_) % ring_.size()] = Entry{id, std::move(body)};
+  ring_[(head_ + count_) % ring_.size()] = Entry{id, std::move(body), expires_at};
   ++count_;
   return id;
 }

@@ -31,6 +31,7 @@ class ReliableOutbox {
   struct Entry {
     uint64_t sequence_id = 0;
     SharedBytes body;
+    int64_t expires_at = 0;  // REST messageTtlSeconds: not replayed after this (0: never)
   };
 
   explicit ReliableOutbox(ReliableLimits limits = {}) : limits_(limits) {}
@@ -39,7 +40,7 @@ class ReliableOutbox {
   uint64_t next_sequence_id() const { return next_sequence_id_; }
   // Assigns the next sequence id to `body` and keeps it. Returns 0 (and keeps nothing) when the
   // buffer is full: the caller closes the connection with 1008.
-  uint64_t Push(SharedBytes body);
+  uint64_t Push(SharedBytes body, int64_t expires_at = 0);
   // Cumulative ack: drops every kept message with sequence id <= `sequence_id`. Acks of ids
   // never sent are clamped to the last sent id. Returns the number of messages released.
   size_t Ack(uint64_t sequence_id);

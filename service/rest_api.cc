@@ -224,14 +224,25 @@ class RestCall {
     if (route_.op == Op::kSendToGroup) {
       // REST sendToGroup is delivered as a group message with no sender user (§5.3).
       OutboundMessage m = OutboundMessage::Group(route_.group, std::nullopt, std::move(payload.value()));
+      ApplyTtl(m);
       hub.SendToGroup(route_.group, m, options);
     } else {
       OutboundMessage m = OutboundMessage::Server(std::move(payload.value()));
+      ApplyTtl(m);
       if (route_.op == Op::kSendToAll) hub.SendToAll(m, options);
       if (route_.op == Op::kSendToUser) hub.SendToUser(route_.user_id, m, options);
       if (route_.op == Op::kSendToConnection) hub.SendToConnection(route_.connection_id, m);
     }
     return Status(202);
+  }
+
+  // messageTtlSeconds (0 = never): see OutboundMessage::ttl_expires_at. MQTT receivers get it
+  // as the message expiry interval (the smaller one when the message already had one).
+  void ApplyTtl(OutboundMessage& m) {
+    if (route_.message_ttl_seconds <= 0) return;
+    const auto ttl = static_cast<uint32_t>(route_.message_ttl_seconds);
+    m.ttl_expires_at = service_.runtime().Now() + sim::Nanos{ttl} * sim::kSecond;
+    if (!m.message_expiry_seconds || *m.message_expiry_seconds > ttl) m.message_expiry_seconds = ttl;
   }
 
   http::Response CloseMany(Hub& hub, const HubState::MemberMap* members) {

@@ -1160,5 +1160,53 @@ TEST_F(MqttSim, SameSeedGivesTheSameObservations) {
   EXPECT_EQ(a, run());
 }
 
+// [MQTT-3.3.2-6]: the Message Expiry Interval sent is the received value minus the time the
+// message waited in the service (here: queued for an offline persistent session).
+TEST_F(MqttSim, MessageExpiryIsReducedByTheTimeTheMessageWaitedInTheQueue) {
+  MqttClient& sub = Mqtt("sub");
+  sub.options().connect.clean_start = false;
+  Up(sub);
+  ASSERT_TRUE(sub.Subscribe("t", 1).ok());
+  Run();
+  sub.Kill();
+  Run();
+  MqttClient& pub = Mqtt("pub");
+  Up(pub);
+  MqttPublishOptions p = Pub("t", "waited", 1);
+  p.properties.message_expiry_interval = 60;
+  ASSERT_TRUE(pub.Publish(p).ok());
+  Run(20 * sim::kSecond);
+  Up(sub);
+  auto got = Of(sub, Observation::Kind::kGroupMessage);
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_TRUE(got[0]->mqtt->properties.message_expiry_interval.has_value());
+  const uint32_t left = *got[0]->mqtt->properties.message_expiry_interval;
+  EXPECT_LE(left, 40u);  // waited at least the 20 s run
+  EXPECT_GE(left, 35u);  // and at most the reconnect's few seconds more
+}
+
+// REST messageTtlSeconds (PROTOCOL.md §11.2) drops a message the service still holds for an
+// offline MQTT session once the TTL has passed; within it, the remaining TTL is the expiry.
+TEST_F(MqttSim, RestMessageTtlDropsMessagesQueuedLongerThanTheTtl) {
+  MqttClient& sub = Mqtt("sub");
+  sub.options().connect.clean_start = false;
+  Up(sub);
+  ASSERT_TRUE(sub.Subscribe("t", 1).ok());
+  Run();
+  sub.Kill();
+  Run();
+  Rest().Call("POST", "/api/hubs/hub/groups/t/:send?messageTtlSeconds=2", "text/plain", "short",
+              "short");
+  Rest().Call("POST", "/api/hubs/hub/groups/t/:send?messageTtlSeconds=300", "text/plain", "long",
+              "long");
+  Run(5 * sim::kSecond);
+  Up(sub);
+  auto got = Of(sub, Observation::Kind::kGroupMessage);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0]->payload.data.view(), "long");
+  ASSERT_TRUE(got[0]->mqtt->properties.message_expiry_interval.has_value());
+  EXPECT_LT(*got[0]->mqtt->properties.message_expiry_interval, 300u);
+}
+
 }  // namespace
 }  // namespace wpsim::service

@@ -111,5 +111,31 @@ TEST(MqttPublishTemplate, IgnoresThePerReceiverFieldsOfItsSource) {
   EXPECT_EQ(x, y);
 }
 
+TEST(MqttPublishTemplate, FindsTheMessageExpiryValueAmongOtherPropertiesAtEveryQos) {
+  Publish p;
+  p.topic = "room/1";
+  p.payload = {'h', 'i'};
+  p.properties.payload_format_indicator = 1;
+  p.properties.content_type = "text/plain";
+  p.properties.user_properties = {{"k", "v"}};
+  p.properties.message_expiry_interval = 0x01020304;
+  for (uint8_t qos : {0, 1, 2}) {
+    p.qos = qos;
+    p.packet_id = qos == 0 ? 0 : 7;
+    std::vector<uint8_t> bytes;
+    ASSERT_TRUE(Encode(p, ProtocolVersion::kV5, &bytes).ok());
+    const std::optional<size_t> at = FindMessageExpiry(bytes);
+    ASSERT_TRUE(at.has_value()) << "qos " << int(qos);
+    EXPECT_EQ(std::vector<uint8_t>(bytes.begin() + *at, bytes.begin() + *at + 4),
+              (std::vector<uint8_t>{1, 2, 3, 4}));
+  }
+  p.properties.message_expiry_interval.reset();
+  std::vector<uint8_t> none;
+  ASSERT_TRUE(Encode(p, ProtocolVersion::kV5, &none).ok());
+  EXPECT_FALSE(FindMessageExpiry(none).has_value());
+  none.pop_back();  // truncated: not a well-formed PUBLISH
+  EXPECT_FALSE(FindMessageExpiry(none).has_value());
+}
+
 }  // namespace
 }  // namespace wpsim::protocol::mqtt
