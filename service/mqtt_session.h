@@ -143,13 +143,17 @@ class MqttConnection final : public ClientConnection {
   // Ends this network connection: the session (if any) is told whether the will fires.
   void Finish(bool abnormal, std::string_view reason);
 
+  // The fields every delivery reads come first, in one cache line (a fan-out is bound by
+  // memory latency; the big decode state below is only touched by input).
   Service& service_;
   Hub& hub_;
   Front* front_;
   State state_ = State::kAwaitConnect;
+  protocol::mqtt::ProtocolVersion version_ = protocol::mqtt::ProtocolVersion::kUnknown;
+  uint16_t client_receive_maximum_ = 65535;
+  uint32_t client_max_packet_size_ = protocol::mqtt::kMaxPacketSizeLimit;
   protocol::mqtt::Decoder decoder_;
   protocol::mqtt::Packet packet_;
-  protocol::mqtt::ProtocolVersion version_ = protocol::mqtt::ProtocolVersion::kUnknown;
   std::optional<std::string> token_user_id_;
   std::vector<std::string> token_roles_;
   std::vector<std::string> token_groups_;
@@ -157,8 +161,6 @@ class MqttConnection final : public ClientConnection {
   uint16_t keep_alive_seconds_ = 0;
   sim::Nanos last_packet_at_ = 0;
   sim::TimerId keep_alive_timer_ = 0;
-  uint32_t client_max_packet_size_ = protocol::mqtt::kMaxPacketSizeLimit;
-  uint16_t client_receive_maximum_ = 65535;
   std::set<uint16_t> inbound_qos2_;  // PUBREC sent, PUBREL awaited (bounded by receive max)
   uint64_t keep_key_ = 0;
   std::string physical_id_;
@@ -246,9 +248,11 @@ class MqttSession final : public Subscriber {
   void ArmWill(sim::Nanos delay);
   void CancelTimers();
 
+  // Fields every delivery reads first (see MqttConnection's members).
   Service& service_;
   Hub& hub_;
   protocol::mqtt::ProtocolVersion version_;
+  bool ended_ = false;
   MqttConnection* connection_ = nullptr;
   std::map<std::string, SubscriptionState, std::less<>> subscriptions_;
   std::deque<Outgoing> inflight_;  // send order
@@ -258,7 +262,6 @@ class MqttSession final : public Subscriber {
   std::optional<protocol::mqtt::Will> will_;
   sim::TimerId expiry_timer_ = 0;
   sim::TimerId will_timer_ = 0;
-  bool ended_ = false;
   std::vector<uint8_t> scratch_;
   std::string session_id_;
   std::string physical_id_;
