@@ -51,8 +51,8 @@ std::string MqttClient::Target() const {
 void MqttClient::Connect() {
   const uint64_t generation = ++dial_generation_;
   connected_ = false;
-  runtime_.Dial(options_.service, [this, generation, alive = alive_](
-                                      Result<std::unique_ptr<sim::Stream>> stream) {
+  sim::DialFn on_done = [this, generation, alive = alive_](
+                            Result<std::unique_ptr<sim::Stream>> stream) {
     if (!*alive || generation != dial_generation_) return;
     if (!stream.ok()) {
       Observation o;
@@ -71,7 +71,12 @@ void MqttClient::Connect() {
     connection_ = std::make_unique<ws::Connection>(runtime_, std::move(stream.value()), this,
                                                    options_.session, std::move(handshake), extra,
                                                    sim::Rng(rng_.Next()));
-  });
+  };
+  if (options_.dial) {
+    options_.dial(options_.service, std::move(on_done));
+  } else {
+    runtime_.Dial(options_.service, std::move(on_done));
+  }
 }
 
 void MqttClient::OnOpen(ws::Connection&) {

@@ -69,6 +69,8 @@ struct MqttClientOptions {
   bool auto_ping = true;  // PINGREQ every keep_alive seconds while idle
   bool auto_ack = true;   // PUBACK / PUBREC / PUBCOMP for incoming QoS 1 / 2
   protocol::websocket::SessionOptions session;
+  // Opens the transport instead of runtime.Dial when set (e.g. sim::DialTls for wss://).
+  std::function<void(const sim::Address&, sim::DialFn)> dial;
 };
 
 struct MqttPublishOptions {

@@ -1,5 +1,6 @@
 #include "conformance/expectations.h"
 
+#include <algorithm>
 #include <span>
 
 #include "base/encoding.h"
@@ -51,6 +52,8 @@ bool MatchNullable(const NullableString& want, const std::optional<std::string>&
 bool IsMessage(const ObservedEvent& event, ClientKind kind) {
   const Observation::Kind k = event.observation.kind;
   if (kind == ClientKind::kWebSocket) return k == Observation::Kind::kRawMessage;
+  // MQTT: PUBLISH packets only (acknowledgements are checked by suback/puback/connack).
+  if (IsMqtt(kind)) return IsJsonMessage(k) && event.observation.mqtt.has_value();
   return IsJsonMessage(k) || k == Observation::Kind::kConnected ||
          k == Observation::Kind::kDisconnected || k == Observation::Kind::kAck ||
          k == Observation::Kind::kPong;
@@ -94,9 +97,47 @@ std::string PayloadText(const Observation& o) {
   return std::string(p.data.view());
 }
 
+bool MatchMqttMessage(const MessageMatcher& m, const Observation& o) {
+  const clients::MqttObservation& q = *o.mqtt;
+  const protocol::mqtt::Properties& p = q.properties;
+  const std::string_view bytes = o.payload.data.view();
+  if (m.topic && q.topic != *m.topic) return false;
+  if (m.qos && q.qos != *m.qos) return false;
+  if (m.retain && q.retain != *m.retain) return false;
+  if (m.payload && bytes != *m.payload) return false;
+  if (m.data) {
+    nlohmann::json got = nlohmann::json::parse(bytes, nullptr, false);
+    if (got.is_discarded() || got != *m.data) return false;
+  }
+  if (m.data_contains && bytes.find(*m.data_contains) == std::string_view::npos) return false;
+  if (m.content_type && p.content_type != m.content_type) return false;
+  if (m.message_expiry_s && p.message_expiry_interval != m.message_expiry_s) return false;
+  if (m.response_topic && p.response_topic != m.response_topic) return false;
+  if (m.correlation_data) {
+    if (!p.correlation_data) return false;
+    std::string_view got(reinterpret_cast<const char*>(p.correlation_data->data()), p.correlation_data->size());
+    if (got != *m.correlation_data) return false;
+  }
+  for (const MqttUserProperty& u : m.user_properties) {
+    bool found = false;
+    for (const protocol::mqtt::UserProperty& g : p.user_properties) {
+      if (g.key == u.name && g.value == u.value) found = true;
+    }
+    if (!found) return false;
+  }
+  if (m.subscription_identifier &&
+      std::find(p.subscription_identifiers.begin(), p.subscription_identifiers.end(),
+                *m.subscription_identifier) == p.subscription_identifiers.end()) {
+    return false;
+  }
+  if (m.payload_format_indicator && p.payload_format_indicator != m.payload_format_indicator) return false;
+  return true;
+}
+
 bool MatchMessage(const MessageMatcher& m, const ObservedEvent& event, ClientKind kind,
                   const std::vector<std::string>& connection_ids) {
   if (!IsMessage(event, kind)) return false;
+  if (IsMqtt(kind)) return MatchMqttMessage(m, event.observation);
   const Observation& o = event.observation;
   const bool is_msg = IsJsonMessage(o.kind) || o.kind == Observation::Kind::kRawMessage;
   if (m.type && *m.type != TypeOf(o)) return false;
@@ -172,8 +213,7 @@ bool MatchMessage(const MessageMatcher& m, const ObservedEvent& event, ClientKin
       return false;
     }
   }
-  // MQTT fields never match a WebSocket observation (MQTT scenarios are skipped until the MQTT
-  // client lands).
+  // MQTT fields never match a WebSocket observation.
   if (m.topic || m.qos || m.retain || m.payload || m.content_type || m.message_expiry_s ||
       m.response_topic || m.correlation_data || !m.user_properties.empty() ||
       m.subscription_identifier || m.payload_format_indicator) {
@@ -213,6 +253,16 @@ std::string DescribeMatcher(const MessageMatcher& m) {
   if (m.text) add("text", nlohmann::json(*m.text).dump());
   if (m.binary) add("binary", std::to_string(m.binary->size()) + " bytes");
   if (m.topic) add("topic", *m.topic);
+  if (m.qos) add("qos", std::to_string(*m.qos));
+  if (m.retain) add("retain", *m.retain ? "true" : "false");
+  if (m.payload) add("payload", nlohmann::json(*m.payload).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  if (m.content_type) add("content_type", *m.content_type);
+  if (m.message_expiry_s) add("message_expiry", std::to_string(*m.message_expiry_s) + "s");
+  if (m.response_topic) add("response_topic", *m.response_topic);
+  if (m.correlation_data) add("correlation_data", std::to_string(m.correlation_data->size()) + " bytes");
+  for (const MqttUserProperty& u : m.user_properties) add("user_property", u.name + "=" + u.value);
+  if (m.subscription_identifier) add("subscription_identifier", std::to_string(*m.subscription_identifier));
+  if (m.payload_format_indicator) add("payload_format_indicator", std::to_string(*m.payload_format_indicator));
   if (out.empty()) out = "any message";
   return out;
 }
@@ -223,6 +273,27 @@ std::string DescribeObservation(const Observation& o) {
     if (s.size() > 80) s = s.substr(0, 77) + "...";
     return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   };
+  if (o.mqtt) {
+    // MQTT packets: "publish topic=t qos=1 \"payload\"", "connack 0 session_present", ...
+    const clients::MqttObservation& q = *o.mqtt;
+    out = q.packet.empty() ? out : q.packet;
+    if (q.packet == "publish") {
+      out += " topic=" + q.topic + " qos=" + std::to_string(q.qos);
+      if (q.retain) out += " retain";
+      if (q.dup) out += " dup";
+      if (q.properties.content_type) out += " content_type=" + *q.properties.content_type;
+      out += " " + quoted(std::string(o.payload.data.view()));
+      return out;
+    }
+    if (o.kind == Observation::Kind::kAck) out += " " + std::to_string(o.ack_id);
+    for (protocol::mqtt::ReasonCode c : q.reason_codes) out += " " + std::to_string(static_cast<int>(c));
+    if (q.packet == "connack") {
+      if (q.session_present) out += " session_present";
+      if (!o.connection_id.empty()) out += " client_id=" + o.connection_id;
+    }
+    if (!o.text.empty()) out += " " + quoted(o.text);
+    return out;
+  }
   switch (o.kind) {
     case Observation::Kind::kGroupMessage:
       out += " group=" + o.group;

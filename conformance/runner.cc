@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "base/encoding.h"
+#include "clients/mqtt_client.h"
 #include "clients/rest_client.h"
 #include "clients/ws_client.h"
 #include "conformance/expectations.h"
@@ -24,6 +25,7 @@ namespace {
 using clients::Observation;
 namespace wps = protocol::webpubsub;
 namespace auth = protocol::auth;
+namespace mqtt = protocol::mqtt;
 
 constexpr size_t kSequenceArrowsWanted = reports::kSequenceArrowsMax;
 
@@ -85,8 +87,18 @@ struct AckRecord {
   size_t log_mark = 0;
 };
 
+// An MQTT request of a step (SUBSCRIBE, UNSUBSCRIBE, PUBLISH QoS>0) or a connect (CONNACK):
+// where in the member's log its answer is looked for.
+struct MqttRecord {
+  uint32_t member = 0;
+  uint16_t packet_id = 0;
+  size_t log_mark = 0;
+};
+
 struct MemberState {
   std::unique_ptr<clients::WsClient> ws;
+  // MQTT members keep one client (and so one MQTT session state) across connects.
+  std::unique_ptr<clients::MqttClient> mqtt;
   std::vector<std::unique_ptr<clients::WsClient>> old_ws;
   std::unique_ptr<clients::RestClient> rest;
   std::vector<ObservedEvent> log;
@@ -157,6 +169,7 @@ class ScenarioRun {
       if (m.ws) m.ws->on_observation = nullptr;
       for (auto& w : m.old_ws) w->on_observation = nullptr;
       if (m.rest) m.rest->on_observation = nullptr;
+      if (m.mqtt) m.mqtt->on_observation = nullptr;
     }
   }
 
@@ -260,6 +273,18 @@ class ScenarioRun {
         const auto& d = s.As<DisconnectStep>();
         for (uint32_t m : d.clients.members) {
           MemberState& ms = members_[m];
+          if (ms.mqtt) {
+            const size_t mark = ms.log.size();
+            const bool was_open = ms.mqtt->open();
+            mqtt::Properties props;
+            props.session_expiry_interval = d.session_expiry_s;
+            for (const MqttUserProperty& u : d.user_properties) props.user_properties.push_back({u.name, u.value});
+            const auto code = static_cast<mqtt::ReasonCode>(d.mqtt_reason_code.value_or(0));
+            (void)ms.mqtt->Disconnect(code, std::move(props));
+            Arrow(now, sc_.members[m].name, "service", "DISCONNECT " + std::to_string(static_cast<int>(code)));
+            if (was_open) add([this, m, mark] { return HasAfter(m, mark, Observation::Kind::kClosed); });
+            continue;
+          }
           if (!ms.ws) continue;
           const size_t mark = ms.log.size();
           const bool was_open = ms.ws->open();
@@ -273,6 +298,7 @@ class ScenarioRun {
       case StepKind::kKill: {
         for (uint32_t m : s.As<KillStep>().clients.members) {
           if (members_[m].ws) members_[m].ws->Kill();
+          if (members_[m].mqtt) members_[m].mqtt->Kill();
           Arrow(now, sc_.members[m].name, "service", "kill");
         }
         break;
@@ -372,11 +398,75 @@ class ScenarioRun {
         }
         break;
       }
-      case StepKind::kSubscribe:
-      case StepKind::kUnsubscribe:
-      case StepKind::kPublish:
-        // Unreachable: scenarios with MQTT clients are skipped before they start.
+      case StepKind::kSubscribe: {
+        const auto& sub = s.As<SubscribeStep>();
+        std::vector<mqtt::Subscription> list;
+        std::string topics;
+        for (const MqttSubscription& x : sub.subscriptions) {
+          mqtt::Subscription t;
+          t.topic_filter = ctx.Apply(x.topic);
+          t.options.qos = x.qos;
+          t.options.no_local = x.no_local;
+          t.options.retain_as_published = x.retain_as_published;
+          t.options.retain_handling = x.retain_handling;
+          topics += (topics.empty() ? "" : ",") + t.topic_filter;
+          list.push_back(std::move(t));
+        }
+        mqtt::Properties props;
+        if (sub.subscription_identifier) props.subscription_identifiers.push_back(*sub.subscription_identifier);
+        for (const MqttUserProperty& u : sub.user_properties) props.user_properties.push_back({u.name, u.value});
+        for (uint32_t m : sub.clients.members) {
+          MemberState& ms = members_[m];
+          if (!ms.mqtt) continue;
+          const size_t mark = ms.log.size();
+          Result<uint16_t> packet = ms.mqtt->Subscribe(list, props);
+          Arrow(now, sc_.members[m].name, "service", "SUBSCRIBE " + topics);
+          if (!packet.ok()) continue;
+          step_mqtt_[id].push_back(MqttRecord{m, *packet, mark});
+          add(AwaitMqttAck(m, *packet, mark));
+        }
         break;
+      }
+      case StepKind::kUnsubscribe: {
+        const auto& un = s.As<UnsubscribeStep>();
+        std::vector<std::string> topics;
+        for (const std::string& t : un.topics) topics.push_back(ctx.Apply(t));
+        for (uint32_t m : un.clients.members) {
+          MemberState& ms = members_[m];
+          if (!ms.mqtt) continue;
+          const size_t mark = ms.log.size();
+          Result<uint16_t> packet = ms.mqtt->Unsubscribe(topics);
+          Arrow(now, sc_.members[m].name, "service", "UNSUBSCRIBE");
+          if (!packet.ok()) continue;
+          step_mqtt_[id].push_back(MqttRecord{m, *packet, mark});
+          add(AwaitMqttAck(m, *packet, mark));
+        }
+        break;
+      }
+      case StepKind::kPublish: {
+        const auto& pub = s.As<PublishStep>();
+        clients::MqttPublishOptions o;
+        o.topic = ctx.Apply(pub.topic);
+        const std::string payload = pub.filler_bytes ? Filler(*pub.filler_bytes) : Template(pub.payload, ctx);
+        o.payload = clients::MqttPublishOptions::Bytes(payload);
+        o.qos = pub.qos;
+        o.retain = pub.retain;
+        o.properties = ToMqttProperties(pub.properties);
+        for (uint32_t m : pub.clients.members) {
+          MemberState& ms = members_[m];
+          if (!ms.mqtt) continue;
+          const size_t mark = ms.log.size();
+          const int64_t intended = ctx.intended_ns.value_or(now);
+          Result<uint16_t> packet = ms.mqtt->Publish(o);
+          RecordMqttPublish(m, payload, o.properties.content_type, intended);
+          Arrow(now, sc_.members[m].name, "service", "PUBLISH " + o.topic + " qos " + std::to_string(o.qos));
+          if (!packet.ok() || o.qos == 0) continue;
+          ms.ack_issued[*packet] = intended;
+          step_mqtt_[id].push_back(MqttRecord{m, *packet, mark});
+          add(AwaitMqttAck(m, *packet, mark));
+        }
+        break;
+      }
       case StepKind::kRest: add(Rest(id, s.As<RestStep>(), ctx)); break;
       case StepKind::kWait: {
         const int64_t until = now + s.As<WaitStep>().duration_ns;
@@ -562,8 +652,12 @@ class ScenarioRun {
     }
     if (t.fault == TokenFault::kNotYetValid) nbf = now + 3600;
     const auth::ConnectionString& cs = env_.connection_string();
-    std::string aud = t.audience.value_or(auth::ClientAudience(cs, sc_.hub, auth::ClientType::kDefault));
-    if (t.fault == TokenFault::kWrongAudience) aud = cs.Endpoint() + "/client/hubs/not-" + sc_.hub;
+    const bool is_mqtt = IsMqtt(c.kind);
+    std::string aud = t.audience.value_or(
+        auth::ClientAudience(cs, sc_.hub, is_mqtt ? auth::ClientType::kMqtt : auth::ClientType::kDefault));
+    if (t.fault == TokenFault::kWrongAudience) {
+      aud = cs.Endpoint() + (is_mqtt ? "/clients/mqtt/hubs/not-" : "/client/hubs/not-") + sc_.hub;
+    }
     nlohmann::ordered_json payload = nlohmann::ordered_json::object();
     if (!c.roles.empty()) {
       if (t.role_as_string && c.roles.size() == 1) {
@@ -635,8 +729,125 @@ class ScenarioRun {
     ms.ws->on_observation = [this, m](const Observation& o) { OnObservation(m, o); };
   }
 
+  static mqtt::Properties ToMqttProperties(const MqttPublishProperties& p) {
+    mqtt::Properties out;
+    out.content_type = p.content_type;
+    out.message_expiry_interval = p.message_expiry_s;
+    out.payload_format_indicator = p.payload_format_indicator;
+    out.response_topic = p.response_topic;
+    if (p.correlation_data) out.correlation_data = std::vector<uint8_t>(p.correlation_data->begin(), p.correlation_data->end());
+    out.topic_alias = p.topic_alias;
+    for (const MqttUserProperty& u : p.user_properties) out.user_properties.push_back({u.name, u.value});
+    return out;
+  }
+
+  // The MQTT client options of member m: the client's settings, then the connect step's.
+  clients::MqttClientOptions MqttOptionsFor(uint32_t m, const ConnectStep* c) {
+    const Client& cl = sc_.ClientOf(m);
+    const Member& mem = sc_.members[m];
+    const MqttOptions& mo = cl.mqtt;
+    clients::MqttClientOptions o;
+    o.service = env_.ServiceAddress();
+    o.dial = env_.Dialer(m);
+    const auth::ConnectionString& cs = env_.connection_string();
+    o.host_header = cs.host + (cs.port ? ":" + std::to_string(*cs.port) : "");
+    o.hub = sc_.hub;
+    const TokenOptions& t = c && c->token ? *c->token : cl.token;
+    o.access_token = Token(m, t);
+    o.token_in_header = t.via == TokenPlacement::kHeader;
+    if (c && c->subprotocols) {
+      o.subprotocols = *c->subprotocols;
+    } else if (cl.subprotocols) {
+      o.subprotocols = *cl.subprotocols;
+    }
+    std::string q;
+    for (const auto& [k, v] : cl.query) {
+      q += (q.empty() ? "?" : "&") + protocol::http::PercentEncode(k) + "=" + protocol::http::PercentEncode(v);
+    }
+    if (!q.empty()) o.path = "/clients/mqtt/hubs/" + protocol::http::PercentEncode(sc_.hub) + q;
+    o.version = cl.kind == ClientKind::kMqtt311 ? mqtt::ProtocolVersion::kV311 : mqtt::ProtocolVersion::kV5;
+    mqtt::Connect& cn = o.connect;
+    if (mo.client_id) {
+      cn.client_id = Replace(*mo.client_id, "{i}", std::to_string(mem.index));
+    } else {
+      for (char ch : mem.name) {
+        if (ch != '[' && ch != ']') cn.client_id.push_back(ch);
+      }
+    }
+    cn.clean_start = c && c->clean_start ? *c->clean_start : mo.clean_start;
+    cn.keep_alive = c && c->keepalive_s ? *c->keepalive_s : mo.keepalive_s;
+    cn.username = mo.username;
+    if (mo.password) cn.password = std::vector<uint8_t>(mo.password->begin(), mo.password->end());
+    if (cl.kind == ClientKind::kMqtt5) {
+      cn.properties.session_expiry_interval = c && c->session_expiry_s ? c->session_expiry_s : mo.session_expiry_s;
+      cn.properties.receive_maximum = mo.receive_maximum;
+      cn.properties.maximum_packet_size = mo.maximum_packet_size;
+      cn.properties.topic_alias_maximum = mo.topic_alias_maximum;
+      if (mo.request_problem_information) cn.properties.request_problem_information = *mo.request_problem_information ? 1 : 0;
+      if (mo.request_response_information) cn.properties.request_response_information = *mo.request_response_information ? 1 : 0;
+      for (const MqttUserProperty& u : mo.user_properties) cn.properties.user_properties.push_back({u.name, u.value});
+    }
+    if (mo.will) {
+      mqtt::Will w;
+      w.topic = mo.will->topic;
+      w.payload.assign(mo.will->payload.begin(), mo.will->payload.end());
+      w.qos = mo.will->qos;
+      w.retain = mo.will->retain;
+      if (cl.kind == ClientKind::kMqtt5) {
+        w.properties = ToMqttProperties(mo.will->properties);
+        w.properties.topic_alias.reset();
+        w.properties.will_delay_interval = mo.will->delay_s;
+      }
+      cn.will = std::move(w);
+    }
+    return o;
+  }
+
+  std::function<bool()> ConnectMqtt(uint32_t m, const ConnectStep& c) {
+    MemberState& ms = members_[m];
+    clients::MqttClientOptions o = MqttOptionsFor(m, &c);
+    if (!ms.mqtt) {
+      ms.mqtt = std::make_unique<clients::MqttClient>(env_.ClientRuntime(m), sc_.members[m].name, o);
+      ms.mqtt->on_observation = [this, m](const Observation& ob) { OnObservation(m, ob); };
+    } else {
+      ms.mqtt->options() = o;  // the session state (unacknowledged publishes) stays
+    }
+    ms.transport++;
+    ms.connect_issued_ns = env_.Now();
+    const size_t mark = ms.log.size();
+    ms.mqtt->Connect();
+    Arrow(env_.Now(), sc_.members[m].name, "service", "CONNECT");
+    return [this, m, mark] {
+      for (size_t i = mark; i < members_[m].log.size(); ++i) {
+        Observation::Kind k = members_[m].log[i].observation.kind;
+        if (k == Observation::Kind::kHandshakeFailed || k == Observation::Kind::kClosed ||
+            k == Observation::Kind::kConnected) {
+          return true;
+        }
+      }
+      return false;
+    };
+  }
+
+  // Completes when the acknowledgement with this packet id arrives (SUBACK, UNSUBACK, PUBACK,
+  // PUBCOMP or an error PUBREC) or the transport ends.
+  std::function<bool()> AwaitMqttAck(uint32_t m, uint16_t packet_id, size_t mark) {
+    return [this, m, packet_id, mark] {
+      const MemberState& s = members_[m];
+      for (size_t i = mark; i < s.log.size(); ++i) {
+        const Observation& o = s.log[i].observation;
+        if (o.kind == Observation::Kind::kAck && o.ack_id == packet_id) return true;
+        if (o.kind == Observation::Kind::kClosed || o.kind == Observation::Kind::kHandshakeFailed) return true;
+      }
+      return false;
+    };
+  }
+
   std::function<bool()> Connect(uint32_t m, const ConnectStep& c, const Step& s) {
-    (void)s;
+    if (IsMqtt(sc_.ClientOf(m).kind)) {
+      step_connects_[s.id].push_back(MqttRecord{m, 0, members_[m].log.size()});
+      return ConnectMqtt(m, c);
+    }
     MemberState& ms = members_[m];
     Attach(m, std::make_unique<clients::WsClient>(env_.ClientRuntime(m), sc_.members[m].name,
                                                   WsOptions(m, &c)));
@@ -778,6 +989,19 @@ class ScenarioRun {
     result_.Count(reports::kCounterSent);
   }
 
+  // An MQTT PUBLISH is matched by its bytes (what MQTT receivers and text receivers see) and,
+  // when receivers may see it as binary, by their base64 (JSON receivers, PayloadText).
+  void RecordMqttPublish(uint32_t m, const std::string& payload, const std::optional<std::string>& content_type,
+                         int64_t time) {
+    const std::string path(reports::kPathMqttTopic);
+    RecordPublish(m, payload, time, path);
+    (void)content_type;
+    const std::string b64 = Base64Encode(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size()));
+    if (b64 != payload) {
+      publishes_[b64].push_back(PublishRecord{m, time, path, publish_counter_[m] - 1});
+    }
+  }
+
   // --- REST ------------------------------------------------------------------------------
 
   std::string ConnectionIdOf(const ConnectionTarget& t) const {
@@ -913,6 +1137,7 @@ class ScenarioRun {
       case Observation::Kind::kConnected:
         ms.connection_id = o.connection_id;
         if (!o.reconnection_token.empty()) ms.reconnection_token = o.reconnection_token;
+        if (o.mqtt) Arrow(now, "service", sc_.members[m].name, DescribeObservation(o));
         [[fallthrough]];
       case Observation::Kind::kOpened:
         if (ms.connect_issued_ns && (o.kind == Observation::Kind::kConnected || kind == ClientKind::kWebSocket)) {
@@ -926,9 +1151,22 @@ class ScenarioRun {
           result_.Latency(reports::Metric::kAckRtt, rk).histogram.Record(std::max<int64_t>(1, now - it->second));
           ms.ack_issued.erase(it);
         }
-        Arrow(now, "service", sc_.members[m].name, "ack " + std::to_string(o.ack_id) + (o.success ? "" : " " + o.error_name));
+        if (o.mqtt) {
+          std::string codes;
+          for (mqtt::ReasonCode c : o.mqtt->reason_codes) codes += " " + std::to_string(static_cast<int>(c));
+          Arrow(now, "service", sc_.members[m].name, o.mqtt->packet + " " + std::to_string(o.ack_id) + codes);
+        } else {
+          Arrow(now, "service", sc_.members[m].name, "ack " + std::to_string(o.ack_id) + (o.success ? "" : " " + o.error_name));
+        }
         break;
       }
+      case Observation::Kind::kDisconnected:
+        if (o.mqtt) {
+          Arrow(now, "service", sc_.members[m].name,
+                "DISCONNECT " + std::to_string(o.mqtt->reason_codes.empty() ? 0 : static_cast<int>(o.mqtt->reason_codes[0])) +
+                    (o.text.empty() ? "" : " " + o.text));
+        }
+        break;
       case Observation::Kind::kGroupMessage:
       case Observation::Kind::kServerMessage:
       case Observation::Kind::kRawMessage: {
@@ -1045,6 +1283,9 @@ class ScenarioRun {
         case ExpectKind::kClosed: EvalClosed(e); break;
         case ExpectKind::kConnected: EvalConnected(e); break;
         case ExpectKind::kHttpStatus: EvalHttp(e); break;
+        case ExpectKind::kConnack: EvalConnack(e); break;
+        case ExpectKind::kSuback: EvalSuback(e); break;
+        case ExpectKind::kPuback: EvalPuback(e); break;
         default:
           Fail(Where(e) + ": this expectation kind needs a client that is not available", "", "", e.case_id);
           break;
@@ -1213,6 +1454,7 @@ class ScenarioRun {
     std::string want = c.http_status ? "upgrade refused with HTTP " + std::to_string(*c.http_status)
                        : c.code       ? "closed with code " + std::to_string(*c.code)
                                       : "closed";
+    if (c.mqtt_reason_code) want += " with MQTT reason code " + std::to_string(*c.mqtt_reason_code);
     if (c.reason_contains) want += " reason containing \"" + *c.reason_contains + "\"";
     for (uint32_t m : c.clients.members) {
       // Any close in the window that fits passes (a kill and a refused recovery both close).
@@ -1221,9 +1463,16 @@ class ScenarioRun {
       for (const ObservedEvent& ev : members_[m].log) {
         if (ev.time_ns < w.open || ev.time_ns > w.close) continue;
         const Observation& o = ev.observation;
-        if (o.kind != Observation::Kind::kClosed && o.kind != Observation::Kind::kHandshakeFailed) continue;
+        // MQTT: a server DISCONNECT or a refusing CONNACK carries the reason code.
+        const bool mqtt_end = o.mqtt && (o.kind == Observation::Kind::kDisconnected ||
+                                         o.kind == Observation::Kind::kHandshakeFailed);
+        if (o.kind != Observation::Kind::kClosed && o.kind != Observation::Kind::kHandshakeFailed && !mqtt_end) continue;
         last = &o;
         bool fits = true;
+        if (c.mqtt_reason_code &&
+            (!mqtt_end || o.mqtt->reason_codes.empty() || static_cast<uint8_t>(o.mqtt->reason_codes[0]) != *c.mqtt_reason_code)) {
+          fits = false;
+        }
         if (c.http_status && (o.kind != Observation::Kind::kHandshakeFailed || o.http_status != *c.http_status)) fits = false;
         if (c.code && (o.kind != Observation::Kind::kClosed || o.close_code != *c.code)) fits = false;
         if (c.reason_contains && o.text.find(*c.reason_contains) == std::string::npos) fits = false;
@@ -1320,6 +1569,114 @@ class ScenarioRun {
         if (got.is_discarded() || !Subset(*h.body, got)) {
           Fail(Where(e) + ": response body differs", h.body->dump(), r.body.substr(0, 300), e.case_id);
         }
+      }
+    }
+  }
+
+  // The first CONNACK after `mark` in member m's log.
+  const Observation* ConnackAfter(uint32_t m, size_t mark) const {
+    const auto& log = members_[m].log;
+    for (size_t i = mark; i < log.size(); ++i) {
+      const Observation& o = log[i].observation;
+      if (o.mqtt && o.mqtt->packet == "connack") return &o;
+    }
+    return nullptr;
+  }
+
+  void EvalConnack(const Expectation& e) {
+    const auto& c = e.As<ConnackExpect>();
+    // An inline expect_connack checks the CONNACK answering that step's CONNECT; a top-level
+    // connack expectation the member's first one.
+    std::vector<MqttRecord> targets;
+    if (e.from_step) {
+      auto it = step_connects_.find(*e.from_step);
+      if (it != step_connects_.end()) targets = it->second;
+    } else {
+      for (uint32_t m : c.clients.members) targets.push_back(MqttRecord{m, 0, 0});
+    }
+    std::string want = "CONNACK";
+    if (c.reason_code) want += " reason code " + std::to_string(*c.reason_code);
+    if (c.session_present) want += *c.session_present ? " session_present" : " no session";
+    if (c.assigned_client_id) want += " assigned client id " + *c.assigned_client_id;
+    for (const MqttUserProperty& u : c.user_properties) want += " user property " + u.name + "=" + u.value;
+    for (const MqttRecord& t : targets) {
+      const std::string who = sc_.members[t.member].name;
+      const Observation* got = ConnackAfter(t.member, t.log_mark);
+      if (!got) {
+        const auto& log = members_[t.member].log;
+        Fail(Where(e) + ": " + who + " received no CONNACK", want,
+             log.size() > t.log_mark ? "last: " + DescribeObservation(log.back().observation) : "nothing", e.case_id);
+        continue;
+      }
+      const mqtt::Properties& p = got->mqtt->properties;
+      const int code = got->mqtt->reason_codes.empty() ? 0 : static_cast<int>(got->mqtt->reason_codes[0]);
+      bool ok = true;
+      if (c.reason_code && code != *c.reason_code) ok = false;
+      if (c.session_present && got->mqtt->session_present != *c.session_present) ok = false;
+      if (c.assigned_client_id && p.assigned_client_identifier != c.assigned_client_id) ok = false;
+      for (const MqttUserProperty& u : c.user_properties) {
+        bool found = false;
+        for (const mqtt::UserProperty& g : p.user_properties) found = found || (g.key == u.name && g.value == u.value);
+        ok = ok && found;
+      }
+      if (!ok) Fail(Where(e) + ": " + who + " got a different CONNACK", want, DescribeObservation(*got), e.case_id);
+    }
+  }
+
+  // The acknowledgement of packet `r.packet_id` after the request was sent.
+  const Observation* MqttAckOf(const MqttRecord& r) const {
+    const auto& log = members_[r.member].log;
+    for (size_t i = r.log_mark; i < log.size(); ++i) {
+      const Observation& o = log[i].observation;
+      if (o.kind == Observation::Kind::kAck && o.mqtt && o.ack_id == r.packet_id) return &o;
+    }
+    return nullptr;
+  }
+
+  void EvalSuback(const Expectation& e) {
+    const auto& x = e.As<SubackExpect>();
+    auto it = step_mqtt_.find(x.step);
+    std::string want = "SUBACK";
+    for (uint8_t c : x.reason_codes) want += " " + std::to_string(c);
+    if (it == step_mqtt_.end() || it->second.empty()) {
+      Fail(Where(e) + ": the step sent no SUBSCRIBE", want, "no SUBSCRIBE (not connected?)", e.case_id);
+      return;
+    }
+    for (const MqttRecord& r : it->second) {
+      const std::string who = sc_.members[r.member].name;
+      const Observation* got = MqttAckOf(r);
+      if (!got) {
+        Fail(Where(e) + ": " + who + " received no SUBACK", want, "no SUBACK", e.case_id);
+        continue;
+      }
+      std::vector<uint8_t> codes;
+      for (mqtt::ReasonCode c : got->mqtt->reason_codes) codes.push_back(static_cast<uint8_t>(c));
+      // One expected code stands for every topic filter of the SUBSCRIBE.
+      bool ok = x.reason_codes.size() == 1
+                    ? !codes.empty() && std::all_of(codes.begin(), codes.end(), [&](uint8_t c) { return c == x.reason_codes[0]; })
+                    : codes == x.reason_codes;
+      if (!ok) Fail(Where(e) + ": " + who + " got a different SUBACK", want, DescribeObservation(*got), e.case_id);
+    }
+  }
+
+  void EvalPuback(const Expectation& e) {
+    const auto& x = e.As<PubackExpect>();
+    auto it = step_mqtt_.find(x.step);
+    const std::string want = "PUBACK/PUBREC reason code " + std::to_string(x.reason_code);
+    if (it == step_mqtt_.end() || it->second.empty()) {
+      Fail(Where(e) + ": the step sent no PUBLISH with QoS > 0", want, "no PUBLISH (not connected?)", e.case_id);
+      return;
+    }
+    for (const MqttRecord& r : it->second) {
+      const std::string who = sc_.members[r.member].name;
+      const Observation* got = MqttAckOf(r);
+      if (!got) {
+        Fail(Where(e) + ": " + who + " received no acknowledgement", want, "none", e.case_id);
+        continue;
+      }
+      const int code = got->mqtt->reason_codes.empty() ? 0 : static_cast<int>(got->mqtt->reason_codes[0]);
+      if (code != x.reason_code) {
+        Fail(Where(e) + ": " + who + " got a different acknowledgement", want, DescribeObservation(*got), e.case_id);
       }
     }
   }
@@ -1432,10 +1789,30 @@ class ScenarioRun {
           break;
         }
         case InvariantKind::kNoDeliveryOutsideGroup: {
-          for (const ObservedEvent& ev : log) {
+          // The member's own confirmed joins and leaves (acks, SUBACK, UNSUBACK) apply from
+          // their position in its log: the service acknowledges after it applied them, on the
+          // same ordered stream as the group's messages.
+          const std::vector<MembershipEvent> own = OwnMembershipEvents(m);
+          std::map<std::string, const MembershipEvent*> state;
+          size_t next = 0;
+          for (size_t i = 0; i < log.size(); ++i) {
+            while (next < own.size() && own[next].log_index < i) {
+              state[own[next].group] = &own[next];
+              ++next;
+            }
+            const ObservedEvent& ev = log[i];
             const Observation& o = ev.observation;
             if (o.kind != Observation::Kind::kGroupMessage) continue;
-            if (!WasMember(m, o.group, ev.time_ns)) {
+            auto st = state.find(o.group);
+            bool member_now;
+            if (st != state.end() && st->second->joined) {
+              member_now = true;
+            } else if (st != state.end()) {
+              member_now = AddedSince(m, o.group, st->second->time_ns, ev.time_ns);
+            } else {
+              member_now = WasMember(m, o.group, ev.time_ns);
+            }
+            if (!member_now) {
               Fail("invariant " + name + " at " + FormatPos(inv.pos) + ": " + member +
                        " received a message of group " + o.group + " without being a member",
                    "no delivery outside group " + o.group, DescribeObservation(o), inv.case_id, ev.time_ns);
@@ -1446,6 +1823,96 @@ class ScenarioRun {
         }
       }
     }
+  }
+
+  struct MembershipEvent {
+    size_t log_index = 0;  // the acknowledgement's position in the member's log
+    int64_t time_ns = 0;
+    std::string group;
+    bool joined = false;
+  };
+
+  // Joins/leaves with a successful ack, and MQTT subscriptions (SUBACK granted) and
+  // unsubscriptions (UNSUBACK), in log order.
+  std::vector<MembershipEvent> OwnMembershipEvents(uint32_t m) const {
+    std::vector<MembershipEvent> out;
+    const auto& log = members_[m].log;
+    for (const auto& [step, acks] : step_acks_) {
+      const Step& s = sc_.steps[step];
+      if (s.kind() != StepKind::kJoin && s.kind() != StepKind::kLeave) continue;
+      const bool join = s.kind() == StepKind::kJoin;
+      const std::string& group = join ? s.As<JoinStep>().group : s.As<LeaveStep>().group;
+      for (const AckRecord& a : acks) {
+        if (a.member != m) continue;
+        for (size_t i = a.log_mark; i < log.size(); ++i) {
+          const Observation& o = log[i].observation;
+          if (o.kind == Observation::Kind::kAck && !o.mqtt && o.ack_id == a.ack_id) {
+            if (o.success) out.push_back(MembershipEvent{i, log[i].time_ns, group, join});
+            break;
+          }
+        }
+      }
+    }
+    for (const auto& [step, records] : step_mqtt_) {
+      const Step& s = sc_.steps[step];
+      if (s.kind() != StepKind::kSubscribe && s.kind() != StepKind::kUnsubscribe) continue;
+      for (const MqttRecord& r : records) {
+        if (r.member != m) continue;
+        const Observation* ack = MqttAckOf(r);
+        if (!ack) continue;
+        size_t at = r.log_mark;
+        while (at < log.size() && &log[at].observation != ack) ++at;
+        if (s.kind() == StepKind::kSubscribe) {
+          const auto& subs = s.As<SubscribeStep>().subscriptions;
+          for (size_t k = 0; k < subs.size() && k < ack->mqtt->reason_codes.size(); ++k) {
+            if (!mqtt::IsError(ack->mqtt->reason_codes[k])) out.push_back(MembershipEvent{at, log[at].time_ns, subs[k].topic, true});
+          }
+        } else {
+          for (const std::string& t : s.As<UnsubscribeStep>().topics) out.push_back(MembershipEvent{at, log[at].time_ns, t, false});
+        }
+      }
+    }
+    std::stable_sort(out.begin(), out.end(),
+                     [](const MembershipEvent& a, const MembershipEvent& b) { return a.log_index < b.log_index; });
+    return out;
+  }
+
+  // Whether m was (re)added to `group` by someone else after it left at `since`, before `time`:
+  // a REST add answered 2xx, or a join without ackId (not confirmable: benefit of the doubt).
+  bool AddedSince(uint32_t m, const std::string& group, int64_t since, int64_t time) const {
+    for (const Step& s : sc_.steps) {
+      if (s.kind() == StepKind::kJoin && s.As<JoinStep>().ack.mode == AckSpec::Mode::kNone &&
+          s.As<JoinStep>().group == group && last_issued_.count(s.id) && last_issued_.at(s.id) >= since &&
+          step_issued_[s.id] <= time) {
+        const auto& ms = s.As<JoinStep>().clients.members;
+        if (std::find(ms.begin(), ms.end(), m) != ms.end()) return true;
+      }
+    }
+    for (const auto& [step, records] : step_rest_) {
+      const RestStep& r = sc_.steps[step].As<RestStep>();
+      if (!RestAdds(r, m, group)) continue;
+      for (size_t index : records) {
+        const RestRecord& rec = rest_records_[index];
+        if (rec.done && rec.status < 300 && rec.issued_ns >= since && rec.issued_ns <= time) return true;
+      }
+    }
+    return false;
+  }
+
+  // Whether REST step r adds member m to `group`.
+  bool RestAdds(const RestStep& r, uint32_t m, const std::string& group) const {
+    const bool adds = r.op == RestOp::kAddConnectionToGroup || r.op == RestOp::kAddUserToGroup ||
+                      r.op == RestOp::kAddToGroups;
+    if (!adds) return false;
+    if (r.op != RestOp::kAddToGroups && (!r.group || *r.group != group)) return false;
+    if (r.op == RestOp::kAddToGroups && std::find(r.groups.begin(), r.groups.end(), group) == r.groups.end()) return false;
+    if (r.op == RestOp::kAddConnectionToGroup && r.connection && r.connection->client &&
+        std::find(r.connection->client->members.begin(), r.connection->client->members.end(), m) ==
+            r.connection->client->members.end()) {
+      return false;
+    }
+    if (r.op == RestOp::kAddUserToGroup && (!r.user || sc_.members[m].user != r.user)) return false;
+    return true;
   }
 
   // Whether member m had joined `group` (token claim, successful join ack, or a successful REST
@@ -1506,6 +1973,8 @@ class ScenarioRun {
   std::vector<Pending> async_pending_;
   std::map<uint32_t, std::vector<AckRecord>> step_acks_;
   std::map<uint32_t, std::vector<size_t>> step_rest_;
+  std::map<uint32_t, std::vector<MqttRecord>> step_mqtt_;      // subscribe/unsubscribe/publish
+  std::map<uint32_t, std::vector<MqttRecord>> step_connects_;  // MQTT connects (CONNACK)
   std::vector<RestRecord> rest_records_;
   std::map<std::string, std::vector<PublishRecord>> publishes_;
   std::map<uint32_t, uint64_t> publish_counter_;
@@ -1516,13 +1985,6 @@ class ScenarioRun {
   int64_t end_ns_ = 0;
   bool budget_ok_ = true;
 };
-
-bool UsesMqtt(const Scenario& s) {
-  for (const Client& c : s.clients) {
-    if (IsMqtt(c.kind)) return true;
-  }
-  return false;
-}
 
 }  // namespace
 
@@ -1544,7 +2006,6 @@ std::vector<std::string> SkipReasons(const Scenario& scenario, const RunnerOptio
       std::find(scenario.targets.begin(), scenario.targets.end(), target) == scenario.targets.end()) {
     out.push_back("the scenario is limited to other targets");
   }
-  if (UsesMqtt(scenario)) out.push_back("MQTT clients are not available yet (clients/mqtt_client.h)");
   if (scenario.upstream.present) {
     out.push_back("the scripted application server is not available yet (clients/app_server.h)");
   }
