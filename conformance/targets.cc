@@ -1,5 +1,6 @@
 #include "conformance/targets.h"
 
+#include <cctype>
 #include <map>
 #include <utility>
 
@@ -113,6 +114,12 @@ service::ServiceOptions ServiceOptionsFor(const Scenario& scenario) {
   if (s.access_key) o.access_keys = {*s.access_key};
   if (s.max_message_bytes) o.message_bytes_max = *s.max_message_bytes;
   if (s.token_clock_skew_ns) o.token_clock_skew_seconds = *s.token_clock_skew_ns / sim::kSecond;
+  if (s.anonymous) {
+    // Hub settings are keyed by the lower-case hub name (service/hub_config.h).
+    std::string hub = scenario.hub;
+    for (char& c : hub) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    o.hubs[hub].allow_anonymous = *s.anonymous == AnonymousPolicy::kAllow;
+  }
   for (const std::string& name : s.inject_bug) {
     if (std::optional<service::Bug> bug = service::ParseBug(name)) o.bugs.insert(*bug);
   }
