@@ -185,7 +185,9 @@ bool HandleClientEndpoint(Service& service, Front& front, const http::Request& r
   bool mqtt = false;  // /clients/mqtt/hubs/{hub} (PROTOCOL.md §10.1, service/mqtt_session.h)
   if (segments.size() == 3 && segments[0] == "client" && segments[1] == "hubs") {
     hub_name = http::DecodePathSegment(segments[2]);
-  } else if (segments.size() == 1 && segments[0] == "client") {
+  } else if (!segments.empty() && segments[0] == "client" &&
+             (segments.size() == 1 || (segments.size() == 2 && segments[1].empty()))) {
+    // The legacy form is documented as /client/?hub={hub}; /client?hub={hub} works too.
     const std::string* hub = http::FindQuery(query, "hub");
     if (hub == nullptr) {
       front.RespondHttp(request.id, TextResponse(400, "The hub query parameter is required."));
