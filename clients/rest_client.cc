@@ -18,17 +18,23 @@ RestClient::~RestClient() {
 }
 
 void RestClient::Call(std::string method, std::string path_and_query, std::string content_type,
-                      std::string body, std::string label, ResponseFn done) {
+                      std::string body, std::string label, ResponseFn done,
+                      const RestCallOptions& call) {
   const protocol::auth::ConnectionString& cs = options_.connection_string;
-  path_and_query += path_and_query.find('?') == std::string::npos ? "?" : "&";
-  path_and_query += "api-version=" + options_.api_version;
+  if (!call.omit_api_version) {
+    path_and_query += path_and_query.find('?') == std::string::npos ? "?" : "&";
+    path_and_query += "api-version=" + call.api_version.value_or(options_.api_version);
+  }
   http::Request request;
   request.method = std::move(method);
   request.target = cs.path + path_and_query;
   std::string host = cs.host;
   if (cs.port) host += ":" + std::to_string(*cs.port);
   request.headers.Add("Host", host);
-  if (!options_.omit_authorization) {
+  if (call.token) {
+    const std::string token = call.token(cs.Endpoint() + path_and_query);
+    if (!token.empty()) request.headers.Add("Authorization", "Bearer " + token);
+  } else if (!options_.omit_authorization) {
     const int64_t now = runtime_.UnixNow() / sim::kSecond;
     const std::string url = cs.Endpoint() + path_and_query;
     request.headers.Add(
@@ -38,6 +44,7 @@ void RestClient::Call(std::string method, std::string path_and_query, std::strin
                         options_.signing_key_override.value_or(cs.access_key)));
   }
   if (!content_type.empty()) request.headers.Add("Content-Type", content_type);
+  for (const auto& [name, value] : call.headers) request.headers.Add(name, value);
   request.body = std::move(body);
   pending_.push_back(PendingCall{std::move(request), std::move(label), std::move(done)});
   Pump();

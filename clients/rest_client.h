@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "clients/observation.h"
@@ -31,6 +32,17 @@ struct RestClientOptions {
   std::function<void(const sim::Address&, sim::DialFn)> dial;
 };
 
+// Per-call deviations from the SDK's request (negative and routing tests).
+struct RestCallOptions {
+  // Extra request headers, added after Host/Authorization/Content-Type.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::optional<std::string> api_version;  // instead of RestClientOptions::api_version
+  bool omit_api_version = false;           // no api-version parameter at all
+  // Makes the bearer token for the request URL (endpoint + path and query, api-version
+  // included); an empty result sends no Authorization header. Unset: the SDK's token.
+  std::function<std::string(const std::string& url)> token;
+};
+
 class RestClient : public sim::StreamHandler {
  public:
   using ResponseFn = std::function<void(const protocol::http::Response&)>;
@@ -38,10 +50,12 @@ class RestClient : public sim::StreamHandler {
   RestClient(sim::Runtime& runtime, std::string name, RestClientOptions options);
   ~RestClient() override;
 
-  // Queues a call. `path_and_query` starts with "/api/..."; api-version is appended.
-  // The response is recorded as an Observation labelled `label` and passed to `done`.
+  // Queues a call. `path_and_query` starts with "/api/..."; api-version is appended (unless
+  // `call` says otherwise). The response is recorded as an Observation labelled `label` and
+  // passed to `done`.
   void Call(std::string method, std::string path_and_query, std::string content_type,
-            std::string body, std::string label, ResponseFn done = nullptr);
+            std::string body, std::string label, ResponseFn done = nullptr,
+            const RestCallOptions& call = {});
 
   const std::string& name() const { return name_; }
   const std::vector<Observation>& observations() const { return observations_; }
