@@ -51,6 +51,7 @@ std::string MqttClient::Target() const {
 void MqttClient::Connect() {
   const uint64_t generation = ++dial_generation_;
   connected_ = false;
+  closing_ = false;
   sim::DialFn on_done = [this, generation, alive = alive_](
                             Result<std::unique_ptr<sim::Stream>> stream) {
     if (!*alive || generation != dial_generation_) return;
@@ -82,6 +83,7 @@ void MqttClient::Connect() {
 void MqttClient::OnOpen(ws::Connection&) {
   Observation o;
   o.kind = Observation::Kind::kOpened;
+  o.subprotocol = connection_ ? connection_->subprotocol() : std::string();
   Record(std::move(o));
   decoder_ = std::make_unique<mqtt::Decoder>(
       mqtt::DecoderOptions{mqtt::Role::kClient, options_.version, mqtt::kMaxPacketSizeLimit, false});
@@ -171,6 +173,7 @@ Status MqttClient::Disconnect(mqtt::ReasonCode code, mqtt::Properties properties
   packet.properties = std::move(properties);
   Status s = SendPacket(packet);
   connected_ = false;
+  closing_ = true;
   if (connection_) connection_->Close(ws::close_code::kNormal, "");  // "" not {}: a null reason.data() reaches memcpy
   return s;
 }
@@ -417,6 +420,7 @@ void MqttClient::OnClosed(ws::Connection& connection, const ws::CloseInfo& info)
   } else {
     o.kind = Observation::Kind::kClosed;
     o.close_code = info.code;
+    o.by_peer = ClosedByPeer(info, closing_);
   }
   o.text = info.reason;
   Record(std::move(o));

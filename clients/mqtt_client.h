@@ -159,6 +159,7 @@ class MqttClient : public protocol::websocket::ConnectionHandler {
   sim::TimerId ping_timer_ = 0;
   sim::Nanos last_sent_ = 0;
   uint64_t dial_generation_ = 0;
+  bool closing_ = false;  // Disconnect() started the close of the current transport
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

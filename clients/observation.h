@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "protocol/mqtt/types.h"
+#include "protocol/websocket/stream_connection.h"
 #include "protocol/webpubsub/payload.h"
 #include "sim/seam.h"
 
@@ -29,7 +30,7 @@ struct MqttObservation {
 
 struct Observation {
   enum class Kind {
-    kOpened,           // WebSocket open (101 checked)
+    kOpened,           // WebSocket open (101 checked): subprotocol = the server's choice
     kHandshakeFailed,  // upgrade refused: http_status
     kConnected,        // system/connected: connection_id, user_id, reconnection_token
     kDisconnected,     // system/disconnected: text = message
@@ -38,7 +39,7 @@ struct Observation {
     kAck,              // ack_id, success, error_name, text = error message
     kPong,
     kRawMessage,       // raw client: payload (text or binary)
-    kClosed,           // close_code, text = reason
+    kClosed,           // close_code, text = reason, by_peer = the service started the close
     kRecovered,        // a reliable client reattached to its connection
     kSequenceRepeated, // the service sent sequence_id again on the SAME transport (a protocol
                        // violation; replays after a recovery are on a new transport)
@@ -61,7 +62,18 @@ struct Observation {
   std::string reconnection_token;
   std::string label;
   std::optional<MqttObservation> mqtt;  // set by MqttClient
+  std::string subprotocol;              // kOpened
+  bool by_peer = false;                 // kClosed
 };
+
+// Whether the service (the peer) started the close: it sent the Close frame first or dropped the
+// transport while this client was not closing. A close this client started, a protocol error it
+// detected or a timeout of its own is not.
+inline bool ClosedByPeer(const protocol::websocket::CloseInfo& info, bool closing_locally) {
+  using protocol::websocket::CloseCause;
+  if (info.cause == CloseCause::kPeerClosed) return true;
+  return info.cause == CloseCause::kTransportEnded && !closing_locally;
+}
 
 std::string_view ObservationKindName(Observation::Kind kind);
 

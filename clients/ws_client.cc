@@ -177,6 +177,7 @@ void WsClient::OnOpen(ws::Connection&) {
   last_transport_sequence_id_ = 0;
   Observation o;
   o.kind = recovering_ ? Observation::Kind::kRecovered : Observation::Kind::kOpened;
+  o.subprotocol = connection_ ? connection_->subprotocol() : std::string();
   recovering_ = false;
   Record(std::move(o));
   if (options_.kind == WsClientKind::kReliable) ArmSequenceAck();
@@ -269,6 +270,7 @@ void WsClient::OnClosed(ws::Connection& connection, const ws::CloseInfo& info) {
   } else {
     o.kind = Observation::Kind::kClosed;
     o.close_code = info.code;
+    o.by_peer = ClosedByPeer(info, stopping_);
   }
   o.text = info.reason;
   const bool was_recovering = recovering_;

@@ -1506,6 +1506,7 @@ class ScenarioRun {
                                       : "closed";
     if (c.mqtt_reason_code) want += " with MQTT reason code " + std::to_string(*c.mqtt_reason_code);
     if (c.reason_contains) want += " reason containing \"" + *c.reason_contains + "\"";
+    if (c.by_service) want += *c.by_service ? ", started by the service" : ", started by the client";
     for (uint32_t m : c.clients.members) {
       // Any close in the window that fits passes (a kill and a refused recovery both close).
       const Observation* last = nullptr;
@@ -1526,6 +1527,11 @@ class ScenarioRun {
         if (c.http_status && (o.kind != Observation::Kind::kHandshakeFailed || o.http_status != *c.http_status)) fits = false;
         if (c.code && (o.kind != Observation::Kind::kClosed || o.close_code != *c.code)) fits = false;
         if (c.reason_contains && o.text.find(*c.reason_contains) == std::string::npos) fits = false;
+        // Who started it: a refused upgrade or CONNACK and a server DISCONNECT are the service's.
+        if (c.by_service) {
+          const bool by_service = o.kind == Observation::Kind::kClosed ? o.by_peer : true;
+          if (by_service != *c.by_service) fits = false;
+        }
         if (fits) {
           ok = true;
           break;
@@ -1554,14 +1560,26 @@ class ScenarioRun {
           break;
         }
       }
+      std::string why;
+      if (got && c.subprotocol) {
+        // The negotiated subprotocol is on the upgrade (kOpened), also for JSON kinds.
+        std::string selected;
+        for (const ObservedEvent& ev : members_[m].log) {
+          if (ev.observation.kind == Observation::Kind::kOpened) selected = ev.observation.subprotocol;
+          if (&ev.observation == got) break;
+        }
+        if (selected != *c.subprotocol) why = "subprotocol \"" + selected + "\"";
+      }
       if (!got) {
         Fail(Where(e) + ": " + sc_.members[m].name + " did not connect", "connected",
              Recent(m, Window{w.open, w.close}) + (members_[m].log.empty() ? "" : "; last: " + DescribeObservation(members_[m].log.back().observation)),
              e.case_id);
         continue;
       }
-      if (raw) continue;
-      std::string why;
+      if (raw) {
+        if (!why.empty()) Fail(Where(e) + ": " + sc_.members[m].name + " connected differently", "as specified", why, e.case_id);
+        continue;
+      }
       if (c.user_id) {
         const bool match = c.user_id->is_null ? !got->user_id || got->user_id->empty()
                                               : got->user_id && *got->user_id == c.user_id->value;
