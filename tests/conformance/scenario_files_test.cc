@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -121,6 +122,37 @@ TEST(ShippedScenarios, RuleScenariosTieEveryExpectationToACaseId) {
       }
     }
   }
+}
+
+// docs/conformance.md is the catalogue: a case id a scenario checks must have a row there
+// ("| ID | rule | ..."), so a report's case ids can always be looked up.
+TEST(ShippedScenarios, EveryCaseIdIsCatalogued) {
+  std::ifstream doc_in(std::string(WPSIM_SOURCE_DIR) + "/docs/conformance.md");
+  ASSERT_TRUE(doc_in.good());
+  std::set<std::string> catalogued;
+  const std::regex row(R"(^\| ([A-Z][A-Z0-9-]*-[0-9]{3}) \|)");
+  for (std::string line; std::getline(doc_in, line);) {
+    std::smatch m;
+    if (std::regex_search(line, m, row)) catalogued.insert(m[1]);
+  }
+  ASSERT_GT(catalogued.size(), 100u);
+  auto files = FindScenarioFiles({kScenarios});
+  ASSERT_TRUE(files.ok());
+  const std::regex use(R"(case: ([A-Z][A-Z0-9-]*-[0-9]{3}))");
+  size_t uses = 0;
+  for (const std::string& f : *files) {
+    std::ifstream in(f);
+    int line_no = 0;
+    for (std::string line; std::getline(in, line);) {
+      ++line_no;
+      for (std::sregex_iterator it(line.begin(), line.end(), use), end; it != end; ++it) {
+        ++uses;
+        EXPECT_TRUE(catalogued.count((*it)[1]) == 1)
+            << f << ":" << line_no << ": case " << (*it)[1] << " is not in docs/conformance.md";
+      }
+    }
+  }
+  EXPECT_GT(uses, 100u);
 }
 
 }  // namespace
