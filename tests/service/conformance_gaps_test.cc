@@ -466,6 +466,8 @@ TEST_F(ServiceConformanceSim, RecoveryReplaysEveryUnackedMessageInOrderBeforeNew
   EXPECT_EQ(SequenceIds(msgs), (std::vector<uint64_t>{2, 3, 4, 5, 6}));
   EXPECT_EQ(Texts(msgs), (std::vector<std::string>{"m1", "m2", "m3", "m4", "m5"}));
   EXPECT_TRUE(ObservationsOf(again, Observation::Kind::kConnected).empty());
+  // Each message once: the client drops repeats silently but records them.
+  EXPECT_TRUE(ObservationsOf(again, Observation::Kind::kSequenceRepeated).empty());
 }
 
 // REL-005
