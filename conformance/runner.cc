@@ -104,6 +104,7 @@ struct MemberState {
   std::vector<ObservedEvent> log;
   uint32_t transport = 0;
   std::string connection_id;
+  std::set<std::string> all_connection_ids;  // every connection id it had (upstream matching)
   std::string reconnection_token;
   uint64_t next_auto_ack = 1;
   std::set<uint64_t> explicit_acks;
@@ -176,6 +177,7 @@ class ScenarioRun {
   void Run() {
     const int64_t start = env_.Now();
     ApplyScheduledPartitions(start);
+    ProgramAppServer();
     for (uint32_t id : sc_.root_steps) {
       if (env_.Now() - start > sc_.run.time_limit_ns) {
         Fail("the run exceeded run.time_limit (" + FormatDuration(sc_.run.time_limit_ns) + ")",
@@ -1186,6 +1188,7 @@ class ScenarioRun {
     switch (o.kind) {
       case Observation::Kind::kConnected:
         ms.connection_id = o.connection_id;
+        ms.all_connection_ids.insert(o.connection_id);
         if (!o.reconnection_token.empty()) ms.reconnection_token = o.reconnection_token;
         if (o.mqtt) Arrow(now, "service", sc_.members[m].name, DescribeObservation(o));
         [[fallthrough]];
@@ -1256,6 +1259,109 @@ class ScenarioRun {
       }
       default: break;
     }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Scripted application server
+
+  // Whether an upstream request concerns member m: its ce-connectionId is one the member had,
+  // or (connect, before the member learns its id) its ce-userId is the member's user.
+  bool RequestIsFrom(const clients::AppServerRequest& r, uint32_t m) const {
+    const std::string cid = r.Header("ce-connectionId");
+    if (!cid.empty() && members_[m].all_connection_ids.count(cid)) return true;
+    if (r.event_name != "connect") return false;
+    const std::optional<std::string>& user = sc_.members[m].user;
+    if (!user || *user != r.Header("ce-userId")) return false;
+    // Several members may share a user: a connect then belongs to one whose id is not yet known.
+    return cid.empty() || members_[m].connection_id.empty() || !members_[m].all_connection_ids.count(cid);
+  }
+
+  static clients::AppServerReply ReplyOf(const UpstreamResponse& r) {
+    clients::AppServerReply out;
+    switch (r.action) {
+      case UpstreamActionKind::kAccept:
+        if (r.user_id || r.groups || r.roles || r.subprotocol) {
+          out = clients::AppServerReply::ConnectWith(r.user_id, r.groups, r.roles, r.subprotocol);
+        } else {
+          out = clients::AppServerReply::Accept();
+        }
+        break;
+      case UpstreamActionKind::kReject:
+      case UpstreamActionKind::kReply:
+        out.status = r.status;
+        out.body = r.body;
+        out.content_type = r.content_type;
+        break;
+      case UpstreamActionKind::kFail: out = clients::AppServerReply::Fail(); break;
+      case UpstreamActionKind::kTimeout: out = clients::AppServerReply::Timeout(); break;
+    }
+    for (const auto& [name, value] : r.headers) out.headers.push_back({name, value});
+    if (r.connection_state) out.connection_state = *r.connection_state;
+    out.delay = r.delay_ns;
+    return out;
+  }
+
+  bool ResponseMatches(const UpstreamResponse& r, const clients::AppServerRequest& q) const {
+    if (std::find(r.events.begin(), r.events.end(), "*") == r.events.end() &&
+        std::find(r.events.begin(), r.events.end(), q.event_name) == r.events.end()) {
+      return false;
+    }
+    const UpstreamMatch& m = r.match;
+    if (m.clients) {
+      bool any = false;
+      for (uint32_t member : m.clients->members) any = any || RequestIsFrom(q, member);
+      if (!any) return false;
+    }
+    if (m.user_id && q.Header("ce-userId") != *m.user_id) return false;
+    if (m.data_contains && q.body.find(*m.data_contains) == std::string::npos) return false;
+    if (m.subprotocol) {
+      // connect: offered in the body's "subprotocols"; other events: ce-subprotocol.
+      std::string sub = q.Header("ce-subprotocol");
+      if (q.event_name == "connect") {
+        nlohmann::json body = nlohmann::json::parse(q.body, nullptr, false);
+        bool offered = false;
+        if (body.is_object() && body.contains("subprotocols") && body["subprotocols"].is_array()) {
+          for (const auto& v : body["subprotocols"]) offered = offered || v == *m.subprotocol;
+        }
+        if (!offered) return false;
+      } else if (sub != *m.subprotocol) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // The scenario's responses decide every reply (first match wins, `times` limits a rule);
+  // no match falls through to the AppServer's default (204). Each request is an arrow.
+  void ProgramAppServer() {
+    clients::AppServer* app = env_.app_server();
+    if (!app) return;
+    upstream_uses_.assign(sc_.upstream.responses.size(), 0);
+    app->handler = [this](const clients::AppServerRequest& q) -> std::optional<clients::AppServerReply> {
+      if (q.method != "POST") return std::nullopt;
+      for (size_t i = 0; i < sc_.upstream.responses.size(); ++i) {
+        const UpstreamResponse& r = sc_.upstream.responses[i];
+        if (r.times && upstream_uses_[i] >= *r.times) continue;
+        if (!ResponseMatches(r, q)) continue;
+        ++upstream_uses_[i];
+        clients::AppServerReply reply = ReplyOf(r);
+        // Drawn when decided (arrows stay in time order); a delay is part of the label.
+        const int64_t t = env_.Now();
+        const std::string after = reply.delay > 0 ? " after " + FormatDuration(reply.delay) : "";
+        switch (reply.action) {
+          case clients::AppServerReply::Action::kRespond:
+            Arrow(t, "app", "service", std::to_string(reply.status) + " " + q.event_name + after);
+            break;
+          case clients::AppServerReply::Action::kFail: Arrow(t, "app", "service", "reset " + q.event_name); break;
+          case clients::AppServerReply::Action::kTimeout: break;
+        }
+        return reply;
+      }
+      return std::nullopt;
+    };
+    app->on_request = [this](const clients::AppServerRequest& q) {
+      Arrow(q.time, "service", "app", q.method == "POST" ? "POST " + q.event_name : q.method);
+    };
   }
 
   void Arrow(int64_t t, std::string from, std::string to, std::string label) {
@@ -1336,6 +1442,7 @@ class ScenarioRun {
         case ExpectKind::kConnack: EvalConnack(e); break;
         case ExpectKind::kSuback: EvalSuback(e); break;
         case ExpectKind::kPuback: EvalPuback(e); break;
+        case ExpectKind::kUpstreamEvent: EvalUpstreamEvent(e); break;
         default:
           Fail(Where(e) + ": this expectation kind needs a client that is not available", "", "", e.case_id);
           break;
@@ -1759,6 +1866,55 @@ class ScenarioRun {
     return out;
   }
 
+  void EvalUpstreamEvent(const Expectation& e) {
+    const auto& u = e.As<UpstreamEventExpect>();
+    const clients::AppServer* app = env_.app_server();
+    if (!app) {
+      Fail(Where(e) + ": no scripted application server in this environment", "", "", e.case_id);
+      return;
+    }
+    const Window w = WindowOf(u.window);
+    CountSpec c = u.count;
+    if (c.empty()) c.at_least = 1;
+    auto evaluate = [&](std::optional<uint32_t> member, const std::string& who) {
+      uint64_t n = 0;
+      std::string seen;
+      for (const clients::AppServerRequest& r : app->requests()) {
+        if (r.time < w.open || r.time > w.close || r.event_name != u.event) continue;
+        if (member && !RequestIsFrom(r, *member)) continue;
+        std::string why;
+        for (const auto& [name, value] : u.headers) {
+          if (r.Header(name) != value) why = name + ": \"" + r.Header(name) + "\"";
+        }
+        if (u.body_text && r.body != *u.body_text) why = "body \"" + r.body.substr(0, 80) + "\"";
+        if (u.body) {
+          nlohmann::json got = nlohmann::json::parse(r.body, nullptr, false);
+          if (got.is_discarded() || !Subset(*u.body, got)) why = "body " + r.body.substr(0, 120);
+        }
+        if (why.empty()) {
+          ++n;
+        } else if (seen.size() < 300) {
+          seen += (seen.empty() ? "" : "; ") + why;
+        }
+      }
+      if (!c.Accepts(n)) {
+        std::string want = c.exactly ? "exactly " + std::to_string(*c.exactly)
+                           : c.at_least && c.at_most ? std::to_string(*c.at_least) + ".." + std::to_string(*c.at_most)
+                           : c.at_least ? "at least " + std::to_string(*c.at_least)
+                                        : "at most " + std::to_string(*c.at_most);
+        Fail(Where(e) + ": the application server received " + std::to_string(n) + " matching \"" +
+                 u.event + "\" event(s)" + who,
+             want + " in " + DescribeWindow(w),
+             std::to_string(n) + (seen.empty() ? "" : "; non-matching: " + seen), e.case_id);
+      }
+    };
+    if (!u.clients) {
+      evaluate(std::nullopt, "");
+      return;
+    }
+    for (uint32_t m : u.clients->members) evaluate(m, " for " + sc_.members[m].name);
+  }
+
   static bool Subset(const nlohmann::json& want, const nlohmann::json& got) {
     if (want.is_object()) {
       if (!got.is_object()) return false;
@@ -2059,6 +2215,7 @@ class ScenarioRun {
   std::map<std::string, std::vector<PublishRecord>> publishes_;
   std::map<uint32_t, uint64_t> publish_counter_;
   std::vector<reports::Arrow> arrows_;
+  std::vector<uint32_t> upstream_uses_;  // per upstream response: how often it answered
   size_t delivered_arrows_ = 0;
   std::set<std::string> failed_cases_;
   std::set<std::string> threshold_failed_cases_;
@@ -2085,15 +2242,6 @@ std::vector<std::string> SkipReasons(const Scenario& scenario, const RunnerOptio
   if (!scenario.targets.empty() &&
       std::find(scenario.targets.begin(), scenario.targets.end(), target) == scenario.targets.end()) {
     out.push_back("the scenario is limited to other targets");
-  }
-  if (scenario.upstream.present) {
-    out.push_back("the scripted application server is not available yet (clients/app_server.h)");
-  }
-  for (const Expectation& e : scenario.expectations) {
-    if (e.kind() == ExpectKind::kUpstreamEvent) {
-      out.push_back("upstream_event expectations need the scripted application server");
-      break;
-    }
   }
   if (target != Target::kSim) {
     const bool external = target == Target::kRemote || !options.connection_string.empty();

@@ -41,8 +41,29 @@ class SimEnvironment final : public Environment {
         (void)network_->SetLink(name, "service", ToLinkConfig(c.network, n.default_link));
       }
     }
+    if (scenario.upstream.present) {
+      // The application server: its own host "app" (handler URLs name it), reached over the
+      // network.upstream link.
+      sim::SimRuntime* app_host = network_->AddHost("app").value();
+      if (!scenario.network.upstream.empty()) {
+        (void)network_->SetLink("service", "app",
+                                ToLinkConfig(scenario.network.upstream, n.default_link));
+      }
+      clients::AppServerOptions a;
+      a.access_keys = options.service.access_keys;
+      switch (scenario.upstream.validation) {
+        case ValidationReply::kAllowAny: break;
+        case ValidationReply::kAllowOrigin: a.validation.allowed_origin = "service"; break;
+        case ValidationReply::kDeny:
+          a.validation.status = 401;
+          a.validation.allowed_origin.clear();
+          break;
+      }
+      app_ = std::make_unique<clients::AppServer>(*app_host, "app", a);
+      listen_status_ = app_->Listen();
+    }
     service_ = std::make_unique<service::Service>(*service_host_, options.service);
-    listen_status_ = service_->Listen(sim::Address{"service", 80});
+    if (listen_status_.ok()) listen_status_ = service_->Listen(sim::Address{"service", 80});
     cs_.scheme = "http";
     cs_.host = "service";
     cs_.port = 80;
@@ -52,6 +73,7 @@ class SimEnvironment final : public Environment {
   ~SimEnvironment() override {
     // Clients (owned by the runner) are gone; the service goes before the network.
     service_.reset();
+    app_.reset();
   }
 
   Status status() const { return listen_status_; }
@@ -63,6 +85,7 @@ class SimEnvironment final : public Environment {
   std::string HostOf(uint32_t member) const override { return names_[member]; }
   uint64_t TraceHash() const override { return trace_.hash(); }
   bool is_virtual_time() const override { return true; }
+  clients::AppServer* app_server() override { return app_.get(); }
 
   Status RunUntil(int64_t deadline, const std::function<bool()>& done) override {
     while (!done()) {
@@ -98,6 +121,7 @@ class SimEnvironment final : public Environment {
   std::vector<sim::SimRuntime*> hosts_;
   std::vector<std::string> names_;
   std::unique_ptr<service::Service> service_;
+  std::unique_ptr<clients::AppServer> app_;
   Status listen_status_ = Status::Ok();
   protocol::auth::ConnectionString cs_;
 };
@@ -114,11 +138,16 @@ service::ServiceOptions ServiceOptionsFor(const Scenario& scenario) {
   if (s.access_key) o.access_keys = {*s.access_key};
   if (s.max_message_bytes) o.message_bytes_max = *s.max_message_bytes;
   if (s.token_clock_skew_ns) o.token_clock_skew_seconds = *s.token_clock_skew_ns / sim::kSecond;
-  if (s.anonymous) {
-    // Hub settings are keyed by the lower-case hub name (service/hub_config.h).
-    std::string hub = scenario.hub;
-    for (char& c : hub) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    o.hubs[hub].allow_anonymous = *s.anonymous == AnonymousPolicy::kAllow;
+  // Hub settings are keyed by the lower-case hub name (service/hub_config.h).
+  std::string hub = scenario.hub;
+  for (char& c : hub) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (s.anonymous) o.hubs[hub].allow_anonymous = *s.anonymous == AnonymousPolicy::kAllow;
+  if (s.upstream_timeout_ns) o.upstream.request_timeout = *s.upstream_timeout_ns;
+  if (scenario.upstream.present) {
+    for (const UpstreamHandler& h : scenario.upstream.handlers) {
+      o.hubs[hub].event_handlers.push_back(
+          service::EventHandlerSettings{h.url_template, h.user_event_pattern, h.system_events});
+    }
   }
   for (const std::string& name : s.inject_bug) {
     if (std::optional<service::Bug> bug = service::ParseBug(name)) o.bugs.insert(*bug);

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "clients/app_server.h"
 #include "conformance/scenario.h"
 #include "protocol/auth/connection_string.h"
 #include "service/options.h"
@@ -52,6 +53,9 @@ class Environment {
   }
   virtual uint64_t TraceHash() const { return 0; }
   virtual bool is_virtual_time() const { return false; }
+  // The scripted application server of a scenario with an `upstream:` section (sim only; the
+  // runner programs its replies and reads the requests it recorded). nullptr elsewhere.
+  virtual clients::AppServer* app_server() { return nullptr; }
 };
 
 struct SimEnvironmentOptions {
