@@ -1264,16 +1264,15 @@ class ScenarioRun {
   // ---------------------------------------------------------------------------------------
   // Scripted application server
 
-  // Whether an upstream request concerns member m: its ce-connectionId is one the member had,
-  // or (connect, before the member learns its id) its ce-userId is the member's user.
+  // Whether an upstream request concerns member m: its ce-connectionId is one the member had;
+  // else its ce-userId is the member's user and the request is a connect (the member learns its
+  // id later, if ever) or the member never learns connection ids (raw WebSocket clients).
   bool RequestIsFrom(const clients::AppServerRequest& r, uint32_t m) const {
     const std::string cid = r.Header("ce-connectionId");
     if (!cid.empty() && members_[m].all_connection_ids.count(cid)) return true;
-    if (r.event_name != "connect") return false;
+    if (r.event_name != "connect" && !members_[m].all_connection_ids.empty()) return false;
     const std::optional<std::string>& user = sc_.members[m].user;
-    if (!user || *user != r.Header("ce-userId")) return false;
-    // Several members may share a user: a connect then belongs to one whose id is not yet known.
-    return cid.empty() || members_[m].connection_id.empty() || !members_[m].all_connection_ids.count(cid);
+    return user && *user == r.Header("ce-userId");
   }
 
   static clients::AppServerReply ReplyOf(const UpstreamResponse& r) {
