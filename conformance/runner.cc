@@ -1356,6 +1356,7 @@ class ScenarioRun {
         }
         return reply;
       }
+      Arrow(env_.Now(), "app", "service", "204 " + q.event_name);  // the AppServer's default
       return std::nullopt;
     };
     app->on_request = [this](const clients::AppServerRequest& q) {
@@ -1492,6 +1493,7 @@ class ScenarioRun {
     std::vector<std::string> out;
     for (const Member& m : sc_.members) out.push_back(m.name);
     out.push_back("service");
+    if (sc_.upstream.present) out.push_back("app");  // the scripted application server
     return out;
   }
 
