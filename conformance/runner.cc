@@ -518,6 +518,14 @@ class ScenarioRun {
             (void)net->Partition(env_.HostOf(m), "service", d);
             Arrow(now, sc_.members[m].name, "service", "partition");
           }
+          if (p.upstream && env_.app_server()) {
+            // The application server plays the client's side ("app" is host A, like c.<name>).
+            (void)net->Partition("app", "service",
+                                 p.direction == PartitionDirection::kBoth ? sim::PartitionDirection::kBothWays
+                                 : p.direction == PartitionDirection::kClientToService ? sim::PartitionDirection::kAToB
+                                                                                       : sim::PartitionDirection::kBToA);
+            Arrow(now, "service", "app", "partition");
+          }
         }
         break;
       }
@@ -525,6 +533,7 @@ class ScenarioRun {
         const auto& h = s.As<HealStep>();
         if (sim::SimNetwork* net = env_.network()) {
           for (uint32_t m : Targets(h.clients, h.all)) (void)net->Heal(env_.HostOf(m), "service");
+          if (h.upstream && env_.app_server()) (void)net->Heal("app", "service");
         }
         break;
       }
@@ -619,8 +628,11 @@ class ScenarioRun {
     sim::SimNetwork* net = env_.network();
     if (!net) return;
     for (const ScheduledPartition& p : sc_.network.partitions) {
-      if (p.upstream) continue;
       std::vector<std::string> hosts;
+      if (p.upstream) {
+        if (!env_.app_server()) continue;
+        hosts.push_back("app");
+      }
       for (uint32_t m : p.clients.members) hosts.push_back(env_.HostOf(m));
       sim::PartitionDirection d =
           p.direction == PartitionDirection::kBoth ? sim::PartitionDirection::kBothWays
