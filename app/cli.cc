@@ -1,5 +1,6 @@
 #include "app/cli.h"
 
+#include "app/report.h"
 #include "app/run.h"
 #include "app/serve.h"
 
@@ -35,7 +36,9 @@ int RunCli(const std::vector<std::string>& argv) {
   RegisterServe(*serve, serve_flags);
   RunFlags run_flags;
   RegisterRun(*run, run_flags);
-  for (auto* sub : {explore, bench, report}) sub->allow_extras();
+  ReportFlags report_flags;
+  RegisterReport(*report, report_flags);
+  for (auto* sub : {explore, bench}) sub->allow_extras();
 
   std::vector<std::string> args(argv.rbegin(), argv.rend() - 1);  // CLI11 wants reversed args
   try {
@@ -45,7 +48,8 @@ int RunCli(const std::vector<std::string>& argv) {
   }
   if (serve->parsed()) return RunServe(serve_flags);
   if (run->parsed()) return RunRun(run_flags, argv);
-  for (auto* sub : {explore, bench, report}) {
+  if (report->parsed()) return RunReportCommand(report_flags);
+  for (auto* sub : {explore, bench}) {
     if (sub->parsed()) return NotImplemented(sub->get_name());
   }
   return kExitUsage;

@@ -88,17 +88,43 @@ int Severity(Outcome o) {
 }  // namespace
 
 std::string CompareOutcome::Table() const {
-  std::string out;
-  std::string current;
+  // Column widths fitted to the content (benchstat style), so the table aligns for any label.
+  size_t series_w = 6, stat_w = 4, old_w = 3, new_w = 3, delta_w = 5;
+  auto chars = [](const std::string& t) {
+    size_t n = 0;
+    for (unsigned char c : t) n += (c & 0xC0) != 0x80;
+    return n;
+  };
+  struct Cells {
+    std::string old_s, new_s, delta_s;
+  };
+  std::vector<Cells> cells;
   for (const CompareRow& r : rows) {
+    Cells c{FormatDurationNs(static_cast<double>(r.old_ns)),
+            FormatDurationNs(static_cast<double>(r.new_ns)), Percent(r.delta_percent)};
+    series_w = std::max(series_w, chars(r.series));
+    stat_w = std::max(stat_w, chars(r.statistic));
+    old_w = std::max(old_w, chars(c.old_s));
+    new_w = std::max(new_w, chars(c.new_s));
+    delta_w = std::max(delta_w, chars(c.delta_s));
+    cells.push_back(std::move(c));
+  }
+  std::string out;
+  if (!rows.empty()) {
+    out += "  " + Pad("series", series_w) + "  " + Pad("stat", stat_w) + "  " +
+           Pad("old", old_w, true) + "  " + Pad("new", new_w, true) + "  " +
+           Pad("delta", delta_w, true) + "\n";
+  }
+  std::string current;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const CompareRow& r = rows[i];
     if (r.scenario != current) {
       current = r.scenario;
       out += current + "\n";
     }
-    out += "  " + Pad(r.series, 48) + " " + Pad(r.statistic, 7) + " " +
-           Pad(FormatDurationNs(static_cast<double>(r.old_ns)), 10, true) + " -> " +
-           Pad(FormatDurationNs(static_cast<double>(r.new_ns)), 10, true) + " " +
-           Pad(Percent(r.delta_percent), 9, true) + (r.regressed ? "  REGRESSION" : "") + "\n";
+    out += "  " + Pad(r.series, series_w) + "  " + Pad(r.statistic, stat_w) + "  " +
+           Pad(cells[i].old_s, old_w, true) + "  " + Pad(cells[i].new_s, new_w, true) + "  " +
+           Pad(cells[i].delta_s, delta_w, true) + (r.regressed ? "  REGRESSION" : "") + "\n";
   }
   for (const std::string& s : status_changes) out += "status: " + s + "\n";
   for (const std::string& s : only_in_old) out += "only in old: " + s + "\n";
@@ -110,7 +136,7 @@ std::string CompareOutcome::Table() const {
                                                   : ", " + std::to_string(status_changes.size()) +
                                                         " status change(s)") +
                           "\n"
-                    : "no regression\n";
+                    : "no regression (" + std::to_string(rows.size()) + " statistic(s) compared)\n";
   return out;
 }
 
@@ -311,6 +337,9 @@ Result<RunReport> MergeReports(std::span<const RunReport> reports) {
                      if (a.file != b.file) return a.file < b.file;
                      return a.name < b.name;
                    });
+  // Shards number their scenarios locally; after the sort the position is the ordinal the
+  // unsharded run gives (shard i of n holds scenarios i-1, i-1+n, ... of the sorted suite).
+  for (size_t i = 0; i < merged.scenarios.size(); ++i) merged.scenarios[i].ordinal = i;
   Reevaluate(merged.thresholds, merged);
   merged.trace_hash = merged.CombinedTraceHash();
   return merged;

@@ -57,7 +57,8 @@ Result<CompareOutcome> CompareReports(const RunReport& old_report, const RunRepo
 // added, cases and failures concatenated, the worst status kept, durations the maximum — and
 // their thresholds re-evaluated on the merged data; run thresholds too. Scenarios are ordered
 // by (ordinal, file, name), so shards of a run whose runner numbered scenarios globally merge
-// into the unsharded order. The run's trace hash becomes CombinedTraceHash().
+// into the unsharded order; ordinals are then renumbered 0..n-1 (shards number locally). The
+// run's trace hash becomes CombinedTraceHash().
 Result<RunReport> MergeReports(std::span<const RunReport> reports);
 
 }  // namespace wpsim::reports
