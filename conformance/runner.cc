@@ -1823,52 +1823,53 @@ class ScenarioRun {
     return nullptr;
   }
 
-  void EvalSuback(const Expectation& e) {
-    const auto& x = e.As<SubackExpect>();
-    auto it = step_mqtt_.find(x.step);
-    std::string want = "SUBACK";
-    for (uint8_t c : x.reason_codes) want += " " + std::to_string(c);
+  // Runs check(who, ack) for the acknowledgement of every MQTT request step `step` sent, and
+  // reports a step that sent none or a request that got no acknowledgement.
+  template <typename Check>
+  void ForEachMqttAck(const Expectation& e, uint32_t step, const std::string& want,
+                      std::string_view request, std::string_view ack, Check check) {
+    auto it = step_mqtt_.find(step);
     if (it == step_mqtt_.end() || it->second.empty()) {
-      Fail(Where(e) + ": the step sent no SUBSCRIBE", want, "no SUBSCRIBE (not connected?)", e.case_id);
+      Fail(Where(e) + ": the step sent no " + std::string(request), want,
+           "no " + std::string(request) + " (not connected?)", e.case_id);
       return;
     }
     for (const MqttRecord& r : it->second) {
       const std::string who = sc_.members[r.member].name;
       const Observation* got = MqttAckOf(r);
       if (!got) {
-        Fail(Where(e) + ": " + who + " received no SUBACK", want, "no SUBACK", e.case_id);
+        Fail(Where(e) + ": " + who + " received no " + std::string(ack), want, "none", e.case_id);
         continue;
       }
+      check(who, *got);
+    }
+  }
+
+  void EvalSuback(const Expectation& e) {
+    const auto& x = e.As<SubackExpect>();
+    std::string want = "SUBACK";
+    for (uint8_t c : x.reason_codes) want += " " + std::to_string(c);
+    ForEachMqttAck(e, x.step, want, "SUBSCRIBE", "SUBACK", [&](const std::string& who, const Observation& got) {
       std::vector<uint8_t> codes;
-      for (mqtt::ReasonCode c : got->mqtt->reason_codes) codes.push_back(static_cast<uint8_t>(c));
+      for (mqtt::ReasonCode c : got.mqtt->reason_codes) codes.push_back(static_cast<uint8_t>(c));
       // One expected code stands for every topic filter of the SUBSCRIBE.
       bool ok = x.reason_codes.size() == 1
                     ? !codes.empty() && std::all_of(codes.begin(), codes.end(), [&](uint8_t c) { return c == x.reason_codes[0]; })
                     : codes == x.reason_codes;
-      if (!ok) Fail(Where(e) + ": " + who + " got a different SUBACK", want, DescribeObservation(*got), e.case_id);
-    }
+      if (!ok) Fail(Where(e) + ": " + who + " got a different SUBACK", want, DescribeObservation(got), e.case_id);
+    });
   }
 
   void EvalPuback(const Expectation& e) {
     const auto& x = e.As<PubackExpect>();
-    auto it = step_mqtt_.find(x.step);
     const std::string want = "PUBACK/PUBREC reason code " + std::to_string(x.reason_code);
-    if (it == step_mqtt_.end() || it->second.empty()) {
-      Fail(Where(e) + ": the step sent no PUBLISH with QoS > 0", want, "no PUBLISH (not connected?)", e.case_id);
-      return;
-    }
-    for (const MqttRecord& r : it->second) {
-      const std::string who = sc_.members[r.member].name;
-      const Observation* got = MqttAckOf(r);
-      if (!got) {
-        Fail(Where(e) + ": " + who + " received no acknowledgement", want, "none", e.case_id);
-        continue;
-      }
-      const int code = got->mqtt->reason_codes.empty() ? 0 : static_cast<int>(got->mqtt->reason_codes[0]);
-      if (code != x.reason_code) {
-        Fail(Where(e) + ": " + who + " got a different acknowledgement", want, DescribeObservation(*got), e.case_id);
-      }
-    }
+    ForEachMqttAck(e, x.step, want, "PUBLISH with QoS > 0", "acknowledgement",
+                   [&](const std::string& who, const Observation& got) {
+                     const int code = got.mqtt->reason_codes.empty() ? 0 : static_cast<int>(got.mqtt->reason_codes[0]);
+                     if (code != x.reason_code) {
+                       Fail(Where(e) + ": " + who + " got a different acknowledgement", want, DescribeObservation(got), e.case_id);
+                     }
+                   });
   }
 
   nlohmann::json Templated(const nlohmann::json& j) const {
