@@ -2,6 +2,8 @@
 // `wpsim run` invocations of the quickstart suite.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <string>
 
@@ -16,8 +18,11 @@ using reports::RunReport;
 
 const std::string kQuickstarts = std::string(WPSIM_SOURCE_DIR) + "/scenarios/quickstarts";
 
+// Per process: ctest runs every test of this file as its own process, in parallel, and each
+// process's SetUpTestSuite writes its reports here.
 std::string TempDir(const std::string& name) {
-  const fs::path dir = fs::path(::testing::TempDir()) / ("wpsim_report_cli_" + name);
+  const fs::path dir = fs::path(::testing::TempDir()) /
+                       ("wpsim_report_cli_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir.string();
@@ -60,6 +65,8 @@ class ReportCli : public ::testing::Test {
     ASSERT_EQ(RunCli({"wpsim", "run", kQuickstarts, "--json", *dir_ + "/all.json"}), kExitOk);
   }
   static void TearDownTestSuite() {
+    std::error_code ignored;
+    fs::remove_all(*dir_, ignored);
     delete dir_;
     dir_ = nullptr;
   }
