@@ -1,5 +1,7 @@
 #include "app/cli.h"
 
+#include "app/bench.h"
+#include "app/explore.h"
 #include "app/report.h"
 #include "app/run.h"
 #include "app/serve.h"
@@ -9,14 +11,6 @@
 #include <iostream>
 
 namespace wpsim::app {
-namespace {
-
-int NotImplemented(const std::string& name) {
-  std::cerr << "wpsim " << name << ": not implemented yet\n";
-  return kExitUsage;
-}
-
-}  // namespace
 
 int RunCli(const std::vector<std::string>& argv) {
   CLI::App app{"wpsim: deterministic simulation and conformance harness for Azure Web PubSub",
@@ -38,7 +32,10 @@ int RunCli(const std::vector<std::string>& argv) {
   RegisterRun(*run, run_flags);
   ReportFlags report_flags;
   RegisterReport(*report, report_flags);
-  for (auto* sub : {explore, bench}) sub->allow_extras();
+  ExploreFlags explore_flags;
+  RegisterExplore(*explore, explore_flags);
+  BenchFlags bench_flags;
+  RegisterBench(*bench, bench_flags);
 
   std::vector<std::string> args(argv.rbegin(), argv.rend() - 1);  // CLI11 wants reversed args
   try {
@@ -49,9 +46,8 @@ int RunCli(const std::vector<std::string>& argv) {
   if (serve->parsed()) return RunServe(serve_flags);
   if (run->parsed()) return RunRun(run_flags, argv);
   if (report->parsed()) return RunReportCommand(report_flags);
-  for (auto* sub : {explore, bench}) {
-    if (sub->parsed()) return NotImplemented(sub->get_name());
-  }
+  if (explore->parsed()) return RunExplore(explore_flags, argv);
+  if (bench->parsed()) return RunBench(bench_flags, argv);
   return kExitUsage;
 }
 
