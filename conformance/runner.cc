@@ -583,6 +583,7 @@ class ScenarioRun {
     const auto& r = s.As<RepeatStep>();
     const int64_t start = env_.Now();
     std::vector<Pending> open_loop;
+    if (r.rate && !throughput_interval_ns_) StartThroughput(r, start);
     for (uint64_t k = 0;; ++k) {
       if (r.count && k >= *r.count) break;
       if (!r.count && !r.duration_ns) break;
@@ -1001,6 +1002,29 @@ class ScenarioRun {
     auto& list = publishes_[key];
     list.push_back(PublishRecord{m, time, std::move(path), publish_counter_[m]++});
     result_.Count(reports::kCounterSent);
+    CountThroughput(reports::kCounterSent, time);
+  }
+
+  // Throughput over time is recorded from the first open-loop (`repeat` with `rate`) block on,
+  // in intervals chosen so the block's planned length spans about 50 of them (1-2-5 steps,
+  // 1 ms to 10 s): messages_sent at each publish, messages_delivered at each delivery.
+  void StartThroughput(const RepeatStep& r, int64_t start) {
+    int64_t planned = r.duration_ns.value_or(0);
+    if (r.count) planned = std::max(planned, r.rate->IntendedOffsetNs(*r.count));
+    const int64_t wanted = std::max<int64_t>(1, planned / 50);
+    int64_t interval = 1'000'000;
+    for (int64_t decade = 1'000'000; decade <= 10'000'000'000; decade *= 10) {
+      for (int64_t step : {decade, 2 * decade, 5 * decade}) {
+        if (step <= 10'000'000'000 && step <= wanted) interval = step;
+      }
+    }
+    throughput_interval_ns_ = interval;
+    throughput_start_ns_ = start;
+  }
+
+  void CountThroughput(std::string_view series, int64_t time) {
+    if (!throughput_interval_ns_ || time < throughput_start_ns_) return;
+    result_.Throughput(series, throughput_interval_ns_, throughput_start_ns_).Add(time);
   }
 
   // An MQTT PUBLISH is matched by its bytes (what MQTT receivers and text receivers see) and,
@@ -1237,6 +1261,7 @@ class ScenarioRun {
       case Observation::Kind::kRawMessage: {
         if (o.sequence_id) ms.max_sequence_id = std::max(ms.max_sequence_id, *o.sequence_id);
         result_.Count(reports::kCounterDelivered);
+        CountThroughput(reports::kCounterDelivered, now);
         const std::string key = PayloadText(o);
         auto it = publishes_.find(key);
         if (it != publishes_.end()) {
@@ -1396,6 +1421,18 @@ class ScenarioRun {
     result_.AddFailure(std::move(f));
   }
 
+  // Marks the arrow that carried `o` (an observation in member m's log) as the one that broke
+  // an expectation: the sequence diagram of the failing run highlights it.
+  void Highlight(uint32_t m, const Observation* o) {
+    if (!o) return;
+    for (const ObservedEvent& ev : members_[m].log) {
+      if (&ev.observation == o) {
+        highlights_.emplace(ev.time_ns, sc_.members[m].name);
+        return;
+      }
+    }
+  }
+
   struct Window {
     int64_t open = 0;
     int64_t close = 0;
@@ -1495,7 +1532,9 @@ class ScenarioRun {
       size_t from = arrows_.size() > kSequenceArrowsWanted ? arrows_.size() - kSequenceArrowsWanted : 0;
       for (size_t i = from; i < arrows_.size(); ++i) {
         const reports::Arrow& a = arrows_[i];
-        result_.sequence.AddArrow(a.time_ns, a.from, a.to, a.label);
+        const bool marked = highlights_.count({a.time_ns, a.to}) > 0 ||
+                            (a.from != "service" && highlights_.count({a.time_ns, a.from}) > 0);
+        result_.sequence.AddArrow(a.time_ns, a.from, a.to, a.label, a.highlighted || marked);
       }
       if (!result_.failures.empty()) result_.sequence.violated_expectation = result_.failures.front().message;
     }
@@ -1566,6 +1605,7 @@ class ScenarioRun {
       for (const ObservedEvent& ev : members_[m].log) {
         if (ev.time_ns < w.open || ev.time_ns > w.close) continue;
         if (MatchMessage(r.match, ev, kind, ids)) {
+          Highlight(m, &ev.observation);
           Fail(Where(e) + ": " + sc_.members[m].name + " received a message it must not",
                "no " + DescribeMatcher(r.match) + " in " + DescribeWindow(w),
                DescribeObservation(ev.observation) + " at " + FormatDuration(ev.time_ns), e.case_id,
@@ -1612,6 +1652,7 @@ class ScenarioRun {
       if (ok && a.message && got->text != *a.message) ok = false;
       if (ok && a.message_contains && got->text.find(*a.message_contains) == std::string::npos) ok = false;
       if (!ok) {
+        Highlight(t.member, got);
         Fail(Where(e) + ": " + sc_.members[t.member].name + " got the wrong ack", want,
              DescribeObservation(*got) + (got->text.empty() ? "" : " \"" + got->text + "\""), e.case_id);
       }
@@ -1662,6 +1703,7 @@ class ScenarioRun {
         Fail(Where(e) + ": " + sc_.members[m].name + " was not closed", want,
              "still open; recent: " + Recent(m, w), e.case_id);
       } else {
+        Highlight(m, last);
         Fail(Where(e) + ": " + sc_.members[m].name + " closed differently", want, DescribeObservation(*last), e.case_id);
       }
     }
@@ -1809,7 +1851,10 @@ class ScenarioRun {
         for (const mqtt::UserProperty& g : p.user_properties) found = found || (g.key == u.name && g.value == u.value);
         ok = ok && found;
       }
-      if (!ok) Fail(Where(e) + ": " + who + " got a different CONNACK", want, DescribeObservation(*got), e.case_id);
+      if (!ok) {
+        Highlight(t.member, got);
+        Fail(Where(e) + ": " + who + " got a different CONNACK", want, DescribeObservation(*got), e.case_id);
+      }
     }
   }
 
@@ -2231,6 +2276,10 @@ class ScenarioRun {
   std::vector<reports::Arrow> arrows_;
   std::vector<uint32_t> upstream_uses_;  // per upstream response: how often it answered
   size_t delivered_arrows_ = 0;
+  // (time, lifeline) of observations that broke an expectation: their arrows are highlighted.
+  std::set<std::pair<int64_t, std::string>> highlights_;
+  int64_t throughput_interval_ns_ = 0;  // 0: no open-loop block yet, no throughput series
+  int64_t throughput_start_ns_ = 0;
   std::set<std::string> failed_cases_;
   std::set<std::string> threshold_failed_cases_;
   int64_t end_ns_ = 0;

@@ -6,6 +6,9 @@
 //     expectation, plus the reproduce command;
 //   - no console errors, no page errors, and no network request other than the file itself.
 // Usage: node check_html.mjs REPORT.html [SCREENSHOT.png]
+// WPSIM_EXPECT_COUNTS (default "passed=1,failed=2,skipped=1", the sample report's) names the
+// counts the summary must show; run-real.sh sets it for the report of a real `wpsim run`, and
+// WPSIM_EXPECT_FAILING names the failing scenario whose sequence diagram is checked.
 // Exit codes: 0 pass, 1 failure, 77 skipped (no browser), as ctest's SKIP_RETURN_CODE expects.
 import { chromium } from 'playwright-core';
 import { existsSync } from 'node:fs';
@@ -61,9 +64,13 @@ try {
                         'wpsim version', 'duration', 'CONFORMANCE FAILURE']) {
     check(summaryText.includes(needle), `summary lacks "${needle}": ${summaryText}`);
   }
-  check(/1\s*passed/.test(await page.locator('#count-passed').innerText()), 'passed count');
-  check(/2\s*failed/.test(await page.locator('#count-failed').innerText()), 'failed count');
-  check(/1\s*skipped/.test(await page.locator('#count-skipped').innerText()), 'skipped count');
+  const expectedCounts = Object.fromEntries(
+      (process.env.WPSIM_EXPECT_COUNTS || 'passed=1,failed=2,skipped=1')
+          .split(',').map((kv) => kv.split('=')));
+  for (const [what, n] of Object.entries(expectedCounts)) {
+    const shown = (await page.locator(`#count-${what}`).innerText()).replace(/\s+/g, ' ');
+    check(new RegExp(`^\\s*${n}\\s*${what}`).test(shown), `${what} count: expected ${n}, shows "${shown}"`);
+  }
 
   // Histograms of passing scenarios sit in closed <details>; check one that is on screen.
   const histogram = page.locator('details[open] svg.histogram').first();
@@ -76,8 +83,12 @@ try {
   check(await page.locator('svg.percentiles polyline').count() > 0, 'no percentile plot line');
   check(await page.locator('svg.throughput').count() > 0, 'no throughput plot');
 
-  const failing = page.locator('details.scenario.fail').first();
-  check(await failing.count() === 1, 'no failing scenario section');
+  const failingName = process.env.WPSIM_EXPECT_FAILING;
+  const failing = failingName
+      ? page.locator('details.scenario.fail', { hasText: failingName }).first()
+      : page.locator('details.scenario.fail').first();
+  check(await failing.count() === 1, `no failing scenario section${failingName ? ` for ${failingName}` : ''}`);
+  check(await failing.evaluate((d) => d.open), 'the failing scenario section is not open');
   const sequence = failing.locator('svg.sequence');
   check(await sequence.count() === 1, 'failing scenario has no sequence diagram');
   if (await sequence.count()) {
