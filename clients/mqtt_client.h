@@ -61,6 +61,7 @@ struct MqttClientOptions {
   std::string access_token;   // ?access_token= unless token_in_header (Authorization: Bearer)
   bool token_in_header = false;
   std::string path;           // overrides "/clients/mqtt/hubs/{hub}" (query is appended)
+  std::vector<std::pair<std::string, std::string>> extra_headers;  // on the upgrade request
   std::vector<std::string> subprotocols = {"mqtt"};
   protocol::mqtt::ProtocolVersion version = protocol::mqtt::ProtocolVersion::kV5;
   // CONNECT: client_id, clean_start, keep_alive, properties (session expiry, receive maximum,

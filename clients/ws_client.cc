@@ -96,6 +96,7 @@ void WsClient::Dial(bool recovering) {
     if (options_.token_in_header && !recovering && !options_.access_token.empty()) {
       extra.Add("Authorization", "Bearer " + options_.access_token);
     }
+    for (const auto& [name, value] : options_.extra_headers) extra.Add(name, value);
     ws::ClientHandshake handshake =
         ws::ClientHandshake::WithRng(options_.host_header, Target(recovering), offer, rng_);
     if (connection_) dead_.push_back(std::move(connection_));

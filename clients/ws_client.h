@@ -37,6 +37,9 @@ struct WsClientOptions {
   bool token_in_header = false;
   std::optional<std::vector<std::string>> subprotocols;  // override the offer
   std::string extra_query;  // appended to the query ("a=b&c=d")
+  // Extra headers on every upgrade request, recoveries included (an app's own headers, which
+  // the service forwards to the connect event handler).
+  std::vector<std::pair<std::string, std::string>> extra_headers;
   bool auto_sequence_ack = true;
   sim::Nanos sequence_ack_interval = sim::kSecond;
   bool auto_recover = true;

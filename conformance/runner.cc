@@ -729,6 +729,7 @@ class ScenarioRun {
       q += protocol::http::PercentEncode(k) + "=" + protocol::http::PercentEncode(v);
     }
     o.extra_query = q;
+    o.extra_headers = cl.headers;
     o.auto_sequence_ack = cl.sequence_ack == SequenceAckMode::kAuto;
     o.auto_recover = members_[m].auto_recover;
     return o;
@@ -780,6 +781,7 @@ class ScenarioRun {
       q += (q.empty() ? "?" : "&") + protocol::http::PercentEncode(k) + "=" + protocol::http::PercentEncode(v);
     }
     if (!q.empty()) o.path = "/clients/mqtt/hubs/" + protocol::http::PercentEncode(sc_.hub) + q;
+    o.extra_headers = cl.headers;
     o.version = cl.kind == ClientKind::kMqtt311 ? mqtt::ProtocolVersion::kV311 : mqtt::ProtocolVersion::kV5;
     mqtt::Connect& cn = o.connect;
     if (mo.client_id) {
