@@ -2337,7 +2337,21 @@ void RunScenario(const Scenario& scenario, const RunnerOptions& options,
       argv.push_back("--inject-bug");
       argv.push_back(std::string(service::BugName(b)));
     }
+    if (options.target != Target::kSim) {
+      // The same hub names (a run against a shared service used this suffix) and CAs.
+      argv.push_back("--hub-suffix");
+      argv.push_back(options.hub_suffix.empty() ? "none" : options.hub_suffix);
+      if (!options.ca_file.empty()) {
+        argv.push_back("--ca");
+        argv.push_back(options.ca_file);
+      }
+    }
     result.reproduce = reports::ShellQuote(argv);
+    // The access key never goes into a report: the command reads the connection string from
+    // the environment variable `wpsim run` also reads (set it to the one this run used).
+    if (options.target != Target::kSim && !options.connection_string.empty()) {
+      result.reproduce += " --connection-string \"$WebPubSubConnectionString\"";
+    }
   }
   std::vector<std::string> reasons = SkipReasons(scenario, options);
   if (options.target != Target::kSim && !options.extra_bugs.empty()) {

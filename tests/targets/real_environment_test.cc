@@ -246,5 +246,32 @@ TEST(RealTargetSkips, LongDeclaredWaitsAreSkippedOnlyAboveTheLimit) {
   EXPECT_NE(r[0].find("--max-real-wait"), std::string::npos);
 }
 
+TEST(RealTargetReproduce, CommandKeepsHubSuffixAndCaButNeverTheAccessKey) {
+  // A scenario real targets skip: RunScenario records the reproduce command without dialing.
+  Scenario s = Load(std::string(kHeader) + "steps:\n  - connect: a\n  - partition: {client: a}\n");
+  s.file = "scenarios/x.yaml";
+  RunnerOptions remote;
+  remote.target = Target::kRemote;
+  remote.connection_string = "Endpoint=https://example.invalid;AccessKey=c2VjcmV0LWtleQ==;Version=1.0;";
+  remote.hub_suffix = "_r1234";
+  remote.ca_file = "cert.pem";
+  reports::ScenarioResult r;
+  RunScenario(s, remote, r);
+  EXPECT_EQ(r.status, reports::Outcome::kSkip);
+  EXPECT_EQ(r.reproduce.find("c2VjcmV0LWtleQ"), std::string::npos) << r.reproduce;
+  EXPECT_NE(r.reproduce.find("--target remote"), std::string::npos) << r.reproduce;
+  EXPECT_NE(r.reproduce.find("--hub-suffix _r1234"), std::string::npos) << r.reproduce;
+  EXPECT_NE(r.reproduce.find("--ca cert.pem"), std::string::npos) << r.reproduce;
+  EXPECT_NE(r.reproduce.find("--connection-string \"$WebPubSubConnectionString\""), std::string::npos)
+      << r.reproduce;
+
+  RunnerOptions local;  // the in-process service: no connection string, no suffix
+  local.target = Target::kLocal;
+  reports::ScenarioResult l;
+  RunScenario(s, local, l);
+  EXPECT_NE(l.reproduce.find("--target local --hub-suffix none"), std::string::npos) << l.reproduce;
+  EXPECT_EQ(l.reproduce.find("--connection-string"), std::string::npos) << l.reproduce;
+}
+
 }  // namespace
 }  // namespace wpsim::conformance
