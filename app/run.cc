@@ -92,6 +92,10 @@ std::string TraceHashText(Target target, uint64_t hash) {
 
 struct Selection {
   std::vector<Scenario> scenarios;
+  // Position of each selected scenario in the unsharded selection, and that selection's size:
+  // a shard's report numbers its scenarios as the whole run would (report merge sorts by it).
+  std::vector<uint64_t> ordinals;
+  uint64_t suite_size = 0;
   int exit_code = kExitOk;
 };
 
@@ -110,6 +114,8 @@ Selection Select(const RunFlags& flags) {
     return sel;
   }
   std::vector<Scenario> picked = std::move(suite.scenarios);
+  sel.suite_size = picked.size();
+  for (uint64_t k = 0; k < picked.size(); ++k) sel.ordinals.push_back(k);
   if (!flags.shard.empty()) {
     unsigned i = 0, n = 0;
     if (sscanf(flags.shard.c_str(), "%u/%u", &i, &n) != 2 || n == 0 || i == 0 || i > n) {
@@ -118,8 +124,12 @@ Selection Select(const RunFlags& flags) {
       return sel;
     }
     std::vector<Scenario> mine;
+    sel.ordinals.clear();
     for (size_t k = 0; k < picked.size(); ++k) {
-      if (k % n == i - 1) mine.push_back(std::move(picked[k]));
+      if (k % n == i - 1) {
+        mine.push_back(std::move(picked[k]));
+        sel.ordinals.push_back(k);
+      }
     }
     picked = std::move(mine);
   }
@@ -138,8 +148,11 @@ const char* StatusWord(reports::Outcome o) {
 }
 
 // Runs every selected scenario once per repeat; prints a line per scenario unless quiet.
+// `ordinals` (when given) are the scenarios' positions in the unsharded selection of
+// `suite_size`; repeat r of scenario k is then ordinal r * suite_size + ordinals[k].
 reports::RunReport RunAll(const std::vector<Scenario>& scenarios, const conformance::RunnerOptions& options,
-                          const RunFlags& flags, bool quiet) {
+                          const RunFlags& flags, bool quiet, const std::vector<uint64_t>* ordinals = nullptr,
+                          uint64_t suite_size = 0) {
   reports::RunReport report;
   report.target = ReportTarget(options.target);
   report.clock = options.target == Target::kSim ? reports::ClockKind::kVirtual : reports::ClockKind::kReal;
@@ -148,12 +161,14 @@ reports::RunReport RunAll(const std::vector<Scenario>& scenarios, const conforma
   const size_t total = scenarios.size() * static_cast<size_t>(std::max(1, flags.repeat));
   size_t done = 0;
   for (int rep = 0; rep < std::max(1, flags.repeat); ++rep) {
-    for (const Scenario& sc : scenarios) {
+    for (size_t k = 0; k < scenarios.size(); ++k) {
+      const Scenario& sc = scenarios[k];
       if (tty) {
         fprintf(stderr, "\r[%zu/%zu] %s\033[K", done + 1, total, sc.name.c_str());
         fflush(stderr);
       }
       reports::ScenarioResult& r = report.AddScenario(sc.file, sc.name);
+      if (ordinals) r.ordinal = static_cast<uint64_t>(rep) * suite_size + (*ordinals)[k];
       const int64_t wall0 = WallNanos();
       conformance::RunScenario(sc, options, r);
       r.wall_duration_ns = WallNanos() - wall0;
@@ -360,7 +375,7 @@ int RunRun(const RunFlags& flags, const std::vector<std::string>& argv) {
   if (flags.mutation) return RunMutation(sel.scenarios, options, flags);
 
   const int64_t wall0 = WallNanos();
-  reports::RunReport report = RunAll(sel.scenarios, options, flags, false);
+  reports::RunReport report = RunAll(sel.scenarios, options, flags, false, &sel.ordinals, sel.suite_size);
   report.run.start_time = Rfc3339Now();
   report.run.duration_ns = WallNanos() - wall0;
   report.run.version = WPSIM_VERSION;

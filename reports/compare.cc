@@ -337,8 +337,9 @@ Result<RunReport> MergeReports(std::span<const RunReport> reports) {
                      if (a.file != b.file) return a.file < b.file;
                      return a.name < b.name;
                    });
-  // Shards number their scenarios locally; after the sort the position is the ordinal the
-  // unsharded run gives (shard i of n holds scenarios i-1, i-1+n, ... of the sorted suite).
+  // `wpsim run --shard` records each scenario's position in the unsharded run, so the sort
+  // restores that run's order; renumbering keeps the ordinals dense (it changes nothing when
+  // every shard is merged, and closes the gaps when some are missing).
   for (size_t i = 0; i < merged.scenarios.size(); ++i) merged.scenarios[i].ordinal = i;
   Reevaluate(merged.thresholds, merged);
   merged.trace_hash = merged.CombinedTraceHash();

@@ -87,6 +87,9 @@ TEST_F(ReportCli, MergedShardsEqualTheUnshardedRunInCountsAndHistograms) {
   ASSERT_FALSE(a.scenarios.empty());
   ASSERT_FALSE(b.scenarios.empty());
   EXPECT_EQ(a.scenarios.size() + b.scenarios.size(), all.scenarios.size());
+  // Each shard numbers its scenarios by their position in the unsharded run.
+  for (size_t i = 0; i < a.scenarios.size(); ++i) EXPECT_EQ(a.scenarios[i].ordinal, 2 * i);
+  for (size_t i = 0; i < b.scenarios.size(); ++i) EXPECT_EQ(b.scenarios[i].ordinal, 2 * i + 1);
   ASSERT_EQ(merged.scenarios.size(), all.scenarios.size());
   EXPECT_EQ(merged.ComputeTotals(), all.ComputeTotals());
   EXPECT_EQ(merged.trace_hash, all.trace_hash);
