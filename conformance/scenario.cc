@@ -364,17 +364,6 @@ Requirements Scenario::Needs() const {
   return r;
 }
 
-std::vector<std::string> Scenario::SimOnlyReasons() const {
-  std::vector<std::string> reasons;
-  Requirements r = Needs();
-  if (r.network_control) reasons.push_back("needs control of the network (partitions, latency, resets)");
-  if (r.clock_control) reasons.push_back("needs control of clocks (set_clock_skew)");
-  if (r.fault_injection) reasons.push_back("injects bugs into the reference service (service.inject_bug)");
-  if (r.service_config) reasons.push_back("configures the service (service settings)");
-  if (r.scripted_upstream) reasons.push_back("needs the scripted application server (upstream)");
-  return reasons;
-}
-
 bool Scenario::HasTag(std::string_view tag) const {
   for (const std::string& t : tags) {
     if (t == tag) return true;

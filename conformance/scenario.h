@@ -834,7 +834,7 @@ struct Threshold {
 };
 
 // What a scenario needs from the target; a runner skips it on targets lacking these, with
-// the reasons given by Scenario::SimOnlyReasons().
+// the reasons given by RealTargetSkipReasons (conformance/real_environment.h).
 struct Requirements {
   bool network_control = false;   // network section, partition/heal/delay/reset steps
   bool clock_control = false;     // set_clock_skew
@@ -870,8 +870,6 @@ struct Scenario {
   std::optional<uint32_t> FindStep(std::string_view label) const;
   const Client& ClientOf(uint32_t member) const { return clients[members[member].client]; }
   Requirements Needs() const;
-  // Human-readable reasons the scenario cannot run on a real target (empty if it can).
-  std::vector<std::string> SimOnlyReasons() const;
   bool HasTag(std::string_view tag) const;
 };
 

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "conformance/real_environment.h"
 #include "conformance/yaml_json.h"
 
 namespace wpsim::conformance {
@@ -72,7 +73,7 @@ TEST(ScenarioLoader, LoadsTheTopLevelFields) {
   EXPECT_EQ(s.run.settle_ns, 100 * kNanosPerMilli);
   EXPECT_EQ(s.run.time_limit_ns, 30 * kNanosPerSecond);
   EXPECT_TRUE(s.run.perturb);
-  EXPECT_TRUE(s.SimOnlyReasons().empty());
+  EXPECT_TRUE(RealTargetSkipReasons(s, true, 0).empty());
 }
 
 TEST(ScenarioLoader, ClientsKeepDocumentOrderAndCohortsFlattenIntoMembers) {
@@ -634,7 +635,7 @@ TEST(ScenarioLoader, ControlAndNetworkStepsParse) {
   Requirements needs = s.Needs();
   EXPECT_TRUE(needs.network_control);
   EXPECT_TRUE(needs.clock_control);
-  EXPECT_EQ(s.SimOnlyReasons().size(), 2u);
+  EXPECT_EQ(RealTargetSkipReasons(s, false, 0).size(), 2u);  // network and clocks
 }
 
 TEST(ScenarioLoader, NetworkServiceAndUpstreamSectionsParse) {
