@@ -132,13 +132,6 @@ Status ApplyHub(std::string_view file, const YAML::Node& node, service::HubSetti
   return Status::Ok();
 }
 
-std::string Lower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
-}
-
 }  // namespace
 
 Status ApplyServeConfig(std::string_view text, std::string_view file,
@@ -162,7 +155,7 @@ Status ApplyServeConfig(std::string_view text, std::string_view file,
       for (const auto& kv : hubs) {
         const std::string name = kv.first.as<std::string>();
         if (!service::IsValidHubName(name)) return Bad(file, kv.first, "invalid hub name '" + name + "'");
-        if (Status s = ApplyHub(file, kv.second, options.hubs[Lower(name)]); !s.ok()) return s;
+        if (Status s = ApplyHub(file, kv.second, options.hubs[service::HubKey(name)]); !s.ok()) return s;
       }
     }
   } catch (const YAML::Exception& e) {

@@ -1,9 +1,9 @@
 #include "conformance/targets.h"
 
-#include <cctype>
 #include <map>
 #include <utility>
 
+#include "service/names.h"
 #include "service/service.h"
 #include "sim/sim_runtime.h"
 
@@ -138,9 +138,7 @@ service::ServiceOptions ServiceOptionsFor(const Scenario& scenario) {
   if (s.access_key) o.access_keys = {*s.access_key};
   if (s.max_message_bytes) o.message_bytes_max = *s.max_message_bytes;
   if (s.token_clock_skew_ns) o.token_clock_skew_seconds = *s.token_clock_skew_ns / sim::kSecond;
-  // Hub settings are keyed by the lower-case hub name (service/hub_config.h).
-  std::string hub = scenario.hub;
-  for (char& c : hub) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string hub = service::HubKey(scenario.hub);
   if (s.anonymous) o.hubs[hub].allow_anonymous = *s.anonymous == AnonymousPolicy::kAllow;
   if (s.upstream_timeout_ns) o.upstream.request_timeout = *s.upstream_timeout_ns;
   if (scenario.upstream.present) {

@@ -2,6 +2,7 @@
 
 #include "protocol/http/message.h"
 #include "protocol/http/url.h"
+#include "service/names.h"
 
 namespace wpsim::service {
 
@@ -56,7 +57,7 @@ bool EventHandlerSettings::MatchesUserEvent(std::string_view event) const {
 
 const EventHandlerSettings* FindEventHandler(const HubSettingsMap& hubs, std::string_view hub,
                                              EventKind kind, std::string_view event) {
-  auto it = hubs.find(Lower(hub));
+  auto it = hubs.find(HubKey(hub));
   if (it == hubs.end()) return nullptr;
   for (const EventHandlerSettings& handler : it->second.event_handlers) {
     const bool match = kind == EventKind::kSystem ? handler.MatchesSystemEvent(event)
@@ -67,7 +68,7 @@ const EventHandlerSettings* FindEventHandler(const HubSettingsMap& hubs, std::st
 }
 
 bool AllowsAnonymous(const HubSettingsMap& hubs, std::string_view hub) {
-  auto it = hubs.find(Lower(hub));
+  auto it = hubs.find(HubKey(hub));
   return it != hubs.end() && it->second.allow_anonymous;
 }
 

@@ -66,6 +66,7 @@ struct UpstreamOptions {
 
 // Hub settings keyed by lower-case hub name (hub names are case-insensitive).
 using HubSettingsMap = std::map<std::string, HubSettings, std::less<>>;
+// Keys are service::HubKey(name) (service/names.h).
 
 enum class EventKind : uint8_t { kSystem, kUser };
 // True for connect, connected and disconnected.
