@@ -418,14 +418,8 @@ class ScenarioRun {
         if (sub.subscription_identifier) props.subscription_identifiers.push_back(*sub.subscription_identifier);
         for (const MqttUserProperty& u : sub.user_properties) props.user_properties.push_back({u.name, u.value});
         for (uint32_t m : sub.clients.members) {
-          MemberState& ms = members_[m];
-          if (!ms.mqtt) continue;
-          const size_t mark = ms.log.size();
-          Result<uint16_t> packet = ms.mqtt->Subscribe(list, props);
-          Arrow(now, sc_.members[m].name, "service", "SUBSCRIBE " + topics);
-          if (!packet.ok()) continue;
-          step_mqtt_[id].push_back(MqttRecord{m, *packet, mark});
-          add(AwaitMqttAck(m, *packet, mark));
+          SendMqttRequest(id, m, now, "SUBSCRIBE " + topics, add,
+                          [&](clients::MqttClient& c) { return c.Subscribe(list, props); });
         }
         break;
       }
@@ -434,14 +428,8 @@ class ScenarioRun {
         std::vector<std::string> topics;
         for (const std::string& t : un.topics) topics.push_back(ctx.Apply(t));
         for (uint32_t m : un.clients.members) {
-          MemberState& ms = members_[m];
-          if (!ms.mqtt) continue;
-          const size_t mark = ms.log.size();
-          Result<uint16_t> packet = ms.mqtt->Unsubscribe(topics);
-          Arrow(now, sc_.members[m].name, "service", "UNSUBSCRIBE");
-          if (!packet.ok()) continue;
-          step_mqtt_[id].push_back(MqttRecord{m, *packet, mark});
-          add(AwaitMqttAck(m, *packet, mark));
+          SendMqttRequest(id, m, now, "UNSUBSCRIBE", add,
+                          [&](clients::MqttClient& c) { return c.Unsubscribe(topics); });
         }
         break;
       }
@@ -844,6 +832,20 @@ class ScenarioRun {
       }
       return false;
     };
+  }
+
+  // Sends one MQTT request of step `id` from member m (an MQTT client; others are skipped),
+  // draws its arrow, records it for the step's ack expectations and awaits its acknowledgement.
+  template <typename Add, typename Send>
+  void SendMqttRequest(uint32_t id, uint32_t m, int64_t now, const std::string& label, Add& add, Send send) {
+    MemberState& ms = members_[m];
+    if (!ms.mqtt) return;
+    const size_t mark = ms.log.size();
+    Result<uint16_t> packet = send(*ms.mqtt);
+    Arrow(now, sc_.members[m].name, "service", label);
+    if (!packet.ok()) return;
+    step_mqtt_[id].push_back(MqttRecord{m, *packet, mark});
+    add(AwaitMqttAck(m, *packet, mark));
   }
 
   // Completes when the acknowledgement with this packet id arrives (SUBACK, UNSUBACK, PUBACK,
