@@ -1086,7 +1086,7 @@ class ScenarioRun {
       path = Replace(Template(r.path, ctx), "{hub}", enc(sc_.hub));
       for (const auto& [k, v] : r.query_params) query.emplace_back(k, Template(v, ctx));
     } else {
-      const auto op = static_cast<rest::Operation>(static_cast<int>(r.op));
+      const rest::Operation op = *RestOperationOf(r.op);
       method = std::string(rest::OperationMethod(op));
       path = std::string(rest::OperationPath(op));
       path = Replace(path, "{hub}", enc(sc_.hub));

@@ -171,39 +171,42 @@ std::string_view RestOpName(RestOp op) {
   return "?";
 }
 
-int RestOpSuccessStatus(RestOp op) {
+std::optional<protocol::rest::Operation> RestOperationOf(RestOp op) {
+  using Op = protocol::rest::Operation;
   switch (op) {
-    case RestOp::kSendToAll:
-    case RestOp::kSendToConnection:
-    case RestOp::kSendToGroup:
-    case RestOp::kSendToUser:
-      return 202;
-    case RestOp::kCloseAllConnections:
-    case RestOp::kCloseConnection:
-    case RestOp::kRemoveConnectionFromAllGroups:
-    case RestOp::kCloseGroupConnections:
-    case RestOp::kRemoveConnectionFromGroup:
-    case RestOp::kRevokePermission:
-    case RestOp::kCloseUserConnections:
-    case RestOp::kRemoveUserFromAllGroups:
-    case RestOp::kRemoveUserFromGroup:
-      return 204;
-    case RestOp::kHealth:
-    case RestOp::kGenerateToken:
-    case RestOp::kAddToGroups:
-    case RestOp::kRemoveFromGroups:
-    case RestOp::kConnectionExists:
-    case RestOp::kGroupExists:
-    case RestOp::kListConnectionsInGroup:
-    case RestOp::kAddConnectionToGroup:
-    case RestOp::kGrantPermission:
-    case RestOp::kCheckPermission:
-    case RestOp::kUserExists:
-    case RestOp::kAddUserToGroup:
-    case RestOp::kRequest:
-      return 200;
+    case RestOp::kHealth: return Op::kGetServiceStatus;
+    case RestOp::kSendToAll: return Op::kSendToAll;
+    case RestOp::kCloseAllConnections: return Op::kCloseAllConnections;
+    case RestOp::kGenerateToken: return Op::kGenerateClientToken;
+    case RestOp::kAddToGroups: return Op::kAddConnectionsToGroups;
+    case RestOp::kRemoveFromGroups: return Op::kRemoveConnectionsFromGroups;
+    case RestOp::kCloseConnection: return Op::kCloseConnection;
+    case RestOp::kConnectionExists: return Op::kConnectionExists;
+    case RestOp::kSendToConnection: return Op::kSendToConnection;
+    case RestOp::kRemoveConnectionFromAllGroups: return Op::kRemoveConnectionFromAllGroups;
+    case RestOp::kGroupExists: return Op::kGroupExists;
+    case RestOp::kSendToGroup: return Op::kSendToGroup;
+    case RestOp::kCloseGroupConnections: return Op::kCloseGroupConnections;
+    case RestOp::kListConnectionsInGroup: return Op::kListConnectionsInGroup;
+    case RestOp::kAddConnectionToGroup: return Op::kAddConnectionToGroup;
+    case RestOp::kRemoveConnectionFromGroup: return Op::kRemoveConnectionFromGroup;
+    case RestOp::kGrantPermission: return Op::kGrantPermission;
+    case RestOp::kRevokePermission: return Op::kRevokePermission;
+    case RestOp::kCheckPermission: return Op::kCheckPermission;
+    case RestOp::kUserExists: return Op::kUserExists;
+    case RestOp::kSendToUser: return Op::kSendToUser;
+    case RestOp::kCloseUserConnections: return Op::kCloseUserConnections;
+    case RestOp::kRemoveUserFromAllGroups: return Op::kRemoveUserFromAllGroups;
+    case RestOp::kAddUserToGroup: return Op::kAddUserToGroup;
+    case RestOp::kRemoveUserFromGroup: return Op::kRemoveUserFromGroup;
+    case RestOp::kRequest: return std::nullopt;
   }
-  return 200;
+  return std::nullopt;
+}
+
+int RestOpSuccessStatus(RestOp op) {
+  const std::optional<protocol::rest::Operation> o = RestOperationOf(op);
+  return o ? protocol::rest::SuccessStatus(*o) : 200;
 }
 
 std::string_view PermissionWireName(Permission p) {

@@ -47,6 +47,7 @@
 #include <nlohmann/json.hpp>
 
 #include "conformance/units.h"
+#include "protocol/rest/router.h"
 #include "reports/threshold.h"
 #include "sim/distribution.h"
 
@@ -457,7 +458,9 @@ enum class RestOp {
   kRequest,  // method + path + query + headers + body, verbatim
 };
 std::string_view RestOpName(RestOp op);  // "send_to_all", ...
-// The operation's success status per §11.2 (HEAD "exists" ops: 200).
+// The REST operation a step calls (nullopt for `request`, which is sent verbatim).
+std::optional<protocol::rest::Operation> RestOperationOf(RestOp op);
+// The operation's success status per §11.2 (HEAD "exists" ops: 200; `request`: 200).
 int RestOpSuccessStatus(RestOp op);
 
 // A connection named either by client reference (resolved to its connection id at run time)

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 
 #include "conformance/real_environment.h"
@@ -517,6 +518,23 @@ TEST(ScenarioLoader, EveryRestOperationParses) {
     EXPECT_EQ(RestOpSuccessStatus(c.op), c.success);
     EXPECT_EQ(RestOpName(c.op), std::string(c.yaml).substr(5, RestOpName(c.op).size()));
   }
+}
+
+TEST(ScenarioLoader, EveryRestStepOperationMapsToItsOwnServiceOperation) {
+  std::set<protocol::rest::Operation> seen;
+  for (int i = 0; i <= static_cast<int>(RestOp::kRequest); ++i) {
+    const RestOp op = static_cast<RestOp>(i);
+    const std::optional<protocol::rest::Operation> o = RestOperationOf(op);
+    if (op == RestOp::kRequest) {
+      EXPECT_FALSE(o.has_value());
+      continue;
+    }
+    ASSERT_TRUE(o.has_value()) << RestOpName(op);
+    EXPECT_TRUE(seen.insert(*o).second) << RestOpName(op) << " maps to an operation already taken";
+  }
+  EXPECT_EQ(seen.size(), protocol::rest::kOperationCount);
+  EXPECT_EQ(protocol::rest::OperationId(*RestOperationOf(RestOp::kAddToGroups)), "WebPubSub_AddConnectionsToGroups");
+  EXPECT_EQ(protocol::rest::OperationId(*RestOperationOf(RestOp::kHealth)), "HealthApi_GetServiceStatus");
 }
 
 TEST(ScenarioLoader, RestStepFieldsParse) {
