@@ -107,9 +107,12 @@ class SimEnvironment final : public Environment {
     return Status::Ok();
   }
 
+  // Nothing in flight (bytes not yet consumed by their receivers, dials under way) and nothing
+  // else due at this instant (a deferred flush may be about to write).
   bool Quiescent() override {
-    sim::NetworkStats s = network_->stats();
-    return s.bytes_sent == s.bytes_delivered;
+    if (network_->BytesInFlight() != 0) return false;
+    const std::optional<sim::Nanos> next = network_->NextEventTime();
+    return !next || *next > network_->now();
   }
 
  private:

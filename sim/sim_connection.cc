@@ -181,6 +181,14 @@ void SimConnection::DetachAll() {
   }
 }
 
+uint64_t SimConnection::InFlight(int side) const {
+  const Endpoint& rx = ep_[1 - side];
+  if (ep_[side].state == State::kConnecting || rx.state == State::kConnecting) return 1;
+  if (rx.state != State::kOpen) return 0;
+  const Pipe& p = pipe_[side];
+  return p.written - p.consumed;
+}
+
 void SimConnection::Purge(int side) {
   Pipe& p = pipe_[side];
   p.data.Clear(network_->pool_);

@@ -58,6 +58,9 @@ class SimConnection {
   bool Write(int side, SharedBytes data);
   bool Writable(int side) const;
   size_t BufferedBytes(int side) const;
+  // Bytes written by `side` that the peer's handler has not consumed yet (0 once the peer can
+  // no longer receive them); 1 while the connection is still being established.
+  uint64_t InFlight(int side) const;
   void Shutdown(int side);
   void Close(int side);
   void Reset(int side);

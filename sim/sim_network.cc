@@ -293,6 +293,12 @@ NetworkStats SimNetwork::stats() const {
   return s;
 }
 
+uint64_t SimNetwork::BytesInFlight() const {
+  uint64_t total = 0;
+  for (const auto& [id, c] : connections_) total += c->InFlight(0) + c->InFlight(1);
+  return total;
+}
+
 // ---- Listen and dial -------------------------------------------------------------------------
 
 Result<std::unique_ptr<Listener>> SimNetwork::Listen(uint32_t host, const Address& address,

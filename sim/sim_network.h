@@ -166,6 +166,10 @@ class SimNetwork {
   Trace* trace() const { return options_.trace; }
   const NetworkOptions& options() const { return options_; }
   NetworkStats stats() const;
+  // Bytes written on live connections that their receivers have not consumed yet (in a
+  // partitioned link, a paused reader's window or on the wire), plus one per connection still
+  // being established: 0 means no message is in flight anywhere.
+  uint64_t BytesInFlight() const;
 
  private:
   friend class SimRuntime;
