@@ -12,19 +12,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 wpsim="$1"
 src="$2"
 out="$3"
-chromium="${WPSIM_CHROMIUM:-/usr/bin/chromium}"
-if [[ ! -x "$chromium" ]]; then
-  echo "SKIP: $chromium not found; install Debian's chromium package"
-  exit 77
-fi
-if ! command -v node >/dev/null 2>&1; then
-  echo "SKIP: node not found"
-  exit 77
-fi
-if [[ ! -d "$here/node_modules/playwright-core" ]]; then
-  echo "SKIP: $here/node_modules/playwright-core missing; run 'npm ci' in tests/e2e-reports"
-  exit 77
-fi
+source "$here/prereqs.sh"
 rm -rf "$out"
 mkdir -p "$out"
 cd "$src"
