@@ -528,17 +528,15 @@ class ScenarioRun {
       case StepKind::kDelay: {
         const auto& d = s.As<DelayStep>();
         if (sim::SimNetwork* net = env_.network()) {
+          // The link as the scenario set it up (defaults, then the client's or the upstream's
+          // own settings), then the step's changes.
+          const sim::LinkConfig defaults = net->options().default_link;
           for (uint32_t m : Targets(d.clients, d.all)) {
-            sim::LinkConfig cfg = net->options().default_link;
-            const Client& c = sc_.ClientOf(m);
-            if (c.network.latency) cfg.latency = *c.network.latency;
-            if (d.link.latency) cfg.latency = *d.link.latency;
-            if (d.link.bandwidth_bps) cfg.bandwidth_bytes_per_s = *d.link.bandwidth_bps / 8;
-            if (d.link.loss) cfg.loss = *d.link.loss;
-            if (d.link.receive_window_bytes) {
-              cfg.receive_window_bytes = static_cast<uint32_t>(*d.link.receive_window_bytes);
-            }
+            const sim::LinkConfig cfg = ToLinkConfig(d.link, ToLinkConfig(sc_.ClientOf(m).network, defaults));
             (void)net->SetLink(env_.HostOf(m), "service", cfg);
+          }
+          if (d.upstream && env_.app_server()) {
+            (void)net->SetLink("service", "app", ToLinkConfig(d.link, ToLinkConfig(sc_.network.upstream, defaults)));
           }
         }
         break;

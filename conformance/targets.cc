@@ -8,8 +8,6 @@
 #include "sim/sim_runtime.h"
 
 namespace wpsim::conformance {
-namespace {
-
 sim::LinkConfig ToLinkConfig(const LinkSettings& s, sim::LinkConfig base) {
   if (s.latency) base.latency = *s.latency;
   if (s.bandwidth_bps) base.bandwidth_bytes_per_s = *s.bandwidth_bps / 8;
@@ -19,6 +17,8 @@ sim::LinkConfig ToLinkConfig(const LinkSettings& s, sim::LinkConfig base) {
   }
   return base;
 }
+
+namespace {
 
 class SimEnvironment final : public Environment {
  public:

@@ -88,4 +88,7 @@ Result<std::unique_ptr<Environment>> MakeRealEnvironment(const RealEnvironmentOp
 // The ServiceOptions a scenario's `service:` section asks for.
 service::ServiceOptions ServiceOptionsFor(const Scenario& scenario);
 
+// `base` with the settings `s` states applied (sim links: clients, upstream, delay steps).
+sim::LinkConfig ToLinkConfig(const LinkSettings& s, sim::LinkConfig base);
+
 }  // namespace wpsim::conformance
