@@ -1399,7 +1399,16 @@ class ScenarioRun {
       return std::nullopt;
     };
     app->on_request = [this](const clients::AppServerRequest& q) {
-      Arrow(q.time, "service", "app", q.method == "POST" ? "POST " + q.event_name : q.method);
+      Arrow(q.time, "service", "app", q.method == "POST" ? "POST " + q.event_name : q.method + " (validation)");
+      if (q.method == "OPTIONS") {  // the abuse-protection answer (ValidationReply)
+        switch (sc_.upstream.validation) {
+          case ValidationReply::kAllowAny: Arrow(q.time, "app", "service", "200 WebHook-Allowed-Origin: *"); break;
+          case ValidationReply::kAllowOrigin:
+            Arrow(q.time, "app", "service", "200 WebHook-Allowed-Origin: service");
+            break;
+          case ValidationReply::kDeny: Arrow(q.time, "app", "service", "401 (validation denied)"); break;
+        }
+      }
     };
   }
 
