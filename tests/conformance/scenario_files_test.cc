@@ -155,5 +155,33 @@ TEST(ShippedScenarios, EveryCaseIdIsCatalogued) {
   EXPECT_GT(uses, 100u);
 }
 
+// The catalogue's "where" column (`folder/file.yaml:LINE`) points at the line that says
+// `case: ID` for the row's ID, so the references stay true as scenario files change.
+TEST(ShippedScenarios, CatalogueLocationsPointAtTheirCaseLines) {
+  std::ifstream doc_in(std::string(WPSIM_SOURCE_DIR) + "/docs/conformance.md");
+  ASSERT_TRUE(doc_in.good());
+  const std::regex row(R"(^\| ([A-Z][A-Z0-9-]*-[0-9]{3}) \|)");
+  const std::regex where(R"(`([A-Za-z0-9_./-]+\.yaml):([0-9]+)`)");
+  size_t checked = 0;
+  for (std::string line; std::getline(doc_in, line);) {
+    std::smatch m;
+    if (!std::regex_search(line, m, row)) continue;
+    const std::string id = m[1];
+    for (std::sregex_iterator it(line.begin(), line.end(), where), end; it != end; ++it) {
+      const std::string file = kScenarios + "/" + (*it)[1].str();
+      const int wanted = std::stoi((*it)[2].str());
+      std::ifstream in(file);
+      ASSERT_TRUE(in.good()) << id << ": " << file << " does not exist";
+      std::string text;
+      for (int n = 0; n < wanted && std::getline(in, text); ++n) {
+      }
+      EXPECT_NE(text.find("case: " + id), std::string::npos)
+          << id << ": " << (*it)[1] << ":" << wanted << " is \"" << text << "\", not its case line";
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 50u);
+}
+
 }  // namespace
 }  // namespace wpsim::conformance
