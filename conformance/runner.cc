@@ -694,12 +694,11 @@ class ScenarioRun {
     return token;
   }
 
-  clients::WsClientOptions WsOptions(uint32_t m, const ConnectStep* c) {
+  // What WebSocket and MQTT clients share: where to dial, the Host header, the hub, the token
+  // (the connect step's token options over the client's) and the client's extra headers.
+  template <typename Options>
+  void FillUpgrade(Options& o, uint32_t m, const ConnectStep* c) {
     const Client& cl = sc_.ClientOf(m);
-    clients::WsClientOptions o;
-    o.kind = cl.kind == ClientKind::kWebSocket ? clients::WsClientKind::kRaw
-             : cl.kind == ClientKind::kReliable ? clients::WsClientKind::kReliable
-                                                : clients::WsClientKind::kJson;
     o.service = env_.ServiceAddress();
     o.dial = env_.Dialer(m);
     const auth::ConnectionString& cs = env_.connection_string();
@@ -708,6 +707,16 @@ class ScenarioRun {
     const TokenOptions& t = c && c->token ? *c->token : cl.token;
     o.access_token = Token(m, t);
     o.token_in_header = t.via == TokenPlacement::kHeader;
+    o.extra_headers = cl.headers;
+  }
+
+  clients::WsClientOptions WsOptions(uint32_t m, const ConnectStep* c) {
+    const Client& cl = sc_.ClientOf(m);
+    clients::WsClientOptions o;
+    o.kind = cl.kind == ClientKind::kWebSocket ? clients::WsClientKind::kRaw
+             : cl.kind == ClientKind::kReliable ? clients::WsClientKind::kReliable
+                                                : clients::WsClientKind::kJson;
+    FillUpgrade(o, m, c);
     o.subprotocols = c && c->subprotocols ? c->subprotocols : cl.subprotocols;
     std::string q;
     for (const auto& [k, v] : cl.query) {
@@ -715,7 +724,6 @@ class ScenarioRun {
       q += protocol::http::PercentEncode(k) + "=" + protocol::http::PercentEncode(v);
     }
     o.extra_query = q;
-    o.extra_headers = cl.headers;
     o.auto_sequence_ack = cl.sequence_ack == SequenceAckMode::kAuto;
     o.auto_recover = members_[m].auto_recover;
     return o;
@@ -749,14 +757,7 @@ class ScenarioRun {
     const Member& mem = sc_.members[m];
     const MqttOptions& mo = cl.mqtt;
     clients::MqttClientOptions o;
-    o.service = env_.ServiceAddress();
-    o.dial = env_.Dialer(m);
-    const auth::ConnectionString& cs = env_.connection_string();
-    o.host_header = cs.host + (cs.port ? ":" + std::to_string(*cs.port) : "");
-    o.hub = sc_.hub;
-    const TokenOptions& t = c && c->token ? *c->token : cl.token;
-    o.access_token = Token(m, t);
-    o.token_in_header = t.via == TokenPlacement::kHeader;
+    FillUpgrade(o, m, c);
     if (c && c->subprotocols) {
       o.subprotocols = *c->subprotocols;
     } else if (cl.subprotocols) {
@@ -767,7 +768,6 @@ class ScenarioRun {
       q += (q.empty() ? "?" : "&") + protocol::http::PercentEncode(k) + "=" + protocol::http::PercentEncode(v);
     }
     if (!q.empty()) o.path = "/clients/mqtt/hubs/" + protocol::http::PercentEncode(sc_.hub) + q;
-    o.extra_headers = cl.headers;
     o.version = cl.kind == ClientKind::kMqtt311 ? mqtt::ProtocolVersion::kV311 : mqtt::ProtocolVersion::kV5;
     mqtt::Connect& cn = o.connect;
     if (mo.client_id) {
