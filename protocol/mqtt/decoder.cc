@@ -1066,6 +1066,44 @@ DecodeStatus Decoder::Decode(std::span<const uint8_t>* input, Packet* out) {
   return status;
 }
 
+bool Decoder::DecodeSimpleAck(std::span<const uint8_t>* input, SimpleAck* out) {
+  // Only where Decode's checks are known to pass: between packets, after the handshake, the
+  // version known (it decides whether a reason code may follow), a one-byte Remaining Length
+  // (so minimal), fixed-header flags as required, a non-zero Packet Identifier
+  // ([MQTT-2.3.1-6] / [MQTT-2.2.1-5]) and a reason code the spec lists for the type.
+  if (state_ != State::kFixedHeader || header_size_ != 0 || !connect_seen_) return false;
+  if (input->size() < 4) return false;
+  const uint8_t* p = input->data();
+  PacketType type;
+  switch (p[0]) {
+    case 0x40: type = PacketType::kPuback; break;
+    case 0x50: type = PacketType::kPubrec; break;
+    case 0x62: type = PacketType::kPubrel; break;
+    case 0x70: type = PacketType::kPubcomp; break;
+    default: return false;
+  }
+  const uint8_t remaining = p[1];
+  ReasonCode code = ReasonCode::kSuccess;
+  if (remaining == 3) {
+    if (version_ != ProtocolVersion::kV5 || input->size() < 5) return false;
+    if (!IsReasonCodeAllowed(type, p[4])) return false;
+    code = static_cast<ReasonCode>(p[4]);
+  } else if (remaining != 2 || version_ == ProtocolVersion::kUnknown) {
+    return false;
+  }
+  const size_t total = 2u + remaining;
+  if (total > options_.max_packet_size) return false;
+  const uint16_t id = static_cast<uint16_t>((p[2] << 8) | p[3]);
+  if (id == 0) return false;
+  out->type = type;
+  out->packet_id = id;
+  out->reason_code = code;
+  packet_start_ = stream_offset_;
+  stream_offset_ += total;
+  *input = input->subspan(total);
+  return true;
+}
+
 DecodeStatus Decoder::ParseBody(std::span<const uint8_t> body, Packet* out) {
   PacketType type = static_cast<PacketType>(header_[0] >> 4);
   uint8_t flags = header_[0] & 0x0F;

@@ -90,6 +90,14 @@ struct DecoderOptions {
 
 enum class DecodeStatus : uint8_t { kPacket, kNeedMore, kError };
 
+// A PUBACK, PUBREC, PUBREL or PUBCOMP without properties, as Decoder::DecodeSimpleAck
+// reports it (the same packet Decode would produce, minus the empty Properties).
+struct SimpleAck {
+  PacketType type = PacketType::kPuback;
+  uint16_t packet_id = 0;
+  ReasonCode reason_code = ReasonCode::kSuccess;
+};
+
 class Decoder {
  public:
   explicit Decoder(DecoderOptions options = {});
@@ -100,6 +108,14 @@ class Decoder {
   // When *out already holds the decoded packet's type, its strings and vectors are reused,
   // so a steady stream of PUBLISH packets decodes without allocating.
   DecodeStatus Decode(std::span<const uint8_t>* input, Packet* out);
+  // Fast path for the most frequent packet a QoS 1 fan-out brings back (one PUBACK per
+  // delivery). When nothing is buffered and *input starts with a complete, valid PUBACK,
+  // PUBREC, PUBREL or PUBCOMP whose body is the Packet Identifier (5.0: plus an allowed reason
+  // code, no properties), the packet is consumed and returned in *out without touching a
+  // Packet or parsing properties. In every other case (another type, a longer or split
+  // packet, anything Decode would refuse) nothing is consumed and false is returned: call
+  // Decode, which decides exactly as before.
+  bool DecodeSimpleAck(std::span<const uint8_t>* input, SimpleAck* out);
 
   bool failed() const { return state_ == State::kFailed; }
   const DecodeError& error() const { return error_; }

@@ -12,6 +12,7 @@ namespace wpsim::protocol::mqtt {
 namespace {
 
 using testing::Hex;
+using testing::ToHex;
 
 DecoderOptions Server(ProtocolVersion v) {
   return {.role = Role::kServer, .version = v, .handshake_done = true};
@@ -175,6 +176,115 @@ TEST(MqttDecoderBookkeeping, ServerSideDecoderTakesNothingButConnectFirst) {
   ASSERT_EQ(decoder.Decode(&in, &packet), DecodeStatus::kError);
   EXPECT_EQ(decoder.error().statement, "MQTT-3.1.0-1");
   EXPECT_EQ(decoder.error().reaction, Reaction::kCloseConnection);
+}
+
+// The fast path must decode exactly what Decode decodes and decline everything else: every
+// fixed-header byte of types 4-7, every short Remaining Length, zero and non-zero packet ids,
+// every reason code, both versions and both roles.
+TEST(MqttDecoderSimpleAck, AgreesWithTheGeneralDecoderOnEveryShortAckShape) {
+  size_t taken = 0;
+  for (ProtocolVersion v : {ProtocolVersion::kV311, ProtocolVersion::kV5}) {
+    for (DecoderOptions options : {Server(v), Client(v)}) {
+      for (int b0 = 0x40; b0 < 0x80; ++b0) {
+        for (uint8_t remaining = 0; remaining <= 4; ++remaining) {
+          for (uint16_t id : {0, 1, 0x1234}) {
+            for (int code = 0; code < (remaining >= 3 ? 256 : 1); ++code) {
+              std::vector<uint8_t> bytes = {static_cast<uint8_t>(b0), remaining,
+                                            static_cast<uint8_t>(id >> 8),
+                                            static_cast<uint8_t>(id & 0xFF),
+                                            static_cast<uint8_t>(code), 0x00};
+              bytes.resize(2 + remaining);
+              bytes.push_back(0xC0);  // PINGREQ follows: the fast path must stop before it
+              bytes.push_back(0x00);
+              Decoder fast(options);
+              Decoder general(options);
+              std::span<const uint8_t> fast_in(bytes);
+              std::span<const uint8_t> general_in(bytes);
+              SimpleAck ack;
+              Packet packet;
+              const bool took = fast.DecodeSimpleAck(&fast_in, &ack);
+              const DecodeStatus status = general.Decode(&general_in, &packet);
+              const std::string what = ToHex(bytes);
+              if (!took) {
+                EXPECT_EQ(fast_in.size(), bytes.size()) << what;
+                EXPECT_EQ(fast.stream_offset(), 0u) << what;
+                continue;
+              }
+              ++taken;
+              ASSERT_EQ(status, DecodeStatus::kPacket) << what;
+              EXPECT_EQ(fast_in.size(), general_in.size()) << what;
+              EXPECT_EQ(fast.stream_offset(), general.stream_offset()) << what;
+              ASSERT_EQ(TypeOf(packet), ack.type) << what;
+              std::visit(
+                  [&](const auto& p) {
+                    if constexpr (requires { p.reason_code; p.packet_id; p.properties; }) {
+                      EXPECT_EQ(p.packet_id, ack.packet_id) << what;
+                      EXPECT_EQ(p.reason_code, ack.reason_code) << what;
+                      EXPECT_TRUE(p.properties.empty()) << what;
+                    } else {
+                      ADD_FAILURE() << "not an ack: " << what;
+                    }
+                  },
+                  packet);
+              // Both continue with the PINGREQ (server) or refuse it (client) alike.
+              Packet next_fast;
+              Packet next_general;
+              EXPECT_EQ(fast.Decode(&fast_in, &next_fast), general.Decode(&general_in, &next_general))
+                  << what;
+            }
+          }
+        }
+      }
+    }
+  }
+  // 3.1.1: 4 types x 2 ids x 2 roles; 5.0: the same without a reason code plus every allowed code.
+  EXPECT_GT(taken, 4u * 2 * 2 * 2);
+}
+
+TEST(MqttDecoderSimpleAck, DeclinesBeforeTheHandshakeAndForSplitOrPropertyCarryingPackets) {
+  {
+    Decoder decoder({.role = Role::kServer});  // no CONNECT yet: Decode must refuse it
+    std::vector<uint8_t> bytes = Hex("40 02 0001");
+    std::span<const uint8_t> in(bytes);
+    SimpleAck ack;
+    EXPECT_FALSE(decoder.DecodeSimpleAck(&in, &ack));
+    EXPECT_EQ(in.size(), 4u);
+  }
+  Decoder decoder(Server(ProtocolVersion::kV5));
+  SimpleAck ack;
+  std::vector<uint8_t> split = Hex("40 02 00");
+  std::span<const uint8_t> in(split);
+  EXPECT_FALSE(decoder.DecodeSimpleAck(&in, &ack));
+  Packet packet;
+  EXPECT_EQ(decoder.Decode(&in, &packet), DecodeStatus::kNeedMore);
+  std::vector<uint8_t> rest = Hex("07 40 03 0008 10");
+  in = std::span<const uint8_t>(rest);
+  // Mid-packet (one byte of the first PUBACK buffered): only Decode may continue.
+  EXPECT_FALSE(decoder.DecodeSimpleAck(&in, &ack));
+  ASSERT_EQ(decoder.Decode(&in, &packet), DecodeStatus::kPacket);
+  EXPECT_EQ(std::get<Puback>(packet).packet_id, 7);
+  ASSERT_TRUE(decoder.DecodeSimpleAck(&in, &ack));
+  EXPECT_EQ(ack.packet_id, 8);
+  EXPECT_EQ(ack.reason_code, ReasonCode::kNoMatchingSubscribers);
+  std::vector<uint8_t> with_properties = Hex("40 08 0009 00 04 1f 0001 61");
+  in = std::span<const uint8_t>(with_properties);
+  EXPECT_FALSE(decoder.DecodeSimpleAck(&in, &ack));
+  ASSERT_EQ(decoder.Decode(&in, &packet), DecodeStatus::kPacket);
+  EXPECT_EQ(std::get<Puback>(packet).properties.reason_string, "a");
+}
+
+TEST(MqttDecoderSimpleAck, ErrorsAfterAFastPathAckPointAtTheRightByte) {
+  Decoder decoder(Server(ProtocolVersion::kV5));
+  std::vector<uint8_t> bytes = Hex("40 02 0001 50 03 0002 10 36 03 0001 61");
+  std::span<const uint8_t> in(bytes);
+  SimpleAck ack;
+  ASSERT_TRUE(decoder.DecodeSimpleAck(&in, &ack));
+  ASSERT_TRUE(decoder.DecodeSimpleAck(&in, &ack));
+  EXPECT_EQ(ack.type, PacketType::kPubrec);
+  EXPECT_FALSE(decoder.DecodeSimpleAck(&in, &ack));
+  Packet packet;
+  ASSERT_EQ(decoder.Decode(&in, &packet), DecodeStatus::kError);
+  EXPECT_EQ(decoder.error().stream_offset, 9u);
 }
 
 // ---- Section 2.2.2.2, Table 2-4, transcribed here independently of the codec's table. ----
