@@ -414,17 +414,7 @@ void MqttClient::HandlePacket(mqtt::Packet& packet) {
 
 void MqttClient::OnClosed(ws::Connection& connection, const ws::CloseInfo& info) {
   if (&connection == connection_.get()) connected_ = false;
-  Observation o;
-  if (info.handshake_failed) {
-    o.kind = Observation::Kind::kHandshakeFailed;
-    o.http_status = info.http_status;
-  } else {
-    o.kind = Observation::Kind::kClosed;
-    o.close_code = info.code;
-    o.by_peer = ClosedByPeer(info, closing_);
-  }
-  o.text = info.reason;
-  Record(std::move(o));
+  Record(CloseObservation(info, closing_));
   if (&connection == connection_.get()) {
     if (ping_timer_ != 0) runtime_.CancelTimer(ping_timer_);
     ping_timer_ = 0;

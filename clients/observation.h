@@ -75,6 +75,22 @@ inline bool ClosedByPeer(const protocol::websocket::CloseInfo& info, bool closin
   return info.cause == CloseCause::kTransportEnded && !closing_locally;
 }
 
+// What a client observes when its WebSocket ends: a failed upgrade (with the HTTP status) or a
+// close (code, who started it), with the reason text.
+inline Observation CloseObservation(const protocol::websocket::CloseInfo& info, bool closing_locally) {
+  Observation o;
+  if (info.handshake_failed) {
+    o.kind = Observation::Kind::kHandshakeFailed;
+    o.http_status = info.http_status;
+  } else {
+    o.kind = Observation::Kind::kClosed;
+    o.close_code = info.code;
+    o.by_peer = ClosedByPeer(info, closing_locally);
+  }
+  o.text = info.reason;
+  return o;
+}
+
 std::string_view ObservationKindName(Observation::Kind kind);
 
 }  // namespace wpsim::clients

@@ -264,16 +264,7 @@ bool WsClient::CheckTransportSequence(uint64_t sequence_id) {
 
 void WsClient::OnClosed(ws::Connection& connection, const ws::CloseInfo& info) {
   if (&connection != connection_.get()) return;
-  Observation o;
-  if (info.handshake_failed) {
-    o.kind = Observation::Kind::kHandshakeFailed;
-    o.http_status = info.http_status;
-  } else {
-    o.kind = Observation::Kind::kClosed;
-    o.close_code = info.code;
-    o.by_peer = ClosedByPeer(info, stopping_);
-  }
-  o.text = info.reason;
+  Observation o = CloseObservation(info, stopping_);
   const bool was_recovering = recovering_;
   dead_.push_back(std::move(connection_));
   runtime_.Post([this, alive = alive_] {
