@@ -1,16 +1,250 @@
 #include "app/explore.h"
 
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <optional>
+#include <sstream>
 
 #include "app/cli.h"
+#include "conformance/explore.h"
+#include "conformance/suite.h"
+#include "reports/reports.h"
+#include "service/options.h"
 
 namespace wpsim::app {
+namespace {
 
-void RegisterExplore(CLI::App& sub, ExploreFlags& flags) { sub.allow_extras(); (void)flags; }
+// Wall-clock time only feeds the printed rate and the report's `run` object, never the
+// simulation (DESIGN.md §4).
+int64_t WallNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
-int RunExplore(const ExploreFlags&, const std::vector<std::string>&) {
-  std::cerr << "wpsim explore: not implemented yet\n";
-  return kExitUsage;
+std::string Rfc3339Now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+struct Picked {
+  std::string file;
+  std::string text;
+  std::string name;
+};
+
+// Finds the one scenario FILE (and --filter) name; prints why not and returns nullopt.
+std::optional<Picked> PickScenario(const ExploreFlags& flags) {
+  conformance::ScenarioFilter filter;
+  filter.globs = flags.filters;
+  conformance::Suite suite = conformance::LoadSuite({flags.path}, filter);
+  if (!suite.ok()) {
+    std::cerr << conformance::FormatDiagnostics(suite.diagnostics);
+    std::cerr << "wpsim explore: " << suite.diagnostics.size() << " problem(s) in scenario files\n";
+    return std::nullopt;
+  }
+  if (suite.scenarios.size() != 1) {
+    std::cerr << "wpsim explore: " << suite.scenarios.size()
+              << " scenarios match; explore takes exactly one (use --filter NAME)\n";
+    for (size_t i = 0; i < suite.scenarios.size() && i < 10; ++i) std::cerr << "  " << suite.scenarios[i].name << "\n";
+    return std::nullopt;
+  }
+  Picked p;
+  p.file = suite.scenarios[0].file;
+  p.name = suite.scenarios[0].name;
+  std::ifstream in(p.file, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (!in.good() && !in.eof()) {
+    std::cerr << "wpsim explore: cannot read " << p.file << "\n";
+    return std::nullopt;
+  }
+  p.text = ss.str();
+  return p;
+}
+
+std::string SeedList(const std::vector<uint64_t>& seeds, size_t max_shown = 20) {
+  std::string s;
+  for (size_t i = 0; i < seeds.size() && i < max_shown; ++i) s += (i ? " " : "") + std::to_string(seeds[i]);
+  if (seeds.size() > max_shown) s += " ... (+" + std::to_string(seeds.size() - max_shown) + ")";
+  return s;
+}
+
+std::string OutPathFor(const ExploreFlags& flags, const std::string& name, size_t index) {
+  std::string base = flags.out.empty() ? "wpsim-report/explore/" + name + ".yaml" : flags.out;
+  if (index == 0) return base;
+  std::filesystem::path p(base);
+  std::string stem = p.stem().string() + "-" + std::to_string(index + 1);
+  return (p.parent_path() / (stem + p.extension().string())).string();
+}
+
+bool WriteFile(const std::string& path, const std::string& text) {
+  std::error_code ec;
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  return out.good();
+}
+
+}  // namespace
+
+void RegisterExplore(CLI::App& sub, ExploreFlags& f) {
+  sub.add_option("file", f.path, "Scenario file (or a directory, with --filter picking one scenario)")->required();
+  sub.add_option("--filter", f.filters, "Glob on scenario name or file (must select exactly one scenario)");
+  sub.add_option("--target", f.target, "Only sim can be explored");
+  sub.add_option("--seeds", f.seeds, "Number of seeds to run")->capture_default_str()->check(CLI::Range(1, 100000000));
+  sub.add_option("--start-seed", f.start_seed, "First seed")->capture_default_str();
+  sub.add_flag("--no-perturb", f.no_perturb, "Do not perturb the scheduler (only the seed varies)");
+  sub.add_option("--inject-bug", f.inject_bugs, "Switch on a service bug (see wpsim serve --list-bugs); repeatable");
+  sub.add_option("--stop-after", f.stop_after,
+                 "Stop exploring after K distinct failures (0: run every seed)")->capture_default_str();
+  sub.add_flag("--no-shrink", f.no_shrink, "Report failing seeds without shrinking");
+  sub.add_option("--shrink-budget", f.shrink_budget, "Scenario runs allowed per shrink")
+      ->capture_default_str()->check(CLI::Range(1, 10000000));
+  sub.add_option("--check-seeds", f.check_seeds, "Seeds the minimal scenario is retried under")->capture_default_str();
+  sub.add_option("--out", f.out, "Minimal scenario file (default wpsim-report/explore/<name>.yaml; -2, -3 ... for further failures)");
+  sub.add_option("--junit", f.junit, "Write a JUnit XML report of the failing seeds");
+  sub.add_option("--json", f.json, "Write a JSON report of the failing seeds");
+  sub.add_option("--html", f.html, "Write an HTML report of the failing seeds");
+  sub.add_option("--md", f.md, "Write a Markdown summary of the failing seeds");
+  sub.add_flag("--verbose,-v", f.verbose, "Print every failing seed and every accepted shrink step");
+}
+
+int RunExplore(const ExploreFlags& flags, const std::vector<std::string>& argv) {
+  if (flags.target != "sim") {
+    std::cerr << "wpsim explore: only the sim target can be explored (seeds and perturbation are simulator features)\n";
+    return kExitUsage;
+  }
+  conformance::ExploreOptions options;
+  options.seeds = flags.seeds;
+  options.start_seed = flags.start_seed;
+  options.perturb = !flags.no_perturb;
+  options.stop_after = flags.stop_after;
+  options.shrink = !flags.no_shrink;
+  options.shrink_budget = flags.shrink_budget;
+  options.check_seeds = flags.check_seeds;
+  options.verbose = flags.verbose;
+  for (const std::string& name : flags.inject_bugs) {
+    std::optional<service::Bug> bug = service::ParseBug(name);
+    if (!bug) {
+      std::cerr << "wpsim explore: unknown bug '" << name << "' (see wpsim serve --list-bugs)\n";
+      return kExitUsage;
+    }
+    options.extra_bugs.insert(*bug);
+  }
+  std::optional<Picked> picked = PickScenario(flags);
+  if (!picked) return kExitUsage;
+  options.progress = [](std::string_view line) { std::cout << line << "\n" << std::flush; };
+
+  std::cout << "exploring " << picked->name << " (" << picked->file << "): seeds " << options.start_seed << ".."
+            << options.start_seed + options.seeds - 1 << ", perturbation " << (options.perturb ? "on" : "off");
+  for (service::Bug b : options.extra_bugs) std::cout << ", bug " << service::BugName(b);
+  std::cout << "\n";
+  const int64_t wall0 = WallNanos();
+  Result<conformance::ExploreResult> explored = conformance::ExploreSeeds(picked->text, picked->file, options);
+  if (!explored.ok()) {
+    std::cerr << explored.error().message;
+    return kExitUsage;
+  }
+  conformance::ExploreResult& result = explored.value();
+  const int64_t explore_wall = WallNanos() - wall0;
+  if (options.shrink) conformance::ShrinkFailures(picked->text, picked->file, options, result);
+  const int64_t wall = WallNanos() - wall0;
+
+  std::cout << "\n" << result.seeds_failed << " of " << result.seeds_run << " seeds failed"
+            << (result.stopped_early ? " (stopped after " + std::to_string(result.failures.size()) +
+                                           " distinct failure(s); --stop-after 0 runs every seed)"
+                                     : "")
+            << ", " << result.failures.size() << " distinct failure(s)\n";
+
+  for (size_t i = 0; i < result.failures.size(); ++i) {
+    conformance::FoundFailure& f = result.failures[i];
+    std::cout << "\nfailure #" << i + 1 << ": " << f.signature << "\n";
+    std::cout << "  failing seeds (" << f.seeds.size() << "): " << SeedList(f.seeds) << "\n";
+    const uint64_t seed = f.seeds.front();
+    if (!f.shrunk) {
+      std::vector<std::string> rep = {"wpsim", "run", picked->file, "--filter", picked->name, "--seed",
+                                      std::to_string(seed)};
+      if (options.perturb) rep.push_back("--perturb");
+      for (service::Bug b : options.extra_bugs) {
+        rep.push_back("--inject-bug");
+        rep.push_back(std::string(service::BugName(b)));
+      }
+      std::cout << "  reproduce: " << reports::ShellQuote(rep) << "\n";
+      continue;
+    }
+    const conformance::ShrinkResult& s = *f.shrunk;
+    if (!s.reproduced) {
+      std::cout << "  shrink: the re-emitted scenario did not fail the same way; not shrunk\n";
+      continue;
+    }
+    std::cout << "  shrunk with seed " << seed << " in " << s.runs << " runs"
+              << (s.budget_exhausted ? " (budget exhausted)" : "") << ", " << s.steps.size() << " accepted step(s)\n";
+    std::cout << (s.control_required
+                      ? "  control: kept only candidates that pass with this seed without perturbation and injected bugs\n"
+                      : "  control: the scenario fails even without perturbation and injected bugs; shrunk by signature only\n");
+    std::cout << "    before: " << s.before.ToString() << "\n";
+    std::cout << "    after:  " << s.after.ToString() << "\n";
+    std::cout << "  seed dependence: fails without perturbation: " << (f.fails_without_perturbation ? "yes" : "no")
+              << "; fails under " << f.check_seeds_failed << " of " << f.check_seeds_run << " seeds "
+              << options.start_seed << ".." << options.start_seed + f.check_seeds_run - 1 << "\n";
+    const std::string out_path = OutPathFor(flags, picked->name, i);
+    std::string header = "# Minimal scenario found by `wpsim explore " + picked->file + "` with seed " +
+                         std::to_string(seed) + (options.perturb ? " and perturbation" : "") + ".\n# Fails with: " +
+                         f.first_message + "\n# Shrunk from " + s.before.ToString() + "\n#         to " +
+                         s.after.ToString() + "\n";
+    if (!WriteFile(out_path, header + s.yaml)) {
+      std::cerr << "wpsim explore: cannot write " << out_path << "\n";
+      return kExitUsage;
+    }
+    reports::ScenarioResult& check = result.report.scenarios.emplace_back();
+    const bool ok = conformance::Reproduces(out_path, seed, f.signature, options, check);
+    check.name += " [shrunk, seed " + std::to_string(seed) + "]";
+    check.ordinal = result.report.scenarios.size() - 1;
+    std::cout << "  minimal scenario: " << out_path << "\n";
+    std::cout << "  reproduce: " << reports::ShellQuote(conformance::ReproduceArgv(out_path, seed, options))
+              << (ok ? "" : "   (WARNING: the written file did not reproduce the failure)") << "\n";
+  }
+
+  size_t shrink_runs = 0;
+  for (const conformance::FoundFailure& f : result.failures) shrink_runs += f.shrunk ? f.shrunk->runs : 0;
+  const double secs = static_cast<double>(explore_wall) / 1e9;
+  const double shrink_secs = static_cast<double>(wall - explore_wall) / 1e9;
+  char rate[160];
+  snprintf(rate, sizeof rate, "explored %llu seeds in %.2fs wall (%.0f seeds/s); shrinking: %zu runs in %.2fs wall",
+           static_cast<unsigned long long>(result.seeds_run), secs,
+           secs > 0 ? static_cast<double>(result.seeds_run) / secs : 0.0, shrink_runs, shrink_secs);
+  std::cout << "\n" << rate << "\n";
+
+  reports::RunReport& report = result.report;
+  report.trace_hash = report.CombinedTraceHash();
+  report.run.start_time = Rfc3339Now();
+  report.run.duration_ns = wall;
+  report.run.version = WPSIM_VERSION;
+  char host[256] = {0};
+  if (gethostname(host, sizeof host - 1) == 0) report.run.host = host;
+  report.run.command_line = reports::ShellQuote(argv);
+  reports::ReportPaths paths{flags.junit, flags.json, flags.html, flags.md};
+  if (!paths.junit.empty() || !paths.json.empty() || !paths.html.empty() || !paths.markdown.empty()) {
+    Result<std::vector<std::string>> written = reports::WriteReports(report, paths);
+    if (!written.ok()) {
+      std::cerr << "wpsim explore: writing reports failed: " << written.error().message << "\n";
+      return kExitUsage;
+    }
+    for (const std::string& p : written.value()) std::cout << "report: " << p << "\n";
+  }
+  return result.failures.empty() ? kExitOk : kExitConformanceFailure;
 }
 
 }  // namespace wpsim::app

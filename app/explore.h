@@ -1,6 +1,9 @@
-// `wpsim explore`: see app/explore.cc and docs/cli.md.
+// `wpsim explore FILE`: run one scenario under many seeds with scheduler perturbation, group the
+// failures by signature, shrink each to a minimal scenario that still fails the same way, write
+// it and print the command that reproduces it (conformance/explore.h does the work).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -9,7 +12,20 @@
 namespace wpsim::app {
 
 struct ExploreFlags {
-  std::vector<std::string> extras;  // replaced by the real flags when the command lands
+  std::string path;  // a scenario file, or a directory with --filter picking one scenario
+  std::vector<std::string> filters;
+  std::string target = "sim";
+  uint64_t seeds = 100;
+  uint64_t start_seed = 1;
+  bool no_perturb = false;
+  std::vector<std::string> inject_bugs;
+  uint64_t stop_after = 1;
+  bool no_shrink = false;
+  uint64_t shrink_budget = 400;
+  uint64_t check_seeds = 10;
+  std::string out;  // minimal scenario file (default wpsim-report/explore/<name>.yaml)
+  std::string junit, json, html, md;
+  bool verbose = false;
 };
 
 void RegisterExplore(CLI::App& sub, ExploreFlags& flags);
