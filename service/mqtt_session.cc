@@ -146,6 +146,14 @@ void MqttConnection::OnMessage(ws::Opcode opcode, std::span<const uint8_t> paylo
   last_packet_at_ = service_.runtime().Now();
   std::span<const uint8_t> input = payload;
   while (state_ != State::kClosed) {
+    if (state_ == State::kConnected && session_ != nullptr) {
+      // One PUBACK per QoS 1 delivery: decoded in place, no Packet, no property parsing.
+      mqtt::SimpleAck ack;
+      if (decoder_.DecodeSimpleAck(&input, &ack)) {
+        HandleAck(ack);
+        continue;
+      }
+    }
     const mqtt::DecodeStatus status = decoder_.Decode(&input, &packet_);
     if (status == mqtt::DecodeStatus::kNeedMore) break;
     if (status == mqtt::DecodeStatus::kError) {
@@ -194,30 +202,26 @@ void MqttConnection::HandlePacket(mqtt::Packet& packet) {
     case mqtt::PacketType::kPublish:
       HandlePublish(std::get<mqtt::Publish>(packet));
       break;
-    case mqtt::PacketType::kPuback:
-      session_->OnPuback(std::get<mqtt::Puback>(packet).packet_id);
+    case mqtt::PacketType::kPuback: {
+      const auto& a = std::get<mqtt::Puback>(packet);
+      HandleAck({mqtt::PacketType::kPuback, a.packet_id, a.reason_code});
       break;
+    }
     case mqtt::PacketType::kPubrec: {
-      const auto& rec = std::get<mqtt::Pubrec>(packet);
-      if (!session_->OnPubrec(rec.packet_id, rec.reason_code)) {
-        mqtt::Pubrel rel;
-        rel.packet_id = rec.packet_id;
-        rel.reason_code = ReasonCode::kPacketIdentifierNotFound;
-        SendPacket(rel);
-      }
+      const auto& a = std::get<mqtt::Pubrec>(packet);
+      HandleAck({mqtt::PacketType::kPubrec, a.packet_id, a.reason_code});
       break;
     }
     case mqtt::PacketType::kPubrel: {
-      const uint16_t id = std::get<mqtt::Pubrel>(packet).packet_id;
-      mqtt::Pubcomp comp;
-      comp.packet_id = id;
-      if (inbound_qos2_.erase(id) == 0) comp.reason_code = ReasonCode::kPacketIdentifierNotFound;
-      SendPacket(comp);
+      const auto& a = std::get<mqtt::Pubrel>(packet);
+      HandleAck({mqtt::PacketType::kPubrel, a.packet_id, a.reason_code});
       break;
     }
-    case mqtt::PacketType::kPubcomp:
-      session_->OnPubcomp(std::get<mqtt::Pubcomp>(packet).packet_id);
+    case mqtt::PacketType::kPubcomp: {
+      const auto& a = std::get<mqtt::Pubcomp>(packet);
+      HandleAck({mqtt::PacketType::kPubcomp, a.packet_id, a.reason_code});
       break;
+    }
     case mqtt::PacketType::kSubscribe:
       HandleSubscribe(std::get<mqtt::Subscribe>(packet));
       break;
@@ -237,6 +241,36 @@ void MqttConnection::HandlePacket(mqtt::Packet& packet) {
       break;
     default:
       break;  // the server-side decoder refuses the server-to-client types
+  }
+}
+
+void MqttConnection::HandleAck(const mqtt::SimpleAck& ack) {
+  switch (ack.type) {
+    case mqtt::PacketType::kPuback:
+      session_->OnPuback(ack.packet_id);
+      break;
+    case mqtt::PacketType::kPubrec:
+      if (!session_->OnPubrec(ack.packet_id, ack.reason_code)) {
+        mqtt::Pubrel rel;
+        rel.packet_id = ack.packet_id;
+        rel.reason_code = ReasonCode::kPacketIdentifierNotFound;
+        SendPacket(rel);
+      }
+      break;
+    case mqtt::PacketType::kPubrel: {
+      mqtt::Pubcomp comp;
+      comp.packet_id = ack.packet_id;
+      if (inbound_qos2_.erase(ack.packet_id) == 0) {
+        comp.reason_code = ReasonCode::kPacketIdentifierNotFound;
+      }
+      SendPacket(comp);
+      break;
+    }
+    case mqtt::PacketType::kPubcomp:
+      session_->OnPubcomp(ack.packet_id);
+      break;
+    default:
+      WPSIM_ASSERT(false);
   }
 }
 
@@ -1123,11 +1157,11 @@ void MqttSession::Resume() {
 }
 
 void MqttSession::Pump() {
+  if (queue_.empty()) return;
   const sim::Nanos now = service_.runtime().Now();
   while (connection_ != nullptr && connection_->connected() && !queue_.empty() &&
          inflight_.size() < connection_->client_receive_maximum()) {
-    Outgoing o = std::move(queue_.front());
-    queue_.pop_front();
+    Outgoing o = queue_.pop_front();
     if (o.expires_at != 0 && now >= o.expires_at) continue;  // 5.0 message expiry
     o.packet_id = NextPacketId();
     inflight_.push_back(std::move(o));
@@ -1140,8 +1174,8 @@ uint16_t MqttSession::NextPacketId() {
     const uint16_t id = next_packet_id_;
     next_packet_id_ = next_packet_id_ == 65535 ? 1 : static_cast<uint16_t>(next_packet_id_ + 1);
     bool used = false;
-    for (const Outgoing& o : inflight_) {
-      if (o.packet_id == id) {
+    for (size_t i = 0; i < inflight_.size(); ++i) {
+      if (inflight_[i].packet_id == id) {
         used = true;
         break;
       }
@@ -1151,9 +1185,10 @@ uint16_t MqttSession::NextPacketId() {
 }
 
 void MqttSession::OnPuback(uint16_t packet_id) {
-  for (auto it = inflight_.begin(); it != inflight_.end(); ++it) {
-    if (it->packet_id == packet_id && it->qos == 1) {
-      inflight_.erase(it);
+  for (size_t i = 0; i < inflight_.size(); ++i) {
+    const Outgoing& o = inflight_[i];
+    if (o.packet_id == packet_id && o.qos == 1) {
+      inflight_.erase(i);
       Pump();
       return;
     }
@@ -1161,15 +1196,16 @@ void MqttSession::OnPuback(uint16_t packet_id) {
 }
 
 bool MqttSession::OnPubrec(uint16_t packet_id, ReasonCode code) {
-  for (auto it = inflight_.begin(); it != inflight_.end(); ++it) {
-    if (it->packet_id != packet_id || it->qos != 2) continue;
+  for (size_t i = 0; i < inflight_.size(); ++i) {
+    Outgoing& o = inflight_[i];
+    if (o.packet_id != packet_id || o.qos != 2) continue;
     if (mqtt::IsError(code)) {
-      inflight_.erase(it);
+      inflight_.erase(i);
       Pump();
       return true;
     }
-    it->released = true;
-    it->frame = SharedBytes();  // the PUBLISH is never sent again
+    o.released = true;
+    o.frame = SharedBytes();  // the PUBLISH is never sent again
     mqtt::Pubrel rel;
     rel.packet_id = packet_id;
     if (connection_ != nullptr) connection_->SendPacket(rel);
@@ -1179,9 +1215,9 @@ bool MqttSession::OnPubrec(uint16_t packet_id, ReasonCode code) {
 }
 
 void MqttSession::OnPubcomp(uint16_t packet_id) {
-  for (auto it = inflight_.begin(); it != inflight_.end(); ++it) {
-    if (it->packet_id == packet_id && it->qos == 2) {
-      inflight_.erase(it);
+  for (size_t i = 0; i < inflight_.size(); ++i) {
+    if (inflight_[i].packet_id == packet_id && inflight_[i].qos == 2) {
+      inflight_.erase(i);
       Pump();
       return;
     }

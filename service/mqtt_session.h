@@ -48,6 +48,7 @@
 #include "protocol/mqtt/decoder.h"
 #include "protocol/mqtt/types.h"
 #include "protocol/websocket/handshake.h"
+#include "service/mqtt_ring.h"
 #include "service/service.h"
 
 namespace wpsim::service {
@@ -125,6 +126,9 @@ class MqttConnection final : public ClientConnection {
   };
 
   void HandlePacket(protocol::mqtt::Packet& packet);
+  // PUBACK, PUBREC, PUBREL or PUBCOMP while connected (from the decoder's fast path or a
+  // fully decoded packet; properties play no part in what the service does with them).
+  void HandleAck(const protocol::mqtt::SimpleAck& ack);
   void HandleConnect(protocol::mqtt::Connect& connect);
   void SendConnectEvent(protocol::mqtt::Connect connect, bool assigned);
   void OnConnectEventAnswered(protocol::mqtt::Connect connect, bool assigned,
@@ -144,7 +148,8 @@ class MqttConnection final : public ClientConnection {
   void Finish(bool abnormal, std::string_view reason);
 
   // The fields every delivery reads come first, in one cache line (a fan-out is bound by
-  // memory latency; the big decode state below is only touched by input).
+  // memory latency), then what a PUBACK reads (session, decoder state between packets); the
+  // 1 KB decode target and everything only CONNECT/SUBSCRIBE touch come last.
   Service& service_;
   Hub& hub_;
   Front* front_;
@@ -152,14 +157,13 @@ class MqttConnection final : public ClientConnection {
   protocol::mqtt::ProtocolVersion version_ = protocol::mqtt::ProtocolVersion::kUnknown;
   uint16_t client_receive_maximum_ = 65535;
   uint32_t client_max_packet_size_ = protocol::mqtt::kMaxPacketSizeLimit;
+  MqttSession* session_ = nullptr;
+  sim::Nanos last_packet_at_ = 0;
   protocol::mqtt::Decoder decoder_;
-  protocol::mqtt::Packet packet_;
   std::optional<std::string> token_user_id_;
   std::vector<std::string> token_roles_;
   std::vector<std::string> token_groups_;
-  MqttSession* session_ = nullptr;
   uint16_t keep_alive_seconds_ = 0;
-  sim::Nanos last_packet_at_ = 0;
   sim::TimerId keep_alive_timer_ = 0;
   std::set<uint16_t> inbound_qos2_;  // PUBREC sent, PUBREL awaited (bounded by receive max)
   uint64_t keep_key_ = 0;
@@ -170,6 +174,7 @@ class MqttConnection final : public ClientConnection {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   uint32_t connect_session_expiry_ = 0;  // as requested in CONNECT ([MQTT-3.14.2-2])
   std::vector<uint8_t> scratch_;
+  protocol::mqtt::Packet packet_;  // decode target (not used by the ack fast path)
 };
 
 // One MQTT session: the hub member whose connection id is the client id.
@@ -248,16 +253,21 @@ class MqttSession final : public Subscriber {
   void ArmWill(sim::Nanos delay);
   void CancelTimers();
 
-  // Fields every delivery reads first (see MqttConnection's members).
+  // Fields every delivery and every PUBACK read first (see MqttConnection's members): the
+  // in-flight ring keeps its first two entries inline, so the steady state of a QoS 1 fan-out
+  // (one message in flight per receiver) touches no other memory of the session.
   Service& service_;
   Hub& hub_;
   protocol::mqtt::ProtocolVersion version_;
   bool ended_ = false;
-  MqttConnection* connection_ = nullptr;
-  std::map<std::string, SubscriptionState, std::less<>> subscriptions_;
-  std::deque<Outgoing> inflight_;  // send order
-  std::deque<Outgoing> queue_;     // not yet sent
   uint16_t next_packet_id_ = 1;
+  MqttConnection* connection_ = nullptr;
+  // Send order; at most the client's Receive Maximum ([MQTT-3.3.4-9]) plus what a previous
+  // connection with a larger one left in flight (never more than 65,535: distinct packet ids).
+  MqttRing<Outgoing, 2> inflight_;
+  // Not yet sent; at most MqttLimits::queued_messages_max.
+  MqttRing<Outgoing, 1> queue_;
+  std::map<std::string, SubscriptionState, std::less<>> subscriptions_;
   uint32_t session_expiry_seconds_ = 0;
   std::optional<protocol::mqtt::Will> will_;
   sim::TimerId expiry_timer_ = 0;
