@@ -640,6 +640,7 @@ bool Reproduces(const std::string& path, uint64_t seed, const std::string& signa
     return false;
   }
   result.file = loaded.scenario->file;
+  result.name = loaded.scenario->name;
   RunnerOptions ro = RunnerOptionsFor(options, seed, options.perturb);
   // `wpsim run` without --perturb leaves the scenario's own run.perturb in charge.
   if (!options.perturb) ro.perturb.reset();

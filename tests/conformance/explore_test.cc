@@ -128,6 +128,8 @@ TEST(ExploreRacyScenario, WrittenMinimalScenarioReproducesWithThePrintedCommand)
   reports::ScenarioResult rerun;
   EXPECT_TRUE(Reproduces(path, seed, f.signature, o, rerun)) << FailureSignature(rerun);
   EXPECT_EQ(rerun.status, reports::Outcome::kFail);
+  EXPECT_EQ(rerun.name, "explore-racy-two-publishers");
+  EXPECT_EQ(rerun.seed, seed);
   // What `wpsim run PATH --seed S` (no --perturb) does instead: the race does not happen.
   LoadResult loaded = LoadScenarioPath(path);
   ASSERT_TRUE(loaded.ok());
