@@ -622,6 +622,14 @@ void ShrinkFailures(std::string_view yaml_text, const std::string& file_name, co
   }
 }
 
+Result<std::string> CanonicalYaml(std::string_view yaml_text) {
+  try {
+    return EmitYaml(YAML::Load(std::string(yaml_text)));
+  } catch (const std::exception& e) {
+    return Error{"scenario", e.what()};
+  }
+}
+
 std::vector<std::string> ReproduceArgv(const std::string& path, uint64_t seed, const ExploreOptions& options) {
   std::vector<std::string> argv = {"wpsim", "run", path, "--seed", std::to_string(seed)};
   if (options.perturb) argv.push_back("--perturb");

@@ -130,6 +130,10 @@ Result<ExploreResult> ExploreSeeds(std::string_view yaml_text, const std::string
 void ShrinkFailures(std::string_view yaml_text, const std::string& file_name, const ExploreOptions& options,
                     ExploreResult& result);
 
+// The YAML text the shrinker writes for `yaml_text` unchanged (comments dropped, quoted scalars
+// kept quoted): it loads to the same scenario.
+Result<std::string> CanonicalYaml(std::string_view yaml_text);
+
 // The command line that reproduces a failure of the scenario file `path` with `seed`.
 std::vector<std::string> ReproduceArgv(const std::string& path, uint64_t seed, const ExploreOptions& options);
 

@@ -13,6 +13,7 @@
 #include "conformance/explore.h"
 #include "conformance/loader.h"
 #include "conformance/runner.h"
+#include "conformance/suite.h"
 #include "reports/model.h"
 #include "service/options.h"
 
@@ -255,6 +256,31 @@ TEST(ExploreShrink, KeepsQuotedScalarsStringsWhenReEmitting) {
   ASSERT_TRUE(r.value().failures[0].shrunk.has_value());
   EXPECT_TRUE(r.value().failures[0].shrunk->reproduced);
   EXPECT_NE(r.value().failures[0].shrunk->yaml.find("\"5\""), std::string::npos) << r.value().failures[0].shrunk->yaml;
+}
+
+TEST(ExploreShrink, ReEmittedShippedScenariosRunExactlyLikeTheOriginals) {
+  // Every shrink candidate is re-emitted YAML: if re-emission changed a scenario's meaning, the
+  // shrinker would report a "minimal" scenario that tests something else.
+  Suite suite = LoadSuite({std::string(WPSIM_SOURCE_DIR) + "/scenarios"});
+  ASSERT_TRUE(suite.ok());
+  ASSERT_GT(suite.scenarios.size(), 10u);
+  for (const Scenario& original : suite.scenarios) {
+    if (original.HasTag("load")) continue;  // long; nothing it uses is special to emission
+    Result<std::string> text = CanonicalYaml(ReadFile(original.file));
+    ASSERT_TRUE(text.ok()) << original.file;
+    LoadResult again = LoadScenarioText(text.value(), original.file);
+    ASSERT_TRUE(again.ok()) << original.file << "\n" << FormatDiagnostics(again.diagnostics) << text.value();
+    RunnerOptions o;
+    o.seed = 7;
+    o.perturb = true;
+    reports::ScenarioResult a;
+    reports::ScenarioResult b;
+    RunScenario(original, o, a);
+    RunScenario(*again.scenario, o, b);
+    EXPECT_EQ(a.trace_hash, b.trace_hash) << original.file;
+    EXPECT_EQ(a.status, b.status) << original.file;
+    EXPECT_EQ(MeasureScenario(original), MeasureScenario(*again.scenario)) << original.file;
+  }
 }
 
 }  // namespace
