@@ -385,7 +385,10 @@ class Shrinker {
       if (!list.IsSequence() || i >= list.size()) break;
       YAML::Node step = list[i];
       std::optional<Path> child = ChildList(step);
-      if (!child) continue;
+      if (!child) {
+        any |= DropStepKeys(Join(path, {i}));
+        continue;
+      }
       const Path step_path = Join(path, {i});
       const bool is_repeat = std::get<std::string>((*child)[0]) == "repeat";
       // Unwrap: the block's children in its place, run once in sequence.
@@ -411,6 +414,32 @@ class Shrinker {
       }
       if (is_repeat) any |= HalveCount(Join(step_path, {std::string("repeat"), std::string("count")}));
       any |= ShrinkSteps(Join(step_path, *child));
+    }
+    return any;
+  }
+
+  // Drops the modifiers (as, case, timeout, ...) and the optional arguments (inline checks such
+  // as expect_ack, ack ids, payload details) of the step at `path`, one at a time; the loader
+  // rejects what a step cannot do without, the signature and the control run what matters.
+  bool DropStepKeys(const Path& path) {
+    bool any = false;
+    YAML::Node step = Resolve(best_, path);
+    if (!step.IsMap()) return false;
+    std::vector<std::string> keys = MapKeys(step);
+    if (keys.empty()) return false;
+    for (const std::string& key : keys) {
+      if (Exhausted()) return any;
+      const Path arg_path = Join(path, {key});
+      YAML::Node value = Resolve(best_, arg_path);
+      if (value.IsMap()) {
+        for (const std::string& arg : MapKeys(value)) {
+          if (Exhausted()) return any;
+          if (arg == "client") continue;
+          any |= DropKey(arg_path, arg);
+        }
+      } else if (key != keys.front()) {
+        any |= DropKey(path, key);  // a modifier next to the kind key
+      }
     }
     return any;
   }
