@@ -501,7 +501,7 @@ void MqttConnection::ContinueConnect(mqtt::Connect& connect, bool assigned,
     WPSIM_ASSERT(session != nullptr);
     for (const std::string& group : answer.groups ? *answer.groups : token_groups_) {
       hub_.state().Join(session, group);
-      session->subscriptions()[group] = MqttSession::SubscriptionState{};
+      session->SetSubscription(group, MqttSession::SubscriptionState{});
     }
   }
   session->Attach(this, version_);
@@ -728,7 +728,6 @@ void MqttConnection::HandleSubscribe(const mqtt::Subscribe& subscribe) {
   }
   mqtt::Suback ack;
   ack.packet_id = subscribe.packet_id;
-  auto& subscriptions = session_->subscriptions();
   for (const mqtt::Subscription& s : subscribe.subscriptions) {
     const std::string& filter = s.topic_filter;
     ReasonCode code;
@@ -740,15 +739,16 @@ void MqttConnection::HandleSubscribe(const mqtt::Subscribe& subscribe) {
       code = v5 ? ReasonCode::kTopicFilterInvalid : ReasonCode::kUnspecifiedError;
     } else if (!session_->permissions().CanJoinLeave(filter)) {
       code = v5 ? ReasonCode::kNotAuthorized : ReasonCode::kUnspecifiedError;
-    } else if (subscriptions.size() >= kMqttLimits.subscriptions_max &&
-               subscriptions.find(filter) == subscriptions.end()) {
+    } else if (session_->subscription_count() >= kMqttLimits.subscriptions_max &&
+               session_->FindSubscription(filter) == nullptr) {
       code = v5 ? ReasonCode::kQuotaExceeded : ReasonCode::kUnspecifiedError;
     } else {
       hub_.state().Join(session_, filter);
-      MqttSession::SubscriptionState& state = subscriptions[filter];
+      MqttSession::SubscriptionState state;
       state.qos = s.options.qos;
       state.no_local = s.options.no_local;
       state.subscription_identifier = identifier;
+      session_->SetSubscription(filter, state);
       code = static_cast<ReasonCode>(s.options.qos);
     }
     if (v5 && mqtt::IsError(code)) {
@@ -763,9 +763,8 @@ void MqttConnection::HandleSubscribe(const mqtt::Subscribe& subscribe) {
 void MqttConnection::HandleUnsubscribe(const mqtt::Unsubscribe& unsubscribe) {
   mqtt::Unsuback ack;
   ack.packet_id = unsubscribe.packet_id;
-  auto& subscriptions = session_->subscriptions();
   for (const std::string& filter : unsubscribe.topic_filters) {
-    const bool had = subscriptions.erase(filter) > 0;
+    const bool had = session_->EraseSubscription(filter);
     const bool left = hub_.state().Leave(session_, filter);
     ack.reason_codes.push_back(had || left ? ReasonCode::kSuccess
                                            : ReasonCode::kNoSubscriptionExisted);
@@ -914,7 +913,37 @@ void MqttConnection::Finish(bool abnormal, std::string_view reason) {
 // MqttSession
 
 MqttSession::MqttSession(Service& service, Hub& hub, ProtocolVersion version)
-    : service_(service), hub_(hub), version_(version) {}
+    : version_(version), service_(service), hub_(hub) {}
+
+const MqttSession::SubscriptionState* MqttSession::FindSubscription(std::string_view filter) const {
+  auto it = subscriptions_.find(filter);
+  return it == subscriptions_.end() ? nullptr : &it->second;
+}
+
+void MqttSession::SetSubscription(const std::string& filter, const SubscriptionState& state) {
+  subscriptions_[filter] = state;
+  RefreshSoleSubscription();
+}
+
+bool MqttSession::EraseSubscription(std::string_view filter) {
+  auto it = subscriptions_.find(filter);
+  if (it == subscriptions_.end()) return false;
+  subscriptions_.erase(it);
+  RefreshSoleSubscription();
+  return true;
+}
+
+void MqttSession::RefreshSoleSubscription() {
+  has_sole_ = false;
+  if (subscriptions_.size() != 1) return;
+  const auto& [filter, state] = *subscriptions_.begin();
+  if (filter.size() > kSoleFilterMax || state.subscription_identifier) return;
+  std::copy(filter.begin(), filter.end(), sole_filter_);
+  sole_filter_size_ = static_cast<uint8_t>(filter.size());
+  sole_qos_ = state.qos;
+  sole_no_local_ = state.no_local;
+  has_sole_ = true;
+}
 
 MqttSession::~MqttSession() { CancelTimers(); }
 
@@ -1060,11 +1089,25 @@ void MqttSession::Deliver(OutboundMessage& message) {
   uint8_t qos = 1;
   uint32_t identifier = 0;  // 5.0 Subscription Identifier, 0 = none (valid ones are >= 1)
   if (message.from() == OutboundMessage::From::kGroup) {
-    auto it = subscriptions_.find(message.group());
-    if (it != subscriptions_.end()) {
-      if (it->second.no_local && message.sender_connection_id == connection_id) return;
-      qos = std::min(message.mqtt_qos, it->second.qos);
+    const std::string& group = message.group();
+    bool subscribed = false;
+    bool no_local = false;
+    uint8_t granted = 0;
+    if (has_sole_) {
+      if (std::string_view(sole_filter_, sole_filter_size_) == group) {
+        subscribed = true;
+        no_local = sole_no_local_;
+        granted = sole_qos_;
+      }
+    } else if (auto it = subscriptions_.find(group); it != subscriptions_.end()) {
+      subscribed = true;
+      no_local = it->second.no_local;
+      granted = it->second.qos;
       identifier = it->second.subscription_identifier.value_or(0);
+    }
+    if (subscribed) {
+      if (no_local && message.sender_connection_id == connection_id) return;
+      qos = std::min(message.mqtt_qos, granted);
     } else {
       qos = std::min<uint8_t>(message.mqtt_qos, 1);  // REST-added: default options, QoS 1
     }

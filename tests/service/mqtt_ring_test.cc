@@ -12,8 +12,9 @@
 namespace wpsim::service {
 namespace {
 
-TEST(MqttRing, BehavesLikeADequeThroughGrowthWrapAndMiddleErases) {
-  MqttRing<uint32_t, 2> ring;
+template <size_t kInline>
+void RunAgainstDeque() {
+  MqttRing<uint32_t, kInline> ring;
   std::deque<uint32_t> model;
   uint64_t state = 0x2545F4914F6CDD1DULL;  // xorshift: deterministic, no std:: distributions
   auto next = [&state] {
@@ -52,10 +53,22 @@ TEST(MqttRing, BehavesLikeADequeThroughGrowthWrapAndMiddleErases) {
     }
   }
   EXPECT_GT(ring.capacity(), 2u);
+  EXPECT_LE(ring.capacity(), (MqttRing<uint32_t, kInline>::kMaxCapacity));
   ring.clear();
   EXPECT_TRUE(ring.empty());
   ring.push_back(7);
   EXPECT_EQ(ring.front(), 7u);
+}
+
+TEST(MqttRing, BehavesLikeADequeThroughGrowthWrapAndMiddleErases) {
+  RunAgainstDeque<0>();
+  RunAgainstDeque<1>();
+  RunAgainstDeque<2>();
+}
+
+TEST(MqttRing, AnEmptyRingWithoutInlineSlotsTakesSixteenBytes) {
+  EXPECT_EQ(sizeof(MqttRing<std::shared_ptr<int>, 0>), 16u);
+  EXPECT_EQ(sizeof(MqttRing<std::shared_ptr<int>, 1>), 16u + sizeof(std::shared_ptr<int>));
 }
 
 TEST(MqttRing, FreedSlotsReleaseWhatTheyHeld) {

@@ -971,6 +971,74 @@ TEST_F(MqttSim, SubscriptionIdentifierIsSentWithMatchingPublishes) {
   EXPECT_EQ(got[1]->mqtt->properties.subscription_identifiers, std::vector<uint32_t>{42});
 }
 
+// Deliver keeps an inline copy of a sole short subscription (no map lookup); the granted QoS,
+// No Local and identifiers must follow every change of the subscriptions all the same.
+TEST_F(MqttSim, DeliveryFollowsTheSubscriptionsAsTheyAreAddedChangedAndRemoved) {
+  MqttClient& c = Mqtt("client1");
+  Up(c);
+  MqttClient& pub = Mqtt("pub");
+  Up(pub);
+  const std::string long_topic = "a-topic-longer-than-sixteen";
+  auto publish_all = [&](std::string_view text) {
+    ASSERT_TRUE(pub.Publish(Pub("t", text, 1)).ok());
+    ASSERT_TRUE(pub.Publish(Pub(long_topic, text, 1)).ok());
+    Run();
+  };
+  auto received = [&](size_t from) {
+    std::vector<std::string> out;
+    auto got = Of(c, Observation::Kind::kGroupMessage);
+    for (size_t i = from; i < got.size(); ++i) {
+      out.push_back(got[i]->group + "@" + std::to_string(got[i]->mqtt->qos));
+    }
+    return out;
+  };
+  size_t seen = 0;
+  auto next = [&] {
+    std::vector<std::string> r = received(seen);
+    seen += r.size();
+    return r;
+  };
+  using V = std::vector<std::string>;
+  ASSERT_TRUE(c.Subscribe("t", 0).ok());  // sole, short: inline
+  Run();
+  publish_all("1");
+  EXPECT_EQ(next(), (V{"t@0"}));
+  ASSERT_TRUE(c.Subscribe("t", 1).ok());  // same filter, new QoS
+  Run();
+  publish_all("2");
+  EXPECT_EQ(next(), (V{"t@1"}));
+  ASSERT_TRUE(c.Subscribe(long_topic, 0).ok());  // two: the map
+  Run();
+  publish_all("3");
+  EXPECT_EQ(next(), (V{"t@1", long_topic + "@0"}));
+  ASSERT_TRUE(c.Unsubscribe({"t"}).ok());  // sole but long: the map
+  Run();
+  publish_all("4");
+  EXPECT_EQ(next(), (V{long_topic + "@0"}));
+  ASSERT_TRUE(c.Unsubscribe({long_topic}).ok());
+  ASSERT_TRUE(c.Subscribe("t", 1, 7).ok());  // sole, short, with an identifier: the map
+  Run();
+  publish_all("5");
+  EXPECT_EQ(next(), (V{"t@1"}));
+  auto got = Of(c, Observation::Kind::kGroupMessage);
+  EXPECT_EQ(got.back()->mqtt->properties.subscription_identifiers, std::vector<uint32_t>{7});
+  mqtt::Subscription no_local;
+  no_local.topic_filter = "t";
+  no_local.options.qos = 1;
+  no_local.options.no_local = true;
+  ASSERT_TRUE(c.Subscribe({no_local}).ok());  // sole, short, No Local: inline
+  Run();
+  ASSERT_TRUE(c.Publish(Pub("t", "own", 1)).ok());
+  publish_all("6");
+  EXPECT_EQ(next(), (V{"t@1"}));
+  EXPECT_TRUE(Of(c, Observation::Kind::kGroupMessage).back()->mqtt->properties
+                  .subscription_identifiers.empty());
+  ASSERT_TRUE(c.Unsubscribe({"t"}).ok());
+  Run();
+  publish_all("7");
+  EXPECT_EQ(next(), V{});
+}
+
 TEST_F(MqttSim, PublishPropertiesAreForwardedUnaltered) {
   MqttClient& c = Mqtt("client1");
   Up(c);
