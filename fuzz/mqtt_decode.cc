@@ -9,7 +9,9 @@
 //   bits 6-7  chunking: whole, 1 byte at a time, 3 bytes at a time, pseudo-random sizes
 // Oracles besides the sanitizers: every decoded packet re-encodes, and the re-encoding
 // decodes to an equal packet; every decoded PUBLISH written through a PublishTemplate decodes
-// to the same packet; an error is sticky and its reaction fits the side and version.
+// to the same packet; an error is sticky and its reaction fits the side and version; a second
+// decoder that tries the ack fast path (DecodeSimpleAck) before every Decode yields the same
+// packets, stream offsets and outcome.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -63,6 +65,23 @@ void CheckReencoding(const Packet& packet, ProtocolVersion version, Role role) {
   }
 }
 
+// The Packet a fast-path ack stands for (Decode's result: empty properties).
+Packet AsPacket(const SimpleAck& ack) {
+  auto fill = [&](auto a) -> Packet {
+    a.packet_id = ack.packet_id;
+    a.reason_code = ack.reason_code;
+    return a;
+  };
+  switch (ack.type) {
+    case PacketType::kPuback: return fill(Puback{});
+    case PacketType::kPubrec: return fill(Pubrec{});
+    case PacketType::kPubrel: return fill(Pubrel{});
+    case PacketType::kPubcomp: return fill(Pubcomp{});
+    default: WPSIM_ASSERT(false);
+  }
+  return Pingreq{};
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -86,6 +105,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   unsigned chunking = config >> 6;
 
   Decoder decoder(options);
+  Decoder fast(options);  // same input, ack fast path first
+  std::vector<Packet> general_packets;
+  std::vector<Packet> fast_packets;
+  bool fast_failed = false;
   Packet packet;
   size_t pos = 0;
   uint32_t lcg = static_cast<uint32_t>(size) * 2654435761u;
@@ -99,7 +122,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       n = std::min<size_t>(n, 1 + (lcg >> 24) % 64);
     }
     std::span<const uint8_t> in = stream.subspan(pos, n);
+    std::span<const uint8_t> fast_in = in;
     pos += n;
+    while (!fast_failed) {
+      SimpleAck ack;
+      if (fast.DecodeSimpleAck(&fast_in, &ack)) {
+        fast_packets.push_back(AsPacket(ack));
+        continue;
+      }
+      Packet p;
+      DecodeStatus status = fast.Decode(&fast_in, &p);
+      if (status == DecodeStatus::kNeedMore) break;
+      if (status == DecodeStatus::kError) {
+        fast_failed = true;
+        break;
+      }
+      fast_packets.push_back(std::move(p));
+    }
     while (true) {
       DecodeStatus status = decoder.Decode(&in, &packet);
       if (status == DecodeStatus::kNeedMore) {
@@ -112,8 +151,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       WPSIM_ASSERT(decoder.version() != ProtocolVersion::kUnknown);
       CheckReencoding(packet, decoder.version(), options.role);
+      general_packets.push_back(packet);
     }
     WPSIM_ASSERT(decoder.buffered_bytes() <= options.max_packet_size);
+    WPSIM_ASSERT(fast_failed == failed);
+    WPSIM_ASSERT(fast.stream_offset() == decoder.stream_offset());
+    WPSIM_ASSERT(fast_packets == general_packets);
+  }
+  if (failed) {
+    WPSIM_ASSERT(fast.error().stream_offset == decoder.error().stream_offset);
+    WPSIM_ASSERT(fast.error().statement == decoder.error().statement);
   }
   if (failed) {
     const DecodeError& e = decoder.error();
