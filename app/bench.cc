@@ -1,16 +1,415 @@
 #include "app/bench.h"
 
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <iostream>
+#include <optional>
 
 #include "app/cli.h"
+#include "conformance/load.h"
+#include "conformance/runner.h"
+#include "conformance/units.h"
+#include "reports/reports.h"
+#include "sim/seam.h"
 
 namespace wpsim::app {
+namespace {
 
-void RegisterBench(CLI::App& sub, BenchFlags& flags) { sub.allow_extras(); (void)flags; }
+using conformance::ClientKind;
+using conformance::LoadPath;
+using conformance::LoadSpec;
 
-int RunBench(const BenchFlags&, const std::vector<std::string>&) {
-  std::cerr << "wpsim bench: not implemented yet\n";
+// Wall-clock time only feeds the `run` object and the simulator-speed line, never the
+// simulation (DESIGN.md §4).
+int64_t WallNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Rfc3339Now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string FormatNs(int64_t ns) {
+  char buf[32];
+  if (ns < 1'000'000) {
+    snprintf(buf, sizeof buf, "%.1fus", static_cast<double>(ns) / 1e3);
+  } else if (ns < 1'000'000'000) {
+    snprintf(buf, sizeof buf, "%.2fms", static_cast<double>(ns) / 1e6);
+  } else {
+    snprintf(buf, sizeof buf, "%.2fs", static_cast<double>(ns) / 1e9);
+  }
+  return buf;
+}
+
+std::string FormatCount(double v) {
+  char buf[32];
+  if (v >= 1e6) {
+    snprintf(buf, sizeof buf, "%.2f M", v / 1e6);
+  } else if (v >= 1e4) {
+    snprintf(buf, sizeof buf, "%.1f k", v / 1e3);
+  } else {
+    snprintf(buf, sizeof buf, "%.0f", v);
+  }
+  return buf;
+}
+
+std::optional<ClientKind> ParseKind(const std::string& s) {
+  for (ClientKind k : {ClientKind::kWebSocket, ClientKind::kJson, ClientKind::kReliable, ClientKind::kMqtt311,
+                       ClientKind::kMqtt5}) {
+    if (conformance::ClientKindName(k) == s) return k;
+  }
+  return std::nullopt;
+}
+
+std::optional<LoadPath> ParsePath(const std::string& s) {
+  for (LoadPath p : {LoadPath::kBroadcast, LoadPath::kGroup, LoadPath::kClientGroup}) {
+    if (conformance::LoadPathName(p) == s) return p;
+  }
+  return std::nullopt;
+}
+
+int UsageError(const std::string& message) {
+  std::cerr << "wpsim bench: " << message << "\n";
   return kExitUsage;
+}
+
+// What one load (measured or baseline) gave.
+struct Measured {
+  uint64_t delivered = 0;
+  uint64_t operations = 0;
+  uint64_t errors = 0;
+  int64_t window_ns = 0;  // first intended send to the end of the last delivery interval
+  double per_second = 0;  // deliveries per second of the run's clock over the window
+  reports::Histogram latency;
+  int64_t wall_ns = 0;
+};
+
+Measured Summarise(const reports::ScenarioResult& r) {
+  Measured m;
+  m.delivered = r.Counter(reports::kCounterDelivered);
+  m.operations = r.Counter(reports::kCounterOperations);
+  m.errors = r.Counter(reports::kCounterErrors);
+  m.latency = r.MergedLatency(reports::Metric::kPublishToReceive);
+  auto it = r.throughput.find(std::string(reports::kCounterDelivered));
+  if (it != r.throughput.end()) {
+    const reports::ThroughputSeries& s = it->second;
+    size_t last = 0;
+    for (size_t i = 0; i < s.counts.size(); ++i) {
+      if (s.counts[i]) last = i + 1;
+    }
+    m.window_ns = static_cast<int64_t>(last) * s.interval_ns;
+  }
+  if (m.window_ns <= 0) m.window_ns = r.duration_ns;
+  if (m.window_ns > 0) m.per_second = static_cast<double>(m.delivered) * 1e9 / static_cast<double>(m.window_ns);
+  m.wall_ns = r.wall_duration_ns;
+  return m;
+}
+
+void PrintLine(const char* label, const std::string& value) {
+  std::string l = label;
+  while (l.size() < 22) l += *label ? '.' : ' ';
+  std::cout << "  " << l << (*label ? ": " : "  ") << value << "\n";
+}
+
+void PrintMeasured(const Measured& m, uint64_t expected, bool sim) {
+  const char* clock = sim ? "virtual" : "wall";
+  char buf[256];
+  snprintf(buf, sizeof buf, "%llu of %llu expected  %s/s (%s clock, over %s)",
+           static_cast<unsigned long long>(m.delivered), static_cast<unsigned long long>(expected),
+           FormatCount(m.per_second).c_str(), clock, FormatNs(m.window_ns).c_str());
+  PrintLine("deliveries", buf);
+  if (m.latency.empty()) {
+    PrintLine("publish->receive", "no samples");
+  } else {
+    snprintf(buf, sizeof buf, "p50=%s p90=%s p99=%s p99.9=%s max=%s",
+             FormatNs(m.latency.ValueAtPercentile(50)).c_str(), FormatNs(m.latency.ValueAtPercentile(90)).c_str(),
+             FormatNs(m.latency.ValueAtPercentile(99)).c_str(), FormatNs(m.latency.ValueAtPercentile(99.9)).c_str(),
+             FormatNs(m.latency.max()).c_str());
+    PrintLine("publish->receive", buf);
+    PrintLine("", std::string(clock) + " clock, from each send's intended time (coordinated omission corrected)");
+  }
+  snprintf(buf, sizeof buf, "%llu of %llu operations (%.3f%%)", static_cast<unsigned long long>(m.errors),
+           static_cast<unsigned long long>(m.operations),
+           m.operations ? 100.0 * static_cast<double>(m.errors) / static_cast<double>(m.operations) : 0.0);
+  PrintLine("errors", buf);
+  if (sim) {
+    const double wall_s = static_cast<double>(m.wall_ns) / 1e9;
+    snprintf(buf, sizeof buf, "simulated %s deliveries in %.2f s wall = %s deliveries/s wall",
+             FormatCount(static_cast<double>(m.delivered)).c_str(), wall_s,
+             FormatCount(wall_s > 0 ? static_cast<double>(m.delivered) / wall_s : 0).c_str());
+    PrintLine("simulator speed", buf);
+  }
+}
+
+std::string Ratio(double measured, double baseline) {
+  if (baseline <= 0) return "n/a";
+  char buf[32];
+  snprintf(buf, sizeof buf, "%.2fx", measured / baseline);
+  return buf;
+}
+
+}  // namespace
+
+void RegisterBench(CLI::App& sub, BenchFlags& f) {
+  sub.add_option("--target", f.target, "sim (virtual time, deterministic) | local (in-process service on 127.0.0.1)")
+      ->capture_default_str();
+  sub.add_option("--kind", f.kind, "Subscriber kind: websocket | json | reliable | mqtt311 | mqtt5")->capture_default_str();
+  sub.add_option("--path", f.path,
+                 "broadcast (REST sendToAll) | group (REST sendToGroup) | client-group (clients send to the group)")
+      ->capture_default_str();
+  sub.add_option("--subscribers,-c,--connections", f.subscribers, "Subscriber connections")->capture_default_str();
+  sub.add_option("--publishers", f.publishers, "Publishers (REST calls or client connections)")->capture_default_str();
+  sub.add_option("--rate,-R", f.rate, "Total messages per period, open loop: 1000/s, 50/ms, 10/5s")->capture_default_str();
+  sub.add_option("--messages,-n", f.messages, "Messages to send in total (default 1000 unless --duration)");
+  sub.add_option("--duration,-d", f.duration, "Length of the open-loop load, e.g. 10s (instead of --messages)");
+  sub.add_option("--size", f.size, "Payload size, e.g. 64, 1KiB")->capture_default_str();
+  sub.add_option("--qos", f.qos, "MQTT kinds: subscribe and publish QoS (0 or 1)")->capture_default_str();
+  sub.add_option("--latency", f.latency, "Sim: link latency distribution, e.g. 1ms, uniform 1ms 3ms")->capture_default_str();
+  sub.add_option("--bandwidth", f.bandwidth, "Sim: link bandwidth, e.g. 10Gbps, 1Mbps")->capture_default_str();
+  sub.add_option("--seed", f.seed, "Seed of the simulation")->capture_default_str();
+  sub.add_option("--baseline", f.baseline,
+                 "Kind of the baseline load run first in the same process (server broadcast; MQTT: group), or none")
+      ->capture_default_str();
+  sub.add_option("--threshold", f.thresholds, "Pass/fail objective, e.g. 'p99 < 50ms', 'error_rate < 0.1%', 'throughput > 100000/s' (repeatable)");
+  sub.add_option("--listen", f.listen, "local: HOST:PORT of the in-process service (default 127.0.0.1:0)");
+  sub.add_option("--junit", f.junit, "Write a JUnit XML report");
+  sub.add_option("--json", f.json, "Write a JSON report");
+  sub.add_option("--html", f.html, "Write an HTML report (with throughput over time)");
+  sub.add_option("--md", f.md, "Write a Markdown summary");
+  sub.add_flag("--print-scenario", f.print_scenario, "Print the generated scenario YAML and exit");
+}
+
+int RunBench(const BenchFlags& flags, const std::vector<std::string>& argv) {
+  conformance::RunnerOptions options;
+  if (flags.target == "sim") {
+    options.target = conformance::Target::kSim;
+  } else if (flags.target == "local") {
+    options.target = conformance::Target::kLocal;
+  } else {
+    return UsageError("--target must be sim or local, got '" + flags.target + "'");
+  }
+  const bool sim = options.target == conformance::Target::kSim;
+  options.seed = flags.seed;
+  options.reproduce_prefix = {"wpsim", "bench"};
+  if (!flags.listen.empty()) {
+    if (sim) return UsageError("--listen needs --target local");
+    Result<sim::Address> listen = sim::Address::Parse(flags.listen);
+    if (!listen.ok()) return UsageError("--listen: " + listen.error().message);
+    options.listen = flags.listen;
+  }
+
+  LoadSpec spec;
+  std::optional<ClientKind> kind = ParseKind(flags.kind);
+  if (!kind) return UsageError("unknown --kind '" + flags.kind + "' (websocket, json, reliable, mqtt311, mqtt5)");
+  spec.kind = *kind;
+  std::optional<LoadPath> path = ParsePath(flags.path);
+  if (!path) return UsageError("unknown --path '" + flags.path + "' (broadcast, group, client-group)");
+  spec.path = *path;
+  spec.subscribers = flags.subscribers;
+  spec.publishers = flags.publishers;
+  spec.rate = flags.rate;
+  if (!flags.messages.empty() && !flags.duration.empty()) return UsageError("give --messages or --duration, not both");
+  if (!flags.duration.empty()) {
+    Result<int64_t> d = conformance::ParseDuration(flags.duration);
+    if (!d.ok()) return UsageError("--duration: " + d.error().message);
+    spec.duration_ns = d.value();
+  } else if (!flags.messages.empty()) {
+    char* end = nullptr;
+    const unsigned long long n = strtoull(flags.messages.c_str(), &end, 10);
+    if (flags.messages[0] == '-' || end == flags.messages.c_str() || *end != 0) {
+      return UsageError("--messages wants a positive integer, got '" + flags.messages + "'");
+    }
+    spec.messages = n;
+  } else {
+    spec.messages = 1000;
+  }
+  Result<uint64_t> size = conformance::ParseByteSize(flags.size);
+  if (!size.ok()) return UsageError("--size: " + size.error().message);
+  if (size.value() > conformance::kLoadMaxPayloadBytes) return UsageError("--size must be at most 1MiB");
+  spec.size = static_cast<uint32_t>(size.value());
+  spec.qos = flags.qos;
+  spec.sim = sim;
+  spec.latency = flags.latency;
+  spec.bandwidth = flags.bandwidth;
+  if (!sim && (flags.latency != "1ms" || flags.bandwidth != "10Gbps")) {
+    return UsageError("--latency and --bandwidth shape the simulated network: they need --target sim");
+  }
+
+  std::vector<reports::Threshold> thresholds;
+  for (const std::string& t : flags.thresholds) {
+    Result<reports::Threshold> parsed = reports::ParseThreshold(t);
+    if (!parsed.ok()) return UsageError("--threshold '" + t + "': " + parsed.error().message);
+    thresholds.push_back(parsed.value());
+  }
+
+  Result<conformance::LoadPlan> plan = conformance::PlanLoad(spec);
+  if (!plan.ok()) return UsageError(plan.error().message);
+  if (flags.print_scenario) {
+    Result<std::string> yaml = conformance::LoadScenarioYaml(spec);
+    if (!yaml.ok()) return UsageError(yaml.error().message);
+    std::cout << yaml.value();
+    return kExitOk;
+  }
+  Result<conformance::Scenario> measured_sc = conformance::BuildLoadScenario(spec);
+  if (!measured_sc.ok()) return UsageError(measured_sc.error().message);
+
+  std::optional<LoadSpec> baseline_spec;
+  if (flags.baseline != "none") {
+    std::optional<ClientKind> bk = ParseKind(flags.baseline);
+    if (!bk) return UsageError("unknown --baseline '" + flags.baseline + "' (a kind, or none)");
+    LoadSpec b = spec;
+    b.kind = *bk;
+    b.path = conformance::IsMqtt(*bk) ? LoadPath::kClientGroup : LoadPath::kBroadcast;
+    b.qos = 0;
+    b.name = "bench-baseline-" + flags.baseline + "-" + std::string(conformance::LoadPathName(b.path));
+    baseline_spec = b;
+  }
+  std::optional<conformance::Scenario> baseline_sc;
+  if (baseline_spec) {
+    Result<conformance::Scenario> b = conformance::BuildLoadScenario(*baseline_spec);
+    if (!b.ok()) return UsageError("baseline: " + b.error().message);
+    baseline_sc = std::move(b.value());
+  }
+
+  const std::string command_line = reports::ShellQuote(argv);
+  // The reproduce line leaves out the report files, so it is the same for every rerun.
+  std::vector<std::string> repro_argv;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    bool report_flag = false;
+    for (const char* f : {"--junit", "--json", "--html", "--md"}) {
+      if (a == f) {
+        report_flag = true;
+        ++i;  // and its value
+      } else if (a.rfind(std::string(f) + "=", 0) == 0) {
+        report_flag = true;
+      }
+    }
+    if (!report_flag) repro_argv.push_back(a);
+  }
+  const std::string reproduce = reports::ShellQuote(repro_argv);
+  reports::RunReport report;
+  report.target = sim ? reports::Target::kSim : reports::Target::kLocal;
+  report.clock = sim ? reports::ClockKind::kVirtual : reports::ClockKind::kReal;
+  report.seed = flags.seed;
+  const int64_t wall0 = WallNanos();
+  auto run_one = [&](const conformance::Scenario& sc) -> size_t {
+    reports::ScenarioResult& r = report.AddScenario("bench", sc.name);
+    const int64_t w0 = WallNanos();
+    conformance::RunScenario(sc, options, r);
+    r.wall_duration_ns = WallNanos() - w0;
+    r.reproduce = reproduce;
+    // Every send of a bench load is issued by the open-loop block at its intended time and
+    // publish-to-receive is measured from that time, so the report may say so.
+    for (auto& [key, series] : r.latency) {
+      if (key.metric == reports::Metric::kPublishToReceive) series.coordinated_omission_corrected = true;
+    }
+    return report.scenarios.size() - 1;
+  };
+
+  std::cout << "wpsim bench  target " << flags.target << " (" << (sim ? "virtual" : "real") << " clock), seed "
+            << flags.seed << "\n";
+  std::cout << "  load: " << spec.subscribers << " " << flags.kind << " subscribers, " << spec.publishers
+            << " publisher(s), path " << flags.path << ", " << plan->messages << " messages of " << spec.size
+            << " B at " << spec.rate << " open loop";
+  if (sim) std::cout << ", network latency " << spec.latency << " bandwidth " << spec.bandwidth;
+  std::cout << "\n";
+
+  std::optional<size_t> baseline_index;
+  if (baseline_sc) {
+    std::cout << "\nbaseline " << baseline_sc->name << "\n";
+    baseline_index = run_one(*baseline_sc);
+    const Measured b = Summarise(report.scenarios[*baseline_index]);
+    PrintMeasured(b, plan->expected_deliveries, sim);
+  }
+  std::cout << "\nmeasured " << measured_sc->name << "\n";
+  const size_t measured_index = run_one(*measured_sc);
+  const reports::ScenarioResult& mr = report.scenarios[measured_index];
+  const Measured m = Summarise(mr);
+  PrintMeasured(m, plan->expected_deliveries, sim);
+  if (baseline_index) {
+    const Measured b = Summarise(report.scenarios[*baseline_index]);
+    std::cout << "\n  vs baseline: throughput " << Ratio(m.per_second, b.per_second);
+    if (!m.latency.empty() && !b.latency.empty()) {
+      std::cout << ", p50 " << Ratio(static_cast<double>(m.latency.ValueAtPercentile(50)),
+                                    static_cast<double>(b.latency.ValueAtPercentile(50)))
+                << ", p99 " << Ratio(static_cast<double>(m.latency.ValueAtPercentile(99)),
+                                    static_cast<double>(b.latency.ValueAtPercentile(99)));
+    }
+    std::cout << " (measured / baseline)\n";
+  }
+
+  // Thresholds are run-wide objectives evaluated on the measured load only: throughput over
+  // the load window (first intended send to the last delivery interval), not the whole run.
+  reports::ThresholdInput input;
+  input.latency = &m.latency;
+  input.operations = m.operations;
+  input.errors = m.errors;
+  input.events = m.delivered;
+  input.duration_ns = m.window_ns;
+  for (const reports::Threshold& t : thresholds) {
+    reports::ThresholdResult tr;
+    if (t.metric_or_default() == reports::Metric::kPublishToReceive) {
+      tr = reports::EvaluateThreshold(t, input);
+    } else {
+      tr = reports::EvaluateThreshold(t, mr);
+    }
+    report.thresholds.push_back(tr);
+  }
+  if (!report.thresholds.empty()) {
+    std::cout << "\n  thresholds\n";
+    for (const reports::ThresholdResult& t : report.thresholds) {
+      std::cout << "    " << (t.passed ? "PASS " : "FAIL ") << t.expression << "  observed " << t.observed
+                << (t.message.empty() ? "" : "  " + t.message) << "\n";
+    }
+  }
+  for (const reports::ScenarioResult& r : report.scenarios) {
+    if (r.status == reports::Outcome::kPass) continue;
+    std::cout << "\n  " << r.name << ": " << reports::ToString(r.status)
+              << (r.skip_reason.empty() ? "" : " (" + r.skip_reason + ")") << "\n";
+    size_t shown = 0;
+    for (const reports::Failure& f : r.failures) {
+      if (++shown > 5) break;
+      std::cout << "    " << f.message << (f.expected.empty() ? "" : "; expected " + f.expected)
+                << (f.actual.empty() ? "" : "; actual " + f.actual) << "\n";
+    }
+  }
+
+  report.trace_hash = report.CombinedTraceHash();
+  report.run.start_time = Rfc3339Now();
+  report.run.duration_ns = WallNanos() - wall0;
+  report.run.version = WPSIM_VERSION;
+  char host[256] = {0};
+  if (gethostname(host, sizeof host - 1) == 0) report.run.host = host;
+  report.run.command_line = command_line;
+  std::cout << "\nseed " << flags.seed
+            << (sim ? ", trace hash " + reports::FormatTraceHash(report.trace_hash) : std::string())
+            << ", " << FormatNs(report.run.duration_ns) << " wall\n";
+  reports::ReportPaths paths{flags.junit, flags.json, flags.html, flags.md};
+  if (!paths.junit.empty() || !paths.json.empty() || !paths.html.empty() || !paths.markdown.empty()) {
+    Result<std::vector<std::string>> written = reports::WriteReports(report, paths);
+    if (!written.ok()) {
+      std::cerr << "wpsim bench: writing reports failed: " << written.error().message << "\n";
+      return kExitUsage;
+    }
+    for (const std::string& p : written.value()) std::cout << "report: " << p << "\n";
+  }
+  switch (report.ComputeVerdict()) {
+    case reports::Verdict::kPass: return kExitOk;
+    case reports::Verdict::kConformanceFailure: return kExitConformanceFailure;
+    case reports::Verdict::kThresholdFailure: return kExitThreshold;
+  }
+  return kExitOk;
 }
 
 }  // namespace wpsim::app

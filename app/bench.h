@@ -1,6 +1,10 @@
-// `wpsim bench`: see app/bench.cc and docs/cli.md.
+// `wpsim bench`: the fan-out load driver. Builds an open-loop load (conformance/load.h), runs it
+// after a baseline load in the same process, prints a k6-style summary with the
+// measured-vs-baseline ratios, evaluates --threshold expressions and writes the usual reports.
+// See docs/cli.md ("wpsim bench") for flags and exit codes.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -9,7 +13,24 @@
 namespace wpsim::app {
 
 struct BenchFlags {
-  std::vector<std::string> extras;  // replaced by the real flags when the command lands
+  std::string target = "sim";
+  std::string kind = "json";
+  std::string path = "broadcast";
+  uint32_t subscribers = 1000;
+  uint32_t publishers = 1;
+  std::string rate = "1000/s";
+  std::string messages;  // empty: not given
+  std::string duration;  // empty: not given (default: 1000 messages when neither is)
+  std::string size = "64";
+  int qos = 0;
+  std::string latency = "1ms";
+  std::string bandwidth = "10Gbps";
+  uint64_t seed = 1;
+  std::string baseline = "websocket";  // a kind (with --path broadcast) or "none"
+  std::vector<std::string> thresholds;
+  std::string listen;  // local: HOST:PORT of the in-process service
+  std::string junit, json, html, md;
+  bool print_scenario = false;
 };
 
 void RegisterBench(CLI::App& sub, BenchFlags& flags);
