@@ -154,7 +154,7 @@ int RunExplore(const ExploreFlags& flags, const std::vector<std::string>& argv) 
   const int64_t wall0 = WallNanos();
   Result<conformance::ExploreResult> explored = conformance::ExploreSeeds(picked->text, picked->file, options);
   if (!explored.ok()) {
-    std::cerr << explored.error().message;
+    std::cerr << "wpsim explore: " << explored.error().message << (explored.error().message.ends_with("\n") ? "" : "\n");
     return kExitUsage;
   }
   conformance::ExploreResult& result = explored.value();

@@ -597,6 +597,9 @@ Result<ExploreResult> ExploreSeeds(std::string_view yaml_text, const std::string
     r.name = scenario.name + " [seed " + std::to_string(seed) + "]";
     r.ordinal = k;
     RunScenario(scenario, RunnerOptionsFor(options, seed, options.perturb), r);
+    if (r.status == reports::Outcome::kSkip) {
+      return Error{"scenario", scenario.name + " cannot run on the sim target: " + r.skip_reason};
+    }
     ++out.seeds_run;
     const std::string sig = FailureSignature(r);
     if (sig.empty()) continue;

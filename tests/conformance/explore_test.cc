@@ -241,6 +241,14 @@ TEST(ExploreErrors, AScenarioThatDoesNotLoadIsAnErrorWithDiagnostics) {
   EXPECT_NE(r.error().message.find("broken.yaml:"), std::string::npos) << r.error().message;
 }
 
+TEST(ExploreErrors, AScenarioTheSimTargetSkipsIsAnErrorNotAPass) {
+  std::string text = ReadFile(kCalm);
+  text.replace(text.find("hub: calm"), 9, "hub: calm\ntargets: [remote]");
+  Result<ExploreResult> r = Explore(text, kCalm, SmallRun(3));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("cannot run on the sim target"), std::string::npos) << r.error().message;
+}
+
 TEST(ExploreShrink, KeepsQuotedScalarsStringsWhenReEmitting) {
   // data: "5" is the string 5, not the number; the re-emitted candidates must keep it so,
   // otherwise the original would not even reproduce after re-emission.
