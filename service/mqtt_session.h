@@ -3,7 +3,9 @@
 //
 // Theory of operation. An upgrade to /clients/mqtt/hubs/{hub} with subprotocol "mqtt" and a
 // valid token (client_endpoint.cc) makes an MqttConnection on the Front. It decodes packets
-// from binary WebSocket frames (a text frame closes it, [MQTT-6.0.0-1]). States:
+// from binary WebSocket frames (a text frame closes it, [MQTT-6.0.0-1]); a PUBACK, PUBREC,
+// PUBREL or PUBCOMP without properties is read in place by the decoder's fast path
+// (Decoder::DecodeSimpleAck) and handled exactly like its decoded form (HandleAck). States:
 //
 //   kAwaitConnect  only CONNECT is accepted (the decoder enforces it). CONNECT is validated
 //                  (client id, keep-alive, will, authentication method); a refusal sends
