@@ -123,7 +123,7 @@ class MqttRing {
   std::unique_ptr<T[]> heap_;
   uint32_t size_ = 0;
   uint16_t head_ = 0;
-  uint16_t mask_ = kInline == 0 ? 0 : kInline - 1;
+  uint16_t mask_ = static_cast<uint16_t>(kInline == 0 ? 0 : kInline - 1);
   [[no_unique_address]] MqttRingSlots<T, kInline> inline_;
 };
 
