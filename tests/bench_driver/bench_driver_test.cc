@@ -182,6 +182,18 @@ TEST(BenchDriver, OverloadedLinkShowsLatencyGrowingFromTheIntendedSendTime) {
   std::remove(ok.c_str());
 }
 
+TEST(BenchDriver, UndeliveredLoadIsAConformanceFailureThatWinsOverThresholds) {
+  // 100 s links: nothing connects within the step timeout, so no message is delivered.
+  const std::string out = TempPath("undelivered.json");
+  EXPECT_EQ(Bench({"--subscribers", "5", "--messages", "10", "--rate", "100/s", "--latency", "100s", "--baseline",
+                   "none", "--threshold", "p99 < 1us", "--json", out}),
+            kExitConformanceFailure);
+  const json report = ReadJson(out);
+  EXPECT_EQ(report["scenarios"][0]["status"], "fail");
+  EXPECT_EQ(report["verdict"], "conformance_failure");
+  std::remove(out.c_str());
+}
+
 TEST(BenchDriver, UsageErrorsExitTwo) {
   EXPECT_EQ(Bench({"--rate", "fast"}), kExitUsage);
   EXPECT_EQ(Bench({"--rate", "0/s"}), kExitUsage);
