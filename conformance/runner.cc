@@ -1144,6 +1144,14 @@ class ScenarioRun {
                     : r.op == RestOp::kSendToUser  ? reports::kPathServerToUser
                                                    : reports::kPathServerToConnection);
       RecordPublish(r.client, key, ctx.intended_ns.value_or(now), p);
+      if (key == body) {
+        // MQTT 3.1.1 receivers (and MQTT 5 ones without a content type) see the body as binary,
+        // which PayloadText keys by its base64 (as RecordMqttPublish does the other way round).
+        const std::string b64 = Base64Encode(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(body.data()), body.size()));
+        if (b64 != key) {
+          publishes_[b64].push_back(PublishRecord{r.client, ctx.intended_ns.value_or(now), p, publish_counter_[r.client] - 1});
+        }
+      }
     }
     Arrow(now, sc_.members[r.client].name, "service", method + " " + path);
     result_.Count(reports::kCounterOperations);
