@@ -127,6 +127,7 @@ struct PublishRecord {
   int64_t time_ns = 0;
   std::string path;
   uint64_t index = 0;  // per publisher
+  bool intended = false;  // time_ns is the open-loop intended send time (not the issue time)
 };
 
 class ScenarioRun {
@@ -254,6 +255,7 @@ class ScenarioRun {
   std::vector<Pending> Issue(uint32_t id, const IterContext& ctx) {
     const Step& s = sc_.steps[id];
     const int64_t now = env_.Now();
+    issuing_intended_ = ctx.intended_ns.has_value();
     if (step_issued_[id] < 0) step_issued_[id] = now;
     last_issued_[id] = now;
     if (options_.verbose) {
@@ -1002,7 +1004,7 @@ class ScenarioRun {
 
   void RecordPublish(uint32_t m, const std::string& key, int64_t time, std::string path) {
     auto& list = publishes_[key];
-    list.push_back(PublishRecord{m, time, std::move(path), publish_counter_[m]++});
+    list.push_back(PublishRecord{m, time, std::move(path), publish_counter_[m]++, issuing_intended_});
     result_.Count(reports::kCounterSent);
     CountThroughput(reports::kCounterSent, time);
   }
@@ -1038,7 +1040,7 @@ class ScenarioRun {
     (void)content_type;
     const std::string b64 = Base64Encode(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size()));
     if (b64 != payload) {
-      publishes_[b64].push_back(PublishRecord{m, time, path, publish_counter_[m] - 1});
+      publishes_[b64].push_back(PublishRecord{m, time, path, publish_counter_[m] - 1, issuing_intended_});
     }
   }
 
@@ -1149,7 +1151,8 @@ class ScenarioRun {
         // which PayloadText keys by its base64 (as RecordMqttPublish does the other way round).
         const std::string b64 = Base64Encode(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(body.data()), body.size()));
         if (b64 != key) {
-          publishes_[b64].push_back(PublishRecord{r.client, ctx.intended_ns.value_or(now), p, publish_counter_[r.client] - 1});
+          publishes_[b64].push_back(
+              PublishRecord{r.client, ctx.intended_ns.value_or(now), p, publish_counter_[r.client] - 1, issuing_intended_});
         }
       }
     }
@@ -1283,6 +1286,8 @@ class ScenarioRun {
             auto& series = result_.Latency(reports::Metric::kPublishToReceive, rk, best->path,
                                            reports::SizeBucketLabel(o.payload.data.view().size()));
             series.histogram.Record(std::max<int64_t>(1, now - best->time_ns));
+            // Open-loop sends are timed from their intended send time (coordinated omission).
+            if (best->intended) series.coordinated_omission_corrected = true;
           }
         }
         if (delivered_arrows_ < 200) {
@@ -2297,6 +2302,7 @@ class ScenarioRun {
   size_t delivered_arrows_ = 0;
   // (time, lifeline) of observations that broke an expectation: their arrows are highlighted.
   std::set<std::pair<int64_t, std::string>> highlights_;
+  bool issuing_intended_ = false;  // the step being issued is an open-loop iteration
   int64_t throughput_interval_ns_ = 0;  // 0: no open-loop block yet, no throughput series
   int64_t throughput_start_ns_ = 0;
   std::set<std::string> failed_cases_;
