@@ -1,10 +1,7 @@
 #include "app/bench.h"
 
-#include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <iostream>
 #include <optional>
 
@@ -21,23 +18,6 @@ namespace {
 using conformance::ClientKind;
 using conformance::LoadPath;
 using conformance::LoadSpec;
-
-// Wall-clock time only feeds the `run` object and the simulator-speed line, never the
-// simulation (DESIGN.md §4).
-int64_t WallNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string Rfc3339Now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string FormatNs(int64_t ns) {
   char buf[32];
@@ -182,10 +162,7 @@ void RegisterBench(CLI::App& sub, BenchFlags& f) {
       ->capture_default_str();
   sub.add_option("--threshold", f.thresholds, "Pass/fail objective, e.g. 'p99 < 50ms', 'error_rate < 0.1%', 'throughput > 100000/s' (repeatable)");
   sub.add_option("--listen", f.listen, "local: HOST:PORT of the in-process service (default 127.0.0.1:0)");
-  sub.add_option("--junit", f.junit, "Write a JUnit XML report");
-  sub.add_option("--json", f.json, "Write a JSON report");
-  sub.add_option("--html", f.html, "Write an HTML report (with throughput over time)");
-  sub.add_option("--md", f.md, "Write a Markdown summary");
+  AddReportFileOptions(sub, f.reports);
   sub.add_flag("--print-scenario", f.print_scenario, "Print the generated scenario YAML and exit");
 }
 
@@ -281,7 +258,6 @@ int RunBench(const BenchFlags& flags, const std::vector<std::string>& argv) {
     baseline_sc = std::move(b.value());
   }
 
-  const std::string command_line = reports::ShellQuote(argv);
   // The reproduce line leaves out the report files, so it is the same for every rerun.
   std::vector<std::string> repro_argv;
   for (size_t i = 0; i < argv.size(); ++i) {
@@ -381,24 +357,11 @@ int RunBench(const BenchFlags& flags, const std::vector<std::string>& argv) {
   }
 
   report.trace_hash = report.CombinedTraceHash();
-  report.run.start_time = Rfc3339Now();
-  report.run.duration_ns = WallNanos() - wall0;
-  report.run.version = WPSIM_VERSION;
-  char host[256] = {0};
-  if (gethostname(host, sizeof host - 1) == 0) report.run.host = host;
-  report.run.command_line = command_line;
+  StampRun(report, argv, WallNanos() - wall0);
   std::cout << "\nseed " << flags.seed
             << (sim ? ", trace hash " + reports::FormatTraceHash(report.trace_hash) : std::string())
             << ", " << FormatNs(report.run.duration_ns) << " wall\n";
-  reports::ReportPaths paths{flags.junit, flags.json, flags.html, flags.md};
-  if (!paths.junit.empty() || !paths.json.empty() || !paths.html.empty() || !paths.markdown.empty()) {
-    Result<std::vector<std::string>> written = reports::WriteReports(report, paths);
-    if (!written.ok()) {
-      std::cerr << "wpsim bench: writing reports failed: " << written.error().message << "\n";
-      return kExitUsage;
-    }
-    for (const std::string& p : written.value()) std::cout << "report: " << p << "\n";
-  }
+  if (!WriteRequestedReports(report, flags.reports, "bench")) return kExitUsage;
   switch (report.ComputeVerdict()) {
     case reports::Verdict::kPass: return kExitOk;
     case reports::Verdict::kConformanceFailure: return kExitConformanceFailure;

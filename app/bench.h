@@ -10,6 +10,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app/common.h"
+
 namespace wpsim::app {
 
 struct BenchFlags {
@@ -29,7 +31,7 @@ struct BenchFlags {
   std::string baseline = "websocket";  // a kind (with --path broadcast) or "none"
   std::vector<std::string> thresholds;
   std::string listen;  // local: HOST:PORT of the in-process service
-  std::string junit, json, html, md;
+  ReportFileFlags reports;  // --junit/--json/--html/--md
   bool print_scenario = false;
 };
 

@@ -1,10 +1,7 @@
 #include "app/explore.h"
 
-#include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -19,23 +16,6 @@
 
 namespace wpsim::app {
 namespace {
-
-// Wall-clock time only feeds the printed rate and the report's `run` object, never the
-// simulation (DESIGN.md §4).
-int64_t WallNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string Rfc3339Now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 struct Picked {
   std::string file;
@@ -114,10 +94,7 @@ void RegisterExplore(CLI::App& sub, ExploreFlags& f) {
       ->capture_default_str()->check(CLI::Range(1, 10000000));
   sub.add_option("--check-seeds", f.check_seeds, "Seeds the minimal scenario is retried under")->capture_default_str();
   sub.add_option("--out", f.out, "Minimal scenario file (default wpsim-report/explore/<name>.yaml; -2, -3 ... for further failures)");
-  sub.add_option("--junit", f.junit, "Write a JUnit XML report of the failing seeds");
-  sub.add_option("--json", f.json, "Write a JSON report of the failing seeds");
-  sub.add_option("--html", f.html, "Write an HTML report of the failing seeds");
-  sub.add_option("--md", f.md, "Write a Markdown summary of the failing seeds");
+  AddReportFileOptions(sub, f.reports, " of the failing seeds");
   sub.add_flag("--verbose,-v", f.verbose, "Print every failing seed and every accepted shrink step");
 }
 
@@ -135,14 +112,7 @@ int RunExplore(const ExploreFlags& flags, const std::vector<std::string>& argv) 
   options.shrink_budget = flags.shrink_budget;
   options.check_seeds = flags.check_seeds;
   options.verbose = flags.verbose;
-  for (const std::string& name : flags.inject_bugs) {
-    std::optional<service::Bug> bug = service::ParseBug(name);
-    if (!bug) {
-      std::cerr << "wpsim explore: unknown bug '" << name << "' (see wpsim serve --list-bugs)\n";
-      return kExitUsage;
-    }
-    options.extra_bugs.insert(*bug);
-  }
+  if (!ParseBugNames(flags.inject_bugs, "explore", options.extra_bugs)) return kExitUsage;
   std::optional<Picked> picked = PickScenario(flags);
   if (!picked) return kExitUsage;
   options.progress = [](std::string_view line) { std::cout << line << "\n" << std::flush; };
@@ -229,21 +199,8 @@ int RunExplore(const ExploreFlags& flags, const std::vector<std::string>& argv) 
 
   reports::RunReport& report = result.report;
   report.trace_hash = report.CombinedTraceHash();
-  report.run.start_time = Rfc3339Now();
-  report.run.duration_ns = wall;
-  report.run.version = WPSIM_VERSION;
-  char host[256] = {0};
-  if (gethostname(host, sizeof host - 1) == 0) report.run.host = host;
-  report.run.command_line = reports::ShellQuote(argv);
-  reports::ReportPaths paths{flags.junit, flags.json, flags.html, flags.md};
-  if (!paths.junit.empty() || !paths.json.empty() || !paths.html.empty() || !paths.markdown.empty()) {
-    Result<std::vector<std::string>> written = reports::WriteReports(report, paths);
-    if (!written.ok()) {
-      std::cerr << "wpsim explore: writing reports failed: " << written.error().message << "\n";
-      return kExitUsage;
-    }
-    for (const std::string& p : written.value()) std::cout << "report: " << p << "\n";
-  }
+  StampRun(report, argv, wall);
+  if (!WriteRequestedReports(report, flags.reports, "explore")) return kExitUsage;
   return result.failures.empty() ? kExitOk : kExitConformanceFailure;
 }
 

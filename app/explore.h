@@ -9,6 +9,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app/common.h"
+
 namespace wpsim::app {
 
 struct ExploreFlags {
@@ -24,7 +26,7 @@ struct ExploreFlags {
   uint64_t shrink_budget = 400;
   uint64_t check_seeds = 10;
   std::string out;  // minimal scenario file (default wpsim-report/explore/<name>.yaml)
-  std::string junit, json, html, md;
+  ReportFileFlags reports;  // --junit/--json/--html/--md
   bool verbose = false;
 };
 

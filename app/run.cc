@@ -3,10 +3,8 @@
 #include <unistd.h>
 
 #include <cctype>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <iostream>
 
 #include "app/cli.h"
@@ -24,35 +22,6 @@ namespace {
 
 using conformance::Scenario;
 using conformance::Target;
-
-// Wall-clock time is fine here: it only feeds the `run` object and the printed durations,
-// never the simulation (DESIGN.md §4).
-int64_t WallNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string FormatMs(int64_t ns) {
-  char buf[32];
-  if (ns < 10'000'000) {
-    snprintf(buf, sizeof buf, "%.2fms", static_cast<double>(ns) / 1e6);
-  } else if (ns < 10'000'000'000) {
-    snprintf(buf, sizeof buf, "%.0fms", static_cast<double>(ns) / 1e6);
-  } else {
-    snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(ns) / 1e9);
-  }
-  return buf;
-}
-
-std::string Rfc3339Now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::optional<Target> ParseTargetName(const std::string& s) {
   if (s == "sim") return Target::kSim;
@@ -275,10 +244,7 @@ void RegisterRun(CLI::App& sub, RunFlags& f) {
   sub.add_option("--tags", f.tags, "Comma-separated tags; !t excludes");
   sub.add_option("--repeat", f.repeat, "Run the selection N times")->check(CLI::Range(1, 100000));
   sub.add_option("--shard", f.shard, "Run shard i of n (1-based), e.g. 2/8");
-  sub.add_option("--junit", f.junit, "Write a JUnit XML report");
-  sub.add_option("--json", f.json, "Write a JSON report");
-  sub.add_option("--html", f.html, "Write an HTML report");
-  sub.add_option("--md", f.md, "Write a Markdown summary");
+  AddReportFileOptions(sub, f.reports);
   sub.add_flag("--verbose,-v", f.verbose, "Print steps, seeds and trace hashes");
   sub.add_flag("--mutation", f.mutation, "Run the suite once per injectable service bug; print the kill table");
   sub.add_flag("--perturb", f.perturb, "Sim: break scheduler ties and jitter delays from the seed");
@@ -358,14 +324,7 @@ int RunRun(const RunFlags& flags, const std::vector<std::string>& argv) {
     }
     if (!options.hub_suffix.empty()) std::cout << "hub suffix " << options.hub_suffix << "\n";
   }
-  for (const std::string& name : flags.inject_bugs) {
-    std::optional<service::Bug> bug = service::ParseBug(name);
-    if (!bug) {
-      std::cerr << "wpsim run: unknown bug '" << name << "' (see wpsim serve --list-bugs)\n";
-      return kExitUsage;
-    }
-    options.extra_bugs.insert(*bug);
-  }
+  if (!ParseBugNames(flags.inject_bugs, "run", options.extra_bugs)) return kExitUsage;
   Selection sel = Select(flags);
   if (sel.exit_code != kExitOk) return sel.exit_code;
   if (sel.scenarios.empty()) {
@@ -376,26 +335,13 @@ int RunRun(const RunFlags& flags, const std::vector<std::string>& argv) {
 
   const int64_t wall0 = WallNanos();
   reports::RunReport report = RunAll(sel.scenarios, options, flags, false, &sel.ordinals, sel.suite_size);
-  report.run.start_time = Rfc3339Now();
-  report.run.duration_ns = WallNanos() - wall0;
-  report.run.version = WPSIM_VERSION;
-  char host[256] = {0};
-  if (gethostname(host, sizeof host - 1) == 0) report.run.host = host;
-  report.run.command_line = reports::ShellQuote(argv);
+  StampRun(report, argv, WallNanos() - wall0);
 
   const reports::Totals totals = report.ComputeTotals();
   std::cout << "\nseed " << report.seed
             << (*target == Target::kSim ? ", run trace hash " + reports::FormatTraceHash(report.trace_hash) : "")
             << ", " << FormatMs(report.run.duration_ns) << " wall\n";
-  reports::ReportPaths paths{flags.junit, flags.json, flags.html, flags.md};
-  if (!paths.junit.empty() || !paths.json.empty() || !paths.html.empty() || !paths.markdown.empty()) {
-    Result<std::vector<std::string>> written = reports::WriteReports(report, paths);
-    if (!written.ok()) {
-      std::cerr << "wpsim run: writing reports failed: " << written.error().message << "\n";
-      return kExitUsage;
-    }
-    for (const std::string& p : written.value()) std::cout << "report: " << p << "\n";
-  }
+  if (!WriteRequestedReports(report, flags.reports, "run")) return kExitUsage;
   std::cout << totals.passed << " passed, " << totals.failed + totals.errors << " failed, " << totals.skipped
             << " skipped\n";
   switch (report.ComputeVerdict()) {

@@ -9,6 +9,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app/common.h"
+
 namespace wpsim::app {
 
 struct RunFlags {
@@ -24,7 +26,7 @@ struct RunFlags {
   std::vector<std::string> tags;
   int repeat = 1;
   std::string shard;  // "i/n", 1-based i
-  std::string junit, json, html, md;
+  ReportFileFlags reports;  // --junit/--json/--html/--md
   bool verbose = false;
   bool mutation = false;
   bool perturb = false;

@@ -1,0 +1,86 @@
+#include "app/common.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <optional>
+
+#include "reports/reports.h"
+
+namespace wpsim::app {
+
+int64_t WallNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Rfc3339Now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string FormatMs(int64_t ns) {
+  char buf[32];
+  if (ns < 10'000'000) {
+    snprintf(buf, sizeof buf, "%.2fms", static_cast<double>(ns) / 1e6);
+  } else if (ns < 10'000'000'000) {
+    snprintf(buf, sizeof buf, "%.0fms", static_cast<double>(ns) / 1e6);
+  } else {
+    snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(ns) / 1e9);
+  }
+  return buf;
+}
+
+void StampRun(reports::RunReport& report, const std::vector<std::string>& argv, int64_t wall_duration_ns) {
+  report.run.start_time = Rfc3339Now();
+  report.run.duration_ns = wall_duration_ns;
+  report.run.version = WPSIM_VERSION;
+  char host[256] = {0};
+  if (gethostname(host, sizeof host - 1) == 0) report.run.host = host;
+  report.run.command_line = reports::ShellQuote(argv);
+}
+
+void AddReportFileOptions(CLI::App& sub, ReportFileFlags& f, const std::string& of) {
+  sub.add_option("--junit", f.junit, "Write a JUnit XML report" + of);
+  sub.add_option("--json", f.json, "Write a JSON report" + of);
+  sub.add_option("--html", f.html, "Write an HTML report" + of);
+  sub.add_option("--md", f.md, "Write a Markdown summary" + of);
+}
+
+bool WriteRequestedReports(const reports::RunReport& report, const ReportFileFlags& f,
+                           const std::string& command) {
+  const reports::ReportPaths paths{f.junit, f.json, f.html, f.md};
+  if (paths.junit.empty() && paths.json.empty() && paths.html.empty() && paths.markdown.empty()) {
+    return true;
+  }
+  Result<std::vector<std::string>> written = reports::WriteReports(report, paths);
+  if (!written.ok()) {
+    std::cerr << "wpsim " << command << ": writing reports failed: " << written.error().message << "\n";
+    return false;
+  }
+  for (const std::string& p : written.value()) std::cout << "report: " << p << "\n";
+  return true;
+}
+
+bool ParseBugNames(const std::vector<std::string>& names, const std::string& command,
+                   std::set<service::Bug>& bugs) {
+  for (const std::string& name : names) {
+    std::optional<service::Bug> bug = service::ParseBug(name);
+    if (!bug) {
+      std::cerr << "wpsim " << command << ": unknown bug '" << name << "' (see wpsim serve --list-bugs)\n";
+      return false;
+    }
+    bugs.insert(*bug);
+  }
+  return true;
+}
+
+}  // namespace wpsim::app
