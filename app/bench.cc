@@ -1,6 +1,5 @@
 #include "app/bench.h"
 
-
 #include <cstdio>
 #include <iostream>
 #include <optional>

@@ -1,6 +1,5 @@
 #include "app/explore.h"
 
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
