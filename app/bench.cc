@@ -361,12 +361,7 @@ int RunBench(const BenchFlags& flags, const std::vector<std::string>& argv) {
             << (sim ? ", trace hash " + reports::FormatTraceHash(report.trace_hash) : std::string())
             << ", " << FormatNs(report.run.duration_ns) << " wall\n";
   if (!WriteRequestedReports(report, flags.reports, "bench")) return kExitUsage;
-  switch (report.ComputeVerdict()) {
-    case reports::Verdict::kPass: return kExitOk;
-    case reports::Verdict::kConformanceFailure: return kExitConformanceFailure;
-    case reports::Verdict::kThresholdFailure: return kExitThreshold;
-  }
-  return kExitOk;
+  return ExitCodeOf(report.ComputeVerdict());
 }
 
 }  // namespace wpsim::app

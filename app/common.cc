@@ -8,6 +8,7 @@
 #include <iostream>
 #include <optional>
 
+#include "app/cli.h"
 #include "reports/reports.h"
 
 namespace wpsim::app {
@@ -68,6 +69,15 @@ bool WriteRequestedReports(const reports::RunReport& report, const ReportFileFla
   }
   for (const std::string& p : written.value()) std::cout << "report: " << p << "\n";
   return true;
+}
+
+int ExitCodeOf(reports::Verdict verdict) {
+  switch (verdict) {
+    case reports::Verdict::kPass: return kExitOk;
+    case reports::Verdict::kConformanceFailure: return kExitConformanceFailure;
+    case reports::Verdict::kThresholdFailure: return kExitThreshold;
+  }
+  return kExitOk;
 }
 
 bool ParseBugNames(const std::vector<std::string>& names, const std::string& command,

@@ -36,6 +36,9 @@ void AddReportFileOptions(CLI::App& sub, ReportFileFlags& flags, const std::stri
 bool WriteRequestedReports(const reports::RunReport& report, const ReportFileFlags& flags,
                            const std::string& command);
 
+// The documented exit code of a verdict (app/cli.h): 0 pass, 1 conformance, 3 threshold.
+int ExitCodeOf(reports::Verdict verdict);
+
 // Adds each --inject-bug name to `bugs`; false (with a message naming `command`) on an
 // unknown name.
 bool ParseBugNames(const std::vector<std::string>& names, const std::string& command,

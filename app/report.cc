@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "app/cli.h"
+#include "app/common.h"
 #include "conformance/units.h"
 #include "reports/reports.h"
 
@@ -149,12 +150,7 @@ int RunMerge(const ReportMergeFlags& f) {
        << reports::ToString(merged->ComputeVerdict()) << "\n";
   for (const std::string& p : written.value()) info << "report: " << p << "\n";
   if (!f.verdict_exit) return kExitOk;
-  switch (merged->ComputeVerdict()) {
-    case reports::Verdict::kPass: return kExitOk;
-    case reports::Verdict::kConformanceFailure: return kExitConformanceFailure;
-    case reports::Verdict::kThresholdFailure: return kExitThreshold;
-  }
-  return kExitOk;
+  return ExitCodeOf(merged->ComputeVerdict());
 }
 
 }  // namespace

@@ -344,12 +344,7 @@ int RunRun(const RunFlags& flags, const std::vector<std::string>& argv) {
   if (!WriteRequestedReports(report, flags.reports, "run")) return kExitUsage;
   std::cout << totals.passed << " passed, " << totals.failed + totals.errors << " failed, " << totals.skipped
             << " skipped\n";
-  switch (report.ComputeVerdict()) {
-    case reports::Verdict::kPass: return kExitOk;
-    case reports::Verdict::kConformanceFailure: return kExitConformanceFailure;
-    case reports::Verdict::kThresholdFailure: return kExitThreshold;
-  }
-  return kExitOk;
+  return ExitCodeOf(report.ComputeVerdict());
 }
 
 }  // namespace wpsim::app

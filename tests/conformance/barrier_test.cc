@@ -10,6 +10,7 @@
 #include "conformance/loader.h"
 #include "conformance/runner.h"
 #include "reports/model.h"
+#include "tests/conformance/run_inline.h"
 
 namespace wpsim::conformance {
 namespace {
@@ -24,18 +25,10 @@ clients:
   sub: {kind: json, roles: [webpubsub.joinLeaveGroup]}
 )";
 
-reports::ScenarioResult RunBody(const std::string& body) {
-  LoadResult loaded = LoadScenarioText(std::string(kHead) + body, "barrier.yaml");
-  EXPECT_TRUE(loaded.ok()) << FormatDiagnostics(loaded.diagnostics);
-  reports::ScenarioResult r;
-  if (loaded.ok()) RunScenario(*loaded.scenario, RunnerOptions{}, r);
-  return r;
-}
+using test_util::Failures;
 
-std::string Failures(const reports::ScenarioResult& r) {
-  std::string out;
-  for (const reports::Failure& f : r.failures) out += f.message + " / " + f.actual + "\n";
-  return out;
+reports::ScenarioResult RunBody(const std::string& body) {
+  return test_util::RunInline(std::string(kHead) + body, "barrier.yaml");
 }
 
 constexpr char kSendThenBarrier[] = R"(steps:

@@ -8,23 +8,14 @@
 #include "conformance/loader.h"
 #include "conformance/runner.h"
 #include "reports/model.h"
+#include "tests/conformance/run_inline.h"
 
 namespace wpsim::conformance {
 namespace {
 
-reports::ScenarioResult RunYaml(const std::string& yaml) {
-  LoadResult loaded = LoadScenarioText(yaml, "network.yaml");
-  EXPECT_TRUE(loaded.ok()) << FormatDiagnostics(loaded.diagnostics);
-  reports::ScenarioResult r;
-  if (loaded.ok()) RunScenario(*loaded.scenario, RunnerOptions{}, r);
-  return r;
-}
+using test_util::Failures;
 
-std::string Failures(const reports::ScenarioResult& r) {
-  std::string out;
-  for (const reports::Failure& f : r.failures) out += f.message + " / " + f.actual + "\n";
-  return out;
-}
+reports::ScenarioResult RunYaml(const std::string& yaml) { return test_util::RunInline(yaml, "network.yaml"); }
 
 std::string UpstreamScenario(const std::string& delay_step) {
   return R"(name: upstream-delay
