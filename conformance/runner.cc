@@ -1006,7 +1006,7 @@ class ScenarioRun {
     auto& list = publishes_[key];
     list.push_back(PublishRecord{m, time, std::move(path), publish_counter_[m]++, issuing_intended_});
     result_.Count(reports::kCounterSent);
-    CountThroughput(reports::kCounterSent, time);
+    if (sent_series_ && time >= throughput_start_ns_) sent_series_->Add(time);
   }
 
   // Throughput over time is recorded from the first open-loop (`repeat` with `rate`) block on,
@@ -1024,11 +1024,9 @@ class ScenarioRun {
     }
     throughput_interval_ns_ = interval;
     throughput_start_ns_ = start;
-  }
-
-  void CountThroughput(std::string_view series, int64_t time) {
-    if (!throughput_interval_ns_ || time < throughput_start_ns_) return;
-    result_.Throughput(series, throughput_interval_ns_, throughput_start_ns_).Add(time);
+    // std::map nodes are stable: the per-delivery path adds to the series without a lookup.
+    sent_series_ = &result_.Throughput(reports::kCounterSent, interval, start);
+    delivered_series_ = &result_.Throughput(reports::kCounterDelivered, interval, start);
   }
 
   // An MQTT PUBLISH is matched by its bytes (what MQTT receivers and text receivers see) and,
@@ -1274,7 +1272,7 @@ class ScenarioRun {
       case Observation::Kind::kRawMessage: {
         if (o.sequence_id) ms.max_sequence_id = std::max(ms.max_sequence_id, *o.sequence_id);
         result_.Count(reports::kCounterDelivered);
-        CountThroughput(reports::kCounterDelivered, now);
+        if (delivered_series_ && now >= throughput_start_ns_) delivered_series_->Add(now);
         const std::string key = PayloadText(o);
         auto it = publishes_.find(key);
         if (it != publishes_.end()) {
@@ -2305,6 +2303,8 @@ class ScenarioRun {
   bool issuing_intended_ = false;  // the step being issued is an open-loop iteration
   int64_t throughput_interval_ns_ = 0;  // 0: no open-loop block yet, no throughput series
   int64_t throughput_start_ns_ = 0;
+  reports::ThroughputSeries* sent_series_ = nullptr;  // in result_.throughput, once started
+  reports::ThroughputSeries* delivered_series_ = nullptr;
   std::set<std::string> failed_cases_;
   std::set<std::string> threshold_failed_cases_;
   int64_t end_ns_ = 0;
