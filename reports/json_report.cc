@@ -531,7 +531,7 @@ Result<RunReport> ReadJsonReport(std::string_view text) {
     // Re-parse with exceptions only to obtain the position for the message.
     try {
       json unused = json::parse(text.begin(), text.end());
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
       return MakeError("bad_report", std::string("not valid JSON: ") + e.what());
     }
     return MakeError("bad_report", "not valid JSON");

@@ -161,3 +161,17 @@ TEST(JsonReport, PercentileNamesAreShortest) {
 
 }  // namespace
 }  // namespace wpsim::reports
+
+namespace wpsim::reports {
+namespace {
+
+// Found by fuzz_report_json: a number too large for a double makes nlohmann throw out_of_range
+// (not parse_error) while the reader looks for the error position; it must be an error value.
+TEST(JsonReport, ANumberOutOfRangeIsAnErrorNotAnException) {
+  Result<RunReport> r = ReadJsonReport("{\"schema_version\": 1e999}");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("not valid JSON"), std::string::npos) << r.error().message;
+}
+
+}  // namespace
+}  // namespace wpsim::reports
