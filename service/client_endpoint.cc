@@ -17,6 +17,7 @@
 #include "service/front.h"
 #include "service/mqtt_session.h"
 #include "service/names.h"
+#include "service/client_connection.h"
 #include "service/service.h"
 #include "service/upstream.h"
 

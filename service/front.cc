@@ -1,5 +1,6 @@
 #include "service/front.h"
 
+#include "service/client_connection.h"
 #include "service/service.h"
 
 namespace wpsim::service {

@@ -50,6 +50,7 @@
 #include "protocol/mqtt/decoder.h"
 #include "protocol/mqtt/types.h"
 #include "protocol/websocket/handshake.h"
+#include "service/client_connection.h"
 #include "service/mqtt_ring.h"
 #include "service/service.h"
 

@@ -6,6 +6,7 @@
 #include "protocol/auth/hmac.h"
 #include "protocol/http/client_connection.h"
 #include "service/options.h"
+#include "service/client_connection.h"
 #include "service/service.h"
 #include "sim/tls/tls.h"
 

@@ -32,6 +32,7 @@
 #include "protocol/webpubsub/client_requests.h"
 #include "protocol/websocket/session.h"
 #include "protocol/websocket/stream_connection.h"
+#include "service/client_connection.h"
 #include "service/front.h"
 
 namespace {

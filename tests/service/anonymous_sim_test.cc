@@ -13,7 +13,7 @@
 #include "service/service.h"
 #include "sim/sim_network.h"
 #include "sim/sim_runtime.h"
-#include "tests/service/sim_test_util.h"
+#include "tests/service/sim_fixture.h"
 
 namespace wpsim::service {
 namespace {
@@ -24,41 +24,17 @@ using clients::WsClientKind;
 using clients::WsClientOptions;
 namespace wps = protocol::webpubsub;
 
-class AnonymousSim : public ::testing::Test {
+class AnonymousSim : public testing::ServiceSimTest {
  protected:
-  void SetUp() override {
-    options_.hubs["open"].allow_anonymous = true;
-    service_host_ = net_.AddHost("service").value();
-    client_host_ = net_.AddHost("client").value();
-  }
+  AnonymousSim() { options_.hubs["open"].allow_anonymous = true; }
 
+  // A client of `hub` (which the fixture's token-less options do not fix to "hub").
   WsClient& Client(std::string hub, std::string token = {},
                    WsClientKind kind = WsClientKind::kJson) {
-    if (!service_) {
-      service_ = std::make_unique<Service>(*service_host_, options_);
-      EXPECT_TRUE(service_->Listen(sim::Address{"service", 80}).ok());
-    }
-    WsClientOptions o;
-    o.kind = kind;
-    o.service = sim::Address{"service", 80};
+    WsClientOptions o = WsOptions(kind, std::move(token));
     o.hub = std::move(hub);
-    o.access_token = std::move(token);
-    clients_.push_back(std::make_unique<WsClient>(*client_host_, "c", o));
-    return *clients_.back();
+    return ServiceSimTest::Client("c", std::move(o));
   }
-
-  void Run(sim::Nanos duration = sim::kSecond) { testing::RunNetwork(net_, duration); }
-
-  static std::vector<const Observation*> Of(const WsClient& c, Observation::Kind kind) {
-    return testing::ObservationsOf(c, kind);
-  }
-
-  ServiceOptions options_;
-  sim::SimNetwork net_;
-  sim::SimRuntime* service_host_ = nullptr;
-  sim::SimRuntime* client_host_ = nullptr;
-  std::unique_ptr<Service> service_;
-  std::vector<std::unique_ptr<WsClient>> clients_;
 };
 
 TEST_F(AnonymousSim, HubAllowingAnonymousAdmitsAClientWithoutATokenAsAUserWithoutId) {

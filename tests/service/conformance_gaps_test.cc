@@ -23,7 +23,7 @@
 #include "service/service.h"
 #include "sim/sim_network.h"
 #include "sim/sim_runtime.h"
-#include "tests/service/sim_test_util.h"
+#include "tests/service/sim_fixture.h"
 
 namespace wpsim::service {
 namespace {
@@ -110,30 +110,11 @@ class RawHttpClient : public sim::StreamHandler {
   std::unique_ptr<sim::Stream> stream_;
 };
 
-class ServiceConformanceSim : public ::testing::Test {
+class ServiceConformanceSim : public testing::ServiceSimTest {
  protected:
   void SetUp() override {
-    service_host_ = net_.AddHost("service").value();
-    client_host_ = net_.AddHost("client").value();
-    service_ = std::make_unique<Service>(*service_host_, options_);
-    ASSERT_TRUE(service_->Listen(sim::Address{"service", 80}).ok());
-    cs_.scheme = "http";
-    cs_.host = "service";
-    cs_.port = 80;
-    cs_.access_key = std::string(kDefaultAccessKey);
-  }
-
-  int64_t Now() const { return client_host_->UnixNow() / sim::kSecond; }
-
-  std::string Token(std::optional<std::string> user, std::vector<std::string> roles = {},
-                    std::vector<std::string> groups = {}, int64_t lifetime = 3600) {
-    auth::ClientTokenOptions o;
-    o.user_id = std::move(user);
-    if (!roles.empty()) o.roles = roles;
-    if (!groups.empty()) o.groups = groups;
-    o.issued_at = Now();
-    o.expires_at = o.issued_at + lifetime;
-    return auth::BuildClientToken(cs_, "hub", o);
+    ServiceSimTest::SetUp();
+    StartService();
   }
 
   // A token whose payload is exactly `payload` (signed with the service's key).
@@ -141,29 +122,12 @@ class ServiceConformanceSim : public ::testing::Test {
     return auth::Sign(payload.dump(), kDefaultAccessKey);
   }
 
-  WsClientOptions Options(WsClientKind kind, std::string token) {
-    WsClientOptions o;
-    o.kind = kind;
-    o.service = sim::Address{"service", 80};
-    o.hub = "hub";
-    o.access_token = std::move(token);
-    return o;
-  }
-
-  WsClient& Client(std::string name, WsClientKind kind, std::string token) {
-    return Client(std::move(name), Options(kind, std::move(token)));
-  }
-  WsClient& Client(std::string name, WsClientOptions o) {
-    clients_.push_back(std::make_unique<WsClient>(*client_host_, std::move(name), std::move(o)));
-    return *clients_.back();
-  }
-
   // A second client that recovers `original`'s reliable connection explicitly (the way
   // conformance/runner.cc does): it dials with awps_connection_id / awps_reconnection_token.
   WsClient& Recoverer(std::string name, const WsClient& original) {
     const auto connected = ObservationsOf(original, Observation::Kind::kConnected);
     EXPECT_EQ(connected.size(), 1u);
-    WsClientOptions o = Options(WsClientKind::kReliable, "");
+    WsClientOptions o = WsOptions(WsClientKind::kReliable, "");
     o.auto_recover = false;
     o.auto_sequence_ack = false;
     o.extra_query = "awps_connection_id=" + protocol::http::PercentEncode(original.connection_id()) +
@@ -173,27 +137,15 @@ class ServiceConformanceSim : public ::testing::Test {
     return Client(std::move(name), o);
   }
 
-  clients::RestClient& Rest() {
-    if (!rest_) {
-      clients::RestClientOptions o;
-      o.service = sim::Address{"service", 80};
-      o.connection_string = cs_;
-      rest_ = std::make_unique<clients::RestClient>(*client_host_, "rest", o);
-    }
-    return *rest_;
-  }
-
   std::vector<int> RestStatuses() {
     std::vector<int> out;
     for (const Observation& o : Rest().observations()) out.push_back(o.http_status);
     return out;
   }
 
-  void Run(sim::Nanos duration = sim::kSecond) { testing::RunNetwork(net_, duration); }
-
   // Connects a token client and returns the status of the refused handshake (0 if it opened).
   int HandshakeStatus(const std::string& token) {
-    WsClient& c = Client("c" + std::to_string(clients_.size()), WsClientKind::kJson, token);
+    WsClient& c = Client("c" + std::to_string(ws_clients_.size()), WsClientKind::kJson, token);
     c.Connect();
     Run();
     auto failed = ObservationsOf(c, Observation::Kind::kHandshakeFailed);
@@ -212,15 +164,6 @@ class ServiceConformanceSim : public ::testing::Test {
     for (const Observation* o : messages) out.push_back(o->sequence_id.value_or(0));
     return out;
   }
-
-  ServiceOptions options_;
-  sim::SimNetwork net_;
-  sim::SimRuntime* service_host_ = nullptr;
-  sim::SimRuntime* client_host_ = nullptr;
-  std::unique_ptr<Service> service_;
-  auth::ConnectionString cs_;
-  std::vector<std::unique_ptr<WsClient>> clients_;
-  std::unique_ptr<clients::RestClient> rest_;
 };
 
 // --- AUTH: client tokens -------------------------------------------------------------------
@@ -437,7 +380,7 @@ TEST_F(ServiceConformanceSim, EventWithoutAnEventHandlerIsAckedInternalServerErr
 
 // REL-003 (end to end)
 TEST_F(ServiceConformanceSim, RecoveryReplaysEveryUnackedMessageInOrderBeforeNewTraffic) {
-  WsClientOptions o = Options(WsClientKind::kReliable, Token("r", {}, {"g"}));
+  WsClientOptions o = WsOptions(WsClientKind::kReliable, Token("r", {}, {"g"}));
   o.auto_recover = false;
   o.auto_sequence_ack = false;
   WsClient& r = Client("r", o);
@@ -492,7 +435,7 @@ TEST_F(ServiceConformanceSim, GroupMembershipSurvivesARecovery) {
 
 // REL-008 (within the window)
 TEST_F(ServiceConformanceSim, DroppedReliableConnectionIsRecoverableWithinTheWindow) {
-  WsClientOptions o = Options(WsClientKind::kReliable, Token("r", {}, {"g"}));
+  WsClientOptions o = WsOptions(WsClientKind::kReliable, Token("r", {}, {"g"}));
   o.auto_recover = false;
   WsClient& r = Client("r", o);
   r.Connect();
@@ -514,7 +457,7 @@ TEST_F(ServiceConformanceSim, DroppedReliableConnectionIsRecoverableWithinTheWin
 
 // REL-008 (after the window)
 TEST_F(ServiceConformanceSim, DroppedReliableConnectionIsNotRecoverableAfterTheWindow) {
-  WsClientOptions o = Options(WsClientKind::kReliable, Token("r", {}, {"g"}));
+  WsClientOptions o = WsOptions(WsClientKind::kReliable, Token("r", {}, {"g"}));
   o.auto_recover = false;
   WsClient& r = Client("r", o);
   r.Connect();
@@ -534,7 +477,7 @@ TEST_F(ServiceConformanceSim, DroppedReliableConnectionIsNotRecoverableAfterTheW
 
 // REL-009
 TEST_F(ServiceConformanceSim, ReliableConnectionClosedWith1000IsNotRecoverable) {
-  WsClientOptions o = Options(WsClientKind::kReliable, Token("r", {}, {"g"}));
+  WsClientOptions o = WsOptions(WsClientKind::kReliable, Token("r", {}, {"g"}));
   o.auto_recover = false;
   WsClient& r = Client("r", o);
   r.Connect();
@@ -726,7 +669,7 @@ TEST_F(ServiceConformanceSim, InvalidJsonBodyWithJsonContentTypeIs400AndDelivers
 
 // RESTSVC-006 (reliable replay)
 TEST_F(ServiceConformanceSim, MessageTtlDropsMessagesHeldForADetachedReliableConnection) {
-  WsClientOptions o = Options(WsClientKind::kReliable, Token("r", {}, {"g"}));
+  WsClientOptions o = WsOptions(WsClientKind::kReliable, Token("r", {}, {"g"}));
   o.auto_recover = false;
   WsClient& r = Client("r", o);
   r.Connect();

@@ -16,6 +16,7 @@
 #include "service/service.h"
 #include "sim/sim_network.h"
 #include "sim/sim_runtime.h"
+#include "tests/service/sim_fixture.h"
 
 namespace wpsim::service {
 namespace {
@@ -35,83 +36,36 @@ using mqtt::ReasonCode;
 
 const std::vector<std::string> kPubSubRoles = {"webpubsub.sendToGroup", "webpubsub.joinLeaveGroup"};
 
-class MqttSim : public ::testing::Test {
+class MqttSim : public testing::ServiceSimTest {
  protected:
   void SetUp() override {
-    service_host_ = net_.AddHost("service").value();
-    client_host_ = net_.AddHost("client").value();
-    service_ = std::make_unique<Service>(*service_host_, ServiceOptions{});
-    if (getenv("WPSIM_DEBUG")) {
-      service_->log = [](std::string_view l) {
-        fprintf(stderr, "svc: %.*s\n", static_cast<int>(l.size()), l.data());
-      };
-    }
-    ASSERT_TRUE(service_->Listen(sim::Address{"service", 80}).ok());
-    cs_.scheme = "http";
-    cs_.host = "service";
-    cs_.port = 80;
-    cs_.access_key = std::string(kDefaultAccessKey);
+    ServiceSimTest::SetUp();
+    StartService();
   }
 
   std::string Token(std::optional<std::string> user, std::vector<std::string> roles,
                     auth::ClientType type = auth::ClientType::kMqtt) {
-    auth::ClientTokenOptions o;
-    o.user_id = std::move(user);
-    if (!roles.empty()) o.roles = roles;
-    o.issued_at = client_host_->UnixNow() / sim::kSecond;
-    o.expires_at = o.issued_at + 3600;
-    o.client_type = type;
-    return auth::BuildClientToken(cs_, "hub", o);
+    return ServiceSimTest::Token(std::move(user), std::move(roles), {}, 3600, type);
   }
 
   MqttClient& Mqtt(std::string client_id, ProtocolVersion version = ProtocolVersion::kV5,
                    std::vector<std::string> roles = kPubSubRoles) {
     MqttClientOptions o;
-    o.service = sim::Address{"service", 80};
-    o.access_token = Token(client_id, roles);
+    o.access_token = Token(client_id, std::move(roles));
     o.version = version;
     o.connect.client_id = client_id;
     o.connect.clean_start = true;
     o.connect.keep_alive = 60;
     if (version == ProtocolVersion::kV5) o.connect.properties.session_expiry_interval = 30;
-    mqtt_.push_back(std::make_unique<MqttClient>(*client_host_, client_id, std::move(o)));
-    return *mqtt_.back();
+    return AddMqtt(client_id, std::move(o));
   }
 
   WsClient& Json(std::string name, std::vector<std::string> roles = kPubSubRoles,
                  WsClientKind kind = WsClientKind::kJson) {
-    WsClientOptions o;
-    o.kind = kind;
-    o.service = sim::Address{"service", 80};
-    o.access_token = Token(name, roles, auth::ClientType::kDefault);
-    ws_.push_back(std::make_unique<WsClient>(*client_host_, std::move(name), o));
-    return *ws_.back();
+    std::string token = Token(name, std::move(roles), auth::ClientType::kDefault);
+    return Client(std::move(name), kind, std::move(token));
   }
 
-  clients::RestClient& Rest() {
-    if (!rest_) {
-      clients::RestClientOptions o;
-      o.service = sim::Address{"service", 80};
-      o.connection_string = cs_;
-      rest_ = std::make_unique<clients::RestClient>(*client_host_, "rest", o);
-    }
-    return *rest_;
-  }
-
-  void Run(sim::Nanos duration = sim::kSecond) {
-    Status s = net_.RunFor(duration);
-    ASSERT_TRUE(s.ok()) << s.error().message;
-  }
-
-  template <typename C>
-  static std::vector<const Observation*> Of(const C& c, Observation::Kind kind,
-                                            std::string_view label = {}) {
-    std::vector<const Observation*> out;
-    for (const Observation& o : c.observations()) {
-      if (o.kind == kind && (label.empty() || o.label == label)) out.push_back(&o);
-    }
-    return out;
-  }
   static const Observation* Last(const MqttClient& c, Observation::Kind kind,
                                  std::string_view label = {}) {
     auto all = Of(c, kind, label);
@@ -133,15 +87,6 @@ class MqttSim : public ::testing::Test {
     Run();
   }
   Hub& TheHub() { return service_->GetHub("hub"); }
-
-  sim::SimNetwork net_;
-  sim::SimRuntime* service_host_ = nullptr;
-  sim::SimRuntime* client_host_ = nullptr;
-  std::unique_ptr<Service> service_;
-  auth::ConnectionString cs_;
-  std::vector<std::unique_ptr<MqttClient>> mqtt_;
-  std::vector<std::unique_ptr<WsClient>> ws_;
-  std::unique_ptr<clients::RestClient> rest_;
 };
 
 // ---- Seed 000: PubSub among MQTT clients ---------------------------------------------------

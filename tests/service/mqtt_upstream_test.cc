@@ -15,7 +15,7 @@
 #include "service/service.h"
 #include "sim/sim_network.h"
 #include "sim/sim_runtime.h"
-#include "tests/service/sim_test_util.h"
+#include "tests/service/sim_fixture.h"
 
 namespace wpsim::service {
 namespace {
@@ -32,41 +32,20 @@ using mqtt::ProtocolVersion;
 using mqtt::ReasonCode;
 using nlohmann::json;
 
-class MqttUpstreamSim : public ::testing::Test {
+class MqttUpstreamSim : public testing::ServiceSimTest {
  protected:
   void SetUp() override {
     options_.hubs["hub"].event_handlers = {
         {"http://app/api/{event}", "*", {"connect", "connected", "disconnected"}}};
-    service_host_ = net_.AddHost("service").value();
-    client_host_ = net_.AddHost("client").value();
-    app_host_ = net_.AddHost("app").value();
-    clients::AppServerOptions app_options;
-    app_options.access_keys = options_.access_keys;
-    app_ = std::make_unique<AppServer>(*app_host_, "app", app_options);
-    ASSERT_TRUE(app_->Listen().ok());
-    cs_.scheme = "http";
-    cs_.host = "service";
-    cs_.port = 80;
-    cs_.access_key = std::string(kDefaultAccessKey);
-  }
-
-  void StartService() {
-    service_ = std::make_unique<Service>(*service_host_, options_);
-    ASSERT_TRUE(service_->Listen(sim::Address{"service", 80}).ok());
+    ServiceSimTest::SetUp();
+    StartApp();
   }
 
   MqttClient& Mqtt(std::string client_id, ProtocolVersion version = ProtocolVersion::kV5,
                    bool clean_start = true) {
-    if (!service_) StartService();
-    auth::ClientTokenOptions t;
-    t.user_id = "token-user";
-    t.roles = {"webpubsub.sendToGroup", "webpubsub.joinLeaveGroup"};
-    t.issued_at = client_host_->UnixNow() / sim::kSecond;
-    t.expires_at = t.issued_at + 3600;
-    t.client_type = auth::ClientType::kMqtt;
     MqttClientOptions o;
-    o.service = sim::Address{"service", 80};
-    o.access_token = auth::BuildClientToken(cs_, "hub", t);
+    o.access_token = Token("token-user", {"webpubsub.sendToGroup", "webpubsub.joinLeaveGroup"}, {},
+                           3600, auth::ClientType::kMqtt);
     o.version = version;
     o.connect.client_id = client_id;
     o.connect.clean_start = clean_start;
@@ -77,28 +56,8 @@ class MqttUpstreamSim : public ::testing::Test {
       o.connect.properties.session_expiry_interval = 30;
       o.connect.properties.user_properties = {{"k", "v"}};
     }
-    clients_.push_back(std::make_unique<MqttClient>(*client_host_, client_id, std::move(o)));
-    return *clients_.back();
+    return AddMqtt(client_id, std::move(o));
   }
-
-  void Run(sim::Nanos duration = sim::kSecond) { testing::RunNetwork(net_, duration); }
-
-  static std::vector<const Observation*> Of(const MqttClient& c, Observation::Kind kind) {
-    return testing::ObservationsOf(c, kind);
-  }
-  std::vector<const AppServerRequest*> Posts(std::string_view event) const {
-    return app_->RequestsFor(event);
-  }
-
-  ServiceOptions options_;
-  sim::SimNetwork net_;
-  sim::SimRuntime* service_host_ = nullptr;
-  sim::SimRuntime* client_host_ = nullptr;
-  sim::SimRuntime* app_host_ = nullptr;
-  std::unique_ptr<AppServer> app_;
-  std::unique_ptr<Service> service_;
-  auth::ConnectionString cs_;
-  std::vector<std::unique_ptr<MqttClient>> clients_;
 };
 
 TEST_F(MqttUpstreamSim, ConnectEventCarriesTheMqttBodyAndHeadersThenConnectedHasTheSessionId) {

@@ -15,6 +15,7 @@
 #include "service/service.h"
 #include "sim/sim_network.h"
 #include "sim/sim_runtime.h"
+#include "tests/service/sim_fixture.h"
 
 namespace wpsim::service {
 namespace {
@@ -26,77 +27,27 @@ using clients::WsClientOptions;
 namespace wps = protocol::webpubsub;
 namespace auth = protocol::auth;
 
-class ServiceSim : public ::testing::Test {
+class ServiceSim : public testing::ServiceSimTest {
  protected:
-  explicit ServiceSim(ServiceOptions options = {}) : options_(std::move(options)) {}
+  explicit ServiceSim(ServiceOptions options = {}) { options_ = std::move(options); }
 
   void SetUp() override {
-    service_host_ = net_.AddHost("service").value();
-    client_host_ = net_.AddHost("client").value();
-    service_ = std::make_unique<Service>(*service_host_, options_);
-    if (getenv("WPSIM_DEBUG")) service_->log = [](std::string_view l) { fprintf(stderr, "svc: %.*s\n", (int)l.size(), l.data()); };
-    ASSERT_TRUE(service_->Listen(sim::Address{"service", 80}).ok());
-    cs_.scheme = "http";
-    cs_.host = "service";
-    cs_.port = 80;
-    cs_.access_key = std::string(kDefaultAccessKey);
-  }
-
-  std::string Token(std::optional<std::string> user, std::vector<std::string> roles = {},
-                    std::vector<std::string> groups = {}, int64_t lifetime = 3600) {
-    auth::ClientTokenOptions o;
-    o.user_id = std::move(user);
-    if (!roles.empty()) o.roles = roles;
-    if (!groups.empty()) o.groups = groups;
-    o.issued_at = client_host_->UnixNow() / sim::kSecond;
-    o.expires_at = o.issued_at + lifetime;
-    return auth::BuildClientToken(cs_, "hub", o);
-  }
-
-  WsClient& Client(std::string name, WsClientKind kind, std::string token) {
-    WsClientOptions o;
-    o.kind = kind;
-    o.service = sim::Address{"service", 80};
-    o.hub = "hub";
-    o.access_token = std::move(token);
-    clients_.push_back(std::make_unique<WsClient>(*client_host_, std::move(name), o));
-    return *clients_.back();
-  }
-
-  clients::RestClient& Rest() {
-    if (!rest_) {
-      clients::RestClientOptions o;
-      o.service = sim::Address{"service", 80};
-      o.connection_string = cs_;
-      rest_ = std::make_unique<clients::RestClient>(*client_host_, "rest", o);
-    }
-    return *rest_;
+    ServiceSimTest::SetUp();
+    StartService();
   }
 
   void Run(sim::Nanos duration = sim::kSecond) {
-    Status s = net_.RunFor(duration);
-    ASSERT_TRUE(s.ok()) << s.error().message;
+    ServiceSimTest::Run(duration);
     if (getenv("WPSIM_DEBUG")) {
-      for (auto& c : clients_) for (auto& o : c->observations()) fprintf(stderr, "%s: %s %d %s\n", c->name().c_str(), std::string(clients::ObservationKindName(o.kind)).c_str(), o.http_status, o.text.c_str());
+      for (auto& c : ws_clients_) {
+        for (auto& o : c->observations()) {
+          fprintf(stderr, "%s: %s %d %s\n", c->name().c_str(),
+                  std::string(clients::ObservationKindName(o.kind)).c_str(), o.http_status,
+                  o.text.c_str());
+        }
+      }
     }
   }
-
-  static std::vector<const Observation*> Of(const WsClient& c, Observation::Kind kind) {
-    std::vector<const Observation*> out;
-    for (const Observation& o : c.observations()) {
-      if (o.kind == kind) out.push_back(&o);
-    }
-    return out;
-  }
-
-  ServiceOptions options_;
-  sim::SimNetwork net_;
-  sim::SimRuntime* service_host_ = nullptr;
-  sim::SimRuntime* client_host_ = nullptr;
-  std::unique_ptr<Service> service_;
-  auth::ConnectionString cs_;
-  std::vector<std::unique_ptr<WsClient>> clients_;
-  std::unique_ptr<clients::RestClient> rest_;
 };
 
 TEST_F(ServiceSim, JsonClientGetsConnectedMessageWithUserAndConnectionId) {

@@ -20,7 +20,7 @@
 #include "service/upstream.h"
 #include "sim/sim_network.h"
 #include "sim/sim_runtime.h"
-#include "tests/service/sim_test_util.h"
+#include "tests/service/sim_fixture.h"
 #include "sim/tls/tls.h"
 
 namespace wpsim::service {
@@ -86,81 +86,26 @@ TEST(EventHandlerTime, CeTimeIsRfc3339Utc) {
   EXPECT_EQ(Rfc3339(951'782'400 * sim::kSecond), "2000-02-29T00:00:00.000Z");
 }
 
-class UpstreamSim : public ::testing::Test {
+class UpstreamSim : public testing::ServiceSimTest {
  protected:
   void SetUp() override {
     options_.hubs["hub"].event_handlers = {
         {"http://app/api/{hub}/{event}", "*", {"connect", "connected", "disconnected"}}};
     options_.upstream.request_timeout = 5 * sim::kSecond;
-    service_host_ = net_.AddHost("service").value();
-    client_host_ = net_.AddHost("client").value();
-    app_host_ = net_.AddHost("app").value();
-    clients::AppServerOptions app_options;
-    app_options.access_keys = options_.access_keys;
-    app_ = std::make_unique<AppServer>(*app_host_, "app", app_options);
-    ASSERT_TRUE(app_->Listen().ok());
-    cs_.scheme = "http";
-    cs_.host = "service";
-    cs_.port = 80;
-    cs_.access_key = std::string(kDefaultAccessKey);
-  }
-
-  void StartService() {
-    service_ = std::make_unique<Service>(*service_host_, options_);
-    ASSERT_TRUE(service_->Listen(sim::Address{"service", 80}).ok());
+    ServiceSimTest::SetUp();
+    StartApp();
   }
 
   std::string Token(std::optional<std::string> user, std::vector<std::string> roles = {}) {
-    auth::ClientTokenOptions o;
-    o.user_id = std::move(user);
-    if (!roles.empty()) o.roles = roles;
-    o.issued_at = client_host_->UnixNow() / sim::kSecond;
-    o.expires_at = o.issued_at + 3600;
-    return auth::BuildClientToken(cs_, "hub", o);
+    return ServiceSimTest::Token(std::move(user), std::move(roles));
   }
 
   WsClient& Client(std::string name, WsClientKind kind, std::string token,
                    std::string extra_query = {}) {
-    if (!service_) StartService();
-    WsClientOptions o;
-    o.kind = kind;
-    o.service = sim::Address{"service", 80};
-    o.hub = "hub";
-    o.access_token = std::move(token);
+    WsClientOptions o = WsOptions(kind, std::move(token));
     o.extra_query = std::move(extra_query);
-    clients_.push_back(std::make_unique<WsClient>(*client_host_, std::move(name), o));
-    return *clients_.back();
+    return ServiceSimTest::Client(std::move(name), std::move(o));
   }
-
-  clients::RestClient& Rest() {
-    if (!rest_) {
-      clients::RestClientOptions o;
-      o.service = sim::Address{"service", 80};
-      o.connection_string = cs_;
-      rest_ = std::make_unique<clients::RestClient>(*client_host_, "rest", o);
-    }
-    return *rest_;
-  }
-
-  void Run(sim::Nanos duration = sim::kSecond) { testing::RunNetwork(net_, duration); }
-
-  static std::vector<const Observation*> Of(const WsClient& c, Observation::Kind kind) {
-    return testing::ObservationsOf(c, kind);
-  }
-  std::vector<const AppServerRequest*> Posts(std::string_view event) const {
-    return app_->RequestsFor(event);
-  }
-
-  ServiceOptions options_;
-  sim::SimNetwork net_;
-  sim::SimRuntime* service_host_ = nullptr;
-  sim::SimRuntime* client_host_ = nullptr;
-  sim::SimRuntime* app_host_ = nullptr;
-  std::unique_ptr<AppServer> app_;
-  std::unique_ptr<Service> service_;
-  auth::ConnectionString cs_;
-  std::vector<std::unique_ptr<WsClient>> clients_;
-  std::unique_ptr<clients::RestClient> rest_;
 };
 
 TEST_F(UpstreamSim, ConnectCarriesEveryCloudEventsHeaderAndTheConnectBody) {
