@@ -112,7 +112,8 @@ TEST(ShippedScenarios, SourcesNameARealSectionOfTheirSeed) {
 }
 
 TEST(ShippedScenarios, RuleScenariosTieEveryExpectationToACaseId) {
-  for (const char* folder : {"roles", "acks", "reliable", "auth", "rest", "mqtt", "upstream", "faults"}) {
+  for (const char* folder : {"roles", "acks", "reliable", "auth", "rest", "mqtt", "upstream", "faults", "json",
+                             "connections", "filter"}) {
     std::string dir = kScenarios + "/" + folder;
     if (!std::filesystem::is_directory(dir)) continue;
     Suite suite = LoadSuite({dir});
