@@ -1,15 +1,20 @@
 // The shipped scenarios: every file under scenarios/ loads cleanly, validates against
-// scenarios/schema.json, derives from a real section of its seed document, and the
-// rule-focused folders tie every expectation to a conformance case id.
+// scenarios/schema.json, derives from a real section of its seed document, the
+// rule-focused folders tie every expectation to a conformance case id, and every rule of the
+// catalogues (docs/conformance.md, the MQTT service statements) has a scenario or a unit-only
+// mark with a reason.
 #include <gtest/gtest.h>
 
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <string_view>
+#include <utility>
 
 #include <yaml-cpp/yaml.h>
 
@@ -112,7 +117,8 @@ TEST(ShippedScenarios, SourcesNameARealSectionOfTheirSeed) {
 }
 
 TEST(ShippedScenarios, RuleScenariosTieEveryExpectationToACaseId) {
-  for (const char* folder : {"roles", "acks", "reliable", "auth", "rest", "mqtt", "upstream", "faults"}) {
+  for (const char* folder : {"roles", "acks", "reliable", "auth", "rest", "mqtt", "upstream", "faults", "json",
+                             "connections", "filter"}) {
     std::string dir = kScenarios + "/" + folder;
     if (!std::filesystem::is_directory(dir)) continue;
     Suite suite = LoadSuite({dir});
@@ -189,6 +195,150 @@ TEST(ShippedScenarios, CatalogueLocationsPointAtTheirCaseLines) {
     }
   }
   EXPECT_GT(checked, 50u);
+}
+
+// Scenario files (relative to scenarios/) that use each case id ("case: ID"), scanned as text so
+// that ids of steps, expectations and blocks all count.
+std::map<std::string, std::set<std::string>> CaseUses() {
+  std::map<std::string, std::set<std::string>> uses;
+  auto files = FindScenarioFiles({kScenarios});
+  if (!files.ok()) return uses;
+  for (const std::string& f : *files) {
+    const std::string rel = std::filesystem::relative(f, kScenarios).generic_string();
+    std::ifstream in(f);
+    for (std::string line; std::getline(in, line);) {
+      for (size_t at = line.find("case: "); at != std::string::npos; at = line.find("case: ", at + 1)) {
+        size_t end = at + 6;
+        while (end < line.size() && (std::isupper(static_cast<unsigned char>(line[end])) ||
+                                     std::isdigit(static_cast<unsigned char>(line[end])) ||
+                                     line[end] == '-' || line[end] == '.')) {
+          ++end;
+        }
+        if (end > at + 6) uses[line.substr(at + 6, end - at - 6)].insert(rel);
+      }
+    }
+  }
+  return uses;
+}
+
+// The first and last cells of a Markdown table row ("| a | b | c |" -> "a", "c").
+std::pair<std::string, std::string> FirstAndLastCell(const std::string& row) {
+  const size_t first_end = row.find(" | ", 2);
+  const size_t last_begin = row.rfind(" | ", row.size() - 3);
+  if (first_end == std::string::npos || last_begin == std::string::npos) return {};
+  return {row.substr(2, first_end - 2), row.substr(last_begin + 3, row.size() - 2 - (last_begin + 3))};
+}
+
+// `a`, `b` -> {a, b}
+std::set<std::string> BacktickedWords(const std::string& cell) {
+  std::set<std::string> out;
+  for (size_t open = cell.find('`'); open != std::string::npos; open = cell.find('`', open + 1)) {
+    const size_t close = cell.find('`', open + 1);
+    if (close == std::string::npos) break;
+    out.insert(cell.substr(open + 1, close - open - 1));
+    open = close;
+  }
+  return out;
+}
+
+constexpr std::string_view kUnitOnly = "**unit-only:**";
+
+// A unit-only mark needs a reason a reader can act on.
+bool HasReason(const std::string& cell) {
+  const size_t at = cell.find(kUnitOnly);
+  return at != std::string::npos && cell.size() - (at + kUnitOnly.size()) >= 12;
+}
+
+// Issue 19: every rule of docs/conformance.md a client can observe (WebSocket, MQTT, REST or the
+// event handler) is checked by a scenario, so it travels to --target local and remote. Each
+// catalogue table ends with a "Scenarios" column that lists exactly the scenario files using
+// the row's id, or says "**unit-only:** <reason>" for a rule no scenario can observe. A new id
+// without either fails here, and so does a list that no longer matches the files.
+TEST(ShippedScenarios, EveryCatalogueRuleHasAScenarioOrIsMarkedUnitOnly) {
+  const std::map<std::string, std::set<std::string>> uses = CaseUses();
+  std::ifstream doc_in(std::string(WPSIM_SOURCE_DIR) + "/docs/conformance.md");
+  ASSERT_TRUE(doc_in.good());
+  bool scenarios_column = false;
+  size_t rows = 0, unit_only = 0;
+  for (std::string line; std::getline(doc_in, line);) {
+    if (line.rfind("| ID |", 0) == 0) {
+      scenarios_column = line.find("| Scenarios |") != std::string::npos;
+      continue;
+    }
+    if (line.rfind("| ", 0) != 0 || line.rfind("| --- ", 0) == 0) continue;
+    const auto [id, last] = FirstAndLastCell(line);
+    if (id.size() < 5 || id.find(' ') != std::string::npos || !std::isupper(static_cast<unsigned char>(id[0]))) {
+      continue;
+    }
+    SCOPED_TRACE(id);
+    const auto used = uses.find(id);
+    if (!scenarios_column) {
+      // The "Scenario case families" table: ids only scenarios check, located by file:line.
+      EXPECT_NE(line.find(".yaml:"), std::string::npos)
+          << id << " is in a table without a Scenarios column and names no scenario";
+      EXPECT_TRUE(used != uses.end()) << id << " is listed as a scenario case but no scenario uses it";
+      continue;
+    }
+    ++rows;
+    if (last.find(kUnitOnly) != std::string::npos) {
+      ++unit_only;
+      EXPECT_TRUE(HasReason(last)) << id << ": unit-only without a reason";
+      EXPECT_TRUE(used == uses.end()) << id << " is marked unit-only but "
+                                      << *used->second.begin() << " checks it: list the scenarios instead";
+      continue;
+    }
+    std::set<std::string> listed = BacktickedWords(last);
+    std::set<std::string> actual = used == uses.end() ? std::set<std::string>{} : used->second;
+    std::string want;
+    for (const std::string& f : actual) want += (want.empty() ? "`" : ", `") + f + "`";
+    EXPECT_FALSE(actual.empty()) << id << " has no scenario: add one (with its refusal and boundary cases) "
+                                 << "or mark the row **unit-only:** with a reason";
+    EXPECT_EQ(listed, actual) << id << ": the Scenarios cell should read: " << want;
+  }
+  EXPECT_GT(rows, 140u);
+  EXPECT_LT(unit_only, 15u) << "most rules are observable on the wire";
+}
+
+// The same for the service-level statements of docs/mqtt-conformance.md: their "Scenario cases"
+// column names case ids that scenarios use (or marks the statement unit-only with a reason), and
+// every MQTT case id a scenario uses (MQTT5-…, MQTT311-…, MQTT-WPS-…) is named by some row.
+TEST(ShippedScenarios, EveryMqttServiceStatementHasAScenarioOrIsMarkedUnitOnly) {
+  const std::map<std::string, std::set<std::string>> uses = CaseUses();
+  std::ifstream doc_in(std::string(WPSIM_SOURCE_DIR) + "/docs/mqtt-conformance.md");
+  ASSERT_TRUE(doc_in.good());
+  bool service_level = false, column = false;
+  size_t rows = 0;
+  std::set<std::string> named;
+  for (std::string line; std::getline(doc_in, line);) {
+    if (line.rfind("## Service level", 0) == 0) service_level = true;
+    if (!service_level) continue;
+    if (line.rfind("| Statement |", 0) == 0 || line.rfind("| Rule or choice |", 0) == 0) {
+      column = line.find("| Scenario cases |") != std::string::npos;
+      EXPECT_TRUE(column) << "service-level table without a Scenario cases column: " << line;
+      continue;
+    }
+    if (line.rfind("| ", 0) != 0 || line.rfind("| --- ", 0) == 0 || !column) continue;
+    const auto [statement, last] = FirstAndLastCell(line);
+    SCOPED_TRACE(statement);
+    ++rows;
+    if (last.find(kUnitOnly) != std::string::npos) {
+      EXPECT_TRUE(HasReason(last)) << statement << ": unit-only without a reason";
+      continue;
+    }
+    const std::set<std::string> cases = BacktickedWords(last);
+    EXPECT_FALSE(cases.empty()) << statement << " names no scenario case and is not marked unit-only";
+    for (const std::string& c : cases) {
+      named.insert(c);
+      EXPECT_TRUE(uses.count(c) == 1) << statement << ": no scenario uses case " << c;
+    }
+  }
+  EXPECT_GT(rows, 70u);
+  for (const auto& [id, files] : uses) {
+    if (id.rfind("MQTT5-", 0) == 0 || id.rfind("MQTT311-", 0) == 0 || id.rfind("MQTT-WPS-", 0) == 0) {
+      EXPECT_TRUE(named.count(id) == 1) << id << " (used by " << *files.begin()
+                                        << ") is named by no row of docs/mqtt-conformance.md";
+    }
+  }
 }
 
 }  // namespace
