@@ -5,6 +5,7 @@
 #include "app/report.h"
 #include "app/run.h"
 #include "app/serve.h"
+#include "app/version.h"
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -15,7 +16,7 @@ namespace wpsim::app {
 int RunCli(const std::vector<std::string>& argv) {
   CLI::App app{"wpsim: deterministic simulation and conformance harness for Azure Web PubSub",
                "wpsim"};
-  app.set_version_flag("--version", std::string("wpsim ") + WPSIM_VERSION);
+  app.set_version_flag("--version", [] { return VersionText(); }, "Print the version and build details, then exit");
   app.require_subcommand(1);
 
   auto* serve = app.add_subcommand(

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -69,6 +70,24 @@ bool WriteRequestedReports(const reports::RunReport& report, const ReportFileFla
   }
   for (const std::string& p : written.value()) std::cout << "report: " << p << "\n";
   return true;
+}
+
+bool ColourEnabled(int fd) {
+  const char* no_color = std::getenv("NO_COLOR");
+  if (no_color != nullptr && no_color[0] != '\0') return false;
+  return isatty(fd) == 1;
+}
+
+std::string Paint(Colour colour, const std::string& text, bool enabled) {
+  if (!enabled) return text;
+  const char* code = "";
+  switch (colour) {
+    case Colour::kGreen: code = "\033[32m"; break;
+    case Colour::kRed: code = "\033[31m"; break;
+    case Colour::kYellow: code = "\033[33m"; break;
+    case Colour::kBold: code = "\033[1m"; break;
+  }
+  return code + text + "\033[0m";
 }
 
 int ExitCodeOf(reports::Verdict verdict) {

@@ -36,6 +36,13 @@ void AddReportFileOptions(CLI::App& sub, ReportFileFlags& flags, const std::stri
 bool WriteRequestedReports(const reports::RunReport& report, const ReportFileFlags& flags,
                            const std::string& command);
 
+// Colours (ANSI SGR) only where a person reads them: `fd` is a terminal and NO_COLOR is unset
+// or empty (no-color.org). Reports, pipes and CI logs never get escape codes.
+bool ColourEnabled(int fd);
+enum class Colour { kGreen, kRed, kYellow, kBold };
+// `text` wrapped in the colour's escape codes when `enabled`; `text` itself otherwise.
+std::string Paint(Colour colour, const std::string& text, bool enabled);
+
 // The documented exit code of a verdict (app/cli.h): 0 pass, 1 conformance, 3 threshold.
 int ExitCodeOf(reports::Verdict verdict);
 

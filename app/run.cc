@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "app/cli.h"
+#include "app/list.h"
 #include "conformance/real_environment.h"
 #include "conformance/runner.h"
 #include "conformance/units.h"
@@ -116,6 +117,16 @@ const char* StatusWord(reports::Outcome o) {
   return "?";
 }
 
+Colour StatusColour(reports::Outcome o) {
+  switch (o) {
+    case reports::Outcome::kPass: return Colour::kGreen;
+    case reports::Outcome::kSkip: return Colour::kYellow;
+    case reports::Outcome::kFail:
+    case reports::Outcome::kError: return Colour::kRed;
+  }
+  return Colour::kBold;
+}
+
 // Runs every selected scenario once per repeat; prints a line per scenario unless quiet.
 // `ordinals` (when given) are the scenarios' positions in the unsharded selection of
 // `suite_size`; repeat r of scenario k is then ordinal r * suite_size + ordinals[k].
@@ -127,6 +138,7 @@ reports::RunReport RunAll(const std::vector<Scenario>& scenarios, const conforma
   report.clock = options.target == Target::kSim ? reports::ClockKind::kVirtual : reports::ClockKind::kReal;
   report.seed = options.seed.value_or(conformance::kDefaultSeed);
   const bool tty = !quiet && isatty(STDERR_FILENO);
+  const bool colour = !quiet && ColourEnabled(STDOUT_FILENO);
   const size_t total = scenarios.size() * static_cast<size_t>(std::max(1, flags.repeat));
   size_t done = 0;
   for (int rep = 0; rep < std::max(1, flags.repeat); ++rep) {
@@ -144,7 +156,7 @@ reports::RunReport RunAll(const std::vector<Scenario>& scenarios, const conforma
       ++done;
       if (tty) fprintf(stderr, "\r\033[K");
       if (quiet) continue;
-      std::string line = std::string(StatusWord(r.status)) + "  " + sc.name + "  (" +
+      std::string line = Paint(StatusColour(r.status), StatusWord(r.status), colour) + "  " + sc.name + "  (" +
                          FormatMs(r.duration_ns) +
                          (options.target == Target::kSim ? " virtual, " : ", ") +
                          FormatMs(r.wall_duration_ns) + " wall)";
@@ -240,18 +252,33 @@ void RegisterRun(CLI::App& sub, RunFlags& f) {
                  "Real targets: skip scenarios whose declared waits exceed this (e.g. 30s; 0 = no limit)")
       ->capture_default_str();
   sub.add_option("--seed", f.seed, "Seed for every scenario (default: the scenario's, else 1)");
-  sub.add_option("--filter", f.filters, "Glob on scenario name or file (repeatable)");
-  sub.add_option("--tags", f.tags, "Comma-separated tags; !t excludes");
+  // One value per use (repeat the flag for more), so a path after them stays a path.
+  sub.add_option("--filter", f.filters, "Glob on scenario name or file (repeatable)")
+      ->allow_extra_args(false);
+  sub.add_option("--tags", f.tags, "Comma-separated tags; !t excludes")->allow_extra_args(false);
   sub.add_option("--repeat", f.repeat, "Run the selection N times")->check(CLI::Range(1, 100000));
   sub.add_option("--shard", f.shard, "Run shard i of n (1-based), e.g. 2/8");
   AddReportFileOptions(sub, f.reports);
   sub.add_flag("--verbose,-v", f.verbose, "Print steps, seeds and trace hashes");
   sub.add_flag("--mutation", f.mutation, "Run the suite once per injectable service bug; print the kill table");
   sub.add_flag("--perturb", f.perturb, "Sim: break scheduler ties and jitter delays from the seed");
-  sub.add_option("--inject-bug", f.inject_bugs, "Sim: switch on a service bug (see wpsim serve --list-bugs)");
+  sub.add_option("--inject-bug", f.inject_bugs, "Sim: switch on a service bug (see wpsim serve --list-bugs)")
+      ->allow_extra_args(false);
+  sub.add_flag("--list", f.list,
+               "List the selected scenarios (tags, case IDs) without running them; one scenario: its steps");
 }
 
 int RunRun(const RunFlags& flags, const std::vector<std::string>& argv) {
+  if (flags.list) {
+    Selection sel = Select(flags);
+    if (sel.exit_code != kExitOk) return sel.exit_code;
+    if (sel.scenarios.empty()) {
+      std::cerr << "wpsim run --list: no scenario matches\n";
+      return kExitUsage;
+    }
+    PrintScenarioList(sel.scenarios, stdout);
+    return kExitOk;
+  }
   std::optional<Target> target = ParseTargetName(flags.target);
   if (!target) {
     std::cerr << "wpsim run: unknown target '" << flags.target << "'\n";
@@ -266,6 +293,18 @@ int RunRun(const RunFlags& flags, const std::vector<std::string>& argv) {
   options.connection_string = flags.connection_string;
   if (options.connection_string.empty()) {
     if (const char* env = std::getenv("WebPubSubConnectionString")) options.connection_string = env;
+  }
+  // Without --ca, trust what OpenSSL-based tools (curl, Python) trust through SSL_CERT_FILE, as
+  // the line `wpsim serve --tls` prints sets it (the system store plus its development CA).
+  if (options.ca_file.empty() && *target != Target::kSim && !options.connection_string.empty()) {
+    if (const char* env = std::getenv("SSL_CERT_FILE"); env != nullptr && env[0] != '\0') {
+      if (access(env, R_OK) != 0) {
+        std::cerr << "wpsim run: SSL_CERT_FILE: cannot read " << env
+                  << " (unset it, or point it at a PEM bundle)\n";
+        return kExitUsage;
+      }
+      options.ca_file = env;
+    }
   }
   if (*target == Target::kRemote && options.connection_string.empty()) {
     std::cerr << "wpsim run: --target remote needs --connection-string or WebPubSubConnectionString\n";

@@ -32,6 +32,7 @@ struct RunFlags {
   bool perturb = false;
   std::vector<std::string> inject_bugs;
   bool quiet = false;  // no per-scenario lines (mutation inner runs)
+  bool list = false;   // --list: print the selection (app/list.h) instead of running it
 };
 
 void RegisterRun(CLI::App& sub, RunFlags& flags);

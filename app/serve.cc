@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "app/cli.h"
+#include "app/dev_tls.h"
 #include "app/serve_config.h"
 #include "service/service.h"
 #include "sim/tls/tls.h"
@@ -31,9 +32,51 @@ void RegisterServe(CLI::App& app, ServeFlags& flags) {
   app.add_option("--upstream-ca", flags.upstream_ca,
                  "PEM file of CAs trusted for https:// event handlers (default: the system store)")
       ->check(CLI::ExistingFile);
+  // Development TLS without files (app/dev_tls.h).
+  app.add_flag("--tls", flags.tls,
+               "Serve https/wss with a local development CA made once per user (see the output "
+               "for the line that makes Node and Python trust it)");
 }
 
 namespace {
+
+// The TLS server configuration from --tls-cert/--tls-key, or from the development CA for --tls
+// (filling `trust_line`). Prints the error naming the flag or file and returns null on failure.
+std::shared_ptr<const sim::TlsConfig> LoadTls(const ServeFlags& flags, std::string& trust_line) {
+  sim::TlsServerOptions tls_options;
+  if (!flags.tls_cert.empty() || !flags.tls_key.empty()) {
+    if (flags.tls_cert.empty() || flags.tls_key.empty()) {
+      std::cerr << "wpsim serve: --tls-cert and --tls-key go together (or use --tls alone for a "
+                   "development certificate)\n";
+      return nullptr;
+    }
+    tls_options.cert_file = flags.tls_cert;
+    tls_options.key_file = flags.tls_key;
+  } else {
+    Result<std::string> directory = DevTlsDirectory();
+    if (!directory.ok()) {
+      std::cerr << "wpsim serve: --tls: " << directory.error().message << "\n";
+      return nullptr;
+    }
+    sim::Rng rng(sim::NondeterministicSeed());  // a new CA key is secret: never from a fixed seed
+    Result<DevTlsFiles> files = EnsureDevTls(*directory, rng);
+    if (!files.ok()) {
+      std::cerr << "wpsim serve: --tls: " << files.error().message << "\n";
+      return nullptr;
+    }
+    std::printf("Development CA: %s (%s)\n", files->ca_cert.c_str(),
+                files->created_ca ? "created now" : "made earlier");
+    trust_line = DevTlsTrustLine(*files);
+    tls_options.cert_file = files->server_cert;
+    tls_options.key_file = files->server_key;
+  }
+  auto config = sim::TlsConfig::Server(tls_options);
+  if (!config.ok()) {
+    std::cerr << "wpsim serve: TLS: " << config.error().message << "\n";
+    return nullptr;
+  }
+  return config.value();
+}
 
 }  // namespace
 
@@ -73,22 +116,12 @@ int RunServe(const ServeFlags& flags) {
     }
     options.bugs.insert(*bug);
   }
-  const bool tls = !flags.tls_cert.empty() || !flags.tls_key.empty();
+  const bool tls = flags.tls || !flags.tls_cert.empty() || !flags.tls_key.empty();
   std::shared_ptr<const sim::TlsConfig> tls_config;
+  std::string trust_line;  // --tls without files: how clients come to trust the development CA
   if (tls) {
-    if (flags.tls_cert.empty() || flags.tls_key.empty()) {
-      std::cerr << "wpsim serve: --tls-cert and --tls-key go together\n";
-      return kExitUsage;
-    }
-    sim::TlsServerOptions tls_options;
-    tls_options.cert_file = flags.tls_cert;
-    tls_options.key_file = flags.tls_key;
-    auto config = sim::TlsConfig::Server(tls_options);
-    if (!config.ok()) {
-      std::cerr << "wpsim serve: TLS: " << config.error().message << "\n";
-      return kExitUsage;
-    }
-    tls_config = config.value();
+    tls_config = LoadTls(flags, trust_line);
+    if (tls_config == nullptr) return kExitUsage;
   }
   options.tls = tls;
 
@@ -121,6 +154,8 @@ int RunServe(const ServeFlags& flags) {
   const sim::Address bound = *service.listen_address();
   std::string host = bound.host;
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  // The trust line comes first: readers that wait for the connection string have it then.
+  if (!trust_line.empty()) std::printf("Trust it (Node, Python): %s\n", trust_line.c_str());
   std::printf("Connection string: Endpoint=%s://%s;Port=%u;AccessKey=%s;Version=1.0;\n",
               tls ? "https" : "http", host.c_str(), bound.port, options.access_keys.front().c_str());
   std::fflush(stdout);

@@ -19,6 +19,8 @@ struct ServeFlags {
   bool list_bugs = false;
   std::string public_endpoint;
   std::string upstream_ca;  // PEM file trusted for https:// event handlers
+  // --tls: https/wss with the per-user development CA (app/dev_tls.h) when no files are given.
+  bool tls = false;
 };
 
 void RegisterServe(CLI::App& app, ServeFlags& flags);

@@ -43,7 +43,10 @@ inline constexpr size_t kTlsHighWaterBytes = size_t{1} << 20;
 inline constexpr Nanos kTlsHandshakeTimeoutNanos = 10 * kSecond;
 
 struct TlsClientOptions {
-  // Sent as SNI and, when verifying, the name the certificate must carry (a DNS SAN or CN).
+  // The name the certificate must carry when verifying. A DNS name is sent as SNI and matched
+  // against dNSName SANs (or the CN). An IP literal ("127.0.0.1", "::1") is not sent as SNI and
+  // must appear as an iPAddress SAN (RFC 6125 §6.2.1, RFC 9110 §4.3.4): the CN and dNSNames never
+  // match an address, as in browsers, Node, Python and curl.
   std::string server_name;
   // Trusted CA certificates as PEM (one or more). When empty, ca_file is read.
   std::string ca_pem;
@@ -136,15 +139,45 @@ Result<std::unique_ptr<Listener>> ListenTls(Runtime& runtime, const Address& add
                                             std::shared_ptr<const TlsConfig> config,
                                             AcceptFn on_accept);
 
+// The mbedTLS version linked in, e.g. "2.28.3" (for `wpsim --version`).
+std::string_view TlsLibraryVersion();
+
 struct CertAndKey {
   std::string cert_pem;
   std::string key_pem;
 };
 
-// A self-signed certificate (EC P-256, ECDSA-SHA256) for `common_name` with the DNS names as
-// subjectAltName, valid from 1970-01-01 to 2099-12-31 (so it verifies at any simulated or real
-// time), marked as a CA so it can be its own trust anchor. All randomness (key, serial, signature)
-// comes from `rng`: the same seed gives the same certificate. For tests and `wpsim serve` dev use.
+// What IssueCertificate puts in a certificate.
+struct CertificateSpec {
+  std::string common_name;                // the subject is "CN=<common_name>"
+  std::vector<std::string> dns_names;     // subjectAltName dNSName entries
+  std::vector<std::string> ip_addresses;  // subjectAltName iPAddress entries ("127.0.0.1", "::1")
+  // true: a CA (basicConstraints CA:TRUE, keyUsage keyCertSign and cRLSign as well).
+  // false: a server certificate (CA:FALSE, keyUsage digitalSignature, extKeyUsage serverAuth).
+  bool is_ca = false;
+  // Secret bytes mixed into the key generation on top of `rng` (the DRBG's personalization
+  // string, at most 256 bytes): OS randomness for a key that guards something real, such as a
+  // CA users trust. Empty: the certificate depends on `rng` alone (tests, simulation).
+  std::string extra_entropy;
+};
+
+// A certificate for `spec` with a new EC P-256 key, signed with ECDSA-SHA256 by `issuer` (a CA
+// certificate and its key, e.g. one made by this function) or, when `issuer` is null, by its own
+// key. Valid from 1970-01-01 to 2099-12-31 (so it verifies at any simulated or real time); carries
+// subject and authority key identifiers. All randomness (key, serial, signature) comes from `rng`:
+// the same seed gives the same certificate. Errors: "bad_name", "bad_issuer", "cert_generation".
+Result<CertAndKey> IssueCertificate(const CertificateSpec& spec, const CertAndKey* issuer,
+                                    Rng& rng);
+
+// Ok when `cert_pem` (its first certificate) is signed by a certificate in `ca_pem` and carries
+// `name` under the client's rules (TlsClientOptions::server_name); validity dates are not
+// judged. The error ("tls_verify") says what is wrong, in mbedTLS's words.
+Status VerifyCertificate(const std::string& cert_pem, const std::string& ca_pem,
+                         const std::string& name);
+
+// A self-signed certificate for `common_name` with the DNS names as subjectAltName, marked as a CA
+// so it can be its own trust anchor: IssueCertificate({common_name, dns_names, {}, true}).
+// For tests and quick dev use.
 Result<CertAndKey> GenerateSelfSignedCert(std::string_view common_name,
                                           std::vector<std::string> dns_names, Rng& rng);
 

@@ -1,10 +1,13 @@
 // TLS configuration parsing, the Rng-seeded DRBG, and self-signed certificate generation.
+#include <arpa/inet.h>
 #include <mbedtls/asn1write.h>
 #include <mbedtls/bignum.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/oid.h>
+#include <mbedtls/version.h>
 #include <mbedtls/x509.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -21,12 +24,13 @@ std::string MbedError(int code) {
   return std::string(head) + buf;
 }
 
-Drbg::Drbg(Rng rng) : rng_(rng) {
+Drbg::Drbg(Rng rng, std::string_view personalization) : rng_(rng) {
+  WPSIM_ASSERT(personalization.size() <= 256);
   mbedtls_ctr_drbg_init(&ctx_);
-  static constexpr unsigned char kPersonalization[] = "wpsim-tls-drbg";
-  // Cannot fail with our entropy callback and a short personalization string.
-  const int rc = mbedtls_ctr_drbg_seed(&ctx_, &Drbg::Entropy, this, kPersonalization,
-                                       sizeof(kPersonalization) - 1);
+  // Cannot fail with our entropy callback and a personalization string of at most 256 bytes.
+  const int rc = mbedtls_ctr_drbg_seed(
+      &ctx_, &Drbg::Entropy, this, reinterpret_cast<const unsigned char*>(personalization.data()),
+      personalization.size());
   WPSIM_ASSERT(rc == 0);
 }
 
@@ -104,6 +108,7 @@ Result<std::shared_ptr<const TlsConfig>> TlsConfig::Client(const TlsClientOption
   impl->server = false;
   impl->verify = options.verify;
   impl->server_name = options.server_name;
+  impl->server_ip = tls_internal::ParseIpLiteral(options.server_name);
   impl->handshake_timeout = options.handshake_timeout;
   if (options.verify) {
     if (options.server_name.empty()) {
@@ -147,40 +152,57 @@ Result<std::shared_ptr<const TlsConfig>> TlsConfig::Server(const TlsServerOption
   return std::shared_ptr<const TlsConfig>(new TlsConfig(std::move(impl)));
 }
 
-// ---- Self-signed certificates ----
+std::string_view TlsLibraryVersion() { return MBEDTLS_VERSION_STRING; }
+
+// ---- Certificates ----
 
 namespace {
 
-// subjectAltName value: SEQUENCE OF [2] IA5String dNSName. asn1write writes backwards from the
-// end of the buffer.
-Result<std::vector<unsigned char>> EncodeDnsSan(const std::vector<std::string>& dns_names) {
-  std::vector<unsigned char> buf(64 + dns_names.size() * 300);
+// Runs an mbedtls_asn1_write_* call (which writes backwards and returns the byte count or a
+// negative error) and adds its count to `len`.
+#define WPSIM_ASN1_CHECKED(len, call)                                         \
+  do {                                                                        \
+    const int asn1_rc = (call);                                               \
+    if (asn1_rc < 0) return MakeError("cert_generation", MbedError(asn1_rc)); \
+    (len) += static_cast<size_t>(asn1_rc);                                    \
+  } while (0)
+
+// subjectAltName value: SEQUENCE OF GeneralName, here [2] IA5String dNSName entries followed by
+// [7] OCTET STRING iPAddress entries. asn1write writes backwards from the end of the buffer.
+Result<std::vector<unsigned char>> EncodeSubjectAltName(
+    const std::vector<std::string>& dns_names, const std::vector<std::vector<uint8_t>>& ips) {
+  std::vector<unsigned char> buf(64 + dns_names.size() * 300 + ips.size() * 24);
   unsigned char* start = buf.data();
   unsigned char* p = buf.data() + buf.size();
   size_t len = 0;
+  for (auto it = ips.rbegin(); it != ips.rend(); ++it) {
+    size_t n = 0;
+    WPSIM_ASN1_CHECKED(n, mbedtls_asn1_write_raw_buffer(&p, start, it->data(), it->size()));
+    WPSIM_ASN1_CHECKED(n, mbedtls_asn1_write_len(&p, start, n));
+    WPSIM_ASN1_CHECKED(n, mbedtls_asn1_write_tag(&p, start, MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7));
+    len += n;
+  }
   for (auto it = dns_names.rbegin(); it != dns_names.rend(); ++it) {
     if (it->empty() || it->size() > 253) return MakeError("bad_name", "bad DNS name '" + *it + "'");
     size_t n = 0;
-    int rc = mbedtls_asn1_write_raw_buffer(
-        &p, start, reinterpret_cast<const unsigned char*>(it->data()), it->size());
-    if (rc < 0) return MakeError("cert_generation", MbedError(rc));
-    n += static_cast<size_t>(rc);
-    rc = mbedtls_asn1_write_len(&p, start, n);
-    if (rc < 0) return MakeError("cert_generation", MbedError(rc));
-    n += static_cast<size_t>(rc);
-    rc = mbedtls_asn1_write_tag(&p, start, MBEDTLS_ASN1_CONTEXT_SPECIFIC | 2);
-    if (rc < 0) return MakeError("cert_generation", MbedError(rc));
-    n += static_cast<size_t>(rc);
+    WPSIM_ASN1_CHECKED(
+        n, mbedtls_asn1_write_raw_buffer(
+               &p, start, reinterpret_cast<const unsigned char*>(it->data()), it->size()));
+    WPSIM_ASN1_CHECKED(n, mbedtls_asn1_write_len(&p, start, n));
+    WPSIM_ASN1_CHECKED(n, mbedtls_asn1_write_tag(&p, start, MBEDTLS_ASN1_CONTEXT_SPECIFIC | 2));
     len += n;
   }
-  int rc = mbedtls_asn1_write_len(&p, start, len);
-  if (rc < 0) return MakeError("cert_generation", MbedError(rc));
-  len += static_cast<size_t>(rc);
-  rc = mbedtls_asn1_write_tag(&p, start, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE);
-  if (rc < 0) return MakeError("cert_generation", MbedError(rc));
-  len += static_cast<size_t>(rc);
+  WPSIM_ASN1_CHECKED(len, mbedtls_asn1_write_len(&p, start, len));
+  WPSIM_ASN1_CHECKED(
+      len, mbedtls_asn1_write_tag(&p, start, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
   return std::vector<unsigned char>(p, p + len);
 }
+
+#undef WPSIM_ASN1_CHECKED
+
+// extKeyUsage value: SEQUENCE { id-kp-serverAuth (1.3.6.1.5.5.7.3.1) }.
+constexpr unsigned char kExtKeyUsageServerAuth[] = {0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06,
+                                                    0x01, 0x05, 0x05, 0x07, 0x03, 0x01};
 
 bool ValidNameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
@@ -189,20 +211,111 @@ bool ValidNameChar(char c) {
 
 }  // namespace
 
-Result<CertAndKey> GenerateSelfSignedCert(std::string_view common_name,
-                                          std::vector<std::string> dns_names, Rng& rng) {
+namespace tls_internal {
+
+std::optional<std::vector<uint8_t>> ParseIpLiteral(std::string_view host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty() || host.size() >= INET6_ADDRSTRLEN) return std::nullopt;
+  const std::string text(host);
+  unsigned char bytes[16];
+  if (inet_pton(AF_INET, text.c_str(), bytes) == 1) return std::vector<uint8_t>(bytes, bytes + 4);
+  if (inet_pton(AF_INET6, text.c_str(), bytes) == 1) {
+    return std::vector<uint8_t>(bytes, bytes + 16);
+  }
+  return std::nullopt;
+}
+
+bool CertHasIpSan(const mbedtls_x509_crt& crt, const std::vector<uint8_t>& ip) {
+  // v3_ext points at Extensions ::= SEQUENCE OF Extension (some versions: at the [3] wrapper).
+  unsigned char* p = crt.v3_ext.p;
+  if (p == nullptr) return false;
+  const unsigned char* end = p + crt.v3_ext.len;
+  size_t len = 0;
+  if (*p == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED | 3)) {
+    if (mbedtls_asn1_get_tag(&p, end, &len,
+                             MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED | 3) != 0) {
+      return false;
+    }
+    end = p + len;
+  }
+  if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0) {
+    return false;
+  }
+  end = p + len;
+  while (p < end) {
+    // Extension ::= SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }
+    if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) !=
+        0) {
+      return false;
+    }
+    const unsigned char* ext_end = p + len;
+    size_t oid_len = 0;
+    if (mbedtls_asn1_get_tag(&p, ext_end, &oid_len, MBEDTLS_ASN1_OID) != 0) return false;
+    const bool is_san = oid_len == MBEDTLS_OID_SIZE(MBEDTLS_OID_SUBJECT_ALT_NAME) &&
+                        std::memcmp(p, MBEDTLS_OID_SUBJECT_ALT_NAME, oid_len) == 0;
+    p += oid_len;
+    if (!is_san) {
+      p = const_cast<unsigned char*>(ext_end);
+      continue;
+    }
+    if (p < ext_end && *p == MBEDTLS_ASN1_BOOLEAN) {
+      int critical = 0;
+      if (mbedtls_asn1_get_bool(&p, ext_end, &critical) != 0) return false;
+    }
+    if (mbedtls_asn1_get_tag(&p, ext_end, &len, MBEDTLS_ASN1_OCTET_STRING) != 0) return false;
+    const unsigned char* value_end = p + len;
+    if (mbedtls_asn1_get_tag(&p, value_end, &len,
+                             MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0) {
+      return false;
+    }
+    const unsigned char* names_end = p + len;
+    while (p < names_end) {
+      const unsigned char tag = *p++;
+      size_t name_len = 0;
+      if (mbedtls_asn1_get_len(&p, names_end, &name_len) != 0) return false;
+      if (tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) && name_len == ip.size() &&
+          std::memcmp(p, ip.data(), name_len) == 0) {
+        return true;
+      }
+      p += name_len;
+    }
+    return false;  // a certificate has at most one subjectAltName extension
+  }
+  return false;
+}
+
+}  // namespace tls_internal
+
+Result<CertAndKey> IssueCertificate(const CertificateSpec& spec, const CertAndKey* issuer,
+                                    Rng& rng) {
+  const std::string& common_name = spec.common_name;
   if (common_name.empty()) return MakeError("bad_name", "empty common name");
   for (char c : common_name) {
     // The subject is given to mbedTLS as "CN=<name>": no separators or escapes allowed.
     if (!ValidNameChar(c)) {
-      return MakeError("bad_name",
-                       "unsupported character in common name '" + std::string(common_name) + "'");
+      return MakeError("bad_name", "unsupported character in common name '" + common_name + "'");
     }
   }
-  tls_internal::Drbg drbg(rng);
+  std::vector<std::vector<uint8_t>> ips;
+  for (const std::string& text : spec.ip_addresses) {
+    std::optional<std::vector<uint8_t>> ip = tls_internal::ParseIpLiteral(text);
+    if (!ip) return MakeError("bad_name", "'" + text + "' is not an IPv4 or IPv6 address");
+    ips.push_back(std::move(*ip));
+  }
+  if (spec.extra_entropy.size() > 256) {
+    return MakeError("cert_generation", "extra_entropy is longer than 256 bytes");
+  }
+  tls_internal::Drbg drbg(rng, spec.extra_entropy.empty() ? std::string_view("wpsim-tls-drbg")
+                                                          : std::string_view(spec.extra_entropy));
   rng.Next();  // the caller's stream moves on, so a second call gives another certificate
   mbedtls_pk_context key;
   mbedtls_pk_init(&key);
+  mbedtls_pk_context issuer_key;
+  mbedtls_pk_init(&issuer_key);
+  mbedtls_x509_crt issuer_crt;
+  mbedtls_x509_crt_init(&issuer_crt);
   mbedtls_x509write_cert crt;
   mbedtls_x509write_crt_init(&crt);
   mbedtls_mpi serial;
@@ -210,6 +323,8 @@ Result<CertAndKey> GenerateSelfSignedCert(std::string_view common_name,
   auto cleanup = [&] {
     mbedtls_mpi_free(&serial);
     mbedtls_x509write_crt_free(&crt);
+    mbedtls_x509_crt_free(&issuer_crt);
+    mbedtls_pk_free(&issuer_key);
     mbedtls_pk_free(&key);
   };
   auto fail = [&](const char* step, int rc) -> Result<CertAndKey> {
@@ -223,15 +338,39 @@ Result<CertAndKey> GenerateSelfSignedCert(std::string_view common_name,
                            &tls_internal::Drbg::Random, &drbg);
   if (rc != 0) return fail("ecp_gen_key", rc);
 
-  const std::string subject = "CN=" + std::string(common_name);
+  const std::string subject = "CN=" + common_name;
+  std::string issuer_name = subject;
+  mbedtls_pk_context* signing_key = &key;
+  if (issuer != nullptr) {
+    auto bad_issuer = [&](const std::string& what, int code) -> Result<CertAndKey> {
+      cleanup();
+      return MakeError("bad_issuer", what + ": " + MbedError(code));
+    };
+    rc = mbedtls_x509_crt_parse(&issuer_crt,
+                                reinterpret_cast<const unsigned char*>(issuer->cert_pem.c_str()),
+                                issuer->cert_pem.size() + 1);
+    if (rc != 0) return bad_issuer("cannot parse the issuer certificate", rc);
+    rc = mbedtls_pk_parse_key(&issuer_key,
+                              reinterpret_cast<const unsigned char*>(issuer->key_pem.c_str()),
+                              issuer->key_pem.size() + 1, nullptr, 0);
+    if (rc != 0) return bad_issuer("cannot parse the issuer key", rc);
+    rc = mbedtls_pk_check_pair(&issuer_crt.pk, &issuer_key);
+    if (rc != 0) return bad_issuer("the issuer key does not match its certificate", rc);
+    char dn[512];
+    rc = mbedtls_x509_dn_gets(dn, sizeof(dn), &issuer_crt.subject);
+    if (rc < 0) return bad_issuer("cannot read the issuer's subject", rc);
+    issuer_name = dn;
+    signing_key = &issuer_key;
+  }
+
   mbedtls_x509write_crt_set_version(&crt, MBEDTLS_X509_CRT_VERSION_3);
   mbedtls_x509write_crt_set_md_alg(&crt, MBEDTLS_MD_SHA256);
   mbedtls_x509write_crt_set_subject_key(&crt, &key);
-  mbedtls_x509write_crt_set_issuer_key(&crt, &key);
+  mbedtls_x509write_crt_set_issuer_key(&crt, signing_key);
   if ((rc = mbedtls_x509write_crt_set_subject_name(&crt, subject.c_str())) != 0) {
     return fail("subject", rc);
   }
-  if ((rc = mbedtls_x509write_crt_set_issuer_name(&crt, subject.c_str())) != 0) {
+  if ((rc = mbedtls_x509write_crt_set_issuer_name(&crt, issuer_name.c_str())) != 0) {
     return fail("issuer", rc);
   }
   unsigned char serial_bytes[16];
@@ -245,18 +384,31 @@ Result<CertAndKey> GenerateSelfSignedCert(std::string_view common_name,
   if ((rc = mbedtls_x509write_crt_set_validity(&crt, "19700101000000", "20991231235959")) != 0) {
     return fail("validity", rc);
   }
-  if ((rc = mbedtls_x509write_crt_set_basic_constraints(&crt, 1, 0)) != 0) {
+  if ((rc = mbedtls_x509write_crt_set_basic_constraints(&crt, spec.is_ca ? 1 : 0,
+                                                        spec.is_ca ? 0 : -1)) != 0) {
     return fail("basic_constraints", rc);
   }
-  if ((rc = mbedtls_x509write_crt_set_key_usage(
-           &crt, MBEDTLS_X509_KU_DIGITAL_SIGNATURE | MBEDTLS_X509_KU_KEY_CERT_SIGN)) != 0) {
+  const unsigned int key_usage = spec.is_ca
+                                     ? MBEDTLS_X509_KU_DIGITAL_SIGNATURE |
+                                           MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN
+                                     : MBEDTLS_X509_KU_DIGITAL_SIGNATURE;
+  if ((rc = mbedtls_x509write_crt_set_key_usage(&crt, key_usage)) != 0) {
     return fail("key_usage", rc);
+  }
+  if (!spec.is_ca) {
+    rc = mbedtls_x509write_crt_set_extension(
+        &crt, MBEDTLS_OID_EXTENDED_KEY_USAGE, MBEDTLS_OID_SIZE(MBEDTLS_OID_EXTENDED_KEY_USAGE), 0,
+        kExtKeyUsageServerAuth, sizeof(kExtKeyUsageServerAuth));
+    if (rc != 0) return fail("ext_key_usage", rc);
   }
   if ((rc = mbedtls_x509write_crt_set_subject_key_identifier(&crt)) != 0) {
     return fail("subject_key_identifier", rc);
   }
-  if (!dns_names.empty()) {
-    auto san = EncodeDnsSan(dns_names);
+  if ((rc = mbedtls_x509write_crt_set_authority_key_identifier(&crt)) != 0) {
+    return fail("authority_key_identifier", rc);
+  }
+  if (!spec.dns_names.empty() || !ips.empty()) {
+    auto san = EncodeSubjectAltName(spec.dns_names, ips);
     if (!san.ok()) {
       cleanup();
       return san.error();
@@ -278,6 +430,45 @@ Result<CertAndKey> GenerateSelfSignedCert(std::string_view common_name,
   out.key_pem = reinterpret_cast<const char*>(pem.data());
   cleanup();
   return out;
+}
+
+Status VerifyCertificate(const std::string& cert_pem, const std::string& ca_pem,
+                         const std::string& name) {
+  mbedtls_x509_crt crt;
+  mbedtls_x509_crt ca;
+  mbedtls_x509_crt_init(&crt);
+  mbedtls_x509_crt_init(&ca);
+  Status st = ParseCerts(&crt, cert_pem, "certificate");
+  if (st.ok()) st = ParseCerts(&ca, ca_pem, "CA certificates");
+  if (st.ok()) {
+    const std::optional<std::vector<uint8_t>> ip = tls_internal::ParseIpLiteral(name);
+    uint32_t flags = 0;
+    const int rc = mbedtls_x509_crt_verify(&crt, &ca, nullptr, ip ? nullptr : name.c_str(), &flags,
+                                           nullptr, nullptr);
+    flags &= ~static_cast<uint32_t>(MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE);
+    if (ip && !tls_internal::CertHasIpSan(crt, *ip)) flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
+    if (flags != 0) {
+      char info[512];
+      mbedtls_x509_crt_verify_info(info, sizeof(info), "", flags);
+      std::string text(info);
+      std::replace(text.begin(), text.end(), '\n', ';');
+      st = MakeError("tls_verify", "certificate does not verify for '" + name + "': " + text);
+    } else if (rc != 0 && rc != MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
+      st = MakeError("tls_verify",
+                     "certificate does not verify for '" + name + "': " + MbedError(rc));
+    }
+  }
+  mbedtls_x509_crt_free(&ca);
+  mbedtls_x509_crt_free(&crt);
+  return st;
+}
+
+Result<CertAndKey> GenerateSelfSignedCert(std::string_view common_name,
+                                          std::vector<std::string> dns_names, Rng& rng) {
+  return IssueCertificate(CertificateSpec{.common_name = std::string(common_name),
+                                          .dns_names = std::move(dns_names),
+                                          .is_ca = true},
+                          nullptr, rng);
 }
 
 }  // namespace wpsim::sim

@@ -128,6 +128,7 @@ struct TlsStream::Impl final : public StreamHandler {
   bool inner_eof = false;
   bool end_delivered = false;
   bool want_writable = false;
+  bool ip_san_missing = false;  // Verify(): an IP-literal server name not among the iPAddress SANs
   bool service_posted = false;
   bool orphaned = false;
   bool release_posted = false;
@@ -167,7 +168,9 @@ TlsStream::Impl::Impl(Runtime& runtime, std::unique_ptr<Stream> inner_stream,
   }
   rc = mbedtls_ssl_setup(&ssl, &conf);
   WPSIM_ASSERT(rc == 0);
-  if (!c.server && !c.server_name.empty()) {
+  // An IP literal is neither sent as SNI (RFC 6066 §3) nor given to mbedTLS to check: 2.28
+  // matches it only against the CN and dNSNames. Verify() checks the iPAddress SANs instead.
+  if (!c.server && !c.server_name.empty() && !c.server_ip) {
     rc = mbedtls_ssl_set_hostname(&ssl, c.server_name.c_str());
     WPSIM_ASSERT(rc == 0);
   }
@@ -210,7 +213,7 @@ int TlsStream::Impl::Recv(void* self, unsigned char* buf, size_t len) {
   return static_cast<int>(n);
 }
 
-int TlsStream::Impl::Verify(void* self, mbedtls_x509_crt* crt, int, uint32_t* flags) {
+int TlsStream::Impl::Verify(void* self, mbedtls_x509_crt* crt, int depth, uint32_t* flags) {
   // mbedTLS judged validity periods by the real clock; judge them by the runtime's clock
   // instead, so simulated time (and its skew) decides, deterministically.
   auto* impl = static_cast<Impl*>(self);
@@ -218,6 +221,11 @@ int TlsStream::Impl::Verify(void* self, mbedtls_x509_crt* crt, int, uint32_t* fl
   const int64_t now = impl->rt.UnixNow() / kSecond;
   if (now < UnixSeconds(crt->valid_from)) *flags |= MBEDTLS_X509_BADCERT_FUTURE;
   if (now > UnixSeconds(crt->valid_to)) *flags |= MBEDTLS_X509_BADCERT_EXPIRED;
+  const TlsConfig::Impl& c = impl->config->impl();
+  if (depth == 0 && c.server_ip && !tls_internal::CertHasIpSan(*crt, *c.server_ip)) {
+    *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
+    impl->ip_san_missing = true;
+  }
   return 0;
 }
 
@@ -261,6 +269,13 @@ void TlsStream::Impl::Pump() {
         std::string text(info);
         std::replace(text.begin(), text.end(), '\n', ';');
         detail += " (" + text + ")";
+        if (ip_san_missing) {
+          detail += "; the certificate has no iPAddress subjectAltName for " +
+                    config->impl().server_name +
+                    " (an IP address never matches the CN or a DNS name: reissue the certificate "
+                    "with subjectAltName IP:" +
+                    config->impl().server_name + ", or connect by a name it carries)";
+        }
       }
       // Close, not reset: the alert mbedTLS queued tells the peer why.
       Fail(CloseReason::kError, detail, InnerAction::kClose);

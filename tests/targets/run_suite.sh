@@ -6,6 +6,9 @@
 #   run_suite.sh remote WPSIM SCENARIOS   -- a `wpsim serve --tls-cert/--tls-key` child process on
 #                                            127.0.0.1 (self-signed certificate made here with
 #                                            openssl), dialled as https://localhost:PORT with --ca
+#   run_suite.sh remote-ip WPSIM SCENARIOS -- the same with an ordinary development certificate
+#                                            (CN=localhost, SAN IP:127.0.0.1) dialled as
+#                                            https://127.0.0.1:PORT: IP hosts match iPAddress SANs
 # Every wait is bounded; the child server is always killed.
 set -euo pipefail
 mode=$1 wpsim=$2 scenarios=$3
@@ -50,9 +53,11 @@ case "$mode" in
     run_bounded "$wpsim" run --target local --json "$dir/report.json" "$scenarios"
     check_report "$dir/report.json"
     ;;
-  remote)
+  remote|remote-ip)
+    san=DNS:localhost
+    [[ $mode == remote-ip ]] && san=IP:127.0.0.1
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
-      -subj /CN=localhost -addext subjectAltName=DNS:localhost \
+      -subj /CN=localhost -addext subjectAltName=$san \
       -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
     "$wpsim" serve --listen 127.0.0.1:0 --tls-cert "$dir/cert.pem" --tls-key "$dir/key.pem" \
       --log-level error >"$dir/serve.out" 2>"$dir/serve.err" &
@@ -73,8 +78,13 @@ case "$mode" in
       exit 1
     fi
     cs=${line#Connection string: }
-    # The certificate names localhost; the service answers on 127.0.0.1 either way.
-    cs=${cs/https:\/\/127.0.0.1/https://localhost}
+    # remote: the certificate names localhost; the service answers on 127.0.0.1 either way.
+    # remote-ip: the endpoint stays https://127.0.0.1, as `wpsim serve` printed it.
+    [[ $mode == remote ]] && cs=${cs/https:\/\/127.0.0.1/https://localhost}
+    [[ $mode == remote-ip && $cs != *"Endpoint=https://127.0.0.1;"* ]] && {
+      echo "targets: expected an https://127.0.0.1 endpoint, got $cs" >&2
+      exit 1
+    }
     echo "targets: $cs"
     run_bounded "$wpsim" run --target remote --connection-string "$cs" --ca "$dir/cert.pem" \
       --json "$dir/report.json" "$scenarios"
@@ -102,7 +112,7 @@ case "$mode" in
     expect_usage --target local --max-real-wait soon
     ;;
   *)
-    echo "usage: run_suite.sh local|remote|usage WPSIM SCENARIOS" >&2
+    echo "usage: run_suite.sh local|remote|remote-ip|usage WPSIM SCENARIOS" >&2
     exit 2
     ;;
 esac
