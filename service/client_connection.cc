@@ -1,5 +1,5 @@
 // ClientConnection: the logical WebSocket client connection (raw, JSON and reliable JSON
-// subprotocols) — PROTOCOL.md §4.3, §5, §6.
+// subprotocols, and their protobuf twins) — PROTOCOL.md §4.3, §5, §6, §7.
 //
 // Rules this file must not break:
 //  * an ackId that was processed successfully is never executed again (Duplicate ack); a
@@ -8,7 +8,11 @@
 //  * reliable data messages carry sequence ids 1, 2, 3, … that never restart, are kept until
 //    sequenceAck'ed, and are replayed in order after a recovery (§6);
 //  * a malformed request closes the connection with 1007 (1003 for policy-rejected binary
-//    frames), as the Microsoft emulator does (§5.5).
+//    frames), as the Microsoft emulator does (§5.5);
+//  * protobuf connections decode UpstreamMessages into the same requests and run the same
+//    handler; only the wire format of what they receive differs (text frames are refused with
+//    1003, malformed messages with 1007).
+#include "protocol/protobuf/messages.h"
 #include "protocol/webpubsub/json_text.h"
 #include "protocol/webpubsub/service_messages.h"
 #include "protocol/websocket/frame.h"
@@ -21,6 +25,7 @@ namespace wpsim::service {
 
 namespace wps = protocol::webpubsub;
 namespace ws = protocol::websocket;
+namespace pb = protocol::protobuf;
 
 namespace {
 // The subprotocol a kind implies ("" for raw: none, or a custom one kept by the connection).
@@ -30,6 +35,8 @@ std::string_view StandardSubprotocol(ClientKind kind) {
     case ClientKind::kJson: return wps::kJsonSubprotocol;
     case ClientKind::kReliable: return wps::kReliableJsonSubprotocol;
     case ClientKind::kMqtt: return "mqtt";
+    case ClientKind::kProtobuf: return pb::kProtobufSubprotocol;
+    case ClientKind::kReliableProtobuf: return pb::kReliableProtobufSubprotocol;
   }
   return "";
 }
@@ -41,7 +48,7 @@ std::string_view ClientConnection::subprotocol() const {
 }
 
 std::string ClientConnection::reconnection_token() const {
-  if (kind_ != ClientKind::kReliable || reconnection_nonce_ == 0) return std::string();
+  if (!IsReliable(kind_) || reconnection_nonce_ == 0) return std::string();
   return service_.ReconnectionToken(connection_id, reconnection_nonce_);
 }
 
@@ -73,7 +80,7 @@ void ClientConnection::OnConnected() {
   if (kind_ == ClientKind::kRaw) return;
   std::string token_storage;
   std::optional<std::string_view> token;
-  if (kind_ == ClientKind::kReliable) {
+  if (IsReliable(kind_)) {
     if (reconnection_nonce_ == 0) {
       do {
         reconnection_nonce_ = service_.NextNonce();
@@ -84,15 +91,31 @@ void ClientConnection::OnConnected() {
   }
   std::optional<std::string_view> user;
   if (user_id) user = *user_id;
-  SendControl(wps::EncodeConnected(connection_id, user, token), /*once=*/true);
+  SendControl(IsProtobuf(kind_) ? pb::EncodeConnected(connection_id, user, token)
+                                : wps::EncodeConnected(connection_id, user, token),
+              /*once=*/true);
 }
 
-void ClientConnection::SendControl(const SharedBytes& json, bool once) {
+void ClientConnection::SendControl(const SharedBytes& message, bool once) {
   if (front_ == nullptr) return;  // a detached reliable connection loses acks, like the service
-  const Status sent = once ? front_->SendEncoded(ws::EncodeServerFrame(ws::Opcode::kText,
-                                                                       json.view()))
-                           : front_->SendText(json.view());
+  const bool binary = IsProtobuf(kind_);
+  Status sent;
+  if (once) {
+    sent = front_->SendEncoded(
+        ws::EncodeServerFrame(binary ? ws::Opcode::kBinary : ws::Opcode::kText, message.span()));
+  } else {
+    sent = binary ? front_->SendBinary(message.span()) : front_->SendText(message.view());
+  }
   if (!sent.ok()) Fail(ws::close_code::kPolicyViolation, "slow consumer");
+}
+
+void ClientConnection::SendSequencedProtobuf(const SharedBytes& body, uint64_t sequence_id) {
+  if (front_ == nullptr) return;
+  std::string& scratch = service_.render_scratch();
+  pb::SequencedMessage(body).RenderInto(sequence_id, scratch);
+  if (!front_->SendBinary(AsBytes(scratch)).ok()) {
+    Fail(ws::close_code::kPolicyViolation, "slow consumer");
+  }
 }
 
 void ClientConnection::SendSequenced(const wps::SequencedMessage& message, uint64_t sequence_id) {
@@ -126,9 +149,41 @@ void ClientConnection::Deliver(OutboundMessage& message) {
       SendSequenced(sequenced, id);
       break;
     }
+    case ClientKind::kProtobuf:
+      if (front_ != nullptr && !front_->SendEncoded(message.ProtobufFrame()).ok()) {
+        Fail(ws::close_code::kPolicyViolation, "slow consumer");
+      }
+      break;
+    case ClientKind::kReliableProtobuf: {
+      const SharedBytes& body = message.ProtobufSequencedBody();
+      if (!outbox_) outbox_ = std::make_unique<ReliableOutbox>(service_.options().reliable_limits);
+      const uint64_t id = outbox_->Push(body, message.ttl_expires_at);
+      if (id == 0) {
+        Fail(ws::close_code::kPolicyViolation, "The reliable message buffer is full.");
+        return;
+      }
+      SendSequencedProtobuf(body, id);
+      break;
+    }
     case ClientKind::kMqtt:
       break;  // MQTT sessions are a different class
   }
+}
+
+void ClientConnection::OnProtobufMessage(ws::Opcode opcode, std::span<const uint8_t> payload) {
+  if (opcode != ws::Opcode::kBinary) {
+    Fail(wps::kCloseUnsupportedData, "The protobuf subprotocol accepts binary frames only.");
+    return;
+  }
+  pb::DecodeOptions options;
+  Result<wps::Request> request = pb::DecodeUpstreamMessage(payload, options);
+  if (!request.ok()) {
+    service_.Log("connection " + connection_id + " sent an invalid protobuf message: " +
+                 request.error().message);
+    Fail(wps::kCloseInvalidPayload, pb::kInvalidMessageCloseReason);
+    return;
+  }
+  HandleRequest(request.value());
 }
 
 void ClientConnection::OnMessage(ws::Opcode opcode, std::span<const uint8_t> payload) {
@@ -141,6 +196,10 @@ void ClientConnection::OnMessage(ws::Opcode opcode, std::span<const uint8_t> pay
       return;
     }
     Fail(ws::close_code::kInternalError, "No event handler is configured for the message event.");
+    return;
+  }
+  if (IsProtobuf(kind_)) {
+    OnProtobufMessage(opcode, payload);
     return;
   }
   const wps::FrameType frame_type =
@@ -157,7 +216,8 @@ void ClientConnection::OnMessage(ws::Opcode opcode, std::span<const uint8_t> pay
 
 bool ClientConnection::IsDuplicate(std::optional<uint64_t> ack_id) {
   if (!ack_id || !acks_ || !acks_->Contains(*ack_id)) return false;
-  SendControl(wps::EncodeDuplicateAck(*ack_id));
+  SendControl(IsProtobuf(kind_) ? pb::EncodeDuplicateAck(*ack_id)
+                                : wps::EncodeDuplicateAck(*ack_id));
   return true;
 }
 
@@ -168,12 +228,15 @@ void ClientConnection::Remember(std::optional<uint64_t> ack_id) {
 }
 
 void ClientConnection::SendAck(std::optional<uint64_t> ack_id) {
-  if (ack_id) SendControl(wps::EncodeAck(*ack_id));
+  if (!ack_id) return;
+  SendControl(IsProtobuf(kind_) ? pb::EncodeAck(*ack_id) : wps::EncodeAck(*ack_id));
 }
 
 void ClientConnection::SendAckError(std::optional<uint64_t> ack_id, std::string_view name,
                                     std::string message) {
-  if (ack_id) SendControl(wps::EncodeAckError(*ack_id, name, message));
+  if (!ack_id) return;
+  SendControl(IsProtobuf(kind_) ? pb::EncodeAckError(*ack_id, name, message)
+                                : wps::EncodeAckError(*ack_id, name, message));
 }
 
 void ClientConnection::HandleRequest(wps::Request& request) {
@@ -228,9 +291,9 @@ void ClientConnection::HandleRequest(wps::Request& request) {
     SendAckError(event->ack_id, wps::kAckErrorInternalServerError,
                  "No event handler is configured for event '" + event->event + "'.");
   } else if (auto* ack = std::get_if<wps::SequenceAckRequest>(&request)) {
-    if (kind_ == ClientKind::kReliable && outbox_) outbox_->Ack(ack->sequence_id);
+    if (IsReliable(kind_) && outbox_) outbox_->Ack(ack->sequence_id);
   } else if (std::holds_alternative<wps::PingRequest>(request)) {
-    SendControl(wps::EncodePong());
+    SendControl(IsProtobuf(kind_) ? pb::EncodePong() : wps::EncodePong());
   }
 }
 
@@ -246,7 +309,10 @@ void ClientConnection::Fail(uint16_t code, std::string_view reason) {
 void ClientConnection::CloseByService(std::string_view reason) {
   if (ended_) return;
   if (front_ != nullptr) {
-    if (kind_ != ClientKind::kRaw) SendControl(wps::EncodeDisconnected(reason));
+    if (kind_ != ClientKind::kRaw) {
+      SendControl(IsProtobuf(kind_) ? pb::EncodeDisconnected(reason)
+                                    : wps::EncodeDisconnected(reason));
+    }
     Front* f = front_;
     front_ = nullptr;
     if (f != nullptr) f->CloseWebSocket(ws::close_code::kNormal, reason);
@@ -257,7 +323,7 @@ void ClientConnection::CloseByService(std::string_view reason) {
 void ClientConnection::OnTransportClosed(bool client_closed, std::string_view reason) {
   front_ = nullptr;
   if (ended_) return;
-  if (kind_ == ClientKind::kReliable && !client_closed) {
+  if (IsReliable(kind_) && !client_closed) {
     // Keep the logical connection for the recovery window (PROTOCOL.md §6.4).
     service_.Log("connection " + connection_id + " detached (" + std::string(reason) +
                  "); recoverable for the recovery window");
@@ -272,7 +338,7 @@ void ClientConnection::OnTransportClosed(bool client_closed, std::string_view re
 }
 
 bool ClientConnection::Recover(Front* front, std::string_view token) {
-  if (ended_ || kind_ != ClientKind::kReliable || front_ != nullptr) return false;
+  if (ended_ || !IsReliable(kind_) || front_ != nullptr) return false;
   if (reconnection_nonce_ == 0 || token != reconnection_token()) return false;
   Attach(front);
   if (!outbox_) outbox_ = std::make_unique<ReliableOutbox>(service_.options().reliable_limits);
@@ -284,7 +350,11 @@ bool ClientConnection::Recover(Front* front, std::string_view token) {
       // REST messageTtlSeconds: a message that waited past its TTL for the client to come back
       // is dropped (its sequence id is skipped; the client acks cumulatively past the gap).
       if (entry.expires_at != 0 && now >= entry.expires_at) return;
-      SendSequenced(wps::SequencedMessage(entry.body), entry.sequence_id);
+      if (kind_ == ClientKind::kReliableProtobuf) {
+        SendSequencedProtobuf(entry.body, entry.sequence_id);
+      } else {
+        SendSequenced(wps::SequencedMessage(entry.body), entry.sequence_id);
+      }
     });
   }
   service_.Log("connection " + connection_id + " recovered");

@@ -66,10 +66,15 @@ class ClientConnection : public Subscriber {
   void SendAckError(std::optional<uint64_t> ack_id, std::string_view name, std::string message);
   bool IsDuplicate(std::optional<uint64_t> ack_id);
   void Remember(std::optional<uint64_t> ack_id);
-  // An unsequenced JSON message (ack, system, pong). `once`: a message sent once per
+  // An unsequenced message (ack, system, pong) in this connection's format: a JSON text frame,
+  // or a protobuf DownstreamMessage in a binary frame. `once`: a message sent once per
   // connection (connected), framed on its own so that it does not grow the session's arena.
-  void SendControl(const SharedBytes& json, bool once = false);
+  void SendControl(const SharedBytes& message, bool once = false);
   void SendSequenced(const protocol::webpubsub::SequencedMessage& message, uint64_t sequence_id);
+  // The same for protobuf.reliable.webpubsub.azure.v1 (a binary frame).
+  void SendSequencedProtobuf(const SharedBytes& body, uint64_t sequence_id);
+  // Protobuf kinds: one UpstreamMessage in a binary frame.
+  void OnProtobufMessage(protocol::websocket::Opcode opcode, std::span<const uint8_t> payload);
   void Fail(uint16_t code, std::string_view reason);  // close the transport, end the connection
   void End(std::string_view reason);  // removes this connection from its hub (deferred delete)
 

@@ -11,6 +11,7 @@
 
 #include "protocol/auth/jwt.h"
 #include "protocol/http/url.h"
+#include "protocol/protobuf/messages.h"
 #include "protocol/webpubsub/client_requests.h"
 #include "protocol/websocket/frame.h"
 #include "protocol/websocket/handshake.h"
@@ -27,6 +28,7 @@ namespace http = protocol::http;
 namespace ws = protocol::websocket;
 namespace wps = protocol::webpubsub;
 namespace auth = protocol::auth;
+namespace pb = protocol::protobuf;
 
 namespace {
 
@@ -103,6 +105,8 @@ struct Admission {
 ClientKind KindOf(std::string_view subprotocol) {
   if (subprotocol == wps::kJsonSubprotocol) return ClientKind::kJson;
   if (subprotocol == wps::kReliableJsonSubprotocol) return ClientKind::kReliable;
+  if (subprotocol == pb::kProtobufSubprotocol) return ClientKind::kProtobuf;
+  if (subprotocol == pb::kReliableProtobufSubprotocol) return ClientKind::kReliableProtobuf;
   return ClientKind::kRaw;
 }
 
@@ -213,17 +217,13 @@ bool HandleClientEndpoint(Service& service, Front& front, const http::Request& r
     return true;
   }
 
-  // Subprotocol: the first supported one the client offers (emulator rule, §4.2).
+  // Subprotocol: the first supported one the client offers (emulator rule, §4.2): the JSON
+  // and protobuf subprotocols and their reliable variants.
   ClientKind kind = ClientKind::kRaw;
   std::string subprotocol;
   for (const std::string& offered : offer.subprotocols) {
-    if (offered == wps::kJsonSubprotocol) {
-      kind = ClientKind::kJson;
-      subprotocol = offered;
-      break;
-    }
-    if (offered == wps::kReliableJsonSubprotocol) {
-      kind = ClientKind::kReliable;
+    kind = KindOf(offered);
+    if (kind != ClientKind::kRaw) {
       subprotocol = offered;
       break;
     }

@@ -127,6 +127,11 @@ Status Front::SendText(std::string_view text) {
   return ws_->SendText(text);
 }
 
+Status Front::SendBinary(std::span<const uint8_t> bytes) {
+  if (!ws_ || finished_) return MakeError("closed", "transport closed");
+  return ws_->SendBinary(bytes);
+}
+
 void Front::CloseWebSocket(uint16_t code, std::string_view reason) {
   connection_ = nullptr;
   if (!ws_ || finished_) return;

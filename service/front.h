@@ -42,6 +42,7 @@ class Front : public sim::StreamHandler, public protocol::websocket::ConnectionH
   // A copy of a pre-encoded frame, returned writable for a per-receiver patch.
   Result<std::span<uint8_t>> SendEncodedCopy(std::span<const uint8_t> frame);
   Status SendText(std::string_view text);
+  Status SendBinary(std::span<const uint8_t> bytes);
   // Starts the closing handshake; the attached connection is detached first.
   void CloseWebSocket(uint16_t code, std::string_view reason);
   // The logical connection stops / starts listening to this transport.

@@ -1,5 +1,6 @@
 #include "service/outbound.h"
 
+#include "protocol/protobuf/messages.h"
 #include "protocol/websocket/frame.h"
 
 namespace wpsim::service {
@@ -34,6 +35,25 @@ const SharedBytes& OutboundMessage::RawFrame() {
         raw.data.span());
   }
   return *raw_frame_;
+}
+
+const SharedBytes& OutboundMessage::ProtobufFrame() {
+  if (!protobuf_frame_) {
+    SharedBytes message = from_ == From::kGroup
+                              ? protocol::protobuf::EncodeGroupMessage(group_, payload_)
+                              : protocol::protobuf::EncodeServerMessage(payload_);
+    protobuf_frame_ = ws::EncodeServerFrame(ws::Opcode::kBinary, message.span());
+  }
+  return *protobuf_frame_;
+}
+
+const SharedBytes& OutboundMessage::ProtobufSequencedBody() {
+  if (!protobuf_body_) {
+    protobuf_body_ = from_ == From::kGroup
+                         ? protocol::protobuf::EncodeSequencedGroupMessage(group_, payload_).body()
+                         : protocol::protobuf::EncodeSequencedServerMessage(payload_).body();
+  }
+  return *protobuf_body_;
 }
 
 namespace {

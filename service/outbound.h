@@ -1,7 +1,9 @@
 // OutboundMessage: one message on its way to many receivers, with every wire encoding made at
 // most once and shared by all receivers of that format (DESIGN.md §8): a WebSocket frame for
 // json.webpubsub.azure.v1 clients, a sequenced body for reliable clients (only the
-// `{"sequenceId":N,` head is written per receiver), and a frame for raw WebSocket clients.
+// `{"sequenceId":N,` head is written per receiver), a frame for raw WebSocket clients, and for
+// the protobuf subprotocols (PROTOCOL.md §7) a binary frame plus the DataMessage body the
+// reliable variant completes per receiver with its sequence_id.
 #pragma once
 
 #include <optional>
@@ -45,6 +47,11 @@ class OutboundMessage {
   const protocol::webpubsub::SequencedMessage& Sequenced();
   // The complete WebSocket frame for raw (no subprotocol) receivers.
   const SharedBytes& RawFrame();
+  // The complete WebSocket binary frame (a DownstreamMessage) for protobuf.webpubsub.azure.v1.
+  const SharedBytes& ProtobufFrame();
+  // DataMessage fields without sequence_id for protobuf.reliable.webpubsub.azure.v1
+  // receivers (protocol::protobuf::SequencedMessage's body).
+  const SharedBytes& ProtobufSequencedBody();
 
   // --- MQTT receivers (service/mqtt_session.cc) ---
   // The sender's QoS: 1 for Web PubSub senders (min(1, granted) rule, PROTOCOL.md §10.5),
@@ -80,6 +87,8 @@ class OutboundMessage {
   std::optional<SharedBytes> json_frame_;
   std::optional<protocol::webpubsub::SequencedMessage> sequenced_;
   std::optional<SharedBytes> raw_frame_;
+  std::optional<SharedBytes> protobuf_frame_;
+  std::optional<SharedBytes> protobuf_body_;
   std::optional<protocol::mqtt::PublishTemplate> mqtt_template_[2];  // [0] 3.1.1, [1] 5.0
   std::optional<SharedBytes> mqtt_qos0_frame_[2];
   std::optional<SharedBytes> mqtt_qos1_frame_[2];

@@ -8,6 +8,8 @@ std::string_view ClientKindName(ClientKind kind) {
     case ClientKind::kJson: return "json";
     case ClientKind::kReliable: return "reliable";
     case ClientKind::kMqtt: return "mqtt";
+    case ClientKind::kProtobuf: return "protobuf";
+    case ClientKind::kReliableProtobuf: return "reliable-protobuf";
   }
   return "unknown";
 }

@@ -13,8 +13,17 @@
 
 namespace wpsim::service {
 
-enum class ClientKind : uint8_t { kRaw, kJson, kReliable, kMqtt };
+// kProtobuf / kReliableProtobuf: protobuf.webpubsub.azure.v1 and its reliable variant
+// (PROTOCOL.md §7): the JSON kinds' semantics with protocol/protobuf's wire format.
+enum class ClientKind : uint8_t { kRaw, kJson, kReliable, kMqtt, kProtobuf, kReliableProtobuf };
 std::string_view ClientKindName(ClientKind kind);
+// Reliable kinds number data messages, keep them for replay and can be recovered (§6).
+inline bool IsReliable(ClientKind kind) {
+  return kind == ClientKind::kReliable || kind == ClientKind::kReliableProtobuf;
+}
+inline bool IsProtobuf(ClientKind kind) {
+  return kind == ClientKind::kProtobuf || kind == ClientKind::kReliableProtobuf;
+}
 // Anything a hub fans out to: a WebSocket client connection (ClientConnection below) or an
 // MQTT session. Hubs own subscribers and know them only through this interface.
 class Subscriber : public Member {
