@@ -13,6 +13,10 @@
 //    one encoding) per receiver, then the same flush. Ratios in docs/performance.md.
 //  * BM_PublisherPipeline: a masked sendToGroup frame from a publisher connection through
 //    decode, permission check, fan-out and flush.
+//  * The Protobuf / ReliableProtobuf variants run the same measures with
+//    protobuf.webpubsub.azure.v1 / protobuf.reliable.webpubsub.azure.v1 subscribers (and a
+//    protobuf publisher for the pipeline), in the same binary and run as the JSON ones, so the
+//    two wire formats are compared under the same machine load.
 //  * BM_IdleConnectionMemory: live heap bytes (malloc_usable_size) the service holds per idle
 //    connected JSON client, after N = 1000 connects, plus the sizes of the big objects.
 //
@@ -29,6 +33,7 @@
 
 #include "bench/common/service_bed.h"
 #include "protocol/http/server_connection.h"
+#include "protocol/protobuf/messages.h"
 #include "protocol/webpubsub/client_requests.h"
 #include "protocol/websocket/session.h"
 #include "protocol/websocket/stream_connection.h"
@@ -63,6 +68,7 @@ using namespace wpsim;
 namespace ws = protocol::websocket;
 namespace wps = protocol::webpubsub;
 namespace auth = protocol::auth;
+namespace pb = protocol::protobuf;
 using service::ClientKind;
 
 constexpr size_t kSubscribers = 10'000;
@@ -71,6 +77,7 @@ constexpr char kGroup[] = "bench";
 // A typical small chat message.
 constexpr char kText[] = "the quick brown fox jumps over the lazy dog 0123456789";
 
+using bench::MaskedFrame;
 using bench::MaskedTextFrame;
 using bench::SinkStream;
 
@@ -78,6 +85,8 @@ std::string_view SubprotocolOf(ClientKind kind) {
   switch (kind) {
     case ClientKind::kJson: return wps::kJsonSubprotocol;
     case ClientKind::kReliable: return wps::kReliableJsonSubprotocol;
+    case ClientKind::kProtobuf: return pb::kProtobufSubprotocol;
+    case ClientKind::kReliableProtobuf: return pb::kReliableProtobufSubprotocol;
     default: return "";
   }
 }
@@ -105,8 +114,9 @@ class Bed : public bench::ServiceBed {
   std::vector<SinkStream*> sinks_;
 };
 
-// A bed with kSubscribers connections of `kind` in kGroup, and one JSON publisher allowed to
-// send to it (outside the group). Built once per kind: connecting 10,000 clients takes a while.
+// A bed with kSubscribers connections of `kind` in kGroup, and one publisher allowed to send to
+// it (outside the group; protobuf for protobuf beds, JSON otherwise). Built once per kind:
+// connecting 10,000 clients takes a while.
 struct FanoutBed {
   explicit FanoutBed(ClientKind k) : kind(k) {
     uint64_t id = 1;
@@ -115,8 +125,10 @@ struct FanoutBed {
                   bed.UpgradeRequest(kind, "user" + std::to_string(i), {}, {kGroup}));
       if (i % 1000 == 999) bed.Turn();
     }
+    const ClientKind publisher_kind =
+        service::IsProtobuf(kind) ? ClientKind::kProtobuf : ClientKind::kJson;
     publisher = bed.Connect(std::make_unique<SinkStream>(id++),
-                            bed.UpgradeRequest(ClientKind::kJson, "publisher",
+                            bed.UpgradeRequest(publisher_kind, "publisher",
                                                {std::string("webpubsub.sendToGroup.") + kGroup},
                                                {}));
     bed.Turn();
@@ -126,12 +138,15 @@ struct FanoutBed {
     for (const auto& [seq, member] : *members) {
       receivers.push_back(static_cast<service::Subscriber*>(member));
     }
-    ack_frame = MaskedTextFrame(R"({"type":"sequenceAck","sequenceId":1000000000})");
+    ack_frame = service::IsProtobuf(kind)
+                    ? MaskedFrame(ws::Opcode::kBinary,
+                                  pb::EncodeSequenceAckRequest(1000000000).span())
+                    : MaskedTextFrame(R"({"type":"sequenceAck","sequenceId":1000000000})");
   }
 
   // Reliable subscribers keep every message until acked (at most 1000): ack them all, untimed.
   void MaybeAck(uint64_t sent) {
-    if (kind != ClientKind::kReliable || sent % 500 != 0) return;
+    if (!service::IsReliable(kind) || sent % 500 != 0) return;
     for (SinkStream* s : subscribers) s->Feed(ack_frame);
     bed.Turn();
   }
@@ -152,7 +167,7 @@ struct FanoutBed {
 };
 
 FanoutBed& BedFor(ClientKind kind) {
-  static std::unique_ptr<FanoutBed> beds[4];
+  static std::unique_ptr<FanoutBed> beds[6];
   auto& b = beds[static_cast<int>(kind)];
   if (!b) b = std::make_unique<FanoutBed>(kind);
   return *b;
@@ -238,9 +253,15 @@ void EncodePerReceiver(benchmark::State& state, ClientKind kind) {
 
 void PublisherPipeline(benchmark::State& state, ClientKind kind) {
   FanoutBed& fb = BedFor(kind);
-  const std::string frame = MaskedTextFrame(
-      std::string(R"({"type":"sendToGroup","group":"bench","dataType":"text","data":")") + kText +
-      "\"}");
+  const std::string frame =
+      service::IsProtobuf(kind)
+          ? MaskedFrame(ws::Opcode::kBinary,
+                        pb::EncodeSendToGroupRequest(kGroup, wps::Payload::Text(kText),
+                                                     std::nullopt, false)
+                            .span())
+          : MaskedTextFrame(
+                std::string(R"({"type":"sendToGroup","group":"bench","dataType":"text","data":")") +
+                kText + "\"}");
   size_t deliveries = 0, allocations = 0;
   uint64_t sent = 0;
   const uint64_t w0 = SumWrites(fb), b0 = SumBytes(fb);
@@ -271,6 +292,19 @@ void BM_PublisherPipelineJson(benchmark::State& s) { PublisherPipeline(s, Client
 void BM_PublisherPipelineReliable(benchmark::State& s) {
   PublisherPipeline(s, ClientKind::kReliable);
 }
+void BM_HubFanoutProtobuf(benchmark::State& s) { HubFanout(s, ClientKind::kProtobuf); }
+void BM_HubFanoutReliableProtobuf(benchmark::State& s) {
+  HubFanout(s, ClientKind::kReliableProtobuf);
+}
+void BM_EncodePerReceiverProtobuf(benchmark::State& s) {
+  EncodePerReceiver(s, ClientKind::kProtobuf);
+}
+void BM_PublisherPipelineProtobuf(benchmark::State& s) {
+  PublisherPipeline(s, ClientKind::kProtobuf);
+}
+void BM_PublisherPipelineReliableProtobuf(benchmark::State& s) {
+  PublisherPipeline(s, ClientKind::kReliableProtobuf);
+}
 
 BENCHMARK(BM_HubFanoutJson)->ArgName("to_seam")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_EncodePerReceiverJson)->Unit(benchmark::kMillisecond);
@@ -280,6 +314,15 @@ BENCHMARK(BM_EncodePerReceiverRaw)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_HubFanoutReliable)->ArgName("to_seam")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_EncodePerReceiverReliable)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_PublisherPipelineReliable)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_HubFanoutProtobuf)->ArgName("to_seam")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_EncodePerReceiverProtobuf)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PublisherPipelineProtobuf)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_HubFanoutReliableProtobuf)
+    ->ArgName("to_seam")
+    ->Arg(0)
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PublisherPipelineReliableProtobuf)->Unit(benchmark::kMillisecond);
 
 // Service heap per idle connection: kIdleConnections JSON clients (each with a user id and one
 // group from its token) connect; the live-byte difference is divided by the count. The sink
@@ -339,6 +382,8 @@ BENCHMARK(BM_IdleConnectionMemory)
     ->Arg(static_cast<int>(ClientKind::kRaw))
     ->Arg(static_cast<int>(ClientKind::kJson))
     ->Arg(static_cast<int>(ClientKind::kReliable))
+    ->Arg(static_cast<int>(ClientKind::kProtobuf))
+    ->Arg(static_cast<int>(ClientKind::kReliableProtobuf))
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 
