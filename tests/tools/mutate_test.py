@@ -53,7 +53,7 @@ class MutateSites(unittest.TestCase):
         self.assertIn((26, "rel-boundary", "> -> >="), changes)
         self.assertIn((30, "logical", "&& -> ||"), changes)
         self.assertIn((25, "code-swap", "401 -> 403"), changes)
-        self.assertIn((40, "code-swap", "kNotAuthorized -> kBanned"), changes)
+        self.assertIn((44, "code-swap", "kNotAuthorized -> kBanned"), changes)
         self.assertIn((20, "remove-call", "remove call Count"), changes)
         self.assertIn((19, "early-return", "return at entry of Touch"), changes)
 
@@ -62,14 +62,15 @@ class MutateSites(unittest.TestCase):
         lines = {s.line for s in fm.sites}
         self.assertNotIn(12, lines)  # constexpr function
         self.assertNotIn(13, lines)  # static_assert
-        self.assertNotIn(34 - 1, lines)  # switch header has no literal; case labels below
+        for label_line in (34, 36, 38):  # case 1000:, case 1008:, default:
+            self.assertNotIn(label_line, lines)
         for s in fm.sites:
             text = fm.source[s.start:s.end].decode()
             self.assertNotIn("case", text)
             self.assertNotIn("CHECK_POSITIVE", text)
-        classify = [v.describe for s in fm.sites for v in s.variants if s.line in (34, 35)]
-        self.assertNotIn("1000 -> 1008", classify)  # case 1000: is a label
-        self.assertNotIn("1008 -> 1000", classify)
+        classify = [v.describe for s in fm.sites for v in s.variants if 34 <= s.line <= 39]
+        self.assertEqual(sorted(classify), ["1 -> 0", "1 -> 2", "2 -> 1", "2 -> 3", "3 -> 2",
+                                            "3 -> 4"])  # the returns only, not the labels
 
     def test_ids_do_not_move_when_an_unrelated_line_is_added(self):
         _, fm = fixture_mutants()
@@ -123,7 +124,7 @@ class MutateSchemata(unittest.TestCase):
     def test_drops_the_template_argument_site_that_does_not_compile(self):
         self.assertEqual(self.dropped, 1)
         (site, reason), = self.fm.dropped.items()
-        self.assertEqual(site.line, 44)
+        self.assertEqual(site.line, 49)
         self.assertIn("template argument", reason)
         self.assertIsNone(self.compile_error)
 
@@ -144,7 +145,7 @@ class MutateSchemata(unittest.TestCase):
         self.assertIn("counter=2", self.run_fixture(removed.id))
         early, = changes[(19, "early-return", "return at entry of Touch")]
         self.assertIn("counter=0", self.run_fixture(early.id))
-        enum, = changes[(40, "code-swap", "kNotAuthorized -> kBanned")]
+        enum, = changes[(44, "code-swap", "kNotAuthorized -> kBanned")]
         self.assertIn("reason=138", self.run_fixture(enum.id))
         self.assertEqual(self.run_fixture("0123456789ab"), self.original_output())
 
@@ -157,7 +158,7 @@ class MutateSchemata(unittest.TestCase):
         changes = by_change(self.fm)
         self.assertIn(changes[(26, "rel-boundary", "> -> >=")][0].id, reached)
         # Classify's default branch never runs (main passes 1000): its constant is not reached.
-        self.assertNotIn(changes[(36, "const", "3 -> 4")][0].id, reached)
+        self.assertNotIn(changes[(39, "const", "3 -> 4")][0].id, reached)
 
 
 class MutateRunner(unittest.TestCase):

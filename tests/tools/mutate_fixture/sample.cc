@@ -31,13 +31,18 @@ bool InRange(int x) { return x >= 0 && x < 5; }
 
 int Classify(int code) {
   switch (code) {
-    case 1000: return 1;
-    case 1008: return 2;
-    default: return 3;
+    case 1000:
+      return 1;
+    case 1008:
+      return 2;
+    default:
+      return 3;
   }
 }
 
-ReasonCode Reason(bool allowed) { return allowed ? ReasonCode::kSuccess : ReasonCode::kNotAuthorized; }
+ReasonCode Reason(bool allowed) {
+  return allowed ? ReasonCode::kSuccess : ReasonCode::kNotAuthorized;
+}
 
 int Sum(const std::array<int, 4>& values) {
   int total = 0;
