@@ -17,6 +17,7 @@
 import argparse
 import concurrent.futures
 import fnmatch
+import hashlib
 import json
 import os
 import random
@@ -81,6 +82,9 @@ def parse_args(argv):
                    help="allow-list of equivalent mutants (default tools/mutate/equivalent.txt)")
     p.add_argument("--out", default=None,
                    help="report folder (default: <build-dir>/report)")
+    p.add_argument("--resume", action="store_true",
+                   help="reuse the verdicts of an interrupted run with the same build and "
+                   "scenarios (<build-dir>/results.jsonl)")
     p.add_argument("--list", action="store_true",
                    help="list the mutants (after the compile check) and stop")
     p.add_argument("--cmake-arg", action="append", default=[],
@@ -347,8 +351,12 @@ def coverage(args, binary, scenarios, workdir):
     return result
 
 
-def run_mutant(args, binary, v, cov, order):
+def run_mutant(args, binary, v, cov, order, kills=None):
+    """Runs the files that reach mutant `v` until one fails. `kills` counts kills per file so
+    far: files that killed most run first (a killed mutant then costs one run, not many)."""
     reached = [sc for sc in order if cov[sc]["overflow"] or v.id in cov[sc]["reached"]]
+    if kills:
+        reached.sort(key=lambda sc: -kills.get(sc, 0))  # stable: fastest first among equals
     rec = {"files_reaching": len(reached), "runs": 0, "seconds": 0.0}
     if not reached:
         rec["status"] = "not-reached"
@@ -361,6 +369,8 @@ def run_mutant(args, binary, v, cov, order):
         if status == 0:
             continue
         rec["killed_by"] = os.path.relpath(sc, args.repo)
+        if kills is not None:
+            kills[sc] = kills.get(sc, 0) + 1
         if status == "timeout":
             rec["status"] = "timeout"
         elif isinstance(status, int) and status < 0:
@@ -433,6 +443,8 @@ def write_reports(args, files, selected, results, allow, stale, timing, cov, bas
         "per_file": table("file"),
         "per_operator": table("operator"),
         "stale_allow_list_entries": stale,
+        "dropped_sites": [{"file": fm.rel, "line": s.line, "operators": [v.op for v in s.variants],
+                           "reason": r} for fm in files for s, r in fm.dropped.items()],
     }
     survivors = [r for r in scored if r["status"] in ("survived", "not-reached")]
     survivors.sort(key=lambda r: (r["file"], r["line"], r["operator"], r["id"]))
@@ -515,8 +527,29 @@ def main(argv):
 
     log("finding sites in %d file(s)" % len(sources))
     files = find_sites(args, sources)
+    # Sites that did not compile, per file contents: a rerun on unchanged files skips the checks.
+    cache_path = os.path.join(args.build_dir, "dropped-sites.json")
+    try:
+        with open(cache_path) as f:
+            cache = json.load(f)
+    except (FileNotFoundError, ValueError):
+        cache = {}
+
+    def cache_key(fm):
+        return hashlib.sha256(fm.source + ",".join(args.operators).encode() +
+                              open(schemata.__file__, "rb").read()).hexdigest()
+
     for fm in files:
-        n = clang_check(args, fm, src_root)
+        known = cache.get(cache_key(fm))
+        if known is not None:
+            first_ids = {s.variants[0].id: s for s in fm.sites}
+            for vid, reason in known.items():
+                if vid in first_ids:
+                    fm.dropped[first_ids[vid]] = reason
+            fm.render()
+            n = len(fm.dropped)
+        else:
+            n = clang_check(args, fm, src_root)
         live = sum(len(s.variants) for s in fm.live_sites())
         log("%s: %d mutants (%d site(s) dropped)" % (fm.rel, live, n))
         write_if_changed(os.path.join(src_root, fm.rel), fm.text.encode("latin-1"))
@@ -525,6 +558,10 @@ def main(argv):
     t0 = time.time()
     build(args, files, src_root, bdir)
     timing["build"] = time.time() - t0
+    for fm in files:
+        cache[cache_key(fm)] = {s.variants[0].id: r for s, r in fm.dropped.items()}
+    with open(cache_path, "w") as f:
+        json.dump(cache, f, indent=1, sort_keys=True)
     binary = os.path.join(bdir, "bin", "wpsim")
 
     every = [(fm, s, v) for fm in files for s in fm.live_sites() for v in s.variants]
@@ -557,16 +594,42 @@ def main(argv):
     timing["coverage"] = time.time() - t0
 
     t0 = time.time()
+    # Every verdict is appended to results.jsonl as it comes, stamped with the build and the
+    # scenarios, so --resume picks up an interrupted run.
+    stamp = hashlib.sha256()
+    with open(binary, "rb") as f:
+        stamp.update(f.read())
+    for sc in sorted(cov):
+        with open(sc, "rb") as f:
+            stamp.update(sc.encode() + f.read())
+    stamp = stamp.hexdigest()[:16]
+    results_path = os.path.join(args.build_dir, "results.jsonl")
     results = {}
-    todo = [(fm, s, v) for fm, s, v in selected if v.mutant_id not in allow]
+    if args.resume and os.path.exists(results_path):
+        with open(results_path) as f:
+            for line in f:
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    continue
+                if rec.pop("stamp", None) == stamp:
+                    results[rec.pop("id")] = rec
+        log("resuming: %d verdict(s) of this build reused" % len(results))
+    elif os.path.exists(results_path):
+        os.unlink(results_path)
+    todo = [(fm, s, v) for fm, s, v in selected
+            if v.mutant_id not in allow and v.mutant_id not in results]
     done = [0]
+    kills = {}
     lock = threading.Lock()
 
     def one(item):
         fm, s, v = item
-        rec = run_mutant(args, binary, v, cov, order)
+        rec = run_mutant(args, binary, v, cov, order, kills)
         with lock:
             results[v.mutant_id] = rec
+            with open(results_path, "a") as f:
+                f.write(json.dumps(dict(rec, id=v.mutant_id, stamp=stamp)) + "\n")
             done[0] += 1
             if done[0] % 25 == 0 or done[0] == len(todo):
                 k = sum(r["status"] in ("killed", "timeout", "crashed") for r in results.values())
