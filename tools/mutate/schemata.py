@@ -68,6 +68,9 @@ BANNED_KINDS = {CK.STATIC_ASSERT, CK.ENUM_DECL, CK.PARM_DECL, CK.CXX_UNARY_EXPR,
                 CK.CLASS_TEMPLATE, CK.FIELD_DECL, CK.TYPE_ALIAS_DECL, CK.TYPEDEF_DECL}
 DECIMAL_RE = re.compile(r"^([1-9][0-9]*|0)([uUlL]*)$")
 GUARD = "wpsim_mutant_on"
+# Calls whose removal no client can observe: the service's operator log (stderr), not part of
+# any protocol. Assertions are macros and skipped as such.
+UNOBSERVABLE_CALLS = {"Log"}
 
 
 class Variant:
@@ -393,7 +396,8 @@ class Finder:
                     or inner[0].extent.end.offset != stmt.extent.end.offset:
                 return
             call = inner[0]
-        if call.kind != CK.CALL_EXPR or (call.spelling or "").startswith("operator"):
+        if call.kind != CK.CALL_EXPR or (call.spelling or "").startswith("operator") \
+                or call.spelling in UNOBSERVABLE_CALLS:
             return
         start, end = stmt.extent.start.offset, stmt.extent.end.offset
         original = self.text(start, end)
