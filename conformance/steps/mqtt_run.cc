@@ -38,6 +38,7 @@ clients::MqttClientOptions MqttOptionsFor(RunContext& cx, uint32_t m, const Conn
   const MqttOptions& mo = cl.mqtt;
   clients::MqttClientOptions o;
   FillUpgrade(cx, o, m, c);
+  o.record_observations = false;  // the runner's evaluators keep what they need
   if (c && c->subprotocols) {
     o.subprotocols = *c->subprotocols;
   } else if (cl.subprotocols) {

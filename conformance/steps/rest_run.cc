@@ -23,6 +23,7 @@ clients::RestClient& RestClientFor(RunContext& cx, uint32_t m) {
     o.service = cx.env.ServiceAddress();
     o.connection_string = cx.env.connection_string();
     o.dial = cx.env.Dialer(m);
+    o.record_observations = false;  // answers go to the step's RestRecord
     ms.rest =
         std::make_unique<clients::RestClient>(cx.env.ClientRuntime(m), cx.sc.members[m].name, o);
   }

@@ -36,6 +36,7 @@ clients::WsClientOptions WsOptions(RunContext& cx, uint32_t m, const ConnectStep
   o.extra_query = q;
   o.auto_sequence_ack = cl.sequence_ack == SequenceAckMode::kAuto;
   o.auto_recover = cx.members[m].auto_recover;
+  o.record_observations = false;  // the runner's evaluators keep what they need
   return o;
 }
 

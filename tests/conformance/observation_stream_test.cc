@@ -8,6 +8,8 @@
 #include "conformance/driver.h"
 #include "conformance/loader.h"
 #include "run_inline.h"
+#include "sim/sim_network.h"
+#include "sim/sim_runtime.h"
 
 namespace wpsim::conformance {
 namespace {
@@ -185,6 +187,34 @@ expect:
 )");
   ASSERT_EQ(r.failures.size(), 1u) << Failures(r);
   EXPECT_NE(r.failures[0].message.find("a got the wrong ack"), std::string::npos) << Failures(r);
+}
+
+// The runner's clients stream observations without keeping them (record_observations off);
+// tests' clients keep them.
+template <typename Client, typename Options>
+void ExpectStreamedAndKeptOnlyWhenRecording() {
+  for (bool record : {true, false}) {
+    sim::SimNetwork net;
+    sim::SimRuntime* host = net.AddHost("client").value();
+    Options o;
+    o.service = sim::Address{"nowhere", 80};  // the dial fails: one observation
+    o.record_observations = record;
+    Client c(*host, "c", o);
+    std::vector<Observation::Kind> seen;
+    c.on_observation = [&](const Observation& ob) { seen.push_back(ob.kind); };
+    c.Connect();
+    ASSERT_TRUE(net.RunFor(sim::kSecond).ok());
+    EXPECT_EQ(seen, std::vector<Observation::Kind>{Observation::Kind::kHandshakeFailed}) << record;
+    EXPECT_EQ(c.observations().size(), record ? 1u : 0u);
+  }
+}
+
+TEST(ClientRecording, WsClientStreamsEveryObservationAndKeepsThemOnlyWhenRecording) {
+  ExpectStreamedAndKeptOnlyWhenRecording<clients::WsClient, clients::WsClientOptions>();
+}
+
+TEST(ClientRecording, MqttClientStreamsEveryObservationAndKeepsThemOnlyWhenRecording) {
+  ExpectStreamedAndKeptOnlyWhenRecording<clients::MqttClient, clients::MqttClientOptions>();
 }
 
 }  // namespace
