@@ -429,6 +429,10 @@ void MqttClient::OnClosed(ws::Connection& connection, const ws::CloseInfo& info)
 
 void MqttClient::Record(Observation o) {
   o.time = runtime_.Now();
+  if (!options_.record_observations) {
+    if (on_observation) on_observation(o);
+    return;
+  }
   observations_.push_back(std::move(o));
   if (on_observation) on_observation(observations_.back());
 }

@@ -72,6 +72,10 @@ struct MqttClientOptions {
   protocol::websocket::SessionOptions session;
   // Opens the transport instead of runtime.Dial when set (e.g. sim::DialTls for wss://).
   std::function<void(const sim::Address&, sim::DialFn)> dial;
+  // Keep every observation in observations() (tests read them there). A caller that consumes
+  // on_observation as the stream (the conformance runner) turns this off: the client then keeps
+  // nothing per message.
+  bool record_observations = true;
 };
 
 struct MqttPublishOptions {
@@ -119,7 +123,7 @@ class MqttClient : public protocol::websocket::ConnectionHandler {
   // The client id in use (the assigned one after CONNACK when the CONNECT had none).
   const std::string& client_id() const { return client_id_; }
   size_t unacknowledged_publishes() const { return outgoing_.size(); }
-  const std::vector<Observation>& observations() const { return observations_; }
+  const std::vector<Observation>& observations() const { return observations_; }  // see record_observations
   std::function<void(const Observation&)> on_observation;
 
   // protocol::websocket::ConnectionHandler

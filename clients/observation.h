@@ -1,5 +1,6 @@
-// Observation: what a simulated client saw, with the runtime time it saw it. The conformance
-// runner matches expectations against these records; tests read them directly.
+// Observation: what a simulated client saw, with the runtime time it saw it. Clients hand each
+// one to their on_observation hook as it happens (the conformance runner's observation stream,
+// conformance/driver.h) and, unless told not to (record_observations), also keep it for tests.
 #pragma once
 
 #include <cstdint>

@@ -153,8 +153,8 @@ void RestClient::Complete(http::Response response) {
   o.http_status = response.status;
   o.text = response.body;
   o.label = call.label;
-  observations_.push_back(o);
-  if (on_observation) on_observation(observations_.back());
+  if (options_.record_observations) observations_.push_back(o);
+  if (on_observation) on_observation(o);
   if (call.done) call.done(response);
   Pump();
 }

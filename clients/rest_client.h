@@ -30,6 +30,10 @@ struct RestClientOptions {
   bool omit_authorization = false;
   // Opens the transport instead of runtime.Dial when set (e.g. sim::DialTls for https://).
   std::function<void(const sim::Address&, sim::DialFn)> dial;
+  // Keep every observation in observations() (tests read them there). A caller that consumes
+  // on_observation as the stream (the conformance runner) turns this off: the client then keeps
+  // nothing per message.
+  bool record_observations = true;
 };
 
 // Per-call deviations from the SDK's request (negative and routing tests).
@@ -58,7 +62,7 @@ class RestClient : public sim::StreamHandler {
             const RestCallOptions& call = {});
 
   const std::string& name() const { return name_; }
-  const std::vector<Observation>& observations() const { return observations_; }
+  const std::vector<Observation>& observations() const { return observations_; }  // see record_observations
   std::function<void(const Observation&)> on_observation;
   bool idle() const { return pending_.empty() && !in_flight_; }
 

@@ -170,6 +170,10 @@ Status WsClient::SendRawBinary(std::span<const uint8_t> bytes) {
 
 void WsClient::Record(Observation o) {
   o.time = runtime_.Now();
+  if (!options_.record_observations) {
+    if (on_observation) on_observation(o);
+    return;
+  }
   observations_.push_back(std::move(o));
   if (on_observation) on_observation(observations_.back());
 }

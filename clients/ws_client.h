@@ -48,6 +48,10 @@ struct WsClientOptions {
   protocol::websocket::SessionOptions session;
   // Opens the transport instead of runtime.Dial when set (e.g. sim::DialTls for wss://).
   std::function<void(const sim::Address&, sim::DialFn)> dial;
+  // Keep every observation in observations() (tests read them there). A caller that consumes
+  // on_observation as the stream (the conformance runner) turns this off: the client then keeps
+  // nothing per message.
+  bool record_observations = true;
 };
 
 class WsClient : public protocol::websocket::ConnectionHandler {
@@ -78,7 +82,7 @@ class WsClient : public protocol::websocket::ConnectionHandler {
 
   bool open() const { return connection_ && connection_->open(); }
   const std::string& connection_id() const { return connection_id_; }
-  const std::vector<Observation>& observations() const { return observations_; }
+  const std::vector<Observation>& observations() const { return observations_; }  // see record_observations
   // Called after each observation is recorded (the runner's hook).
   std::function<void(const Observation&)> on_observation;
 

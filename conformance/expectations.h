@@ -12,11 +12,26 @@
 namespace wpsim::conformance {
 
 // One thing a member observed, stamped with the run clock and its transport generation (a
-// recovery or reconnect starts a new generation).
+// recovery or reconnect starts a new generation): a view of the observation while the client
+// reports it. `serial` numbers every observation of a run (across members) in order.
 struct ObservedEvent {
+  const clients::Observation& observation;
+  int64_t time_ns = 0;
+  uint32_t transport = 0;
+  uint64_t serial = 0;
+};
+
+// An observation kept beyond the moment it was made (evaluators keep only the few their
+// verdict or failure message needs).
+struct KeptEvent {
   clients::Observation observation;
   int64_t time_ns = 0;
   uint32_t transport = 0;
+  uint64_t serial = 0;
+
+  explicit KeptEvent(const ObservedEvent& e)
+      : observation(e.observation), time_ns(e.time_ns), transport(e.transport), serial(e.serial) {}
+  ObservedEvent view() const { return ObservedEvent{observation, time_ns, transport, serial}; }
 };
 
 // True when `event` is a message in the sense of receive/never_receive for a client of `kind`

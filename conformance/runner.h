@@ -4,13 +4,15 @@
 //
 // Theory of operation. A run owns an Environment (conformance/targets.h): for the sim target a
 // SimNetwork with one host for the service and one per client member, all in virtual time; for
-// real targets a UvRuntime. The runner opens one simulated client per member, then executes the
-// steps in order. Every step is *issued* (the client call is made) and then *awaited*: the
-// environment runs until the step's completion predicate holds (the ack, the REST response,
-// the connection outcome...) or its timeout passes. Everything a client observes is appended,
-// with the run clock, to its member's log; expectations, invariants and thresholds are
-// evaluated over those logs after the run settles. Nothing here reads a wall clock except the
-// real-time environment, so a sim run is a pure function of the scenario and the seed.
+// real targets a UvRuntime. The runner is a driver (conformance/driver.h): it executes the steps
+// in order, handing each to its step family (conformance/steps/*_run.cc), which makes the client
+// call (*issues* it); the driver then *awaits* it: the environment runs until the step's
+// completion predicate holds (the ack, the REST response, the connection outcome...) or its
+// timeout passes. Every client observation is handed, as it happens, to the evaluators of the
+// scenario's expectations and invariants, which keep only what their verdict needs and judge
+// once the run has settled (an observation stream: nothing keeps every observation). Nothing
+// here reads a wall clock except the real-time environment, so a sim run is a pure function of
+// the scenario and the seed.
 #pragma once
 
 #include <cstdint>
