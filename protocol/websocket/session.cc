@@ -172,12 +172,16 @@ void Session::Receive(Nanos now, std::span<const uint8_t> data) {
 void Session::ReceiveEof() { eof_ = true; }
 
 void Session::CompactInput() {
-  if (input_pos_ == input_.size()) {
+  // Bytes wslay has read but not yet reported stay in input_: they are the start of the next
+  // frame, whose header CheckNextFrameHeader reads (at most wslay's read buffer, 4 KiB).
+  const size_t held = static_cast<size_t>(std::min<uint64_t>(wslay_fed_ - wslay_consumed_, input_pos_));
+  const size_t drop = input_pos_ - held;
+  if (held == 0 && input_pos_ == input_.size()) {
     input_.clear();
     input_pos_ = 0;
-  } else if (input_pos_ >= kInputCompactBytesMin && input_pos_ * 2 >= input_.size()) {
-    input_.erase(input_.begin(), input_.begin() + static_cast<ptrdiff_t>(input_pos_));
-    input_pos_ = 0;
+  } else if (drop >= kInputCompactBytesMin && drop * 2 >= input_.size()) {
+    input_.erase(input_.begin(), input_.begin() + static_cast<ptrdiff_t>(drop));
+    input_pos_ = held;
   }
 }
 
@@ -285,8 +289,12 @@ std::optional<Event> Session::Parse() {
 }
 
 std::optional<Event> Session::CheckNextFrameHeader() {
-  if (state_ != State::kOpen || !WslayIdle()) return std::nullopt;
-  const std::span<const uint8_t> next(input_.data() + input_pos_, input_.size() - input_pos_);
+  if (state_ != State::kOpen || in_frame_) return std::nullopt;
+  // The next frame starts with the bytes wslay has read but not reported (kept by CompactInput).
+  const uint64_t unreported = wslay_fed_ - wslay_consumed_;
+  if (unreported > input_pos_) return std::nullopt;
+  const size_t start = input_pos_ - static_cast<size_t>(unreported);
+  const std::span<const uint8_t> next(input_.data() + start, input_.size() - start);
   if (next.size() < 2) return std::nullopt;
   const uint8_t opcode = next[0] & 0x0F;
   const bool rsv = (next[0] & 0x70) != 0;

@@ -171,9 +171,9 @@ class Session {
   std::optional<Event> OnFrameStart(uint8_t fin, uint8_t rsv, uint8_t opcode, uint64_t length,
                                     bool masked);
   // wslay reports a frame only with its first payload byte, so a header announcing a huge
-  // message would wait unanswered for payload. While wslay holds no byte of the next frame,
-  // this reads its header from the input and fails at once (1009) when the message it starts
-  // or continues is over SessionOptions::message_bytes_max.
+  // message would wait unanswered for payload. Between frames, this reads the next header from
+  // the input (the bytes wslay has buffered without reporting are kept there) and fails at once
+  // (1009) when the message it starts or continues is over SessionOptions::message_bytes_max.
   std::optional<Event> CheckNextFrameHeader();
   std::optional<Event> OnControlFrame();
   std::optional<Event> Parse();

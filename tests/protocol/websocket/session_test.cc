@@ -238,6 +238,30 @@ TEST(WebSocketSession, OversizedContinuationHeaderIsRefusedWith1009BeforeAnyPayl
   EXPECT_EQ(ev->close_code, close_code::kMessageTooBig);
 }
 
+TEST(WebSocketSession, OversizedContinuationHeaderInTheSameReadAsTheFirstFragmentIsRefused) {
+  SessionOptions o;
+  o.message_bytes_max = 100000;
+  std::string bytes;
+  FrameSpec spec;
+  spec.opcode = Opcode::kBinary;
+  spec.fin = false;
+  spec.masked = true;
+  AppendFrame(bytes, spec, AsBytes(std::string(70000, 'a')));
+  // Continuation announcing 40,000 more bytes (over the limit), header and mask key only.
+  bytes += std::string("\x80\xfe\x9c\x40\x01\x02\x03\x04", 8);
+  for (size_t step : {size_t{1} << 20, size_t{4096}, size_t{1000}, size_t{7}}) {
+    Session t(Role::kServer, o);
+    t.Start(0);
+    std::optional<Event> ev;
+    for (size_t at = 0; at < bytes.size() && !ev; at += step) {
+      t.Receive(0, AsBytes(std::string_view(bytes).substr(at, step)));
+      ev = t.PollEvent();
+    }
+    ASSERT_TRUE(ev.has_value()) << "step " << step;
+    EXPECT_EQ(ev->close_code, close_code::kMessageTooBig) << "step " << step;
+  }
+}
+
 TEST(WebSocketSession, PeerThatAnswersNoKeepalivePingIsClosedAfterTheConfiguredCount) {
   SessionOptions o;
   o.keepalive_interval = 20 * kSecondNs;
