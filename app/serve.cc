@@ -36,6 +36,52 @@ void RegisterServe(CLI::App& app, ServeFlags& flags) {
   app.add_flag("--tls", flags.tls,
                "Serve https/wss with a local development CA made once per user (see the output "
                "for the line that makes Node and Python trust it)");
+  RegisterServeLimits(app, flags);
+}
+
+// Connection limits (docs/reliability.md). Separate from the flags above so that each group of
+// flags can grow on its own.
+void RegisterServeLimits(CLI::App& app, ServeFlags& flags) {
+  app.add_option("--request-read-timeout", flags.request_read_timeout_seconds,
+                 "Seconds a request may take to arrive whole after its first byte: then 408 "
+                 "(default 30; 0: none)")
+      ->check(CLI::Range(0.0, 86400.0));
+  app.add_option("--http-idle-timeout", flags.http_idle_timeout_seconds,
+                 "Seconds a connection that never upgraded may stay silent between requests "
+                 "(default 120; 0: none)")
+      ->check(CLI::Range(0.0, 86400.0));
+  app.add_option("--ws-pings-unanswered-max", flags.ws_pings_unanswered_max,
+                 "Close a WebSocket (1001) after this many keepalive pings in a row got nothing "
+                 "back (default 3, pings 20 s apart; 0: never)")
+      ->check(CLI::Range(0, 1000));
+  app.add_option("--max-connections", flags.max_connections,
+                 "Open connections in total; beyond: 503 (default 16000; 0: no limit)");
+  app.add_option("--max-connections-per-peer", flags.max_connections_per_peer,
+                 "Open connections from one IP address; beyond: 503 (default 4000; 0: no limit)");
+  app.add_option("--max-groups-per-connection", flags.max_groups_per_connection,
+                 "Groups one connection may be in (default 1000; 0: no limit)");
+  app.add_option("--max-pipelined-requests", flags.max_pipelined_requests,
+                 "Unanswered requests held per HTTP connection; beyond: 429 (default 32)")
+      ->check(CLI::Range(size_t{1}, size_t{100000}));
+}
+
+void ApplyServeLimits(const ServeFlags& flags, service::ConnectionLimits& limits) {
+  auto seconds = [](double s) { return static_cast<sim::Nanos>(s * 1e9); };
+  if (flags.request_read_timeout_seconds) {
+    limits.request_read_timeout = seconds(*flags.request_read_timeout_seconds);
+  }
+  if (flags.http_idle_timeout_seconds) {
+    limits.http_idle_timeout = seconds(*flags.http_idle_timeout_seconds);
+  }
+  if (flags.ws_pings_unanswered_max) {
+    limits.websocket_pings_unanswered_max = *flags.ws_pings_unanswered_max;
+  }
+  if (flags.max_connections) limits.connections_max = *flags.max_connections;
+  if (flags.max_connections_per_peer) limits.connections_per_peer_max = *flags.max_connections_per_peer;
+  if (flags.max_groups_per_connection) {
+    limits.groups_per_connection_max = *flags.max_groups_per_connection;
+  }
+  if (flags.max_pipelined_requests) limits.pipelined_requests_max = *flags.max_pipelined_requests;
 }
 
 namespace {
@@ -101,6 +147,7 @@ int RunServe(const ServeFlags& flags) {
       return kExitUsage;
     }
   }
+  ApplyServeLimits(flags, options.limits);
   if (!flags.access_key.empty()) options.access_keys = {flags.access_key};
   options.public_endpoint = flags.public_endpoint;
   if (!flags.upstream_ca.empty()) options.upstream.tls_ca_file = flags.upstream_ca;

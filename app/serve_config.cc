@@ -88,6 +88,61 @@ Status ApplyUpstream(std::string_view file, const YAML::Node& node,
   return Status::Ok();
 }
 
+Result<size_t> Count(std::string_view file, const YAML::Node& node, std::string_view what) {
+  uint64_t v = 0;
+  if (!node.IsScalar() || !YAML::convert<uint64_t>::decode(node, v) || v > 100'000'000) {
+    return Bad(file, node, std::string(what) + " must be a whole number between 0 and 100000000");
+  }
+  return static_cast<size_t>(v);
+}
+
+// `limits:` (service::ConnectionLimits; docs/reliability.md). 0 disables a bound.
+Status ApplyLimits(std::string_view file, const YAML::Node& node,
+                   service::ConnectionLimits& limits) {
+  if (!node.IsMap()) return Bad(file, node, "limits must be a mapping");
+  if (Status s = CheckKeys(file, node,
+                           {"requestReadTimeoutSeconds", "httpIdleTimeoutSeconds",
+                            "webSocketPingsUnansweredMax", "maxConnections",
+                            "maxConnectionsPerPeer", "maxGroupsPerConnection",
+                            "maxPipelinedRequests"});
+      !s.ok()) {
+    return s;
+  }
+  struct SecondsKey {
+    const char* name;
+    sim::Nanos* target;
+  };
+  for (const SecondsKey& k : {SecondsKey{"requestReadTimeoutSeconds", &limits.request_read_timeout},
+                              SecondsKey{"httpIdleTimeoutSeconds", &limits.http_idle_timeout}}) {
+    if (const YAML::Node n = node[k.name]) {
+      auto v = Seconds(file, n, k.name);
+      if (!v.ok()) return v.error();
+      *k.target = *v;
+    }
+  }
+  struct CountKey {
+    const char* name;
+    size_t* target;
+  };
+  for (const CountKey& k : {CountKey{"maxConnections", &limits.connections_max},
+                            CountKey{"maxConnectionsPerPeer", &limits.connections_per_peer_max},
+                            CountKey{"maxGroupsPerConnection", &limits.groups_per_connection_max},
+                            CountKey{"maxPipelinedRequests", &limits.pipelined_requests_max}}) {
+    if (const YAML::Node n = node[k.name]) {
+      auto v = Count(file, n, k.name);
+      if (!v.ok()) return v.error();
+      *k.target = *v;
+    }
+  }
+  if (const YAML::Node n = node["webSocketPingsUnansweredMax"]) {
+    auto v = Count(file, n, "webSocketPingsUnansweredMax");
+    if (!v.ok()) return v.error();
+    if (*v > 1000) return Bad(file, n, "webSocketPingsUnansweredMax must be at most 1000");
+    limits.websocket_pings_unanswered_max = static_cast<int>(*v);
+  }
+  return Status::Ok();
+}
+
 Status ApplyHub(std::string_view file, const YAML::Node& node, service::HubSettings& hub) {
   if (node.IsNull()) return Status::Ok();
   if (!node.IsMap()) return Bad(file, node, "a hub's settings must be a mapping");
@@ -145,10 +200,15 @@ Status ApplyServeConfig(std::string_view text, std::string_view file,
   }
   try {
     if (root.IsNull()) return Status::Ok();
-    if (!root.IsMap()) return Bad(file, root, "the file must be a mapping with hubs and upstream");
-    if (Status s = CheckKeys(file, root, {"hubs", "upstream"}); !s.ok()) return s;
+    if (!root.IsMap()) {
+      return Bad(file, root, "the file must be a mapping with hubs, upstream and limits");
+    }
+    if (Status s = CheckKeys(file, root, {"hubs", "upstream", "limits"}); !s.ok()) return s;
     if (const YAML::Node up = root["upstream"]) {
       if (Status s = ApplyUpstream(file, up, options.upstream); !s.ok()) return s;
+    }
+    if (const YAML::Node limits = root["limits"]) {
+      if (Status s = ApplyLimits(file, limits, options.limits); !s.ok()) return s;
     }
     if (const YAML::Node hubs = root["hubs"]) {
       if (!hubs.IsMap()) return Bad(file, hubs, "hubs must be a mapping from hub name to settings");

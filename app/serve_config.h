@@ -10,8 +10,8 @@
 
 namespace wpsim::app {
 
-// Reads `text` (the file's contents; `file` names it in errors) into options.hubs and
-// options.upstream. Errors say file:line:column and what was expected.
+// Reads `text` (the file's contents; `file` names it in errors) into options.hubs,
+// options.upstream and options.limits. Errors say file:line:column and what was expected.
 Status ApplyServeConfig(std::string_view text, std::string_view file,
                         service::ServiceOptions& options);
 Status LoadServeConfig(const std::string& path, service::ServiceOptions& options);

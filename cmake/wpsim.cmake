@@ -11,7 +11,10 @@ if(WPSIM_SANITIZE)
   add_link_options(-fsanitize=address,undefined)
 endif()
 if(WPSIM_FUZZ)
-  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  # -fno-sanitize-recover=all: a UBSan report aborts the fuzz target (a finding), instead of
+  # printing and carrying on as if the input were fine.
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+    -fno-sanitize-recover=all)
   add_link_options(-fsanitize=address,undefined)
 endif()
 find_program(CCACHE_PROGRAM ccache)

@@ -248,6 +248,12 @@ void ClientConnection::HandleRequest(wps::Request& request) {
                    "The client does not have permission to join group '" + join->group + "'.");
       return;
     }
+    if (hub_.state().AtGroupLimit(this, join->group)) {
+      SendAckError(join->ack_id, wps::kAckErrorBadRequest,
+                   "The connection is already in " + std::to_string(groups.size()) +
+                       " groups, the most one connection may join.");
+      return;
+    }
     hub_.state().Join(this, join->group);
     Remember(join->ack_id);
     SendAck(join->ack_id);

@@ -8,19 +8,87 @@ namespace wpsim::service {
 namespace http = protocol::http;
 namespace ws = protocol::websocket;
 
+namespace {
+http::Limits HttpLimits(const ServiceOptions& options) {
+  http::Limits limits;
+  if (options.limits.pipelined_requests_max > 0) {
+    limits.pipelined_requests_max = options.limits.pipelined_requests_max;
+  } else {
+    limits.pipelined_requests_max = SIZE_MAX;
+  }
+  return limits;
+}
+}  // namespace
+
 Front::Front(Service& service, uint64_t id, std::unique_ptr<sim::Stream> stream)
-    : service_(service), id_(id), peer_(stream->PeerAddress()), stream_(std::move(stream)) {
+    : service_(service),
+      id_(id),
+      peer_(stream->PeerAddress()),
+      stream_(std::move(stream)),
+      http_(std::make_unique<http::ServerConnection>(HttpLimits(service.options()))),
+      last_input_at_(service.runtime().Now()) {
   stream_->SetHandler(this);
+  ArmHttpTimer();
 }
 
 Front::~Front() {
+  CancelHttpTimer();
   if (stream_) stream_->SetHandler(nullptr);
 }
 
 void Front::OnData(std::span<const uint8_t> data) {
   if (finished_ || ws_) return;
+  const sim::Nanos now = service_.runtime().Now();
+  last_input_at_ = now;
+  if (!http_->request_in_progress()) request_started_at_ = now;
   http_->Receive(data);
   PumpHttp();
+}
+
+std::optional<sim::Nanos> Front::HttpDeadline() const {
+  if (finished_ || ws_ || !http_) return std::nullopt;
+  const ConnectionLimits& limits = service_.options().limits;
+  if (http_->request_in_progress()) {
+    if (limits.request_read_timeout <= 0) return std::nullopt;
+    return request_started_at_ + limits.request_read_timeout;
+  }
+  // Answers still owed (an upgrade waiting for its connect event) are bounded elsewhere.
+  if (http_->outstanding() > 0 || http_->HasOutput()) return std::nullopt;
+  if (limits.http_idle_timeout <= 0) return std::nullopt;
+  return last_input_at_ + limits.http_idle_timeout;
+}
+
+void Front::ArmHttpTimer() {
+  const std::optional<sim::Nanos> deadline = HttpDeadline();
+  if (!deadline) return;  // a timer still armed re-checks when it fires
+  if (http_timer_ != 0 && http_timer_at_ <= *deadline) return;
+  CancelHttpTimer();
+  http_timer_at_ = *deadline;
+  http_timer_ = service_.runtime().SetTimer(*deadline, [this] { OnHttpTimer(); });
+}
+
+void Front::CancelHttpTimer() {
+  if (http_timer_ == 0) return;
+  service_.runtime().CancelTimer(http_timer_);
+  http_timer_ = 0;
+}
+
+void Front::OnHttpTimer() {
+  http_timer_ = 0;
+  const std::optional<sim::Nanos> deadline = HttpDeadline();
+  if (!deadline) return;
+  if (*deadline > service_.runtime().Now()) {
+    ArmHttpTimer();
+    return;
+  }
+  if (http_->request_in_progress()) {
+    service_.Log("http request from " + peer_.ToString() + " timed out: 408");
+    http_->TimeOut();
+    PumpHttp();
+    return;
+  }
+  service_.Log("http connection from " + peer_.ToString() + " idle: closed");
+  Finish();
 }
 
 void Front::FlushHttp() {
@@ -37,6 +105,7 @@ void Front::OnEnd() {
 void Front::OnClosed(sim::CloseReason, std::string_view) {
   if (finished_) return;
   finished_ = true;
+  CancelHttpTimer();
   stream_->SetHandler(nullptr);
   service_.Bury(service_.TakeFront(this));
 }
@@ -53,13 +122,25 @@ void Front::PumpHttp() {
       http_->Continue(event->request.id);
       continue;
     }
-    const http::Request& request = event->request;
+    http::Request& request = event->request;
+    // RFC 9112 §3.2/§3.2.2 before routing and audience checks: absolute-form targets become
+    // origin-form with their authority as Host; a missing, empty, invalid or repeated Host is 400.
+    if (std::optional<http::HttpError> bad = http::NormalizeServerRequest(request)) {
+      service_.Log("http error from " + peer_.ToString() + ": " + bad->reason);
+      http_->Respond(request.id, http::ErrorResponse(*bad));
+      continue;
+    }
     if (!HandleClientEndpoint(service_, *this, request)) {
       HandleRestRequest(service_, *this, request);
     }
   }
   WriteHttpOutput();
-  if (ws_) http_.reset();  // upgraded: the HTTP connection's state is no longer needed
+  if (ws_) {
+    http_.reset();  // upgraded: the HTTP connection's state is no longer needed
+    CancelHttpTimer();
+  } else {
+    ArmHttpTimer();
+  }
 }
 
 void Front::WriteHttpOutput() {
@@ -86,6 +167,7 @@ void Front::StartWebSocket(uint64_t request_id, http::Response response, std::st
   options.message_bytes_max = service_.options().message_bytes_max;
   options.output_bytes_max = service_.options().connection_output_bytes_max;
   options.keepalive_interval = service_.options().websocket_keepalive;
+  options.keepalive_unanswered_max = service_.options().limits.websocket_pings_unanswered_max;
   stream_->SetHandler(nullptr);
   ws_ = std::make_unique<ws::Connection>(service_.runtime(), std::move(stream_), this, options,
                                          std::move(subprotocol), initial);
@@ -141,6 +223,7 @@ void Front::CloseWebSocket(uint16_t code, std::string_view reason) {
 void Front::Finish() {
   if (finished_) return;
   finished_ = true;
+  CancelHttpTimer();
   stream_->SetHandler(nullptr);
   stream_->Close();
   service_.Bury(service_.TakeFront(this));

@@ -8,6 +8,12 @@
 // front becomes the *transport* of one logical ClientConnection: it forwards messages up and
 // sends frames down. When the WebSocket ends, the front tells its connection (unless the
 // connection detached first) and asks the service to bury it.
+//
+// Deadlines in the HTTP phase (ConnectionLimits): a request must arrive whole within
+// request_read_timeout of its first byte (else 408 and close), and a connection with nothing
+// in progress is closed after http_idle_timeout without input. One runtime timer carries the
+// earlier of the two; it is re-armed only when a deadline moves earlier, and otherwise
+// re-checked when it fires, so a busy keep-alive connection does not churn timers.
 #pragma once
 
 #include <cstdint>
@@ -73,6 +79,11 @@ class Front : public sim::StreamHandler, public protocol::websocket::ConnectionH
  private:
   void PumpHttp();
   void WriteHttpOutput();
+  // The HTTP-phase deadline now in force (nullopt: none, e.g. an answer is pending).
+  std::optional<sim::Nanos> HttpDeadline() const;
+  void ArmHttpTimer();
+  void OnHttpTimer();
+  void CancelHttpTimer();
   void Finish();  // closes the stream (HTTP phase) and buries this front
   void ReportTransportClosed(bool client_closed, std::string_view reason);
 
@@ -82,8 +93,11 @@ class Front : public sim::StreamHandler, public protocol::websocket::ConnectionH
   std::unique_ptr<sim::Stream> stream_;  // HTTP phase only
   // HTTP phase only: released once the stream is a WebSocket (its buffers and deques are
   // ~2 KiB that an idle connection would otherwise carry for its lifetime).
-  std::unique_ptr<protocol::http::ServerConnection> http_ =
-      std::make_unique<protocol::http::ServerConnection>();
+  std::unique_ptr<protocol::http::ServerConnection> http_;
+  sim::Nanos last_input_at_ = 0;     // HTTP phase: when the last bytes arrived
+  sim::Nanos request_started_at_ = 0;  // HTTP phase: first byte of the request in progress
+  sim::TimerId http_timer_ = 0;
+  sim::Nanos http_timer_at_ = 0;
   std::unique_ptr<protocol::websocket::Connection> ws_;  // WebSocket phase
   ClientConnection* connection_ = nullptr;
   bool finished_ = false;

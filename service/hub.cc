@@ -4,7 +4,9 @@
 
 namespace wpsim::service {
 
-Hub::Hub(Service& service, std::string name) : service_(service), name_(std::move(name)) {}
+Hub::Hub(Service& service, std::string name) : service_(service), name_(std::move(name)) {
+  state_.set_groups_per_member_max(service.options().limits.groups_per_connection_max);
+}
 
 Subscriber* Hub::Find(std::string_view connection_id) {
   auto it = connections_.find(connection_id);
@@ -25,6 +27,7 @@ void Hub::Remove(Subscriber* subscriber) {
   std::unique_ptr<Subscriber> owned = std::move(it->second);
   connections_.erase(it);
   service_.Bury(std::move(owned));
+  if (connections_.empty()) service_.CheckHubLater(*this);
 }
 
 size_t Hub::Fanout(const HubState::MemberMap& members, OutboundMessage& message,

@@ -44,6 +44,13 @@ class Hub {
                     const FanoutOptions& options = {});
   size_t SendToConnection(std::string_view connection_id, OutboundMessage& message);
 
+  // Something that keeps a reference to this hub without being one of its subscribers (an MQTT
+  // network connection before its session joins) pins it, so that an empty hub is not
+  // reclaimed under it (Service::GetHub reclaims empty, unpinned hubs).
+  void Pin() { ++pins_; }
+  void Unpin();
+  bool Reclaimable() const { return connections_.empty() && pins_ == 0; }
+
  private:
   size_t Fanout(const HubState::MemberMap& members, OutboundMessage& message,
                 const FanoutOptions& options);
@@ -52,6 +59,7 @@ class Hub {
   std::string name_;
   HubState state_;
   std::vector<Subscriber*> fanout_scratch_;  // reused: no allocation per fan-out
+  int pins_ = 0;
   // Keyed by a view of the owned subscriber's connection_id (see HubState::by_id_).
   std::map<std::string_view, std::unique_ptr<Subscriber>> connections_;
 };

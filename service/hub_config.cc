@@ -43,12 +43,45 @@ bool EventHandlerSettings::MatchesSystemEvent(std::string_view event) const {
   return false;
 }
 
+namespace {
+
+char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// Glob match, ASCII case-insensitive: '*' is any run of characters (also empty), '?' exactly one
+// byte. Iterative with one backtrack point (the last '*'), so the cost is bounded by
+// pattern x name length and there is no recursion on configured input.
+bool GlobMatches(std::string_view pattern, std::string_view name) {
+  size_t p = 0;
+  size_t n = 0;
+  size_t star = std::string_view::npos;
+  size_t resume = 0;
+  while (n < name.size()) {
+    if (p < pattern.size() &&
+        (pattern[p] == '?' || AsciiLower(pattern[p]) == AsciiLower(name[n]))) {
+      ++p;
+      ++n;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      resume = n;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      n = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+}  // namespace
+
 bool EventHandlerSettings::MatchesUserEvent(std::string_view event) const {
   std::string_view rest = user_event_pattern;
   while (!rest.empty()) {
     const size_t comma = rest.find(',');
     std::string_view item = Trim(rest.substr(0, comma));
-    if (item == "*" || (!item.empty() && http::EqualsIgnoreCase(item, event))) return true;
+    if (!item.empty() && GlobMatches(item, event)) return true;
     if (comma == std::string_view::npos) break;
     rest.remove_prefix(comma + 1);
   }

@@ -3,8 +3,10 @@
 //
 // Matching rule (Microsoft emulator): handlers are tried in order and the first one whose
 // system_events (for connect/connected/disconnected) or user_event_pattern (for any other
-// event) matches wins. A pattern is "*", one name or comma-separated names; names compare
-// case-insensitively (event names are case-insensitive, §13). YAML loading lives in
+// event) matches wins. A pattern is comma-separated items; each item is a name or a glob ('*'
+// any run of characters, '?' one character, so "*" matches every event and "chat.*" every
+// event starting with "chat."); names compare case-insensitively (event names are
+// case-insensitive, §13). YAML loading lives in
 // app/serve_config.cc so that service/ stays free of yaml-cpp.
 #pragma once
 
@@ -22,7 +24,7 @@ namespace wpsim::service {
 struct EventHandlerSettings {
   // "http://host[:port]/path/{event}?code=..." — {event} and {hub} are replaced per request.
   std::string url_template;
-  // "*", "name" or "a,b,c"; empty matches no user event.
+  // "*", "name", "a,b,c" or globs such as "chat*,?ing"; empty matches no user event.
   std::string user_event_pattern;
   // Any of "connect", "connected", "disconnected".
   std::vector<std::string> system_events;

@@ -56,6 +56,7 @@ Member* HubState::FindConnection(std::string_view connection_id) const {
 
 bool HubState::Join(Member* member, std::string_view group) {
   if (member->groups.find(group) != member->groups.end()) return false;
+  if (AtGroupLimit(member, group)) return false;
   const uint64_t seq = next_seq_++;
   member->groups.emplace(std::string(group), seq);
   auto g = groups_.find(group);

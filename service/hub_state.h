@@ -83,8 +83,17 @@ class HubState {
   void Remove(Member* member);
 
   Member* FindConnection(std::string_view connection_id) const;
-  // Returns true when the member joined, false when it already was in the group.
+  // Returns true when the member joined, false when it already was in the group or is in
+  // groups_per_member_max groups already (AtGroupLimit: callers that answer a client check it
+  // first, to say why).
   bool Join(Member* member, std::string_view group);
+  // True when `member` is not in `group` and may not join another group.
+  bool AtGroupLimit(const Member* member, std::string_view group) const {
+    return groups_per_member_max_ != 0 && member->groups.size() >= groups_per_member_max_ &&
+           member->groups.find(group) == member->groups.end();
+  }
+  // 0: no bound (ConnectionLimits::groups_per_connection_max).
+  void set_groups_per_member_max(size_t max) { groups_per_member_max_ = max; }
   // Returns true when the member left, false when it was not in the group.
   bool Leave(Member* member, std::string_view group);
   void LeaveAll(Member* member);
@@ -102,6 +111,7 @@ class HubState {
 
  private:
   uint64_t next_seq_ = 1;
+  size_t groups_per_member_max_ = 0;
   // Keyed by a view of the member's own connection_id (fixed while the member is added): a
   // 32-digit id copied as a key would cost another heap block per connection.
   std::map<std::string_view, Member*> by_id_;

@@ -124,11 +124,13 @@ MqttConnection::MqttConnection(Service& service, Hub& hub, Front* front, const a
   last_packet_at_ = service_.runtime().Now();
   keep_alive_timer_ = service_.runtime().SetTimer(last_packet_at_ + kConnectTimeout,
                                                   [this] { OnKeepAliveTimer(); });
+  hub_.Pin();  // this network connection is no hub member, but refers to the hub
 }
 
 MqttConnection::~MqttConnection() {
   *alive_ = false;
   if (keep_alive_timer_ != 0) service_.runtime().CancelTimer(keep_alive_timer_);
+  if (!service_.stopping()) hub_.Unpin();
 }
 
 void MqttConnection::OnMessage(ws::Opcode opcode, std::span<const uint8_t> payload) {
@@ -408,7 +410,8 @@ void MqttConnection::SendConnectEvent(mqtt::Connect connect, bool assigned) {
   event.kind = EventKind::kSystem;
   event.name = "connect";
   event.content_type = "application/json; charset=utf-8";
-  event.body = body.dump();
+  // `replace`: never throw on a string that is not UTF-8 (dump() would).
+  event.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   service_.upstream().Send(std::move(event), [this, alive = alive_, connect = std::move(connect),
                                               assigned](const UpstreamResult& r) mutable {
     if (*alive) OnConnectEventAnswered(std::move(connect), assigned, r);
@@ -739,8 +742,9 @@ void MqttConnection::HandleSubscribe(const mqtt::Subscribe& subscribe) {
       code = v5 ? ReasonCode::kTopicFilterInvalid : ReasonCode::kUnspecifiedError;
     } else if (!session_->permissions().CanJoinLeave(filter)) {
       code = v5 ? ReasonCode::kNotAuthorized : ReasonCode::kUnspecifiedError;
-    } else if (session_->subscription_count() >= kMqttLimits.subscriptions_max &&
-               session_->FindSubscription(filter) == nullptr) {
+    } else if ((session_->subscription_count() >= kMqttLimits.subscriptions_max &&
+                session_->FindSubscription(filter) == nullptr) ||
+               hub_.state().AtGroupLimit(session_, filter)) {
       code = v5 ? ReasonCode::kQuotaExceeded : ReasonCode::kUnspecifiedError;
     } else {
       hub_.state().Join(session_, filter);
@@ -1063,7 +1067,7 @@ void MqttSession::End(std::string_view reason, ReasonCode code) {
     event.kind = EventKind::kSystem;
     event.name = "disconnected";
     event.content_type = "application/json; charset=utf-8";
-    event.body = body.dump();
+    event.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     event.last = true;
     service_.upstream().Send(std::move(event), nullptr);
   }

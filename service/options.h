@@ -35,6 +35,30 @@ std::optional<Bug> ParseBug(std::string_view name);
 // Every bug with a one-line description, in a stable order (for --list-bugs).
 const std::vector<std::pair<Bug, std::string_view>>& AllBugs();
 
+// Bounds that keep one client from taking the service away from the others (issue 20). Each
+// is a `wpsim serve` flag and a `limits:` key in --config; docs/reliability.md gives the reason
+// for every default and the answer the client sees. 0 disables a bound.
+struct ConnectionLimits {
+  // A request must arrive complete (head and body) within this time of its first byte; else
+  // 408 Request Timeout and the connection closes (slowloris).
+  sim::Nanos request_read_timeout = 30 * sim::kSecond;
+  // A connection that has not upgraded, has no request in progress and none unanswered is
+  // closed after this long without input (HTTP keep-alive idle; also a silent new connection).
+  sim::Nanos http_idle_timeout = 120 * sim::kSecond;
+  // A WebSocket that answers none of this many keepalive pings in a row (websocket_keepalive
+  // apart) is closed with 1001.
+  int websocket_pings_unanswered_max = 3;
+  // Accepted TCP connections in total, and from one peer address. Beyond: 503 Service
+  // Unavailable with Connection: close, other connections unaffected.
+  size_t connections_max = 16000;
+  size_t connections_per_peer_max = 4000;
+  // Groups one connection may be in (not documented for the real service). A join beyond it
+  // is refused: JSON ack error BadRequest, REST 400, MQTT SUBACK 0x97 Quota exceeded.
+  size_t groups_per_connection_max = 1000;
+  // Unanswered requests held per HTTP connection; a request beyond it is answered 429.
+  size_t pipelined_requests_max = 32;
+};
+
 struct ServiceOptions {
   // Primary and optional secondary key. Tokens signed with any of them are accepted.
   std::vector<std::string> access_keys{std::string(kDefaultAccessKey)};
@@ -58,6 +82,8 @@ struct ServiceOptions {
   HubSettingsMap hubs;
   // The event-handler HTTP client: timeouts, retries, validation, pool bounds (upstream.h).
   UpstreamOptions upstream;
+  // Connection-level bounds (deadlines, connection caps, groups per connection).
+  ConnectionLimits limits;
 
   bool HasBug(Bug bug) const { return bugs.count(bug) != 0; }
 };

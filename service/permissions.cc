@@ -94,7 +94,8 @@ Result<GroupPattern> GroupPattern::Compile(std::string_view pattern) {
         ++run;
         ++i;
       }
-      stars += static_cast<int>(run);
+      // A run of two or more '*' is one '**' (ROLE-011), and a '**' counts two (ROLE-013).
+      stars += run >= 2 ? 2 : 1;
       utf16_position += run;
       tokens.push_back({run >= 2 ? Kind::kDoubleStar : Kind::kStar, 0});
     } else if (c == '?') {

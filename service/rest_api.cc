@@ -153,6 +153,13 @@ class RestCall {
                                "Connection '" + route_.connection_id + "' does not exist.",
                                "connectionId");
         }
+        if (state.AtGroupLimit(c, route_.group)) {
+          return ErrorResponse(400, rest::kErrorBadRequest,
+                               "Connection '" + route_.connection_id + "' is already in " +
+                                   std::to_string(c->groups.size()) +
+                                   " groups, the most one connection may join.",
+                               "groupName");
+        }
         state.Join(c, route_.group);
         return Status(200);
       }
@@ -283,6 +290,14 @@ class RestCall {
   }
 
   http::Response GroupsBatch(Hub& hub) {
+    // The body is JSON: any other or a missing Content-Type is 415, as on sends (the
+    // emulator's REST tests; RESTSVC-011).
+    const std::string_view content_type = request_.headers.Get("Content-Type").value_or("");
+    if (wps::DataTypeFromHttpContentType(content_type) != wps::DataType::kJson) {
+      return ErrorResponse(415, rest::kErrorBadRequest,
+                           "Content-Type '" + std::string(content_type) +
+                               "' is not supported. Use application/json.");
+    }
     nlohmann::json body = nlohmann::json::parse(request_.body, nullptr, false);
     if (body.is_discarded() || !body.is_object() || !body.contains("groups") ||
         !body["groups"].is_array() || body["groups"].empty()) {
@@ -364,7 +379,7 @@ class RestCall {
     http::Response r;
     r.status = 200;
     r.headers.Add("Content-Type", "application/json; charset=utf-8");
-    r.body = out.dump();
+    r.body = out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     return r;
   }
 

@@ -4,6 +4,7 @@
 
 #include "base/encoding.h"
 #include "protocol/auth/hmac.h"
+#include "protocol/http/message.h"
 #include "service/front.h"
 
 namespace wpsim::service {
@@ -52,6 +53,36 @@ std::optional<sim::Address> Service::listen_address() const {
 
 void Service::Accept(std::unique_ptr<sim::Stream> stream) {
   if (!stream) return;
+  const ConnectionLimits& limits = options_.limits;
+  const std::string peer = stream->PeerAddress().host;
+  auto counted = fronts_per_peer_.find(peer);
+  const size_t from_peer = counted == fronts_per_peer_.end() ? 0 : counted->second;
+  const bool over_total = limits.connections_max > 0 && fronts_.size() >= limits.connections_max;
+  const bool over_peer =
+      limits.connections_per_peer_max > 0 && from_peer >= limits.connections_per_peer_max;
+  if (over_total || over_peer) {
+    // Refused before any per-connection state exists: one short answer, then close.
+    ++refused_connections_;
+    Log("connection from " + stream->PeerAddress().ToString() + " refused: " +
+        (over_total ? "connections_max" : "connections_per_peer_max") + " reached");
+    protocol::http::Response r;
+    r.status = 503;
+    r.headers.Add("Content-Type", "text/plain; charset=utf-8");
+    r.headers.Add("Retry-After", "1");
+    r.headers.Add("Connection", "close");
+    r.body = over_total ? "Service Unavailable: too many connections\n"
+                        : "Service Unavailable: too many connections from this address\n";
+    const std::string wire = protocol::http::SerializeResponse(r);
+    stream->SetHandler(nullptr);
+    stream->Write(AsBytes(wire));
+    stream->Close();
+    return;
+  }
+  if (counted == fronts_per_peer_.end()) {
+    fronts_per_peer_.emplace(peer, 1);
+  } else {
+    ++counted->second;
+  }
   const uint64_t id = next_front_id_++;
   fronts_.emplace(id, std::make_unique<Front>(*this, id, std::move(stream)));
 }
@@ -61,8 +92,19 @@ Hub& Service::GetHub(std::string_view name) {
   auto it = hubs_.find(key);
   if (it == hubs_.end()) {
     it = hubs_.emplace(key, std::make_unique<Hub>(*this, key)).first;
+    CheckHubLater(*it->second);  // a REST call may leave it empty
   }
   return *it->second;
+}
+
+void Service::CheckHubLater(const Hub& hub) {
+  hubs_to_check_.insert(hub.name());
+  ScheduleCleanup();
+}
+
+void Hub::Unpin() {
+  --pins_;
+  if (pins_ == 0) service_.CheckHubLater(*this);
 }
 
 Hub* Service::FindHub(std::string_view name) {
@@ -90,6 +132,9 @@ std::string Service::ReconnectionToken(std::string_view connection_id, uint64_t 
 std::unique_ptr<Front> Service::TakeFront(Front* front) {
   auto it = fronts_.find(front->id());
   if (it == fronts_.end()) return nullptr;
+  if (auto peer = fronts_per_peer_.find(front->peer().host); peer != fronts_per_peer_.end()) {
+    if (--peer->second == 0) fronts_per_peer_.erase(peer);
+  }
   std::unique_ptr<Front> owned = std::move(it->second);
   fronts_.erase(it);
   return owned;
@@ -115,6 +160,12 @@ void Service::ScheduleCleanup() {
     cleanup_posted_ = false;
     dead_connections_.clear();
     dead_fronts_.clear();
+    // Hubs last: the connections just destroyed may have referred to theirs.
+    for (const std::string& name : hubs_to_check_) {
+      auto it = hubs_.find(name);
+      if (it != hubs_.end() && it->second->Reclaimable()) hubs_.erase(it);
+    }
+    hubs_to_check_.clear();
   });
 }
 

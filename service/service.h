@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,8 +61,18 @@ class Service {
   const ServiceOptions& options() const { return options_; }
   // Flushes every WebSocket that a fan-out wrote to, once per loop turn.
   protocol::websocket::FlushBatch& flush_batch() { return flush_batch_; }
-  // The hub with this name (case-insensitive), created on first use.
+  // The hub with this name (case-insensitive), created on first use. A hub left without
+  // subscribers (and unpinned) is reclaimed by the next cleanup, so state does not grow with
+  // every distinct hub name a client or REST call mentions.
   Hub& GetHub(std::string_view name);
+  // Asks the next cleanup to reclaim `hub` if it is still empty then.
+  void CheckHubLater(const Hub& hub);
+  size_t hub_count() const { return hubs_.size(); }
+  size_t front_count() const { return fronts_.size(); }
+  // Connections refused at accept (ConnectionLimits::connections_max / _per_peer_max).
+  uint64_t refused_connections() const { return refused_connections_; }
+  // True once the destructor has begun (hubs may already be gone).
+  bool stopping() const { return !*alive_; }
   Hub* FindHub(std::string_view name);
   // A fresh connection id (32 lower-case hex digits from the service's random stream).
   std::string NewConnectionId();
@@ -111,6 +122,10 @@ class Service {
   uint64_t next_front_id_ = 1;
   std::map<uint64_t, std::unique_ptr<Front>> fronts_;
   std::map<std::string, std::unique_ptr<Hub>, std::less<>> hubs_;
+  std::set<std::string, std::less<>> hubs_to_check_;  // reclaimed at cleanup when empty
+  // Open fronts per peer host (ConnectionLimits::connections_per_peer_max).
+  std::map<std::string, size_t, std::less<>> fronts_per_peer_;
+  uint64_t refused_connections_ = 0;
   std::vector<std::unique_ptr<Front>> dead_fronts_;
   std::vector<std::unique_ptr<Subscriber>> dead_connections_;
   bool cleanup_posted_ = false;

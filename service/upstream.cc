@@ -535,7 +535,9 @@ void Upstream::Disconnected(const UpstreamContext& context, std::string_view rea
   e.kind = EventKind::kSystem;
   e.name = "disconnected";
   e.content_type = "application/json; charset=utf-8";
-  e.body = nlohmann::json{{"reason", std::string(reason)}}.dump();
+  // `replace`: a reason from outside (a REST parameter) may be invalid UTF-8; dump() would throw.
+  e.body = nlohmann::json{{"reason", std::string(reason)}}.dump(-1, ' ', false,
+                                                              nlohmann::json::error_handler_t::replace);
   e.last = true;
   Send(std::move(e), nullptr);
 }
@@ -726,7 +728,9 @@ void Upstream::OnAttemptDone(uint64_t call_id, UpstreamResult result) {
   auto it = calls_.find(call_id);
   if (it == calls_.end()) return;
   Call& call = *it->second;
-  if (result.outcome == Outcome::kResponse) {
+  // Only a successful answer sets the state (EVENT-011): the emulator keeps the previous state
+  // when the handler failed, so a 4xx/5xx answer's ce-connectionState is ignored.
+  if (result.ok()) {
     if (std::optional<std::string_view> state = result.headers.Get("ce-connectionState")) {
       connections_[call.event.context.connection_id].state = std::string(*state);
     }

@@ -1,6 +1,7 @@
 #include "protocol/http/message.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "base/result.h"
 
@@ -220,6 +221,99 @@ Response ErrorResponse(const HttpError& error) {
   r.body = std::string(ReasonPhrase(error.status));
   r.body += '\n';
   return r;
+}
+
+bool IsValidHostValue(std::string_view host) {
+  if (host.empty()) return false;
+  std::string_view name = host;
+  std::string_view port;
+  if (host.front() == '[') {
+    const size_t close = host.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    for (char c : host.substr(1, close - 1)) {
+      const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+                      c == ':' || c == '.';
+      if (!ok) return false;
+    }
+    std::string_view rest = host.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return false;
+      port = rest.substr(1);
+      if (port.empty()) return false;
+    }
+    name = {};
+  } else if (const size_t colon = host.rfind(':'); colon != std::string_view::npos) {
+    name = host.substr(0, colon);
+    port = host.substr(colon + 1);
+    if (port.empty()) return false;
+  }
+  if (port.size() > 5) return false;
+  for (char c : port) {
+    if (c < '0' || c > '9') return false;
+  }
+  if (host.front() != '[' && name.empty()) return false;
+  // reg-name: unreserved / pct-encoded / sub-delims (RFC 3986 §3.2.2); '%' only as %HH.
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+    const bool sub_delim = std::string_view("!$&'()*+;=").find(c) != std::string_view::npos;
+    if (unreserved || sub_delim) continue;
+    if (c == '%' && i + 2 < name.size() &&
+        std::isxdigit(static_cast<unsigned char>(name[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(name[i + 2]))) {
+      i += 2;
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+std::optional<HttpError> NormalizeServerRequest(Request& request) {
+  auto bad = [](std::string code, std::string reason) {
+    return HttpError{400, std::move(code), std::move(reason), 0};
+  };
+  const std::string_view target = request.target;
+  const size_t scheme_end = target.find("://");
+  const bool absolute_form = !target.empty() && target.front() != '/' && target != "*" &&
+                             scheme_end != std::string_view::npos &&
+                             target.substr(0, scheme_end).find_first_of("/?#") ==
+                                 std::string_view::npos;
+  if (absolute_form) {
+    const std::string_view scheme = target.substr(0, scheme_end);
+    if (!EqualsIgnoreCase(scheme, "http") && !EqualsIgnoreCase(scheme, "https")) {
+      return bad("bad_target_scheme", "an absolute-form target must use http or https");
+    }
+    const std::string_view after = target.substr(scheme_end + 3);
+    const size_t authority_end = std::min(after.find_first_of("/?#"), after.size());
+    const std::string_view authority = after.substr(0, authority_end);
+    if (authority.find('@') != std::string_view::npos) {
+      return bad("bad_target_userinfo", "an absolute-form target must not carry userinfo");
+    }
+    if (!IsValidHostValue(authority)) {
+      return bad("bad_target_authority", "the absolute-form target has no valid authority");
+    }
+    std::string_view rest = after.substr(authority_end);
+    if (const size_t hash = rest.find('#'); hash != std::string_view::npos) {
+      rest = rest.substr(0, hash);
+    }
+    std::string origin_form = rest.empty() || rest.front() != '/' ? "/" + std::string(rest)
+                                                                  : std::string(rest);
+    std::string host(authority);
+    request.target = std::move(origin_form);
+    request.headers.Set("Host", std::move(host));  // §3.2.2: the target's authority wins
+    return std::nullopt;
+  }
+  const std::vector<std::string_view> hosts = request.headers.GetAll("Host");
+  if (hosts.empty()) return bad("missing_host", "the request has no Host header (RFC 9112 §3.2)");
+  if (hosts.size() > 1) {
+    return bad("repeated_host", "the request has more than one Host header (RFC 9112 §3.2)");
+  }
+  if (!IsValidHostValue(Trim(hosts[0]))) {
+    return bad("invalid_host", "the Host header is empty or not a valid host[:port]");
+  }
+  return std::nullopt;
 }
 
 }  // namespace wpsim::protocol::http

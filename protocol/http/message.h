@@ -123,4 +123,18 @@ std::string SerializeResponse(const Response& response, bool head_only = false);
 // A short response for a parse failure: the error's status, Connection: close, a text body.
 Response ErrorResponse(const HttpError& error);
 
+// What a server does with a parsed request's target and Host before routing it (RFC 9112):
+//  * An absolute-form target ("http://host:port/path?query", §3.2.2; scheme http or https,
+//    case-insensitive) becomes origin-form ("/path?query", "/" when the path is empty) and its
+//    authority replaces the Host header, which a server must then ignore. An absolute-form
+//    target with another scheme, userinfo or an empty authority is refused.
+//  * Otherwise Host must appear exactly once with a valid, non-empty value (§3.2: a request
+//    that lacks Host, has two Host field lines or an invalid Host value is 400). Repeated Host
+//    lines are refused even when their values agree, so no later check can read the "wrong" one.
+// Returns the 400 to answer, or nullopt when the request may be routed.
+std::optional<HttpError> NormalizeServerRequest(Request& request);
+// True for a valid Host field value: uri-host [ ":" port ] (RFC 3986 reg-name, IPv4 or an
+// IP-literal in brackets), non-empty. A comma is refused: "a, b" is two Host values joined.
+bool IsValidHostValue(std::string_view host);
+
 }  // namespace wpsim::protocol::http

@@ -21,7 +21,7 @@ ServerConnection::Slot* ServerConnection::FindSlot(uint64_t id) {
 
 void ServerConnection::Receive(std::span<const uint8_t> data) {
   if (upgraded_ || data.empty()) return;
-  if (upgrade_id_ != 0) {
+  if (upgrade_id_ != 0 || parser_.upgraded()) {
     if (upgrade_bytes_.size() + data.size() > limits_.upgrade_buffer_bytes_max) {
       // The client pushes more than a handshake's worth before the answer: give up on it.
       HttpError e{400, "upgrade_buffer_full",
@@ -35,77 +35,112 @@ void ServerConnection::Receive(std::span<const uint8_t> data) {
     upgrade_bytes_.insert(upgrade_bytes_.end(), data.begin(), data.end());
     return;
   }
-  if (!reading_) return;
-  Parse(data);
-}
-
-void ServerConnection::Parse(std::span<const uint8_t> data) {
+  if (!reading_ || eof_) return;
   const size_t consumed = parser_.Feed(data);
-  Drain();
-  if (parser_.upgraded() && upgrade_id_ != 0) {
+  if (parser_.upgraded()) {
+    // Everything after the upgrade request's head belongs to the next protocol (held until
+    // the owner decides; the request itself is reported by PollEvent in its turn).
     upgrade_bytes_.assign(data.begin() + static_cast<ptrdiff_t>(consumed), data.end());
-  } else if (parser_.failed() && reading_) {
-    FailWith(parser_.error(), /*respond=*/true);
   }
 }
 
-void ServerConnection::Drain() {
-  while (reading_ && parser_.HasEvent()) {
-    ParserEvent pe = parser_.Next();
-    if (pe.kind == ParserEvent::Kind::kHead) {
-      if (slots_.size() >= limits_.pipelined_requests_max) {
-        FailWith(HttpError{429, "too_many_pipelined", "more unanswered requests than "
-                           "Limits::pipelined_requests_max", parser_.offset()}, true);
-        return;
-      }
-      const uint64_t id = next_id_++;
-      head_id_ = id;
-      Slot slot;
-      slot.id = id;
-      slots_.push_back(std::move(slot));
-      ServerEvent ev;
-      ev.kind = ServerEvent::Kind::kContinue;
-      ev.request = std::move(pe.message).ToRequest();
-      ev.request.id = id;
-      events_.push_back(std::move(ev));
+// Requests are taken from the parser one at a time, when the owner asks for the next event:
+// an owner that answers each request as it comes never has more than one outstanding, however
+// many the client pipelined in one write, and the in-flight bound only bites when answers are
+// really pending.
+void ServerConnection::Pump() {
+  while (events_.empty() && reading_) {
+    if (parser_.HasEvent()) {
+      Take(parser_.Next());
       continue;
     }
-    uint64_t id = head_id_;
-    head_id_ = 0;
-    Slot* slot = nullptr;
-    if (id == 0) {
-      if (slots_.size() >= limits_.pipelined_requests_max) {
-        FailWith(HttpError{429, "too_many_pipelined", "more unanswered requests than "
-                           "Limits::pipelined_requests_max", parser_.offset()}, true);
-        return;
-      }
-      id = next_id_++;
-      Slot s;
-      s.id = id;
-      slots_.push_back(std::move(s));
-      slot = &slots_.back();
-    } else {
-      slot = FindSlot(id);  // null when an early refusal was already written
+    if (parser_.failed()) {
+      FailWith(parser_.error(), /*respond=*/true);
+    } else if (eof_) {
+      HandleEof();
     }
-    Request request = std::move(pe.message).ToRequest();
-    request.id = id;
-    if (!request.keep_alive) {
-      reading_ = false;
-      closing_ = true;
-    }
-    if (slot == nullptr || slot->answered) continue;
-    slot->complete = true;
-    slot->head_request = request.IsHead();
-    slot->close_after = !request.keep_alive;
-    if (request.upgrade) {
-      upgrade_id_ = id;
-      reading_ = false;
-    }
-    ServerEvent ev;
-    ev.kind = ServerEvent::Kind::kRequest;
-    ev.request = std::move(request);
-    events_.push_back(std::move(ev));
+    break;
   }
+}
+
+// A request beyond Limits::pipelined_requests_max is answered 429 at once, in its turn among
+// the responses, and the connection stays usable: the client learns which requests to repeat.
+void ServerConnection::RefuseOverLimit(uint64_t id, bool keep_alive, bool body_pending) {
+  ++refused_over_limit_;
+  Slot slot;
+  slot.id = id;
+  slot.complete = !body_pending;
+  slot.answered = true;
+  // A refused Expect: 100-continue head may or may not be followed by its body: close after.
+  slot.close_after = !keep_alive || body_pending;
+  Response r;
+  r.status = 429;
+  r.headers.Add("Content-Type", "text/plain; charset=utf-8");
+  r.headers.Add("Retry-After", "1");
+  if (slot.close_after) r.headers.Add("Connection", "close");
+  r.body = "Too Many Requests: more unanswered requests than the connection may hold\n";
+  AppendResponse(slot.response, r);
+  slots_.push_back(std::move(slot));
+  if (!keep_alive || body_pending) {
+    reading_ = false;
+    closing_ = true;
+  }
+  Release();
+}
+
+void ServerConnection::Take(ParserEvent pe) {
+  if (pe.kind == ParserEvent::Kind::kHead) {
+    const uint64_t id = next_id_++;
+    head_id_ = id;
+    if (slots_.size() >= limits_.pipelined_requests_max) {
+      RefuseOverLimit(id, pe.message.keep_alive, /*body_pending=*/true);
+      return;
+    }
+    Slot slot;
+    slot.id = id;
+    slots_.push_back(std::move(slot));
+    ServerEvent ev;
+    ev.kind = ServerEvent::Kind::kContinue;
+    ev.request = std::move(pe.message).ToRequest();
+    ev.request.id = id;
+    events_.push_back(std::move(ev));
+    return;
+  }
+  uint64_t id = head_id_;
+  head_id_ = 0;
+  Slot* slot = nullptr;
+  if (id == 0) {
+    id = next_id_++;
+    if (slots_.size() >= limits_.pipelined_requests_max && !pe.message.upgrade) {
+      RefuseOverLimit(id, pe.message.keep_alive, /*body_pending=*/false);
+      return;
+    }
+    Slot s;
+    s.id = id;
+    slots_.push_back(std::move(s));
+    slot = &slots_.back();
+  } else {
+    slot = FindSlot(id);  // null when an early refusal was already written
+  }
+  Request request = std::move(pe.message).ToRequest();
+  request.id = id;
+  if (!request.keep_alive) {
+    reading_ = false;
+    closing_ = true;
+  }
+  if (slot == nullptr || slot->answered) return;
+  slot->complete = true;
+  slot->head_request = request.IsHead();
+  slot->close_after = !request.keep_alive;
+  if (request.upgrade) {
+    upgrade_id_ = id;
+    reading_ = false;
+    if (eof_) closing_ = true;
+  }
+  ServerEvent ev;
+  ev.kind = ServerEvent::Kind::kRequest;
+  ev.request = std::move(request);
+  events_.push_back(std::move(ev));
 }
 
 void ServerConnection::FailWith(const HttpError& error, bool respond) {
@@ -129,6 +164,7 @@ void ServerConnection::FailWith(const HttpError& error, bool respond) {
 }
 
 std::optional<ServerEvent> ServerConnection::PollEvent() {
+  Pump();
   if (events_.empty()) return std::nullopt;
   ServerEvent e = std::move(events_.front());
   events_.pop_front();
@@ -211,9 +247,19 @@ void ServerConnection::Release() {
 
 void ServerConnection::ReceiveEof() {
   if (upgraded_) return;
-  if (upgrade_id_ == 0 && reading_) {
+  eof_ = true;
+  if (upgrade_id_ != 0 || !reading_) {
+    reading_ = false;
+    closing_ = true;
+  }
+  // Otherwise the requests already parsed are still reported (Pump), and the EOF is judged
+  // after the last of them (HandleEof).
+}
+
+void ServerConnection::HandleEof() {
+  if (!parser_.upgraded()) {
     parser_.FeedEof();
-    Drain();
+    while (reading_ && parser_.HasEvent()) Take(parser_.Next());
     if (!parser_.idle() || parser_.failed()) {
       // A request cut short: there is nobody to answer.
       std::erase_if(slots_, [](const Slot& s) { return !s.complete && !s.answered; });
@@ -224,6 +270,15 @@ void ServerConnection::ReceiveEof() {
   }
   reading_ = false;
   closing_ = true;
+}
+
+void ServerConnection::TimeOut() {
+  if (upgraded_ || !reading_) return;
+  // Requests already received keep their answers; the partial one is dropped.
+  std::erase_if(slots_, [](const Slot& s) { return !s.complete && !s.answered; });
+  FailWith(HttpError{408, "request_timeout", "the request did not arrive in time",
+                     parser_.offset()},
+           /*respond=*/true);
 }
 
 std::span<const uint8_t> ServerConnection::PeekOutput() const {

@@ -3,14 +3,17 @@
 // Theory of operation. The owner feeds the bytes it reads with Receive() (and ReceiveEof() at
 // EOF), then takes events with PollEvent() until it returns nothing:
 //  * kRequest — a complete request with its id (1, 2, 3, ... in arrival order). Requests may
-//    be pipelined: several can be outstanding at once, up to Limits::pipelined_requests_max.
+//    be pipelined: several can be outstanding at once, up to Limits::pipelined_requests_max;
+//    requests are taken from the parser one per PollEvent, so an owner that answers at once
+//    never reaches it, and a request beyond it is answered 429 (Retry-After: 1) in its turn
+//    while the connection stays open.
 //  * kContinue — the head of a request that sent "Expect: 100-continue" and whose body has
 //    not arrived yet. The owner calls Continue(id) to let the client send it (the interim
 //    "100 Continue" goes out in order), or answers at once with Respond(id, ...) to refuse
 //    it (the connection then closes after that response, since the client may or may not
 //    send the body). A kRequest event for the same id follows if the body comes.
 //  * kError — the input was not acceptable HTTP or broke a limit. The connection has already
-//    queued the error response (ErrorResponse(): 400, 413, 414, 431, 429 or 505 with
+//    queued the error response (ErrorResponse(): 400, 408, 413, 414, 431 or 505 with
 //    Connection: close) after the responses still owed, and reads nothing more.
 // The owner answers each request with Respond(id, response), in any order; responses leave
 // in request order (a response waits in its slot until every earlier one is out). Output is
@@ -81,6 +84,13 @@ class ServerConnection {
   const Parser& parser() const { return parser_; }
   // Requests received and not yet fully answered.
   size_t outstanding() const { return slots_.size(); }
+  // Requests answered 429 because pipelined_requests_max others were unanswered.
+  uint64_t refused_over_limit() const { return refused_over_limit_; }
+  // The owner's request-read deadline passed: a partial request is dropped, 408 Request
+  // Timeout is queued after the responses still owed, and nothing more is read.
+  void TimeOut();
+  // True while some bytes of a request have arrived but not all of it.
+  bool request_in_progress() const { return reading_ && !parser_.idle(); }
 
  private:
   struct Slot {
@@ -95,8 +105,10 @@ class ServerConnection {
   };
 
   Slot* FindSlot(uint64_t id);
-  void Parse(std::span<const uint8_t> data);
-  void Drain();  // moves parser events into our event queue
+  void Pump();  // takes parser events until one becomes an event of ours
+  void Take(ParserEvent pe);
+  void RefuseOverLimit(uint64_t id, bool keep_alive, bool body_pending);
+  void HandleEof();
   void Release();  // writes ready responses in order
   void FailWith(const HttpError& error, bool respond);
 
@@ -108,6 +120,8 @@ class ServerConnection {
   uint64_t head_id_ = 0;  // id given to the request whose kContinue head was last reported
   bool reading_ = true;   // false after close/error/upgrade decision
   bool closing_ = false;  // close after the owed responses
+  bool eof_ = false;      // the client half-closed (judged once the parsed requests are out)
+  uint64_t refused_over_limit_ = 0;
   bool upgraded_ = false;
   uint64_t upgrade_id_ = 0;
   std::vector<uint8_t> upgrade_bytes_;

@@ -2,8 +2,10 @@
 
 #include <wslay/wslay.h>
 
+#include <algorithm>
 #include <cstring>
 
+#include "base/encoding.h"
 #include "base/result.h"
 
 namespace wpsim::protocol::websocket {
@@ -78,6 +80,18 @@ bool IsValidCloseCode(uint16_t code) {
   if (code >= 3000 && code <= 4999) return true;
   if (code >= 1000 && code <= 1003) return true;
   return code >= 1007 && code <= 1014;
+}
+
+std::string_view CloseReasonForFrame(std::string_view reason) {
+  Utf8Validator validator;
+  size_t boundary = 0;  // end of the last complete code point fed
+  const size_t limit = std::min(reason.size(), kCloseReasonMax);
+  for (size_t i = 0; i < limit; ++i) {
+    const uint8_t b = static_cast<uint8_t>(reason[i]);
+    if (!validator.Feed(std::span<const uint8_t>(&b, 1))) break;
+    if (validator.Complete()) boundary = i + 1;
+  }
+  return reason.substr(0, boundary);
 }
 
 size_t FrameHeaderSize(size_t payload_size, bool masked) {

@@ -51,6 +51,15 @@ bool IsValidCloseCode(uint16_t code);
 inline constexpr size_t kMessageBytesMaxDefault = 1024 * 1024;
 // Largest control-frame payload (RFC 6455 §5.5).
 inline constexpr size_t kControlPayloadMax = 125;
+// Largest reason a Close frame can carry: the payload less its 2-byte status code.
+inline constexpr size_t kCloseReasonMax = kControlPayloadMax - 2;
+
+// The part of `reason` a Close frame carries: its longest prefix that is valid UTF-8, ends on a
+// code point boundary and is at most kCloseReasonMax bytes. Reasons come from outside (REST
+// `reason` parameters, event-handler answers, validation errors), so the cut happens where the
+// frame is built rather than on each path that closes; the service's `disconnected` message and
+// event keep the full reason.
+std::string_view CloseReasonForFrame(std::string_view reason);
 
 // Size of a frame header for a payload of `payload_size` bytes.
 size_t FrameHeaderSize(size_t payload_size, bool masked);

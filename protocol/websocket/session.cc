@@ -13,7 +13,6 @@ constexpr size_t kInputCompactBytesMin = 4096;
 // A reassembly buffer grown past this by a large message is released after delivery, so idle
 // connections do not keep megabytes each.
 constexpr size_t kMessageKeepCapacityMax = 256 * 1024;
-constexpr size_t kCloseReasonMax = kControlPayloadMax - 2;
 
 // Validates text incrementally. Chat-style payloads are mostly ASCII: while the validator is
 // between code points, a run of ASCII bytes (checked eight at a time) cannot change its state,
@@ -166,18 +165,23 @@ void Session::Start(Nanos now) {
 void Session::Receive(Nanos now, std::span<const uint8_t> data) {
   if (state_ == State::kClosed || data.empty()) return;
   input_.insert(input_.end(), data.begin(), data.end());
+  pings_unanswered_ = 0;
   if (deadlines_[kIdle]) deadlines_[kIdle] = now + options_.idle_timeout;
 }
 
 void Session::ReceiveEof() { eof_ = true; }
 
 void Session::CompactInput() {
-  if (input_pos_ == input_.size()) {
+  // Bytes wslay has read but not yet reported stay in input_: they are the start of the next
+  // frame, whose header CheckNextFrameHeader reads (at most wslay's read buffer, 4 KiB).
+  const size_t held = static_cast<size_t>(std::min<uint64_t>(wslay_fed_ - wslay_consumed_, input_pos_));
+  const size_t drop = input_pos_ - held;
+  if (held == 0 && input_pos_ == input_.size()) {
     input_.clear();
     input_pos_ = 0;
-  } else if (input_pos_ >= kInputCompactBytesMin && input_pos_ * 2 >= input_.size()) {
-    input_.erase(input_.begin(), input_.begin() + static_cast<ptrdiff_t>(input_pos_));
-    input_pos_ = 0;
+  } else if (drop >= kInputCompactBytesMin && drop * 2 >= input_.size()) {
+    input_.erase(input_.begin(), input_.begin() + static_cast<ptrdiff_t>(drop));
+    input_pos_ = held;
   }
 }
 
@@ -202,6 +206,7 @@ std::optional<Event> Session::Parse() {
   if (ctx_ == nullptr && input_pos_ == input_.size() && !eof_) return std::nullopt;  // idle
   AcquireContext();
   while (true) {
+    if (auto too_big = CheckNextFrameHeader()) return too_big;
     wslay_frame_iocb iocb{};
     Session* const outer = tls_session_;
     tls_session_ = this;
@@ -281,6 +286,45 @@ std::optional<Event> Session::Parse() {
       return ev;
     }
   }
+}
+
+std::optional<Event> Session::CheckNextFrameHeader() {
+  if (state_ != State::kOpen || in_frame_) return std::nullopt;
+  // The next frame starts with the bytes wslay has read but not reported (kept by CompactInput).
+  const uint64_t unreported = wslay_fed_ - wslay_consumed_;
+  if (unreported > input_pos_) return std::nullopt;
+  const size_t start = input_pos_ - static_cast<size_t>(unreported);
+  const std::span<const uint8_t> next(input_.data() + start, input_.size() - start);
+  if (next.size() < 2) return std::nullopt;
+  const uint8_t opcode = next[0] & 0x0F;
+  const bool rsv = (next[0] & 0x70) != 0;
+  const bool masked = (next[1] & 0x80) != 0;
+  // Only well-formed data frames are judged here; everything else takes the usual path (so a
+  // frame with several faults is refused for the same one either way).
+  if (rsv || masked != (role_ == Role::kServer)) return std::nullopt;
+  if (opcode == static_cast<uint8_t>(Opcode::kContinuation)) {
+    if (!in_message_) return std::nullopt;
+  } else if (opcode == static_cast<uint8_t>(Opcode::kText) ||
+             opcode == static_cast<uint8_t>(Opcode::kBinary)) {
+    if (in_message_) return std::nullopt;
+  } else {
+    return std::nullopt;
+  }
+  uint64_t length = next[1] & 0x7F;
+  if (length == 126) {
+    if (next.size() < 4) return std::nullopt;
+    length = (uint64_t{next[2]} << 8) | next[3];
+  } else if (length == 127) {
+    if (next.size() < 10) return std::nullopt;
+    length = 0;
+    for (size_t i = 2; i < 10; ++i) length = (length << 8) | next[i];
+    if ((length >> 63) != 0) return std::nullopt;  // wslay refuses it (1002)
+  }
+  const size_t held = opcode == static_cast<uint8_t>(Opcode::kContinuation) ? message_.size() : 0;
+  if (length > options_.message_bytes_max - std::min(held, options_.message_bytes_max)) {
+    return Fail(close_code::kMessageTooBig, "message exceeds the size limit");
+  }
+  return std::nullopt;
 }
 
 std::optional<Event> Session::OnFrameStart(uint8_t fin, uint8_t rsv, uint8_t opcode,
@@ -392,8 +436,9 @@ void Session::QueueClose(uint16_t code, std::string_view reason) {
   std::array<uint8_t, kControlPayloadMax> buf{};
   buf[0] = static_cast<uint8_t>(code >> 8);
   buf[1] = static_cast<uint8_t>(code & 0xFF);
-  const size_t n = std::min(reason.size(), kCloseReasonMax);
-  if (n > 0) std::memcpy(buf.data() + 2, reason.data(), n);  // data() may be null when empty
+  const std::string_view cut = CloseReasonForFrame(reason);
+  const size_t n = cut.size();
+  if (n > 0) std::memcpy(buf.data() + 2, cut.data(), n);  // data() may be null when empty
   QueueFrame(Opcode::kClose, true, std::span<const uint8_t>(buf.data(), 2 + n));
 }
 
@@ -472,8 +517,7 @@ Status Session::Ping(std::span<const uint8_t> payload) {
 void Session::Close(Nanos now, uint16_t code, std::string_view reason) {
   if (state_ != State::kOpen) return;
   WPSIM_ASSERT(IsValidCloseCode(code));
-  WPSIM_ASSERT(reason.size() <= kCloseReasonMax && IsValidUtf8(reason));
-  QueueClose(code, reason);
+  QueueClose(code, reason);  // cuts the reason to what a Close frame can carry
   state_ = State::kClosing;
   deadlines_ = {};
   deadlines_[kCloseWait] = now + options_.close_timeout;
@@ -502,6 +546,15 @@ void Session::HandleTimeout(Nanos now) {
     return;
   }
   if (deadlines_[kKeepalive] && *deadlines_[kKeepalive] <= now) {
+    if (options_.keepalive_unanswered_max > 0 &&
+        pings_unanswered_ >= options_.keepalive_unanswered_max) {
+      constexpr std::string_view kReason = "keep-alive timeout: pings unanswered";
+      QueueClose(close_code::kGoingAway, kReason);
+      pending_closed_ = std::make_unique<Event>(
+          Closed(CloseCause::kTimeout, close_code::kGoingAway, kReason, false));
+      return;
+    }
+    ++pings_unanswered_;
     QueueFrame(Opcode::kPing, true, {});
     deadlines_[kKeepalive] = now + options_.keepalive_interval;
   }

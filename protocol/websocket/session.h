@@ -15,7 +15,8 @@
 //    stream_connection.h). The session never writes, reads a clock or draws randomness
 //    except from the sim::Rng it owns (client masking keys, through wslay's genmask callback).
 //  * Time is data: NextDeadline() is the earliest timer (keepalive ping, idle timeout, close
-//    handshake timeout); the owner calls HandleTimeout(now) at or after it.
+//    handshake timeout); the owner calls HandleTimeout(now) at or after it. A peer that
+//    answers none of keepalive_unanswered_max pings in a row is closed with 1001.
 //
 // States: kOpen -> kClosing (we sent Close; waiting for the peer's) -> kClosed, or
 // kOpen -> kClosed directly when the peer sends Close (we echo it), when we fail the
@@ -71,6 +72,9 @@ struct SessionOptions {
   // Outgoing messages longer than this are sent as several frames (0: never fragment).
   size_t fragment_bytes_max = 0;
   Nanos keepalive_interval = 0;  // send a ping this often while open (0: never)
+  // Close (1001) instead of sending the next keepalive ping when this many pings in a row got
+  // nothing back (no pong nor any other byte from the peer) (0: never).
+  int keepalive_unanswered_max = 0;
   Nanos idle_timeout = 0;        // close (1001) when nothing arrived for this long (0: never)
   Nanos close_timeout = 5 * kSecondNs;  // wait this long for the peer's Close
 };
@@ -131,8 +135,9 @@ class Session {
   // frame shared by many receivers. No allocation in steady state (the output arena is reused).
   Result<std::span<uint8_t>> SendEncodedCopy(std::span<const uint8_t> frame);
   Status Ping(std::span<const uint8_t> payload = {});
-  // Starts the closing handshake (no-op unless open). `code` must be IsValidCloseCode and the
-  // reason at most 123 bytes of UTF-8.
+  // Starts the closing handshake (no-op unless open). `code` must be IsValidCloseCode; any
+  // reason is accepted and the frame carries CloseReasonForFrame(reason) (at most 123 bytes,
+  // cut at a UTF-8 boundary). The kClosed event reports what the frame carried.
   void Close(Nanos now, uint16_t code, std::string_view reason = {});
 
   // --- time ---
@@ -165,6 +170,11 @@ class Session {
   Event Closed(CloseCause cause, uint16_t code, std::string_view reason, bool clean);
   std::optional<Event> OnFrameStart(uint8_t fin, uint8_t rsv, uint8_t opcode, uint64_t length,
                                     bool masked);
+  // wslay reports a frame only with its first payload byte, so a header announcing a huge
+  // message would wait unanswered for payload. Between frames, this reads the next header from
+  // the input (the bytes wslay has buffered without reporting are kept there) and fails at once
+  // (1009) when the message it starts or continues is over SessionOptions::message_bytes_max.
+  std::optional<Event> CheckNextFrameHeader();
   std::optional<Event> OnControlFrame();
   std::optional<Event> Parse();
   void CompactInput();
@@ -183,6 +193,7 @@ class Session {
   State state_ = State::kOpen;
   bool closed_reported_ = false;
   bool eof_ = false;
+  int pings_unanswered_ = 0;  // keepalive pings sent since the peer last sent a byte
   std::unique_ptr<Event> pending_closed_;  // from a timeout or Close, reported by PollEvent
   std::string close_reason_;             // storage for Event::close_reason
 

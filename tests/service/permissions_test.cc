@@ -113,8 +113,12 @@ TEST(GroupPatternSyntax, RejectsInvalidEscapesTooManyStarsAndOverlongPatterns) {
   EXPECT_EQ(CompileError("\\."), "Invalid escape character at position 0: '.' can't be escaped.");
   EXPECT_EQ(CompileError("*.*.*.*.**"),
             "Too many '*' in the pattern, exceeding the maximum allowed complexity of 5.");
-  EXPECT_EQ(CompileError("******"),
+  EXPECT_EQ(CompileError("**.**.**"),
             "Too many '*' in the pattern, exceeding the maximum allowed complexity of 5.");
+  // A run of stars is one '**' however long (ROLE-011), and counts two (ROLE-013).
+  EXPECT_EQ(CompileError("******"), "<ok>");
+  EXPECT_EQ(CompileError("room.******.x.*"), "<ok>");
+  EXPECT_EQ(CompileError("***.***.*"), "<ok>");
   EXPECT_EQ(CompileError(std::string(1025, 'a')),
             "Pattern exceeds maximum length of 1024 characters.");
   EXPECT_EQ(CompileError("*.*.*.*.*"), "<ok>");
@@ -178,7 +182,7 @@ TEST(RoleParsing, InvalidRolesAreIgnoredAndReported) {  // ROLE-005
   std::vector<RoleIssue> issues;
   ConnectionPermissions p = FromRoles(
       {"webpubsub.sendToGroups.a\\b", "webpubsub.sendToGroups.", "webpubsub.sendToGroup.   ",
-       "webpubsub.sendToGroups.******", "webpubsub.sendToGroupX", "webpubsub.joinLeaveGroups",
+       "webpubsub.sendToGroups.*.*.*.*.**", "webpubsub.sendToGroupX", "webpubsub.joinLeaveGroups",
        "admin", "webpubsub.joinLeaveGroup.ok"},
       &issues);
   EXPECT_TRUE(p.CanJoinLeave("ok"));
@@ -192,7 +196,7 @@ TEST(RoleParsing, InvalidRolesAreIgnoredAndReported) {  // ROLE-005
   EXPECT_EQ(issues[2].role, "webpubsub.sendToGroupX");
   EXPECT_EQ(issues[3].role, "webpubsub.sendToGroups.");
   EXPECT_EQ(issues[3].reason, "Invalid group name pattern: . Pattern cannot be null or empty.");
-  EXPECT_EQ(issues[4].role, "webpubsub.sendToGroups.******");
+  EXPECT_EQ(issues[4].role, "webpubsub.sendToGroups.*.*.*.*.**");
   EXPECT_EQ(issues[5].role, "webpubsub.sendToGroups.a\\b");
   EXPECT_EQ(issues[5].reason,
             "Invalid group name pattern: a\\b. Invalid escape character at position 1: 'b' "
@@ -202,6 +206,15 @@ TEST(RoleParsing, InvalidRolesAreIgnoredAndReported) {  // ROLE-005
 TEST(RoleParsing, PrefixesAreCaseSensitive) {  // ROLE-005
   ConnectionPermissions p = FromRoles({"WebPubSub.sendToGroup", "webpubsub.SendToGroup.g"});
   EXPECT_FALSE(p.CanSendTo("g"));
+}
+
+TEST(RoleParsing, LongStarRunRoleIsOneDoubleStarAndAllowsNestedGroups) {  // ROLE-011, ROLE-013
+  std::vector<RoleIssue> issues;
+  ConnectionPermissions p = FromRoles({"webpubsub.sendToGroups.******"}, &issues);
+  EXPECT_TRUE(issues.empty());
+  EXPECT_TRUE(p.CanSendTo("room.nested"));
+  EXPECT_TRUE(p.CanSendTo("room"));
+  EXPECT_FALSE(p.CanJoinLeave("room.nested"));
 }
 
 TEST(RoleParsing, DoubleStarPatternGrantsEverything) {  // ROLE-004

@@ -80,6 +80,32 @@ TEST(EventHandlerMatching, FirstMatchingHandlerWinsAndPatternsSplitOnCommas) {
   EXPECT_TRUE(ValidateEventHandler({"http://host:8080/{event}", "*", {"connect"}}).ok());
 }
 
+TEST(EventHandlerMatching, UserEventPatternItemsMayBeGlobs) {
+  HubSettingsMap hubs;
+  hubs["chat"].event_handlers = {
+      {"http://a/{event}", "chat*, ?ing", {}},
+      {"http://b/{event}", "*", {}},
+  };
+  EXPECT_EQ(FindEventHandler(hubs, "chat", EventKind::kUser, "chatMessage")->url_template,
+            "http://a/{event}");
+  EXPECT_EQ(FindEventHandler(hubs, "chat", EventKind::kUser, "CHAT")->url_template,
+            "http://a/{event}");
+  EXPECT_EQ(FindEventHandler(hubs, "chat", EventKind::kUser, "ping")->url_template,
+            "http://a/{event}");
+  EXPECT_EQ(FindEventHandler(hubs, "chat", EventKind::kUser, "pring")->url_template,
+            "http://b/{event}");
+  EXPECT_EQ(FindEventHandler(hubs, "chat", EventKind::kUser, "mychat")->url_template,
+            "http://b/{event}");
+  EventHandlerSettings star_in_middle{"http://c/{event}", "a*b*c", {}};
+  EXPECT_TRUE(star_in_middle.MatchesUserEvent("abc"));
+  EXPECT_TRUE(star_in_middle.MatchesUserEvent("aXXbYbZc"));
+  EXPECT_FALSE(star_in_middle.MatchesUserEvent("aXXbYbZcd"));
+  EXPECT_FALSE(star_in_middle.MatchesUserEvent("a*b"));
+  // A pathological pattern on a long name is answered without exponential backtracking.
+  EventHandlerSettings many{"http://d/{event}", "*a*a*a*a*a*a*a*a*b", {}};
+  EXPECT_FALSE(many.MatchesUserEvent(std::string(5000, 'a')));
+}
+
 TEST(EventHandlerTime, CeTimeIsRfc3339Utc) {
   EXPECT_EQ(Rfc3339(0), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(Rfc3339(1'767'225'600'123'000'000), "2026-01-01T00:00:00.123Z");
@@ -388,6 +414,29 @@ TEST_F(UpstreamSim, ConnectionStateSetByAResponseIsSentOnLaterEvents) {
   ASSERT_EQ(posts.size(), 2u);
   EXPECT_EQ(posts[0]->Header("ce-connectionState"), "c3RhdGU=");
   EXPECT_EQ(posts[1]->Header("ce-connectionState"), "bmV4dA==");
+}
+
+// EVENT-011: only a successful answer changes the state; a failed one (here 400, final) keeps
+// the previous state, as the Microsoft emulator does.
+TEST_F(UpstreamSim, FailedUserEventAnswerDoesNotChangeTheConnectionState) {
+  app_->SetDefault("connect", AppServerReply::Accept().WithState("c3RhdGU="));
+  app_->Enqueue("e", AppServerReply::Reject(400).WithState("ZmFpbGVk"));
+  app_->Enqueue("e", AppServerReply::Accept());
+  WsClient& c = Client("c", WsClientKind::kJson, Token("alice"));
+  c.Connect();
+  Run();
+  ASSERT_TRUE(c.SendEvent("e", wps::Payload::Text("1"), 1).ok());
+  Run();
+  ASSERT_TRUE(c.SendEvent("e", wps::Payload::Text("2"), 2).ok());
+  Run();
+  auto acks = Of(c, Observation::Kind::kAck);
+  ASSERT_EQ(acks.size(), 2u);
+  EXPECT_FALSE(acks[0]->success);
+  EXPECT_TRUE(acks[1]->success);
+  auto posts = Posts("e");
+  ASSERT_EQ(posts.size(), 2u);
+  EXPECT_EQ(posts[0]->Header("ce-connectionState"), "c3RhdGU=");
+  EXPECT_EQ(posts[1]->Header("ce-connectionState"), "c3RhdGU=");
 }
 
 TEST_F(UpstreamSim, DisconnectedCarriesTheReasonOnceWhenTheConnectionEnds) {

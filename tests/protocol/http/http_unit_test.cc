@@ -59,6 +59,57 @@ TEST(HttpSerialize, ChunkedRequestBodyIsReassembledByTheServer) {
   EXPECT_EQ(ev->request.body, "hello chunked");
 }
 
+Request WithTargetAndHosts(std::string target, std::vector<std::string> hosts) {
+  Request r;
+  r.target = std::move(target);
+  for (std::string& h : hosts) r.headers.Add("Host", std::move(h));
+  return r;
+}
+
+std::string NormalizeError(Request r) {
+  std::optional<HttpError> e = NormalizeServerRequest(r);
+  return e ? std::to_string(e->status) + " " + e->code : "ok " + r.target;
+}
+
+TEST(HttpServerRequestNormalisation, AbsoluteFormBecomesOriginFormWithItsAuthorityAsHost) {
+  Request r = WithTargetAndHosts("http://service:80/api/hubs/h/:send?x=1#frag", {"other"});
+  ASSERT_FALSE(NormalizeServerRequest(r).has_value());
+  EXPECT_EQ(r.target, "/api/hubs/h/:send?x=1");
+  EXPECT_EQ(r.headers.GetAll("Host"), std::vector<std::string_view>{"service:80"});
+  Request bare = WithTargetAndHosts("HTTPS://example.test", {});
+  ASSERT_FALSE(NormalizeServerRequest(bare).has_value());
+  EXPECT_EQ(bare.target, "/");
+  EXPECT_EQ(bare.headers.Get("Host"), "example.test");
+  Request query_only = WithTargetAndHosts("http://h?q=1", {"h"});
+  ASSERT_FALSE(NormalizeServerRequest(query_only).has_value());
+  EXPECT_EQ(query_only.target, "/?q=1");
+}
+
+TEST(HttpServerRequestNormalisation, BadAbsoluteFormTargetsAre400) {
+  EXPECT_EQ(NormalizeError(WithTargetAndHosts("ftp://h/x", {"h"})), "400 bad_target_scheme");
+  EXPECT_EQ(NormalizeError(WithTargetAndHosts("http://u:p@h/x", {"h"})),
+            "400 bad_target_userinfo");
+  EXPECT_EQ(NormalizeError(WithTargetAndHosts("http:///x", {"h"})), "400 bad_target_authority");
+  EXPECT_EQ(NormalizeError(WithTargetAndHosts("http://h:port/x", {"h"})),
+            "400 bad_target_authority");
+}
+
+TEST(HttpServerRequestNormalisation, HostMustBePresentOnceAndValid) {  // RFC 9112 §3.2
+  EXPECT_EQ(NormalizeError(WithTargetAndHosts("/x", {"h:80"})), "ok /x");
+  EXPECT_EQ(NormalizeError(WithTargetAndHosts("/x", {"[::1]:8080"})), "ok /x");
+  EXPECT_EQ(NormalizeError(WithTargetAndHosts("/x", {})), "400 missing_host");
+  EXPECT_EQ(NormalizeError(WithTargetAndHosts("/x", {""})), "400 invalid_host");
+  EXPECT_EQ(NormalizeError(WithTargetAndHosts("/x", {"h", "h"})), "400 repeated_host");
+  EXPECT_EQ(NormalizeError(WithTargetAndHosts("/x", {"a", "b"})), "400 repeated_host");
+  EXPECT_EQ(NormalizeError(WithTargetAndHosts("/x", {"a, b"})), "400 invalid_host");
+  EXPECT_EQ(NormalizeError(WithTargetAndHosts("/x", {"a b"})), "400 invalid_host");
+  EXPECT_EQ(NormalizeError(WithTargetAndHosts("/x", {"h:"})), "400 invalid_host");
+  EXPECT_EQ(NormalizeError(WithTargetAndHosts("/x", {"h:123456"})), "400 invalid_host");
+  EXPECT_EQ(NormalizeError(WithTargetAndHosts("/x", {"h/x"})), "400 invalid_host");
+  EXPECT_EQ(NormalizeError(WithTargetAndHosts("/x", {"u@h"})), "400 invalid_host");
+  EXPECT_EQ(NormalizeError(WithTargetAndHosts("/x", {"[zz]"})), "400 invalid_host");
+}
+
 TEST(HttpServer, ResponsesForUnknownIdsAreIgnored) {
   ServerConnection server;
   server.Respond(7, Response{});

@@ -167,6 +167,139 @@ TEST(WebSocketSession, LocalCloseAnsweredByThePeerIsClean) {
   EXPECT_TRUE(sev->clean);
 }
 
+TEST(WebSocketCloseReason, LongReasonIsCutTo123BytesAtACodePointBoundary) {
+  EXPECT_EQ(CloseReasonForFrame(""), "");
+  EXPECT_EQ(CloseReasonForFrame("bye"), "bye");
+  const std::string ascii(200, 'r');
+  EXPECT_EQ(CloseReasonForFrame(ascii), ascii.substr(0, 123));
+  // "é" is 2 bytes: 61 of them are 122 bytes; the 62nd would end at byte 124.
+  std::string two_byte;
+  for (int i = 0; i < 100; ++i) two_byte += "\xc3\xa9";
+  EXPECT_EQ(CloseReasonForFrame(two_byte), two_byte.substr(0, 122));
+  // A 4-byte code point straddling byte 123 is left out whole.
+  const std::string straddle = std::string(121, 'x') + "\xf0\x9f\x98\x80" + "tail";
+  EXPECT_EQ(CloseReasonForFrame(straddle), std::string(121, 'x'));
+}
+
+TEST(WebSocketCloseReason, InvalidUtf8EndsTheReasonBeforeTheFirstBadByte) {
+  EXPECT_EQ(CloseReasonForFrame("ok\xff then more"), "ok");
+  EXPECT_EQ(CloseReasonForFrame("\xc3"), "");  // truncated code point
+  EXPECT_EQ(CloseReasonForFrame("ab\xed\xa0\x80"), "ab");  // a surrogate
+}
+
+TEST(WebSocketSession, CloseWithAnOverlongOrInvalidReasonSendsTheCutReason) {
+  Session s(Role::kServer, SessionOptions{});
+  s.Start(0);
+  const std::string reason = std::string(130, 'z') + "\xff";
+  s.Close(0, close_code::kNormal, reason);
+  EXPECT_EQ(s.state(), State::kClosing);
+  EXPECT_EQ(wpsim::testing::DescribeFrames(TakeAll(s)),
+            std::vector<std::string>{"close 1000 \"" + std::string(123, 'z') + "\""});
+  Session bad(Role::kServer, SessionOptions{});
+  bad.Start(0);
+  bad.Close(0, close_code::kNormal, "ok\xc3");
+  EXPECT_EQ(wpsim::testing::DescribeFrames(TakeAll(bad)),
+            std::vector<std::string>{"close 1000 \"ok\""});
+}
+
+TEST(WebSocketSession, OversizedFrameHeaderIsRefusedWith1009BeforeAnyPayload) {
+  SessionOptions o;
+  o.message_bytes_max = 1024;
+  Session s(Role::kServer, o);
+  s.Start(0);
+  // FIN + binary, masked, 64-bit length 2^62, mask key; no payload byte follows.
+  const std::string header("\x82\xff\x40\x00\x00\x00\x00\x00\x00\x00\x01\x02\x03\x04", 14);
+  s.Receive(0, AsBytes(header));
+  auto ev = s.PollEvent();
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_EQ(ev->kind, Event::Kind::kClosed);
+  EXPECT_EQ(ev->close_code, close_code::kMessageTooBig);
+  EXPECT_EQ(wpsim::testing::DescribeFrames(TakeAll(s)),
+            std::vector<std::string>{"close 1009 \"message exceeds the size limit\""});
+}
+
+TEST(WebSocketSession, OversizedContinuationHeaderIsRefusedWith1009BeforeAnyPayload) {
+  SessionOptions o;
+  o.message_bytes_max = 1024;
+  Session s(Role::kServer, o);
+  s.Start(0);
+  std::string first;
+  FrameSpec spec;
+  spec.opcode = Opcode::kText;
+  spec.fin = false;
+  spec.masked = true;
+  AppendFrame(first, spec, AsBytes(std::string(1000, 'a')));
+  s.Receive(0, AsBytes(first));
+  EXPECT_FALSE(s.PollEvent().has_value());
+  // A continuation announcing 100 more bytes would end at 1100 > 1024.
+  s.Receive(0, AsBytes(std::string("\x80\xe4\x01\x02\x03\x04", 6)));
+  auto ev = s.PollEvent();
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_EQ(ev->close_code, close_code::kMessageTooBig);
+}
+
+TEST(WebSocketSession, OversizedContinuationHeaderInTheSameReadAsTheFirstFragmentIsRefused) {
+  SessionOptions o;
+  o.message_bytes_max = 100000;
+  std::string bytes;
+  FrameSpec spec;
+  spec.opcode = Opcode::kBinary;
+  spec.fin = false;
+  spec.masked = true;
+  AppendFrame(bytes, spec, AsBytes(std::string(70000, 'a')));
+  // Continuation announcing 40,000 more bytes (over the limit), header and mask key only.
+  bytes += std::string("\x80\xfe\x9c\x40\x01\x02\x03\x04", 8);
+  for (size_t step : {size_t{1} << 20, size_t{4096}, size_t{1000}, size_t{7}}) {
+    Session t(Role::kServer, o);
+    t.Start(0);
+    std::optional<Event> ev;
+    for (size_t at = 0; at < bytes.size() && !ev; at += step) {
+      t.Receive(0, AsBytes(std::string_view(bytes).substr(at, step)));
+      ev = t.PollEvent();
+    }
+    ASSERT_TRUE(ev.has_value()) << "step " << step;
+    EXPECT_EQ(ev->close_code, close_code::kMessageTooBig) << "step " << step;
+  }
+}
+
+TEST(WebSocketSession, PeerThatAnswersNoKeepalivePingIsClosedAfterTheConfiguredCount) {
+  SessionOptions o;
+  o.keepalive_interval = 20 * kSecondNs;
+  o.keepalive_unanswered_max = 3;
+  Session s(Role::kServer, o);
+  s.Start(0);
+  for (int i = 1; i <= 3; ++i) {
+    s.HandleTimeout(i * 20 * kSecondNs);
+    EXPECT_FALSE(s.PollEvent().has_value());
+  }
+  EXPECT_EQ(wpsim::testing::DescribeFrames(TakeAll(s)),
+            (std::vector<std::string>{"ping \"\"", "ping \"\"", "ping \"\""}));
+  s.HandleTimeout(4 * 20 * kSecondNs);
+  auto ev = s.PollEvent();
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_EQ(ev->kind, Event::Kind::kClosed);
+  EXPECT_EQ(ev->cause, CloseCause::kTimeout);
+  EXPECT_EQ(ev->close_code, close_code::kGoingAway);
+  EXPECT_EQ(wpsim::testing::DescribeFrames(TakeAll(s)),
+            std::vector<std::string>{"close 1001 \"keep-alive timeout: pings unanswered\""});
+}
+
+TEST(WebSocketSession, AnyByteFromThePeerResetsTheUnansweredPingCount) {
+  SessionOptions o;
+  o.keepalive_interval = 20 * kSecondNs;
+  o.keepalive_unanswered_max = 2;
+  Session client(Role::kClient, SessionOptions{}, sim::Rng(2));
+  Session s(Role::kServer, o);
+  s.Start(0);
+  for (int i = 1; i <= 6; ++i) {
+    s.HandleTimeout(i * 20 * kSecondNs);
+    ASSERT_TRUE(client.Ping().ok());  // the peer answers with a ping of its own each round
+    s.Receive(i * 20 * kSecondNs + 1, AsBytes(TakeAll(client)));
+    while (auto ev = s.PollEvent()) EXPECT_NE(ev->kind, Event::Kind::kClosed);
+  }
+  EXPECT_EQ(s.state(), State::kOpen);
+}
+
 TEST(WebSocketSession, KeepaliveDeadlinesAreData) {
   SessionOptions o;
   o.keepalive_interval = 20 * kSecondNs;
