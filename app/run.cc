@@ -273,7 +273,7 @@ int RunRun(const RunFlags& flags, const std::vector<std::string>& argv) {
     Selection sel = Select(flags);
     if (sel.exit_code != kExitOk) return sel.exit_code;
     if (sel.scenarios.empty()) {
-      std::cerr << "wpsim run --list: no scenario matches\n";
+      std::cerr << "wpsim run --list: no scenario matches the paths, --filter and --tags given\n";
       return kExitUsage;
     }
     PrintScenarioList(sel.scenarios, stdout);
@@ -367,7 +367,7 @@ int RunRun(const RunFlags& flags, const std::vector<std::string>& argv) {
   Selection sel = Select(flags);
   if (sel.exit_code != kExitOk) return sel.exit_code;
   if (sel.scenarios.empty()) {
-    std::cerr << "wpsim run: no scenario matches\n";
+    std::cerr << "wpsim run: no scenario matches the paths, --filter and --tags given (`wpsim run --list` shows names and tags)\n";
     return kExitUsage;
   }
   if (flags.mutation) return RunMutation(sel.scenarios, options, flags);
