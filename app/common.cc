@@ -82,10 +82,18 @@ std::string Paint(Colour colour, const std::string& text, bool enabled) {
   if (!enabled) return text;
   const char* code = "";
   switch (colour) {
-    case Colour::kGreen: code = "\033[32m"; break;
-    case Colour::kRed: code = "\033[31m"; break;
-    case Colour::kYellow: code = "\033[33m"; break;
-    case Colour::kBold: code = "\033[1m"; break;
+    case Colour::kGreen:
+      code = "\033[32m";
+      break;
+    case Colour::kRed:
+      code = "\033[31m";
+      break;
+    case Colour::kYellow:
+      code = "\033[33m";
+      break;
+    case Colour::kBold:
+      code = "\033[1m";
+      break;
   }
   return code + text + "\033[0m";
 }

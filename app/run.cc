@@ -60,6 +60,22 @@ std::string TraceHashText(Target target, uint64_t hash) {
   return ", trace hash " + reports::FormatTraceHash(hash);
 }
 
+// Without paths: ./scenarios (a checkout), else the suite an installed copy ships in
+// <prefix>/share/wpsim/scenarios next to <prefix>/bin/wpsim, else "scenarios" (whose absence the
+// loader then reports).
+std::string DefaultScenarioDirectory() {
+  if (access("scenarios", F_OK) == 0) return "scenarios";
+  char exe[4096];
+  const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n > 0) {
+    std::string dir(exe, static_cast<size_t>(n));
+    dir = dir.substr(0, dir.rfind('/'));  // <prefix>/bin
+    const std::string installed = dir.substr(0, dir.rfind('/')) + "/share/wpsim/scenarios";
+    if (access(installed.c_str(), F_OK) == 0) return installed;
+  }
+  return "scenarios";
+}
+
 struct Selection {
   std::vector<Scenario> scenarios;
   // Position of each selected scenario in the unsharded selection, and that selection's size:
@@ -72,7 +88,7 @@ struct Selection {
 Selection Select(const RunFlags& flags) {
   Selection sel;
   std::vector<std::string> paths = flags.paths;
-  if (paths.empty()) paths.push_back("scenarios");
+  if (paths.empty()) paths.push_back(DefaultScenarioDirectory());
   conformance::ScenarioFilter filter;
   filter.globs = flags.filters;
   filter.tags = SplitTags(flags.tags);
@@ -238,7 +254,7 @@ int RunMutation(const std::vector<Scenario>& scenarios, conformance::RunnerOptio
 }  // namespace
 
 void RegisterRun(CLI::App& sub, RunFlags& f) {
-  sub.add_option("paths", f.paths, "Scenario files or directories (default: scenarios/)");
+  sub.add_option("paths", f.paths, "Scenario files or directories (default: ./scenarios, else the installed suite)");
   sub.add_option("--target", f.target, "sim | local | remote")->check(CLI::IsMember({"sim", "local", "remote"}));
   sub.add_option("--connection-string", f.connection_string,
                  "Endpoint=...;AccessKey=... (default: env WebPubSubConnectionString)");
@@ -273,7 +289,7 @@ int RunRun(const RunFlags& flags, const std::vector<std::string>& argv) {
     Selection sel = Select(flags);
     if (sel.exit_code != kExitOk) return sel.exit_code;
     if (sel.scenarios.empty()) {
-      std::cerr << "wpsim run --list: no scenario matches\n";
+      std::cerr << "wpsim run --list: no scenario matches the paths, --filter and --tags given\n";
       return kExitUsage;
     }
     PrintScenarioList(sel.scenarios, stdout);
@@ -367,7 +383,7 @@ int RunRun(const RunFlags& flags, const std::vector<std::string>& argv) {
   Selection sel = Select(flags);
   if (sel.exit_code != kExitOk) return sel.exit_code;
   if (sel.scenarios.empty()) {
-    std::cerr << "wpsim run: no scenario matches\n";
+    std::cerr << "wpsim run: no scenario matches the paths, --filter and --tags given (`wpsim run --list` shows names and tags)\n";
     return kExitUsage;
   }
   if (flags.mutation) return RunMutation(sel.scenarios, options, flags);

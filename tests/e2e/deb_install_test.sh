@@ -40,6 +40,11 @@ grep -qE '^wpsim [0-9]+\.[0-9]+\.[0-9]+$' "$dir/version" || fail "unexpected --v
   "$root/usr/share/wpsim/scenarios/quickstarts/001-websocket-subscriber-rest-send-to-all.yaml" \
   --json "$dir/report.json") | tee "$dir/run.out"
 grep -q '^1 passed, 0 failed, 0 skipped$' "$dir/run.out" || fail "the installed scenario did not pass"
+# Without paths, outside a checkout, the installed copy finds its own suite.
+(cd "$dir" && "$root/usr/bin/wpsim" run --list) >"$dir/list.out"
+grep -q "^$root/usr/share/wpsim/scenarios/quickstarts/001-websocket-subscriber-rest-send-to-all.yaml$" \
+  "$dir/list.out" || { cat "$dir/list.out"; fail "run --list did not find the installed suite"; }
+echo "deb: $(tail -1 "$dir/list.out")"
 
 # The man page names every subcommand; the completion completes subcommands and flags.
 zcat "$root/usr/share/man/man1/wpsim.1.gz" >"$dir/wpsim.1"

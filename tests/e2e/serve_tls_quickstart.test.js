@@ -150,7 +150,9 @@ except ImportError:
 print("requests", requests.get(url, timeout=10).status_code)
 `;
     const run = (env) => new Promise((resolve) => {
-      const p = spawn('python3', ['-c', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      // Debian's interpreter when present (its python3-requests), as the paho test does.
+      const python = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+      const p = spawn(python, ['-c', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(p);
       let out = '';
       let err = '';
