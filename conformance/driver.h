@@ -53,6 +53,7 @@ struct Pending {
   std::function<bool()> done;
   int64_t deadline_ns = 0;
   bool timeout_is_failure = true;
+  bool stays_done = true;  // done() never turns false again (all but a quiescing barrier)
 };
 using PendingList = std::vector<Pending>;
 
