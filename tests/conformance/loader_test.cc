@@ -1016,3 +1016,26 @@ TEST(YamlToJson, TypesPlainScalarsLikeTheYamlCoreSchema) {
 
 }  // namespace
 }  // namespace wpsim::conformance
+
+namespace wpsim::conformance {
+namespace {
+
+TEST(ScenarioLoader, AProtocolMessageNameSuggestsTheStepThatSendsIt) {
+  const std::string clients = "clients: {a: reliable}\nsteps:\n";
+  EXPECT_EQ(FirstError(clients + "  - joinGroup: {client: a, group: g}\n"),
+            "7:5: unknown step 'joinGroup' (did you mean 'join'?)");
+  EXPECT_EQ(FirstError(clients + "  - leaveGroup: {client: a, group: g}\n"),
+            "7:5: unknown step 'leaveGroup' (did you mean 'leave'?)");
+  EXPECT_EQ(FirstError(clients + "  - sendEvent: {client: a, event: e, data: x}\n"),
+            "7:5: unknown step 'sendEvent' (did you mean 'event'?)");
+  EXPECT_EQ(FirstError(clients + "  - sequenceAck: a\n"),
+            "7:5: unknown step 'sequenceAck' (did you mean 'sequence_ack'?)");
+  EXPECT_EQ(FirstError(clients + "  - sendToGroup: {client: a, group: g, data: x}\n"),
+            "7:5: unknown step 'sendToGroup' (did you mean 'send_to_group'?)");
+  // A name that is neither a step, a protocol name nor a typo of one gets no suggestion.
+  EXPECT_EQ(FirstError(clients + "  - teleport: a\n"), "7:5: unknown step 'teleport'");
+}
+
+}  // namespace
+}  // namespace wpsim::conformance
+
