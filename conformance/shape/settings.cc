@@ -190,8 +190,8 @@ const Table<Scenario>& RootTable() {
           true),
       SectionOf("source", &S::source, &SourceTable(),
                 "`{seed: \"001\", section: <title>}`: the seed document and the section the "
-                "scenario follows.",
-                true),
+                "scenario follows "
+                "(every shipped scenario has one; optional for your own)."),
       Req("description", &S::description, NonEmptyString(), "What is checked, in sentences."),
       Custom<S>("tags", "string or list", SchemaRef("stringList"),
                 "Words for `--tags` (`quickstart`, `seed-001`, `mqtt`, ...).", ReadTags),

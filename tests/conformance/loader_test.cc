@@ -965,7 +965,7 @@ TEST(ScenarioLoader, MissingRequiredTopLevelKeysAreReported) {
   LoadResult r = LoadScenarioText("name: x\n", "m.yaml");
   ASSERT_FALSE(r.ok());
   std::string all = FormatDiagnostics(r.diagnostics);
-  EXPECT_NE(all.find("m.yaml:1:1: missing required key 'source' in the scenario"), std::string::npos) << all;
+  EXPECT_NE(all.find("m.yaml:1:1: missing required key 'description' in the scenario"), std::string::npos) << all;
   EXPECT_NE(all.find("missing required key 'hub'"), std::string::npos);
   EXPECT_NE(all.find("missing required key 'clients'"), std::string::npos);
   EXPECT_NE(all.find("missing required key 'steps'"), std::string::npos);
@@ -1039,3 +1039,21 @@ TEST(ScenarioLoader, AProtocolMessageNameSuggestsTheStepThatSendsIt) {
 }  // namespace
 }  // namespace wpsim::conformance
 
+namespace wpsim::conformance {
+namespace {
+
+TEST(ScenarioLoader, AUsersOwnScenarioNeedsNoSource) {
+  LoadResult r = LoadScenarioText("name: mine\ndescription: d\nhub: h\nclients: {a: json}\nsteps: [{connect: a}]\n",
+                                  "mine.yaml");
+  ASSERT_TRUE(r.ok()) << FormatDiagnostics(r.diagnostics);
+  EXPECT_TRUE(r.scenario->source.seed.empty());
+  EXPECT_TRUE(r.scenario->source.section.empty());
+  // A source that is given is still checked.
+  LoadResult bad = LoadScenarioText("name: m\nsource: {seed: x}\ndescription: d\nhub: h\nclients: {}\nsteps: []\n",
+                                    "m.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.diagnostics[0].ToString(), "m.yaml:2:9: missing required key 'section' in source");
+}
+
+}  // namespace
+}  // namespace wpsim::conformance
