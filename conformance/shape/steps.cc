@@ -1,6 +1,7 @@
 #include "conformance/shape/steps.h"
 
 #include <algorithm>
+#include <cctype>
 
 namespace wpsim::conformance::shape {
 
@@ -83,8 +84,28 @@ const StepShape* FindStep(std::string_view name) {
   return nullptr;
 }
 
+namespace {
+
+// Lower case without '_' and '-': "send_to_group", "sendToGroup" and "SENDTOGROUP" are one name.
+std::string Folded(std::string_view word) {
+  std::string out;
+  for (char ch : word) {
+    if (ch != '_' && ch != '-')
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string_view StepForProtocolName(std::string_view name) {
-  // The same spelling-convention folding and typo tolerance as every other suggestion.
+  // The name itself in any spelling convention first ("UNSUBSCRIBE" is not a typo of
+  // "SUBSCRIBE"), then a plausible typo of one, as every other suggestion.
+  for (const StepShape& s : AllSteps()) {
+    for (std::string_view p : s.protocol_names) {
+      if (Folded(p) == Folded(name)) return s.name;
+    }
+  }
   for (const StepShape& s : AllSteps()) {
     if (!SuggestClosest(name, s.protocol_names).empty()) return s.name;
   }
