@@ -965,7 +965,7 @@ TEST(ScenarioLoader, MissingRequiredTopLevelKeysAreReported) {
   LoadResult r = LoadScenarioText("name: x\n", "m.yaml");
   ASSERT_FALSE(r.ok());
   std::string all = FormatDiagnostics(r.diagnostics);
-  EXPECT_NE(all.find("m.yaml:1:1: missing required key 'source' in the scenario"), std::string::npos) << all;
+  EXPECT_NE(all.find("m.yaml:1:1: missing required key 'description' in the scenario"), std::string::npos) << all;
   EXPECT_NE(all.find("missing required key 'hub'"), std::string::npos);
   EXPECT_NE(all.find("missing required key 'clients'"), std::string::npos);
   EXPECT_NE(all.find("missing required key 'steps'"), std::string::npos);
@@ -1012,6 +1012,47 @@ TEST(YamlToJson, TypesPlainScalarsLikeTheYamlCoreSchema) {
   EXPECT_EQ(j["b"], "text\n");
   EXPECT_EQ(j["l"], nlohmann::json::parse(R"([1,"x"])"));
   EXPECT_EQ(j["big"], "99999999999999999999");
+}
+
+}  // namespace
+}  // namespace wpsim::conformance
+
+namespace wpsim::conformance {
+namespace {
+
+TEST(ScenarioLoader, AProtocolMessageNameSuggestsTheStepThatSendsIt) {
+  const std::string clients = "clients: {a: reliable}\nsteps:\n";
+  EXPECT_EQ(FirstError(clients + "  - joinGroup: {client: a, group: g}\n"),
+            "7:5: unknown step 'joinGroup' (did you mean 'join'?)");
+  EXPECT_EQ(FirstError(clients + "  - leaveGroup: {client: a, group: g}\n"),
+            "7:5: unknown step 'leaveGroup' (did you mean 'leave'?)");
+  EXPECT_EQ(FirstError(clients + "  - sendEvent: {client: a, event: e, data: x}\n"),
+            "7:5: unknown step 'sendEvent' (did you mean 'event'?)");
+  EXPECT_EQ(FirstError(clients + "  - sequenceAck: a\n"),
+            "7:5: unknown step 'sequenceAck' (did you mean 'sequence_ack'?)");
+  EXPECT_EQ(FirstError(clients + "  - sendToGroup: {client: a, group: g, data: x}\n"),
+            "7:5: unknown step 'sendToGroup' (did you mean 'send_to_group'?)");
+  // A name that is neither a step, a protocol name nor a typo of one gets no suggestion.
+  EXPECT_EQ(FirstError(clients + "  - teleport: a\n"), "7:5: unknown step 'teleport'");
+}
+
+}  // namespace
+}  // namespace wpsim::conformance
+
+namespace wpsim::conformance {
+namespace {
+
+TEST(ScenarioLoader, AUsersOwnScenarioNeedsNoSource) {
+  LoadResult r = LoadScenarioText("name: mine\ndescription: d\nhub: h\nclients: {a: json}\nsteps: [{connect: a}]\n",
+                                  "mine.yaml");
+  ASSERT_TRUE(r.ok()) << FormatDiagnostics(r.diagnostics);
+  EXPECT_TRUE(r.scenario->source.seed.empty());
+  EXPECT_TRUE(r.scenario->source.section.empty());
+  // A source that is given is still checked.
+  LoadResult bad = LoadScenarioText("name: m\nsource: {seed: x}\ndescription: d\nhub: h\nclients: {}\nsteps: []\n",
+                                    "m.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.diagnostics[0].ToString(), "m.yaml:2:9: missing required key 'section' in source");
 }
 
 }  // namespace

@@ -1,0 +1,266 @@
+// The upstream family's YAML shape: the scripted application server (the `upstream` section:
+// event handlers, abuse-protection reply, scripted responses) and the upstream_event check.
+#include "conformance/shape/sections.h"
+
+namespace wpsim::conformance::shape {
+namespace {
+
+const std::vector<EnumName<ValidationReply>> kValidation = {
+    {"allow", ValidationReply::kAllowAny},
+    {"origin", ValidationReply::kAllowOrigin},
+    {"deny", ValidationReply::kDeny}};
+const Keys kSystemEvents = {"connect", "connected", "disconnected"};
+const Keys kResponseActions = {"accept", "reject", "reply", "fail", "timeout"};
+
+const Table<UpstreamHandler>& HandlerTable() {
+  using H = UpstreamHandler;
+  static const Table<H> t = {
+      Custom<H>(
+          "url", "URL template", {{"type", "string"}, {"pattern", "^https?://"}},
+          "http(s) URL; may contain {event} and {hub}",
+          [](Context& c, const Node& v, H& h) {
+            auto s = c.NonEmptyStr(v, "url");
+            if (!s) return;
+            h.url_template = *s;
+            if (s->rfind("http://", 0) != 0 && s->rfind("https://", 0) != 0) {
+              c.Error(v, "a handler url must start with http:// or https://, got " + Q(*s));
+            }
+          },
+          true),
+      Opt("user_events", &H::user_event_pattern, String(),
+          "user events: \"*\", \"a\", \"a,b\" (default none)"),
+      Custom<H>("system_events", "string or list", SchemaRef("stringList"),
+                "connect, connected, disconnected",
+                [](Context& c, const Node& v, H& h) {
+                  auto l = c.StrList(v, "system_events");
+                  if (!l) return;
+                  for (const std::string& e : *l) {
+                    if (!Contains(kSystemEvents, e))
+                      c.Error(v, "unknown system event " + Q(e) + c.Suggest(e, kSystemEvents));
+                  }
+                  h.system_events = *l;
+                }),
+  };
+  return t;
+}
+
+void ReadHandlers(Context& c, const Node& v, UpstreamSettings& u) {
+  if (!v.IsSequence() || v.size() == 0) {
+    c.Error(v, "expected a non-empty list of handlers, got " + Describe(v));
+    return;
+  }
+  for (const Node& item : v) {
+    Map hm(c, item, "handler", KeysOf(HandlerTable()));
+    if (!hm.ok()) continue;
+    UpstreamHandler h;
+    h.pos = c.Pos(item);
+    ReadFields(c, hm, HandlerTable(), h);
+    u.handlers.push_back(std::move(h));
+  }
+}
+
+using R = UpstreamResponse;
+
+const Table<UpstreamMatch>& MatchTable() {
+  using M = UpstreamMatch;
+  static const Table<M> t = {
+      Opt("client", &M::clients, ClientRefValue(RefOptions{}),
+          "the event's connection is one of these members"),
+      Opt("user", &M::user_id, String(), "ce-userId"),
+      Opt("data_contains", &M::data_contains, String(), "a substring of the request body"),
+      Opt("subprotocol", &M::subprotocol, String(), "offered (connect) or selected (others)"),
+  };
+  return t;
+}
+
+const Table<R>& AcceptTable() {
+  static const Table<R> t = {
+      Opt("user", &R::user_id, String(), "connect: the user id"),
+      Opt("groups", &R::groups, StringList(), "connect: groups to join"),
+      Opt("roles", &R::roles, SubprotocolList(), "connect: roles ([] grants none)"),
+      Opt("subprotocol", &R::subprotocol, String(), "connect: the selected subprotocol"),
+  };
+  return t;
+}
+
+void ReadAccept(Context& c, const Node& v, R& r) {
+  r.action = UpstreamActionKind::kAccept;
+  r.status = 204;
+  if (v.IsMap()) {
+    Map am(c, v, "accept", KeysOf(AcceptTable()));
+    if (!am.ok()) return;
+    r.status = 200;
+    ReadFields(c, am, AcceptTable(), r);
+  } else if (auto b = c.Bool(v, "accept"); b && !*b) {
+    c.Error(v, "'accept: false' is not an action; use reject");
+  }
+}
+
+void ReadReject(Context& c, const Node& v, R& r) {
+  r.action = UpstreamActionKind::kReject;
+  if (v.IsScalar()) {
+    if (auto s = c.Uint(v, "reject status", 400, 599)) r.status = static_cast<int>(*s);
+    return;
+  }
+  Map rm(c, v, "reject", {"status", "body", "content_type"});
+  if (!rm.ok()) return;
+  if (auto x = rm.Required(c, "status")) {
+    if (auto s = c.Uint(*x, "reject status", 400, 599)) r.status = static_cast<int>(*s);
+  }
+  if (rm.Has("body")) c.Body(rm, r.body, r.content_type, "text/plain");
+}
+
+void ReadReply(Context& c, const Node& v, R& r) {
+  r.action = UpstreamActionKind::kReply;
+  r.status = 200;
+  if (v.IsScalar()) {
+    r.body = v.Scalar();
+    r.content_type = "text/plain";
+    return;
+  }
+  Map rm(c, v, "reply", {"status", "body", "body_raw", "content_type"});
+  if (!rm.ok()) return;
+  if (auto x = rm.Get("status")) {
+    if (auto s = c.Uint(*x, "reply status", 200, 299)) r.status = static_cast<int>(*s);
+  }
+  if (!rm.Has("body") && !rm.Has("body_raw")) {
+    rm.Required(c, "body");
+  } else {
+    c.Body(rm, r.body, r.content_type, "application/json");
+  }
+}
+
+void ReadFail(Context& c, const Node& v, R& r) {
+  r.action = UpstreamActionKind::kFail;
+  if (!(v.IsScalar() && (v.Scalar() == "true" || v.Scalar() == "reset"))) {
+    c.Error(v, "expected 'fail: true' or 'fail: reset', got " + Describe(v));
+  }
+}
+
+void ReadTimeout(Context& c, const Node& v, R& r) {
+  r.action = UpstreamActionKind::kTimeout;
+  if (auto b = c.Bool(v, "timeout"); b && !*b) c.Error(v, "'timeout: false' is not an action");
+}
+
+const Table<R>& ResponseTable() {
+  static const Table<R> t = {
+      Custom<R>(
+          "on", "event name or list", SchemaRef("stringList"),
+          "the event names (\"*\" matches every event)",
+          [](Context& c, const Node& v, R& r) {
+            auto l = c.StrList(v, "on");
+            if (!l) return;
+            for (const std::string& e : *l) {
+              if (e != "*" && !IsIdentifier(e, true)) c.Error(v, "invalid event name " + Q(e));
+            }
+            r.events = *l;
+          },
+          true),
+      In(&R::match, Section("match", "match", &MatchTable(),
+                            "select requests: client, user, data_contains, subprotocol")),
+      Declared<R>("accept", "true or mapping", {},
+                  "204, or 200 with connect overrides {user, groups, roles, subprotocol}"),
+      Declared<R>("reject", "status or mapping", {},
+                  "status 400-599, or {status, body, content_type}"),
+      Declared<R>("reply", "text or mapping", {},
+                  "200 with a body: text shorthand or {status, body, body_raw, content_type}"),
+      Declared<R>("fail", "true or reset", {},
+                  "the transport fails: connection reset, no response"),
+      Declared<R>("timeout", "true", {{"const", true}},
+                  "never answers (the service's upstream timeout decides)"),
+      Opt("delay", &R::delay_ns, DurationValue(), "answer after this long"),
+      Opt("times", &R::times, Integer(1, 1000000000),
+          "the rule applies to the first N matching events only"),
+      Opt("headers", &R::headers, StringMap(), "response headers"),
+      Opt("state", &R::connection_state, String(), "ce-connectionState response header"),
+  };
+  return t;
+}
+
+void ReadResponse(Context& c, const Node& item) {
+  Map m(c, item, "upstream response", KeysOf(ResponseTable()));
+  if (!m.ok()) return;
+  R r;
+  r.pos = c.Pos(item);
+  ReadFields(c, m, ResponseTable(), r);
+  std::vector<std::string> actions;
+  for (std::string_view a : kResponseActions) {
+    if (m.Has(a)) actions.emplace_back(a);
+  }
+  if (actions.empty()) {
+    c.Error(item, "an upstream response needs one of: accept, reject, reply, fail, timeout");
+  } else if (actions.size() > 1) {
+    c.Error(*m.Key(actions[1]), "an upstream response has one action; found " + Q(actions[0]) +
+                                    " and " + Q(actions[1]));
+  } else {
+    static const std::vector<std::pair<std::string_view, void (*)(Context&, const Node&, R&)>>
+        kReaders = {{"accept", ReadAccept},
+                    {"reject", ReadReject},
+                    {"reply", ReadReply},
+                    {"fail", ReadFail},
+                    {"timeout", ReadTimeout}};
+    for (const auto& [name, read] : kReaders) {
+      if (name == actions[0]) read(c, *m.Get(name), r);
+    }
+  }
+  c.scenario().upstream.responses.push_back(std::move(r));
+}
+
+}  // namespace
+
+const Table<UpstreamSettings>& UpstreamTable() {
+  using U = UpstreamSettings;
+  static const Table<U> t = {
+      Custom<U>("handlers", "list", {{"type", "array"}, {"minItems", 1}},
+                "event handlers: {url, user_events, system_events}", ReadHandlers, true),
+      Opt("validation", &U::validation, EnumValue(&kValidation, "validation reply"),
+          "abuse-protection reply: allow (*), origin (exact), deny"),
+      Custom<U>("responses", "list", {{"type", "array"}, {"items", SchemaRef("upstreamResponse")}},
+                "scripted responses; first match wins, no match = accept (204)",
+                [](Context& c, const Node& v, U&) {
+                  if (!v.IsSequence()) {
+                    c.Error(v, "expected a list of scripted responses, got " + Describe(v));
+                    return;
+                  }
+                  for (const Node& item : v) ReadResponse(c, item);
+                }),
+  };
+  return t;
+}
+
+void ReadUpstream(Context& c, const Node& n) {
+  Map m(c, n, "upstream", KeysOf(UpstreamTable()));
+  if (!m.ok()) return;
+  c.scenario().upstream.present = true;
+  ReadFields(c, m, UpstreamTable(), c.scenario().upstream);
+}
+
+const Table<UpstreamEventExpect>& UpstreamEventTable() {
+  using U = UpstreamEventExpect;
+  static const Table<U> t = {
+      Req("event", &U::event, NonEmptyString(),
+          "connect, connected, disconnected or a user event name"),
+      Opt("client", &U::clients, ClientRefValue(RefOptions{}), "only events of these members"),
+      Custom<U>("count", "count", SchemaRef("count"),
+                "per member (or in total without client); default at_least 1",
+                [](Context& c, const Node& v, U& u) {
+                  if (auto n = c.Count(v)) u.count = *n;
+                }),
+      Opt("body", &U::body, JsonValue(), "a JSON subset of the request body"),
+      Opt("body_text", &U::body_text, String(), "the exact request body"),
+      Opt("headers", &U::headers, StringMap(), "headers that must be present, exact value"),
+  };
+  return t;
+}
+
+void ReadUpstreamEvent(Context& c, const Map& m, const Node& kind_node, UpstreamEventExpect& u) {
+  ReadFields(c, m, UpstreamEventTable(), u);
+  if (u.count.empty()) u.count.at_least = 1;
+  c.ReadWindow(m, u.window);
+  if (!c.scenario().upstream.present) {
+    c.Error(kind_node,
+            "upstream_event needs an 'upstream' section (the scripted application server)");
+  }
+}
+
+}  // namespace wpsim::conformance::shape
