@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 60
 export CCACHE_BASEDIR ?= $(CURDIR)
 export CCACHE_NOHASHDIR ?= true
 
-.PHONY: all bootstrap configure build run test bench asan fuzz format clean e2e-deps
+.PHONY: all bootstrap configure build run test bench asan fuzz format clean e2e-deps soak
 
 all: build
 
@@ -45,6 +45,12 @@ fuzz: bootstrap
 	  -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build build-fuzz -j $(JOBS)
 	@scripts/run-fuzz build-fuzz $(FUZZ_SECONDS)
+
+# Long run of `wpsim serve` over loopback (churn, abrupt kills, slow readers; RSS and fds sampled;
+# every acked message must reach every stable member). Not part of `make test`.
+SOAK_SECONDS ?= 1800
+soak: build e2e-deps
+	cd tests/e2e && WPSIM_BIN=$(CURDIR)/$(BUILD)/bin/wpsim SOAK_SECONDS=$(SOAK_SECONDS) node soak.js
 
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i
