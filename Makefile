@@ -10,7 +10,7 @@ export CCACHE_BASEDIR ?= $(CURDIR)
 export CCACHE_NOHASHDIR ?= true
 
 .PHONY: all bootstrap configure build run test bench asan fuzz format clean e2e-deps mutate \
-  mutate-sample
+  mutate-sample soak
 
 all: build
 
@@ -60,6 +60,12 @@ mutate-sample: bootstrap
 	/usr/bin/python3 tools/mutate/mutate.py --files 'protocol/auth/*' \
 	  --files service/permissions.cc --sample 40 --seed 1 --build-dir build-mutate-sample \
 	  $(MUTATE_FLAGS)
+
+# Long run of `wpsim serve` over loopback (churn, abrupt kills, slow readers; RSS and fds sampled;
+# every acked message must reach every stable member). Not part of `make test`.
+SOAK_SECONDS ?= 1800
+soak: build e2e-deps
+	cd tests/e2e && WPSIM_BIN=$(CURDIR)/$(BUILD)/bin/wpsim SOAK_SECONDS=$(SOAK_SECONDS) node soak.js
 
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i

@@ -426,6 +426,19 @@ struct Upstream::Call {
 };
 
 namespace {
+// A header field value cannot carry CR, LF, NUL or other control characters (RFC 9110 5.5), and
+// http::AppendHeaders asserts so. Values that come from outside (a user id from a token or from
+// a connect handler's answer, a connection state, a subprotocol, names) have each such byte
+// replaced by a space, so no input can split the request or stop the service.
+std::string FieldValue(std::string_view value) {
+  std::string out(value);
+  for (char& c : out) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t') || u == 0x7F) c = ' ';
+  }
+  return out;
+}
+
 std::string OriginFor(sim::Runtime& runtime, const ServiceOptions& options) {
   if (!options.upstream.request_origin.empty()) return options.upstream.request_origin;
   if (!options.public_endpoint.empty()) {
@@ -689,25 +702,26 @@ void Upstream::Dispatch(uint64_t call_id) {
   h.Add("Content-Type", call.event.content_type);
   h.Add("ce-specversion", "1.0");
   h.Add("ce-awpsversion", "1.0");
-  h.Add("ce-type", std::string(system ? "azure.webpubsub.sys." : "azure.webpubsub.user.") +
-                       call.event.name);
-  h.Add("ce-source", ctx.source.empty() ? "/hubs/" + ctx.hub + "/client/" + ctx.connection_id
-                                        : ctx.source);
+  h.Add("ce-type", FieldValue(std::string(system ? "azure.webpubsub.sys." : "azure.webpubsub.user.") +
+                                call.event.name));
+  h.Add("ce-source", FieldValue(ctx.source.empty()
+                                    ? "/hubs/" + ctx.hub + "/client/" + ctx.connection_id
+                                    : ctx.source));
   h.Add("ce-id", std::to_string(call.event_id));
   h.Add("ce-time", Rfc3339(runtime_.UnixNow()));
   h.Add("ce-signature", protocol::auth::CloudEventSignature(options_.access_keys, ctx.connection_id));
-  if (ctx.user_id) h.Add("ce-userId", *ctx.user_id);
-  h.Add("ce-connectionId", ctx.connection_id);
-  h.Add("ce-hub", ctx.hub);
-  h.Add("ce-eventName", call.event.name);
+  if (ctx.user_id) h.Add("ce-userId", FieldValue(*ctx.user_id));
+  h.Add("ce-connectionId", FieldValue(ctx.connection_id));
+  h.Add("ce-hub", FieldValue(ctx.hub));
+  h.Add("ce-eventName", FieldValue(call.event.name));
   // WebSocket connect events never carry it (Upstream::Connect clears it: nothing is selected
   // yet); MQTT connect events do, because the Express SDK recognises MQTT requests by
   // ce-subprotocol "mqtt" plus ce-physicalConnectionId (PROTOCOL.md §12.8).
-  if (!ctx.subprotocol.empty()) h.Add("ce-subprotocol", ctx.subprotocol);
+  if (!ctx.subprotocol.empty()) h.Add("ce-subprotocol", FieldValue(ctx.subprotocol));
   const std::string state = ConnectionState(ctx.connection_id);
-  if (!state.empty()) h.Add("ce-connectionState", state);
+  if (!state.empty()) h.Add("ce-connectionState", FieldValue(state));
   h.Add("WebHook-Request-Origin", origin_);
-  for (const auto& [name, value] : ctx.extra_headers) h.Add(name, value);
+  for (const auto& [name, value] : ctx.extra_headers) h.Add(name, FieldValue(value));
   request.body = call.event.body;
   pool_->Exchange(call.url, std::move(request), options_.upstream.request_timeout,
                   [this, alive = alive_, call_id](HttpOutcome o) {

@@ -439,6 +439,20 @@ TEST_F(UpstreamSim, FailedUserEventAnswerDoesNotChangeTheConnectionState) {
   EXPECT_EQ(posts[1]->Header("ce-connectionState"), "c3RhdGU=");
 }
 
+// Issue 20 audit: a connect answer's userId (any JSON string) becomes ce-userId on later events;
+// a CR/LF in it reached http::AppendHeaders' assertion and stopped the service.
+TEST_F(UpstreamSim, ConnectAnswerUserIdWithCrLfCannotSplitLaterEventRequests) {
+  app_->SetDefault("connect", AppServerReply::ConnectWith("evil\r\nX-Injected: 1"));
+  WsClient& c = Client("c", WsClientKind::kJson, Token("alice"));
+  c.Connect();
+  Run();
+  ASSERT_TRUE(c.open());
+  auto connected = Posts("connected");
+  ASSERT_EQ(connected.size(), 1u);
+  EXPECT_EQ(connected[0]->Header("ce-userId"), "evil  X-Injected: 1");
+  EXPECT_FALSE(connected[0]->headers.Has("X-Injected"));
+}
+
 TEST_F(UpstreamSim, DisconnectedCarriesTheReasonOnceWhenTheConnectionEnds) {
   WsClient& c = Client("c", WsClientKind::kJson, Token("alice"));
   c.Connect();
