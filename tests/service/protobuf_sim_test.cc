@@ -2,7 +2,7 @@
 // simulation: negotiation, acks, permissions, noEcho, reliable sequence ids, sequenceAck,
 // recovery with replay, malformed input, and conversion to and from JSON, MQTT, REST and the
 // event handler. The protobuf client is a raw WsClient offering the subprotocol; its binary
-// frames are decoded with protocol/protobuf. docs/conformance.md maps the PB-0NN case IDs here.
+// frames are decoded with protocol/protobuf. docs/conformance.md maps the PB-00N case IDs here.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -179,7 +179,7 @@ TEST_F(ProtobufSim, ProtobufOfferIsNegotiatedAndGreetedWithAProtobufConnectedMes
   EXPECT_EQ(posts[0]->Header("ce-subprotocol"), "protobuf.webpubsub.azure.v1");
 }
 
-// PB-002
+// PB-001
 TEST_F(ProtobufSim, ReliableProtobufGetsAReconnectionToken) {
   WsClient& c = Pb("alice", kPubSubRoles, pb::kReliableProtobufSubprotocol);
   c.Connect();
@@ -202,7 +202,7 @@ TEST_F(ProtobufSim, FirstSupportedOfferedSubprotocolWinsAcrossFamilies) {
   EXPECT_EQ(opened[0]->subprotocol, "protobuf.reliable.webpubsub.azure.v1");
 }
 
-// PB-003
+// PB-002
 TEST_F(ProtobufSim, JoinAndSendAreAckedAndARepeatedAckIdIsDuplicate) {
   WsClient& c = Pb("alice");
   c.Connect();
@@ -224,7 +224,7 @@ TEST_F(ProtobufSim, JoinAndSendAreAckedAndARepeatedAckIdIsDuplicate) {
   EXPECT_EQ(messages[0].payload, wps::Payload::Text("hi"));
 }
 
-// PB-005
+// PB-002
 TEST_F(ProtobufSim, SendWithoutPermissionFailsTheAckWithForbidden) {
   WsClient& c = Pb("alice", {"webpubsub.joinLeaveGroup"});
   c.Connect();
@@ -239,7 +239,7 @@ TEST_F(ProtobufSim, SendWithoutPermissionFailsTheAckWithForbidden) {
   EXPECT_TRUE(acks[1].success);
 }
 
-// PB-004
+// PB-002
 TEST_F(ProtobufSim, RequestsWithoutAckIdAreFireAndForget) {
   WsClient& c = Pb("alice");
   c.Connect();
@@ -251,7 +251,7 @@ TEST_F(ProtobufSim, RequestsWithoutAckIdAreFireAndForget) {
   EXPECT_EQ(ReceivedOf<wps::GroupDataMessage>(c).size(), 1u);
 }
 
-// PB-006
+// PB-002
 TEST_F(ProtobufSim, NoEchoKeepsTheSendersOwnMessageAway) {
   WsClient& a = Pb("a");
   WsClient& b = Pb("b");
@@ -274,7 +274,7 @@ TEST_F(ProtobufSim, NoEchoKeepsTheSendersOwnMessageAway) {
   EXPECT_FALSE(at_b[0].from_user_id.has_value());  // protobuf has no fromUserId
 }
 
-// PB-007
+// PB-002
 TEST_F(ProtobufSim, PingIsAnsweredWithPong) {
   WsClient& c = Pb("alice");
   c.Connect();
@@ -284,7 +284,7 @@ TEST_F(ProtobufSim, PingIsAnsweredWithPong) {
   EXPECT_EQ(ReceivedOf<wps::PongMessage>(c).size(), 1u);
 }
 
-// PB-008
+// PB-003
 TEST_F(ProtobufSim, MalformedUpstreamMessageClosesWith1007) {
   WsClient& c = Pb("alice");
   c.Connect();
@@ -298,7 +298,7 @@ TEST_F(ProtobufSim, MalformedUpstreamMessageClosesWith1007) {
   EXPECT_EQ(closed->text, "The client message is not a valid protobuf protocol message.");
 }
 
-// PB-009
+// PB-003
 TEST_F(ProtobufSim, TextFrameOnAProtobufConnectionClosesWith1003) {
   WsClient& c = Pb("alice");
   c.Connect();
@@ -310,7 +310,7 @@ TEST_F(ProtobufSim, TextFrameOnAProtobufConnectionClosesWith1003) {
   EXPECT_EQ(closed->close_code, 1003);
 }
 
-// PB-010
+// PB-003
 TEST_F(ProtobufSim, StreamStartOverProtobufIsRefusedWith1007) {
   WsClient& c = Pb("alice");
   c.Connect();
@@ -323,7 +323,7 @@ TEST_F(ProtobufSim, StreamStartOverProtobufIsRefusedWith1007) {
   EXPECT_EQ(Closed(c)->close_code, 1007);
 }
 
-// PB-011: protobuf publisher → JSON, protobuf and MQTT subscribers.
+// PB-004: protobuf publisher → JSON, protobuf and MQTT subscribers.
 TEST_F(ProtobufSim, ProtobufPayloadsReachJsonAndMqttSubscribersInTheirOwnFormats) {
   WsClient& pub = Pb("pub");
   WsClient& json = Json("json");
@@ -362,7 +362,7 @@ TEST_F(ProtobufSim, ProtobufPayloadsReachJsonAndMqttSubscribersInTheirOwnFormats
             std::optional<std::string>("application/x-protobuf"));
 }
 
-// PB-012: JSON, MQTT and REST publishers → protobuf subscriber (REST takes no
+// PB-004: JSON, MQTT and REST publishers → protobuf subscriber (REST takes no
 // application/x-protobuf, PROTOCOL.md §11.3; a JSON client's dataType protobuf does).
 TEST_F(ProtobufSim, JsonMqttAndRestPayloadsReachProtobufSubscribersAsMessageData) {
   WsClient& sub = Pb("sub");
@@ -398,7 +398,7 @@ TEST_F(ProtobufSim, JsonMqttAndRestPayloadsReachProtobufSubscribersAsMessageData
   EXPECT_EQ(servers[0].payload, wps::Payload::Binary(AsBytes(std::string("\x00\x01", 2))));
 }
 
-// PB-013: sequence ids, sequenceAck, recovery with replay in order.
+// PB-005: sequence ids, sequenceAck, recovery with replay in order.
 TEST_F(ProtobufSim, ReliableProtobufNumbersMessagesAndReplaysUnackedOnesAfterRecovery) {
   WsClient& c = Pb("rel", kPubSubRoles, pb::kReliableProtobufSubprotocol);
   c.Connect();
@@ -449,7 +449,7 @@ TEST_F(ProtobufSim, ReliableProtobufNumbersMessagesAndReplaysUnackedOnesAfterRec
   EXPECT_EQ(after[3].sequence_id, std::optional<uint64_t>(5));
 }
 
-// PB-014
+// PB-005
 TEST_F(ProtobufSim, NonReliableProtobufMessagesCarryNoSequenceId) {
   WsClient& c = Pb("plain");
   c.Connect();
@@ -463,7 +463,7 @@ TEST_F(ProtobufSim, NonReliableProtobufMessagesCarryNoSequenceId) {
   EXPECT_FALSE(messages[0].sequence_id.has_value());
 }
 
-// PB-015
+// PB-005
 TEST_F(ProtobufSim, RecoveryWithTheWrongSubprotocolIsRefusedWith1008) {
   WsClient& c = Pb("rel", kPubSubRoles, pb::kReliableProtobufSubprotocol);
   c.Connect();
@@ -483,7 +483,7 @@ TEST_F(ProtobufSim, RecoveryWithTheWrongSubprotocolIsRefusedWith1008) {
   EXPECT_EQ(Closed(json)->close_code, 1008);
 }
 
-// PB-016: events go upstream with the payload's content type; the reply comes back
+// PB-002: events go upstream with the payload's content type; the reply comes back
 // as a protobuf server message before the ack.
 TEST_F(ProtobufSim, EventsGoUpstreamWithTheirContentTypeAndRepliesComeBackAsProtobuf) {
   app_->Enqueue("e", AppServerReply::Reply("{\"ok\":true}", "application/json"));
@@ -515,7 +515,7 @@ TEST_F(ProtobufSim, EventsGoUpstreamWithTheirContentTypeAndRepliesComeBackAsProt
             (std::vector<std::string>{"server:{\"ok\":true}", "ack:1", "server:raw", "ack:2"}));
 }
 
-// PB-017
+// PB-002
 TEST_F(ProtobufSim, RestCloseSendsAProtobufDisconnectedMessage) {
   WsClient& c = Pb("alice");
   c.Connect();
@@ -530,7 +530,7 @@ TEST_F(ProtobufSim, RestCloseSendsAProtobufDisconnectedMessage) {
   EXPECT_EQ(disconnected[0].message, "bye");
 }
 
-// PB-018: the REST OData `protocol` identifier sees the protobuf subprotocol.
+// PB-001: the REST OData `protocol` identifier sees the protobuf subprotocol.
 TEST_F(ProtobufSim, ODataProtocolFilterMatchesTheProtobufSubprotocol) {
   WsClient& p = Pb("p");
   WsClient& j = Json("j");
