@@ -497,6 +497,14 @@ def write_reports(args, files, selected, results, allow, stale, timing, cov, bas
             + [""]
     with open(os.path.join(args.out, "report.md"), "w") as f:
         f.write("\n".join(md))
+    # One line a survivor, for handing to whoever writes the missing scenarios.
+    with open(os.path.join(args.out, "survivors.txt"), "w") as f:
+        f.write("# file:line  operator  change  [not reached]  |  the mutated line\n")
+        for r in survivors:
+            plus = next((l[1:].strip() for l in r["diff"] if l.startswith("+")), "")
+            f.write("%s:%d  %s  %s%s  |  %s\n" % (
+                r["file"], r["line"], r["operator"], r["change"],
+                "  [not reached]" if r["status"] == "not-reached" else "", plus[:120]))
     return summary
 
 
