@@ -173,6 +173,10 @@ class FileMutants:
             self.dropped[s] = "overlaps another site"
         self.renderer = schemata.Renderer(self.source)
         self.text = HEADER_LINE + self.renderer.render_file(top)
+        if len(self.text) > 40 * len(self.source) + 100000:
+            raise SystemExit("mutate: %s: the schemata text grew to %d bytes from %d; a site "
+                             "kind duplicates its operands" % (self.rel, len(self.text),
+                                                                len(self.source)))
         return self.text
 
     def drop_at(self, line, col, reason, nearest_above=False):
