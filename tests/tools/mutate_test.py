@@ -147,6 +147,11 @@ class MutateSchemata(unittest.TestCase):
         self.assertIn("counter=0", self.run_fixture(early.id))
         enum, = changes[(44, "code-swap", "kNotAuthorized -> kBanned")]
         self.assertIn("reason=138", self.run_fixture(enum.id))
+        both, = changes[(30, "logical", "&& -> ||")]
+        self.assertIn("range=1 1", self.run_fixture(both.id, "10"))
+        either, = changes[(55, "logical", "|| -> &&")]
+        self.assertIn("control=0", self.run_fixture(either.id))
+        self.assertIn("control=1", self.run_fixture())
         self.assertEqual(self.run_fixture("0123456789ab"), self.original_output())
 
     def test_coverage_lists_the_guards_that_ran(self):
