@@ -147,6 +147,11 @@ class MutateSchemata(unittest.TestCase):
         self.assertIn("counter=0", self.run_fixture(early.id))
         enum, = changes[(44, "code-swap", "kNotAuthorized -> kBanned")]
         self.assertIn("reason=138", self.run_fixture(enum.id))
+        both, = changes[(30, "logical", "&& -> ||")]
+        self.assertIn("range=1 1", self.run_fixture(both.id, "10"))
+        either, = changes[(55, "logical", "|| -> &&")]
+        self.assertIn("control=0", self.run_fixture(either.id))
+        self.assertIn("control=1", self.run_fixture())
         self.assertEqual(self.run_fixture("0123456789ab"), self.original_output())
 
     def test_coverage_lists_the_guards_that_ran(self):
@@ -221,6 +226,41 @@ class MutateRunner(unittest.TestCase):
             f.write("service/a.cc:const:ba9876543210\n")
         with self.assertRaises(SystemExit):
             mutate.read_allow_list(path)
+
+
+class MutateReport(unittest.TestCase):
+    """The kill rate leaves out equivalent mutants; survivors are listed with file:line."""
+
+    def test_kill_rate_excludes_equivalents_and_lists_every_survivor(self):
+        args, fm = fixture_mutants()
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        args.out = tmp
+        changes = by_change(fm)
+        killed, = changes[(26, "rel-boundary", "> -> >=")]
+        survived, = changes[(25, "code-swap", "401 -> 403")]
+        unreached, = changes[(39, "const", "3 -> 4")]
+        equivalent, = changes[(30, "logical", "&& -> ||")]
+        chosen = {killed.id, survived.id, unreached.id, equivalent.id}
+        selected = [(fm, s, v) for s in fm.sites for v in s.variants if v.id in chosen]
+        results = {killed.mutant_id: {"status": "killed", "runs": 1, "seconds": 0.1},
+                   survived.mutant_id: {"status": "survived", "runs": 3, "seconds": 0.3},
+                   unreached.mutant_id: {"status": "not-reached", "runs": 0, "seconds": 0.0}}
+        allow = {equivalent.mutant_id: "the fixture says so"}
+        timing = {k: 1.0 for k in ("sites", "build", "coverage", "mutants", "total")}
+        summary = mutate.write_reports(args, [fm], selected, results, allow, [], timing,
+                                       {"a.yaml": {}}, [])
+        self.assertEqual((summary["scored"], summary["killed"], summary["equivalent"]), (3, 1, 1))
+        self.assertEqual(summary["kill_rate"], 33.3)
+        with open(os.path.join(tmp, "survivors.txt")) as f:
+            lines = [l for l in f if not l.startswith("#")]
+        self.assertEqual(len(lines), 2)
+        self.assertTrue(lines[0].startswith(FIXTURE + ":25  code-swap  401 -> 403  |"))
+        self.assertIn(":39  const  3 -> 4  [not reached]", lines[1])
+        with open(os.path.join(tmp, "report.md")) as f:
+            md = f.read()
+        self.assertIn("the fixture says so", md)
+        self.assertIn("+      return 4;", md)  # the survivor's diff
 
 
 if __name__ == "__main__":

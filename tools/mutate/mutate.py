@@ -173,6 +173,10 @@ class FileMutants:
             self.dropped[s] = "overlaps another site"
         self.renderer = schemata.Renderer(self.source)
         self.text = HEADER_LINE + self.renderer.render_file(top)
+        if len(self.text) > 40 * len(self.source) + 100000:
+            raise SystemExit("mutate: %s: the schemata text grew to %d bytes from %d; a site "
+                             "kind duplicates its operands" % (self.rel, len(self.text),
+                                                                len(self.source)))
         return self.text
 
     def drop_at(self, line, col, reason, nearest_above=False):
@@ -497,6 +501,14 @@ def write_reports(args, files, selected, results, allow, stale, timing, cov, bas
             + [""]
     with open(os.path.join(args.out, "report.md"), "w") as f:
         f.write("\n".join(md))
+    # One line a survivor, for handing to whoever writes the missing scenarios.
+    with open(os.path.join(args.out, "survivors.txt"), "w") as f:
+        f.write("# file:line  operator  change  [not reached]  |  the mutated line\n")
+        for r in survivors:
+            plus = next((l[1:].strip() for l in r["diff"] if l.startswith("+")), "")
+            f.write("%s:%d  %s  %s%s  |  %s\n" % (
+                r["file"], r["line"], r["operator"], r["change"],
+                "  [not reached]" if r["status"] == "not-reached" else "", plus[:120]))
     return summary
 
 

@@ -22,6 +22,8 @@ OPERATORS = ("rel-boundary", "negate-cond", "logical", "const", "code-swap", "bo
 
 REL_SWAP = {"<": "<=", "<=": "<", ">": ">=", ">=": ">"}
 LOGICAL_SWAP = {"&&": "||", "||": "&&"}
+# wpsim_mutant.h helpers: the original comparison, or the boundary mutant when switched on.
+REL_HELPERS = {"<": "Lt", "<=": "Le", ">": "Gt", ">=": "Ge"}
 
 # Status and close codes a plausible bug confuses: HTTP statuses (refusal kinds) and WebSocket
 # close codes. A literal with one of these values is swapped instead of moved by one.
@@ -324,9 +326,21 @@ class Finder:
         rhs_text = self.text(*holes[1])
         v = Variant(name, lhs_text + " " + new_op + " " + rhs_text, op + " -> " + new_op)
 
-        def render(h, variants, op=op, new_op=new_op):
-            return "(%s(0x%sull) ? (%s %s %s) : (%s %s %s))" % (
-                GUARD, variants[0].id, h[0], new_op, h[1], h[0], op, h[1])
+        # Each operand appears once in the schema (nested sites inside it too), so the
+        # rewritten text stays linear in the source even for long && / || chains.
+        if name == "logical":
+            # a && b == (a != s) ? b : s with s = 0; a || b is the same with s = 1.
+            s_text = "%s(0x%%sull)" % GUARD if op == "&&" else "!%s(0x%%sull)" % GUARD
+
+            def render(h, variants, s_text=s_text):
+                s = s_text % variants[0].id
+                return "((static_cast<bool>(%s) != %s) ? static_cast<bool>(%s) : %s)" % (
+                    h[0], s, h[1], s)
+        else:
+            helper = REL_HELPERS[op]
+
+            def render(h, variants, helper=helper):
+                return "wpsim_mutant::%s(0x%sull, %s, %s)" % (helper, variants[0].id, h[0], h[1])
         self.add(start, end, holes, [v], render, self.text(start, end), function, 1)
 
     def literal_site(self, c, function):

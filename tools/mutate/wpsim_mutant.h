@@ -93,3 +93,26 @@ inline State& Get() {
 }  // namespace wpsim_mutant
 
 inline bool wpsim_mutant_on(uint64_t id) { return wpsim_mutant::Get().On(id); }
+
+namespace wpsim_mutant {
+
+// Relational boundary mutants: each operand is evaluated once, with its own type, so the
+// comparison converts exactly as the original does (a < b, or a <= b when switched on).
+template <class A, class B>
+bool Lt(uint64_t id, A&& a, B&& b) {
+  return wpsim_mutant_on(id) ? a <= b : a < b;
+}
+template <class A, class B>
+bool Le(uint64_t id, A&& a, B&& b) {
+  return wpsim_mutant_on(id) ? a < b : a <= b;
+}
+template <class A, class B>
+bool Gt(uint64_t id, A&& a, B&& b) {
+  return wpsim_mutant_on(id) ? a >= b : a > b;
+}
+template <class A, class B>
+bool Ge(uint64_t id, A&& a, B&& b) {
+  return wpsim_mutant_on(id) ? a > b : a >= b;
+}
+
+}  // namespace wpsim_mutant

@@ -52,12 +52,15 @@ int Sum(const std::array<int, 4>& values) {
   return total + CHECK_POSITIVE(total);
 }
 
+bool IsControl(int opcode) { return opcode == 8 || opcode == 9; }
+
 int main(int argc, char** argv) {
   const int x = argc > 1 ? std::atoi(argv[1]) : 10;
   Touch();
   std::printf("status=%d %d\n", Status(x, true), Status(x, false));
   std::printf("range=%d %d\n", InRange(x) ? 1 : 0, InRange(4) ? 1 : 0);
   std::printf("classify=%d\n", Classify(1000));
+  std::printf("control=%d\n", IsControl(8) ? 1 : 0);
   std::printf("reason=%d\n", static_cast<int>(Reason(false)));
   std::printf("sum=%d counter=%d\n", Sum({1, 2, 3, 4}), counter);
   return 0;
