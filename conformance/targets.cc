@@ -133,6 +133,10 @@ class SimEnvironment final : public Environment {
 
 service::ServiceOptions ServiceOptionsFor(const Scenario& scenario) {
   service::ServiceOptions o;
+  // A scenario's clients all live on one simulated host (or one loopback address): the
+  // service's per-peer and total connection caps (wpsim serve's defence) do not apply.
+  o.limits.connections_max = 0;
+  o.limits.connections_per_peer_max = 0;
   const ServiceSettings& s = scenario.service;
   if (s.recovery_window_ns) o.recovery_window = *s.recovery_window_ns;
   if (s.reliable_buffer_messages) o.reliable_limits.messages_max = *s.reliable_buffer_messages;

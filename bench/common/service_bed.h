@@ -80,7 +80,11 @@ class ServiceBed {
  public:
   ServiceBed() {
     host_ = net_.AddHost("service").value();
-    service_ = std::make_unique<service::Service>(*host_, service::ServiceOptions{});
+    // Every bench client comes from one simulated host: no per-peer or total connection cap.
+    service::ServiceOptions options;
+    options.limits.connections_max = 0;
+    options.limits.connections_per_peer_max = 0;
+    service_ = std::make_unique<service::Service>(*host_, options);
     cs_.scheme = "http";
     cs_.host = "service";
     cs_.port = 80;
