@@ -147,7 +147,8 @@ class Finder:
                 self.walk(c, None, False, None)
         return self.sites
 
-    # ctx: function label (None outside bodies); banned: inside a constant or unevaluated context.
+    # function: label of the enclosing function (None outside bodies); banned: inside a constant
+    # or unevaluated context.
     def walk(self, c, function, banned, parent):
         kind = c.kind
         if kind in FUNCTION_KINDS or kind == CK.LAMBDA_EXPR:
@@ -162,11 +163,9 @@ class Finder:
             label = function if kind == CK.LAMBDA_EXPR else _function_label(c)
             if kind != CK.LAMBDA_EXPR and not banned and not constant:
                 self.early_return(c, body, label)
-            for ch in c.get_children():
-                if ch.kind == CK.COMPOUND_STMT and ch == body:
-                    self.walk(ch, label, banned or constant, c)
-                elif kind == CK.LAMBDA_EXPR:
-                    continue
+            # Only the body: parameters (default arguments), constructor initialisers and
+            # lambda captures are left alone.
+            self.walk(body, label, banned or constant, c)
             return
         if kind in (CK.CLASS_DECL, CK.STRUCT_DECL, CK.NAMESPACE, CK.UNEXPOSED_DECL,
                     CK.CLASS_TEMPLATE, CK.LINKAGE_SPEC):
