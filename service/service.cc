@@ -35,6 +35,9 @@ Service::~Service() {
   dead_connections_.clear();
   fronts_.clear();
   dead_fronts_.clear();
+  // Kept MQTT network connections ask stopping() in their destructor: they must go while
+  // alive_ (declared after kept_, so destroyed before it) still exists.
+  kept_.clear();
 }
 
 Status Service::Listen(const sim::Address& address) {
