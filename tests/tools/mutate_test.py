@@ -172,12 +172,23 @@ class MutateRunner(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp()
         self.fake = os.path.join(self.tmp, "wpsim")
+        # The stand-in writes a JSON report like `wpsim run FILE --json PATH` ($2 is the file,
+        # $4 the report path) and exits as wpsim would.
         with open(self.fake, "w") as f:
             f.write("#!/bin/sh\n"
+                    "report() { printf '{\"verdict\":\"%s\",\"scenarios\":"
+                    "[{\"status\":\"%s\"}]}' \"$1\" \"$2\" > \"$4\"; }\n"
                     "case \"$WPSIM_MUTANT\" in\n"
-                    "  aaaaaaaaaaaa) echo 'FAIL scenario x'; exit 1 ;;\n"
+                    "  aaaaaaaaaaaa) echo 'FAIL scenario x'; report conformance_failure fail x \"$4\"; exit 1 ;;\n"
                     "  bbbbbbbbbbbb) sleep 30 ;;\n"
                     "  cccccccccccc) kill -SEGV $$ ;;\n"
+                    "  ffffffffffff) echo 'ERROR scenario x'; report conformance_failure error x \"$4\"; exit 1 ;;\n"
+                    "  111111111111) report threshold_failure fail x \"$4\"; exit 3 ;;\n"
+                    "  222222222222) [ \"$2\" = a.yaml ] && kill -SEGV $$\n"
+                    "                echo 'FAIL in b'; report conformance_failure fail x \"$4\"; exit 1 ;;\n"
+                    "  333333333333) [ \"$2\" = a.yaml ] && { report conformance_failure error x \"$4\"; exit 1; }\n"
+                    "                kill -SEGV $$ ;;\n"
+                    "  444444444444) exit 1 ;;\n"
                     "esac\nexit 0\n")
         os.chmod(self.fake, os.stat(self.fake).st_mode | stat.S_IEXEC)
         self.args = mutate.parse_args(["--repo", REPO, "--timeout-factor", "0"])
@@ -186,7 +197,10 @@ class MutateRunner(unittest.TestCase):
         mutate.RUN_TIMEOUT_FLOOR = 1  # the stand-in's hang is cut after 1 s
         self.cov = {"a.yaml": {"seconds": 0.0, "overflow": False,
                                "reached": {"aaaaaaaaaaaa", "bbbbbbbbbbbb", "cccccccccccc",
-                                           "dddddddddddd"}}}
+                                           "dddddddddddd", "ffffffffffff", "111111111111",
+                                           "222222222222", "333333333333", "444444444444"}},
+                    "b.yaml": {"seconds": 0.0, "overflow": False,
+                               "reached": {"222222222222", "333333333333"}}}
 
     def tearDown(self):
         mutate.RUN_TIMEOUT_FLOOR = self.floor
@@ -195,7 +209,7 @@ class MutateRunner(unittest.TestCase):
     def verdict(self, mutant_id):
         v = schemata.Variant("const", "1", "0 -> 1")
         v.id = mutant_id
-        return mutate.run_mutant(self.args, self.fake, v, self.cov, ["a.yaml"])
+        return mutate.run_mutant(self.args, self.fake, v, self.cov, ["a.yaml", "b.yaml"])
 
     def test_a_failing_scenario_kills(self):
         r = self.verdict("aaaaaaaaaaaa")
@@ -205,10 +219,35 @@ class MutateRunner(unittest.TestCase):
     def test_a_hang_is_killed_by_the_time_limit_and_reported_as_timeout(self):
         self.assertEqual(self.verdict("bbbbbbbbbbbb")["status"], "timeout")
 
-    def test_a_crash_counts_as_killed_and_names_the_signal(self):
+    def test_a_crash_is_not_a_kill_it_is_reported_as_crashed_with_the_signal(self):
         r = self.verdict("cccccccccccc")
         self.assertEqual(r["status"], "crashed")
         self.assertEqual(r["signal"], 11)
+        self.assertNotIn("killed_by", r)
+
+    def test_a_scenario_error_is_not_a_kill(self):
+        r = self.verdict("ffffffffffff")
+        self.assertEqual(r["status"], "errored")
+        self.assertEqual(r["evidence"], ["ERROR scenario x"])
+
+    def test_a_broken_threshold_kills(self):
+        self.assertEqual(self.verdict("111111111111")["status"], "killed")
+
+    def test_a_crash_in_one_file_and_a_failure_in_the_next_is_a_kill(self):
+        r = self.verdict("222222222222")
+        self.assertEqual(r["status"], "killed")
+        self.assertTrue(r["killed_by"].endswith("b.yaml"))
+        self.assertEqual(r["runs"], 2)
+
+    def test_without_a_kill_a_crash_outranks_an_error(self):
+        r = self.verdict("333333333333")
+        self.assertEqual(r["status"], "crashed")
+        self.assertTrue(r["file_run"].endswith("b.yaml"))
+
+    def test_a_failure_exit_without_a_report_is_a_crash_not_a_kill(self):
+        r = self.verdict("444444444444")
+        self.assertEqual(r["status"], "crashed")
+        self.assertEqual(r["exit"], 1)
 
     def test_passing_scenarios_mean_survived_and_no_reaching_scenario_means_not_reached(self):
         self.assertEqual(self.verdict("dddddddddddd")["status"], "survived")
@@ -241,17 +280,24 @@ class MutateReport(unittest.TestCase):
         survived, = changes[(25, "code-swap", "401 -> 403")]
         unreached, = changes[(39, "const", "3 -> 4")]
         equivalent, = changes[(30, "logical", "&& -> ||")]
-        chosen = {killed.id, survived.id, unreached.id, equivalent.id}
+        crashed = next(v for s in fm.sites for v in s.variants
+                       if v.id not in {killed.id, survived.id, unreached.id, equivalent.id})
+        chosen = {killed.id, survived.id, unreached.id, equivalent.id, crashed.id}
         selected = [(fm, s, v) for s in fm.sites for v in s.variants if v.id in chosen]
         results = {killed.mutant_id: {"status": "killed", "runs": 1, "seconds": 0.1},
                    survived.mutant_id: {"status": "survived", "runs": 3, "seconds": 0.3},
-                   unreached.mutant_id: {"status": "not-reached", "runs": 0, "seconds": 0.0}}
+                   unreached.mutant_id: {"status": "not-reached", "runs": 0, "seconds": 0.0},
+                   crashed.mutant_id: {"status": "crashed", "runs": 1, "seconds": 0.1,
+                                       "signal": 6, "file_run": "a.yaml",
+                                       "evidence": ["assertion failed"]}}
         allow = {equivalent.mutant_id: "the fixture says so"}
         timing = {k: 1.0 for k in ("sites", "build", "coverage", "mutants", "total")}
         summary = mutate.write_reports(args, [fm], selected, results, allow, [], timing,
                                        {"a.yaml": {}}, [])
-        self.assertEqual((summary["scored"], summary["killed"], summary["equivalent"]), (3, 1, 1))
-        self.assertEqual(summary["kill_rate"], 33.3)
+        # A crash is not a kill: it is counted apart and listed in the report.
+        self.assertEqual((summary["scored"], summary["killed"], summary["equivalent"],
+                          summary["crashed"]), (4, 1, 1, 1))
+        self.assertEqual(summary["kill_rate"], 25.0)
         with open(os.path.join(tmp, "survivors.txt")) as f:
             lines = [l for l in f if not l.startswith("#")]
         self.assertEqual(len(lines), 2)
@@ -260,6 +306,7 @@ class MutateReport(unittest.TestCase):
         with open(os.path.join(tmp, "report.md")) as f:
             md = f.read()
         self.assertIn("the fixture says so", md)
+        self.assertIn("- crashed `%s`" % crashed.mutant_id, md)
         self.assertIn("+      return 4;", md)  # the survivor's diff
 
 

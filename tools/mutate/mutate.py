@@ -46,7 +46,9 @@ import schemata  # noqa: E402
 # physical lines, HEADER_LINES more.
 HEADER_LINE = '#include "tools/mutate/wpsim_mutant.h"\n#line 1\n'
 HEADER_LINES = 2
-EXIT_KILLED = {1, 3}  # wpsim run: a scenario failed / a threshold failed
+EXIT_VERDICT = {1, 3}  # wpsim run: a scenario failed or errored / a threshold failed
+# Part of the --resume stamp: verdicts recorded under other counting rules are not reused.
+VERDICT_RULES = "2: killed only by a failing scenario"
 RUN_TIMEOUT_FLOOR = 10  # seconds added to every per-file time limit
 
 
@@ -313,13 +315,18 @@ def scenario_files(path):
     return sorted(out)
 
 
-def run_wpsim(binary, scenario, env_extra, timeout, cwd):
+def run_wpsim(binary, scenario, env_extra, timeout, cwd, report=None):
+    """Runs `wpsim run scenario` in its own process group (a crashing or hanging mutant takes
+    only that process down). With `report`, wpsim writes its JSON report there."""
     env = dict(os.environ)
     env.pop("WPSIM_MUTANT", None)
     env.pop("WPSIM_MUTANT_COVERAGE", None)
     env.update(env_extra)
     t0 = time.time()
-    p = subprocess.Popen(["nice", "-n", "10", binary, "run", scenario], cwd=cwd, env=env,
+    argv = ["nice", "-n", "10", binary, "run", scenario]
+    if report:
+        argv += ["--json", report]
+    p = subprocess.Popen(argv, cwd=cwd, env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          start_new_session=True)
     try:
@@ -330,6 +337,27 @@ def run_wpsim(binary, scenario, env_extra, timeout, cwd):
         out, _ = p.communicate()
         status = "timeout"
     return status, time.time() - t0, out.decode("utf-8", "replace")
+
+
+def classify_run(status, report):
+    """One scenario file's run under a mutant: "pass", "killed" (a scenario FAILED: a check or a
+    threshold of the suite noticed the bug), "errored" (exit 1 but no scenario failed, only
+    errors: the scenario could not run, which is not the suite noticing anything), "timeout",
+    or "crashed" (a signal, another exit code, or no readable report)."""
+    if status == "timeout":
+        return "timeout"
+    if isinstance(status, int) and status < 0:
+        return "crashed"
+    if status == 0:
+        return "pass"
+    if status not in EXIT_VERDICT or not isinstance(report, dict):
+        return "crashed"
+    statuses = [sc.get("status") for sc in report.get("scenarios", [])]
+    if "fail" in statuses or report.get("verdict") == "threshold_failure":
+        return "killed"
+    if "error" in statuses:
+        return "errored"
+    return "crashed"  # a verdict exit code without a failing or erroring scenario
 
 
 def coverage(args, binary, scenarios, workdir):
@@ -355,9 +383,17 @@ def coverage(args, binary, scenarios, workdir):
     return result
 
 
+# What a mutant's verdict is when no reaching file killed it, in order of precedence: a file
+# that timed out or crashed says more than one that only errored.
+NOT_KILLED_PRECEDENCE = ("timeout", "crashed", "errored")
+
+
 def run_mutant(args, binary, v, cov, order, kills=None):
-    """Runs the files that reach mutant `v` until one fails. `kills` counts kills per file so
-    far: files that killed most run first (a killed mutant then costs one run, not many)."""
+    """Runs the files that reach mutant `v` until one kills it (a scenario fails). A file that
+    times out, crashes or only errors does not kill it: the next file is tried, and if none
+    kills it the verdict is the worst of those (timeout, crashed, errored), else survived.
+    `kills` counts kills per file so far: files that killed most run first (a killed mutant
+    then costs one run, not many)."""
     reached = [sc for sc in order if cov[sc]["overflow"] or v.id in cov[sc]["reached"]]
     if kills:
         reached.sort(key=lambda sc: -kills.get(sc, 0))  # stable: fastest first among equals
@@ -365,28 +401,50 @@ def run_mutant(args, binary, v, cov, order, kills=None):
     if not reached:
         rec["status"] = "not-reached"
         return rec
-    for sc in reached:
-        limit = cov[sc]["seconds"] * args.timeout_factor + RUN_TIMEOUT_FLOOR
-        status, secs, out = run_wpsim(binary, sc, {"WPSIM_MUTANT": v.id}, limit, args.repo)
-        rec["runs"] += 1
-        rec["seconds"] += secs
-        if status == 0:
+    seen = {}  # verdict -> (file, status, evidence) of its first file
+    fd, report_path = tempfile.mkstemp(prefix="mutant-", suffix=".json")
+    os.close(fd)
+    try:
+        for sc in reached:
+            limit = cov[sc]["seconds"] * args.timeout_factor + RUN_TIMEOUT_FLOOR
+            if os.path.exists(report_path):
+                os.unlink(report_path)
+            status, secs, out = run_wpsim(binary, sc, {"WPSIM_MUTANT": v.id}, limit, args.repo,
+                                          report=report_path)
+            rec["runs"] += 1
+            rec["seconds"] += secs
+            try:
+                with open(report_path) as f:
+                    report = json.load(f)
+            except (OSError, ValueError):
+                report = None
+            verdict = classify_run(status, report)
+            if verdict == "pass":
+                continue
+            tail = [l for l in out.splitlines() if l.strip()][-3:]
+            seen.setdefault(verdict, (sc, status, tail))
+            if verdict == "killed":
+                break
+    finally:
+        if os.path.exists(report_path):
+            os.unlink(report_path)
+    for verdict in ("killed",) + NOT_KILLED_PRECEDENCE:
+        if verdict not in seen:
             continue
-        rec["killed_by"] = os.path.relpath(sc, args.repo)
-        if kills is not None:
-            kills[sc] = kills.get(sc, 0) + 1
-        if status == "timeout":
-            rec["status"] = "timeout"
-        elif isinstance(status, int) and status < 0:
-            rec["status"] = "crashed"
-            rec["signal"] = -status
-        elif status in EXIT_KILLED:
-            rec["status"] = "killed"
-        else:
-            rec["status"] = "crashed"
-            rec["exit"] = status
-        tail = [l for l in out.splitlines() if l.strip()][-3:]
+        sc, status, tail = seen[verdict]
+        rec["status"] = verdict
         rec["evidence"] = tail
+        if verdict == "killed":
+            rec["killed_by"] = os.path.relpath(sc, args.repo)
+            if kills is not None:
+                kills[sc] = kills.get(sc, 0) + 1
+        else:
+            rec["file_run"] = os.path.relpath(sc, args.repo)
+            if verdict == "crashed" and isinstance(status, int):
+                if status < 0:
+                    rec["signal"] = -status
+                else:
+                    rec["exit"] = status
         return rec
     rec["status"] = "survived"
     return rec
@@ -398,7 +456,9 @@ def pct(a, b):
 
 def write_reports(args, files, selected, results, allow, stale, timing, cov, baseline_bad):
     os.makedirs(args.out, exist_ok=True)
-    killed_states = ("killed", "timeout", "crashed")
+    # Only a failing scenario kills (docs/mutation.md); timeouts, crashes and errors are
+    # reported apart and are not kills.
+    killed_states = ("killed",)
     rows = []
     for fm, s, v in selected:
         r = results.get(v.mutant_id, {"status": "equivalent"})
@@ -435,9 +495,9 @@ def write_reports(args, files, selected, results, allow, stale, timing, cov, bas
         "equivalent": len(rows) - len(scored),
         "scored": len(scored),
         "killed": len(killed),
-        "killed_by_failure": sum(r["status"] == "killed" for r in scored),
-        "killed_by_timeout": sum(r["status"] == "timeout" for r in scored),
-        "killed_by_crash": sum(r["status"] == "crashed" for r in scored),
+        "timeout": sum(r["status"] == "timeout" for r in scored),
+        "crashed": sum(r["status"] == "crashed" for r in scored),
+        "errored": sum(r["status"] == "errored" for r in scored),
         "survived": sum(r["status"] == "survived" for r in scored),
         "not_reached": sum(r["status"] == "not-reached" for r in scored),
         "kill_rate": round(pct(len(killed), len(scored)), 1),
@@ -451,6 +511,8 @@ def write_reports(args, files, selected, results, allow, stale, timing, cov, bas
                            "reason": r} for fm in files for s, r in fm.dropped.items()],
     }
     survivors = [r for r in scored if r["status"] in ("survived", "not-reached")]
+    not_killed = sorted((r for r in scored if r["status"] in NOT_KILLED_PRECEDENCE),
+                        key=lambda r: (r["status"], r["file"], r["line"], r["id"]))
     survivors.sort(key=lambda r: (r["file"], r["line"], r["operator"], r["id"]))
     equivalent = [dict(r, reason=allow[r["id"]]) for r in rows if r["status"] == "equivalent"]
     with open(os.path.join(args.out, "report.json"), "w") as f:
@@ -465,9 +527,8 @@ def write_reports(args, files, selected, results, allow, stale, timing, cov, bas
           "| equivalent (allow-list) | %d |" % summary["equivalent"],
           "| **killed / scored** | **%d / %d = %.1f %%** |" % (len(killed), len(scored),
                                                               summary["kill_rate"]),
-          "| killed by a failing scenario / timeout / crash | %d / %d / %d |" % (
-              summary["killed_by_failure"], summary["killed_by_timeout"],
-              summary["killed_by_crash"]),
+          "| not killed: timeout / crashed / errored | %d / %d / %d |" % (
+              summary["timeout"], summary["crashed"], summary["errored"]),
           "| survived (reached, not detected) | %d |" % summary["survived"],
           "| survived (reached by no scenario) | %d |" % summary["not_reached"],
           "| time: sites+schemata / build / coverage / mutants / total | %s |" % " / ".join(
@@ -491,6 +552,15 @@ def write_reports(args, files, selected, results, allow, stale, timing, cov, bas
                                          if r["status"] == "not-reached" else ""),
                "", "id `%s`, in `%s`" % (r["id"], r["function"]), "", "```diff"] + \
             r["diff"] + ["```", ""]
+    if not_killed:
+        md += ["## Not killed: timeout, crashed, errored", "",
+               "No scenario failed under these mutants; the file named timed out, crashed wpsim "
+               "or only errored.", ""]
+        for r in not_killed:
+            md.append("- %s `%s` %s:%d (%s, %s): %s" % (
+                r["status"], r["id"], r["file"], r["line"], r["operator"], r["change"],
+                " / ".join([r.get("file_run", "")] + r.get("evidence", []))))
+        md.append("")
     if equivalent:
         md += ["## Equivalent (allow-list)", ""]
         for r in equivalent:
@@ -608,7 +678,7 @@ def main(argv):
     t0 = time.time()
     # Every verdict is appended to results.jsonl as it comes, stamped with the build and the
     # scenarios, so --resume picks up an interrupted run.
-    stamp = hashlib.sha256()
+    stamp = hashlib.sha256(VERDICT_RULES.encode())
     with open(binary, "rb") as f:
         stamp.update(f.read())
     for sc in sorted(cov):
@@ -644,7 +714,7 @@ def main(argv):
                 f.write(json.dumps(dict(rec, id=v.mutant_id, stamp=stamp)) + "\n")
             done[0] += 1
             if done[0] % 25 == 0 or done[0] == len(todo):
-                k = sum(r["status"] in ("killed", "timeout", "crashed") for r in results.values())
+                k = sum(r["status"] == "killed" for r in results.values())
                 log("%d/%d mutants run, %d killed (%.0f s)" % (done[0], len(todo), k,
                                                               time.time() - t0))
 
@@ -655,9 +725,10 @@ def main(argv):
     summary = write_reports(args, files, selected, results, allow, stale, timing, cov,
                             baseline_bad)
     print("mutate: %d/%d killed (%.1f %%), %d survived, %d reached by no scenario, "
-          "%d equivalent; %.0f s; report: %s" % (
+          "%d timeout, %d crashed, %d errored, %d equivalent; %.0f s; report: %s" % (
               summary["killed"], summary["scored"], summary["kill_rate"], summary["survived"],
-              summary["not_reached"], summary["equivalent"], timing["total"],
+              summary["not_reached"], summary["timeout"], summary["crashed"],
+              summary["errored"], summary["equivalent"], timing["total"],
               os.path.join(args.out, "report.md")))
     return 0
 
