@@ -9,6 +9,7 @@
 
 #include "app/cli.h"
 #include "app/list.h"
+#include "app/mutation.h"
 #include "conformance/real_environment.h"
 #include "conformance/runner.h"
 #include "conformance/units.h"
@@ -211,6 +212,9 @@ reports::RunReport RunAll(const std::vector<Scenario>& scenarios, const conforma
   return report;
 }
 
+// Each bug's suite runs in a child process (app/mutation.h): a bug that crashes wpsim is
+// reported as CRASHED and the table goes on. Only a scenario that passes without the bug and
+// FAILS with it kills the bug; one that only errors is reported apart (ERRORED).
 int RunMutation(const std::vector<Scenario>& scenarios, conformance::RunnerOptions options,
                 const RunFlags& flags) {
   if (options.target != Target::kSim) {
@@ -222,32 +226,66 @@ int RunMutation(const std::vector<Scenario>& scenarios, conformance::RunnerOptio
   const reports::Totals clean_totals = clean.ComputeTotals();
   std::cout << "baseline (no bug): " << clean_totals.passed << " passed, " << clean_totals.failed + clean_totals.errors
             << " failed, " << clean_totals.skipped << " skipped\n";
+  std::vector<reports::Outcome> baseline;
+  for (const reports::ScenarioResult& r : clean.scenarios) baseline.push_back(r.status);
   std::cout << "\nmutation kill table\n";
   size_t killed = 0;
+  size_t crashed = 0;
+  size_t errored = 0;
   const auto& bugs = service::AllBugs();
+  auto names = [&scenarios](const std::vector<size_t>& which) {
+    std::string by;
+    for (size_t i = 0; i < which.size() && i < 3; ++i) by += (i ? ", " : "") + scenarios[which[i]].name;
+    if (which.size() > 3) by += ", +" + std::to_string(which.size() - 3) + " more";
+    return by;
+  };
   for (const auto& [bug, description] : bugs) {
     conformance::RunnerOptions o = options;
     o.extra_bugs = {bug};
-    reports::RunReport rep = RunAll(scenarios, o, flags, true);
-    std::vector<std::string> killers;
-    for (size_t i = 0; i < rep.scenarios.size(); ++i) {
-      const reports::ScenarioResult& r = rep.scenarios[i];
-      const reports::ScenarioResult& base = clean.scenarios[i];
-      const bool failed_now = r.status == reports::Outcome::kFail || r.status == reports::Outcome::kError;
-      const bool passed_before = base.status == reports::Outcome::kPass;
-      if (failed_now && passed_before) killers.push_back(r.name);
+    // The child reports each scenario's outcome as one byte as soon as it has it, so a crash
+    // still tells which scenarios ran and which one was running.
+    const ChildResult child = RunInChild([&](const std::function<void(std::string_view)>& emit) {
+      for (const Scenario& sc : scenarios) {
+        reports::RunReport rep = RunAll({sc}, o, flags, true);
+        const char outcome = static_cast<char>('0' + static_cast<int>(rep.scenarios.at(0).status));
+        emit(std::string_view(&outcome, 1));
+      }
+    });
+    std::vector<reports::Outcome> now;
+    for (char c : child.output) now.push_back(static_cast<reports::Outcome>(c - '0'));
+    const MutationOutcome m = JudgeMutation(baseline, now, child.crashed);
+    std::string word;
+    std::string detail;
+    switch (m.verdict) {
+      case MutationVerdict::kKilled:
+        ++killed;
+        word = "KILLED";
+        detail = "by " + names(m.killers);
+        break;
+      case MutationVerdict::kCrashed: {
+        ++crashed;
+        word = "CRASHED";
+        detail = child.signal != 0 ? "signal " + std::to_string(child.signal)
+                                   : "exit " + std::to_string(child.exit_code);
+        if (now.size() < scenarios.size()) detail += " in " + scenarios[now.size()].name;
+        detail += " (not a kill: no scenario failed)";
+        break;
+      }
+      case MutationVerdict::kErrored:
+        ++errored;
+        word = "ERRORED";
+        detail = "no scenario failed; errors in " + names(m.errored);
+        break;
+      case MutationVerdict::kSurvived:
+        word = "SURVIVED";
+        detail = std::string(description);
+        break;
     }
-    const bool is_killed = !killers.empty();
-    killed += is_killed ? 1 : 0;
-    std::string by;
-    for (size_t i = 0; i < killers.size() && i < 3; ++i) by += (i ? ", " : "") + killers[i];
-    if (killers.size() > 3) by += ", +" + std::to_string(killers.size() - 3) + " more";
-    printf("  %-26s %-8s %s\n", std::string(service::BugName(bug)).c_str(),
-           is_killed ? "KILLED" : "SURVIVED", is_killed ? ("by " + by).c_str() : std::string(description).c_str());
+    printf("  %-26s %-8s %s\n", std::string(service::BugName(bug)).c_str(), word.c_str(), detail.c_str());
   }
-  printf("\n%zu of %zu injected bugs killed (%.0f%%) in %s wall\n", killed, bugs.size(),
-         bugs.empty() ? 100.0 : 100.0 * static_cast<double>(killed) / static_cast<double>(bugs.size()),
-         FormatMs(WallNanos() - wall0).c_str());
+  printf("\n%zu of %zu injected bugs killed (%.0f%%), %zu crashed, %zu errored, in %s wall\n", killed, bugs.size(),
+         bugs.empty() ? 100.0 : 100.0 * static_cast<double>(killed) / static_cast<double>(bugs.size()), crashed,
+         errored, FormatMs(WallNanos() - wall0).c_str());
   return killed == bugs.size() ? kExitOk : kExitConformanceFailure;
 }
 
