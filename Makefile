@@ -61,11 +61,14 @@ mutate-sample: bootstrap
 	  --files service/permissions.cc --sample 40 --seed 1 --build-dir build-mutate-sample \
 	  $(MUTATE_FLAGS)
 
-# Long run of `wpsim serve` over loopback (churn, abrupt kills, slow readers; RSS and fds sampled;
-# every acked message must reach every stable member). Not part of `make test`.
+# Long run of `wpsim serve` over loopback (churn, abrupt kills, slow readers, reliable-client
+# recoveries; RSS, heap in use and fds sampled; every acked message must reach every stable and
+# reliable member). Not part of `make test`. scripts/soak-heap.c samples the heap in the service.
 SOAK_SECONDS ?= 1800
 soak: build e2e-deps
-	cd tests/e2e && WPSIM_BIN=$(CURDIR)/$(BUILD)/bin/wpsim SOAK_SECONDS=$(SOAK_SECONDS) node soak.js
+	cc -O2 -Wall -Werror -shared -fPIC -o $(BUILD)/soak-heap.so scripts/soak-heap.c -lpthread
+	cd tests/e2e && WPSIM_BIN=$(CURDIR)/$(BUILD)/bin/wpsim SOAK_SECONDS=$(SOAK_SECONDS) \
+	  WPSIM_SOAK_HEAP_PRELOAD=$(CURDIR)/$(BUILD)/soak-heap.so node soak.js
 
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i
