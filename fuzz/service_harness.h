@@ -18,7 +18,7 @@
 //    message the service accepted for it (REST send answered 202) in order, with nothing lost
 //    (checked after every step and at the end). A send the service refused is not expected:
 //    with connections_max = 16 the fuzzed connections may fill the service, and a send refused
-//    there with 503 (docs/reliability.md) was never accepted; PROTOCOL.md §14 makes 202 the
+//    there with 503 (docs/reliability.md) was never accepted; PROTOCOL.md §11 makes 202 the
 //    answer that means "accepted for delivery". The final send must be accepted and delivered;
 //  * the service keeps its connection count within ConnectionLimits::connections_max;
 //  * a fresh REST health probe is answered 200 at the end (the service still serves).
