@@ -1,8 +1,8 @@
 // The conformance driver's run context: what the runner (conformance/runner.cc) and the step
-// families (conformance/steps/*_run.cc) share while one scenario runs.
+// families (conformance/steps/<family>.cc) share while one scenario runs.
 //
 // Theory of operation. The runner is a small driver: it schedules steps, owns time and the
-// environment, and knows no protocol. Each step family (websocket/json/reliable, mqtt, rest,
+// environment, and knows no protocol. Each step family (websocket, json, reliable, mqtt, rest,
 // network, upstream, delivery) registers, one line each in conformance/driver_registry.cc, how
 // its steps are issued and how its expectations and invariants are judged (FamilyRegistry).
 //

@@ -1,7 +1,7 @@
 // The scenario loader: the driver of the shape engine (conformance/shape/). A pre-pass finds
 // duplicate keys anywhere in the document; then the root is read section by section in dependency
 // order (conformance/shape/settings.cc), steps through the per-family step shapes
-// (conformance/steps/*_shape.cc). Every reader reports into one diagnostic list and keeps going
+// (conformance/steps/<family>.cc). Every reader reports into one diagnostic list and keeps going
 // with a best-effort value, so a single run finds every problem; diagnostics are sorted by
 // position at the end. Nothing here throws past LoadScenarioText: yaml-cpp's parser exception is
 // caught and turned into a diagnostic at its mark.

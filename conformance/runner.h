@@ -5,7 +5,7 @@
 // Theory of operation. A run owns an Environment (conformance/targets.h): for the sim target a
 // SimNetwork with one host for the service and one per client member, all in virtual time; for
 // real targets a UvRuntime. The runner is a driver (conformance/driver.h): it executes the steps
-// in order, handing each to its step family (conformance/steps/*_run.cc), which makes the client
+// in order, handing each to its step family (conformance/steps/<family>.cc), which makes the client
 // call (*issues* it); the driver then *awaits* it: the environment runs until the step's
 // completion predicate holds (the ack, the REST response, the connection outcome...) or its
 // timeout passes. Every client observation is handed, as it happens, to the evaluators of the

@@ -1,5 +1,6 @@
 #include "conformance/scenario.h"
 
+#include <concepts>
 #include <type_traits>
 
 namespace wpsim::conformance {
@@ -71,34 +72,6 @@ std::string_view TargetName(Target target) {
   return "?";
 }
 
-std::string_view PartitionDirectionName(PartitionDirection d) {
-  switch (d) {
-    case PartitionDirection::kBoth:
-      return "both";
-    case PartitionDirection::kClientToService:
-      return "client_to_service";
-    case PartitionDirection::kServiceToClient:
-      return "service_to_client";
-  }
-  return "?";
-}
-
-std::string_view UpstreamActionKindName(UpstreamActionKind kind) {
-  switch (kind) {
-    case UpstreamActionKind::kAccept:
-      return "accept";
-    case UpstreamActionKind::kReject:
-      return "reject";
-    case UpstreamActionKind::kReply:
-      return "reply";
-    case UpstreamActionKind::kFail:
-      return "fail";
-    case UpstreamActionKind::kTimeout:
-      return "timeout";
-  }
-  return "?";
-}
-
 std::string_view DataTypeName(DataType type) {
   switch (type) {
     case DataType::kJson:
@@ -111,106 +84,6 @@ std::string_view DataTypeName(DataType type) {
       return "protobuf";
   }
   return "?";
-}
-
-std::string_view RestOpName(RestOp op) {
-  switch (op) {
-    case RestOp::kHealth:
-      return "health";
-    case RestOp::kSendToAll:
-      return "send_to_all";
-    case RestOp::kCloseAllConnections:
-      return "close_all_connections";
-    case RestOp::kGenerateToken:
-      return "generate_token";
-    case RestOp::kAddToGroups:
-      return "add_to_groups";
-    case RestOp::kRemoveFromGroups:
-      return "remove_from_groups";
-    case RestOp::kCloseConnection:
-      return "close_connection";
-    case RestOp::kConnectionExists:
-      return "connection_exists";
-    case RestOp::kSendToConnection:
-      return "send_to_connection";
-    case RestOp::kRemoveConnectionFromAllGroups:
-      return "remove_connection_from_all_groups";
-    case RestOp::kGroupExists:
-      return "group_exists";
-    case RestOp::kSendToGroup:
-      return "send_to_group";
-    case RestOp::kCloseGroupConnections:
-      return "close_group_connections";
-    case RestOp::kListConnectionsInGroup:
-      return "list_connections_in_group";
-    case RestOp::kAddConnectionToGroup:
-      return "add_connection_to_group";
-    case RestOp::kRemoveConnectionFromGroup:
-      return "remove_connection_from_group";
-    case RestOp::kGrantPermission:
-      return "grant_permission";
-    case RestOp::kRevokePermission:
-      return "revoke_permission";
-    case RestOp::kCheckPermission:
-      return "check_permission";
-    case RestOp::kUserExists:
-      return "user_exists";
-    case RestOp::kSendToUser:
-      return "send_to_user";
-    case RestOp::kCloseUserConnections:
-      return "close_user_connections";
-    case RestOp::kRemoveUserFromAllGroups:
-      return "remove_user_from_all_groups";
-    case RestOp::kAddUserToGroup:
-      return "add_user_to_group";
-    case RestOp::kRemoveUserFromGroup:
-      return "remove_user_from_group";
-    case RestOp::kRequest:
-      return "request";
-  }
-  return "?";
-}
-
-std::optional<protocol::rest::Operation> RestOperationOf(RestOp op) {
-  using Op = protocol::rest::Operation;
-  switch (op) {
-    case RestOp::kHealth: return Op::kGetServiceStatus;
-    case RestOp::kSendToAll: return Op::kSendToAll;
-    case RestOp::kCloseAllConnections: return Op::kCloseAllConnections;
-    case RestOp::kGenerateToken: return Op::kGenerateClientToken;
-    case RestOp::kAddToGroups: return Op::kAddConnectionsToGroups;
-    case RestOp::kRemoveFromGroups: return Op::kRemoveConnectionsFromGroups;
-    case RestOp::kCloseConnection: return Op::kCloseConnection;
-    case RestOp::kConnectionExists: return Op::kConnectionExists;
-    case RestOp::kSendToConnection: return Op::kSendToConnection;
-    case RestOp::kRemoveConnectionFromAllGroups: return Op::kRemoveConnectionFromAllGroups;
-    case RestOp::kGroupExists: return Op::kGroupExists;
-    case RestOp::kSendToGroup: return Op::kSendToGroup;
-    case RestOp::kCloseGroupConnections: return Op::kCloseGroupConnections;
-    case RestOp::kListConnectionsInGroup: return Op::kListConnectionsInGroup;
-    case RestOp::kAddConnectionToGroup: return Op::kAddConnectionToGroup;
-    case RestOp::kRemoveConnectionFromGroup: return Op::kRemoveConnectionFromGroup;
-    case RestOp::kGrantPermission: return Op::kGrantPermission;
-    case RestOp::kRevokePermission: return Op::kRevokePermission;
-    case RestOp::kCheckPermission: return Op::kCheckPermission;
-    case RestOp::kUserExists: return Op::kUserExists;
-    case RestOp::kSendToUser: return Op::kSendToUser;
-    case RestOp::kCloseUserConnections: return Op::kCloseUserConnections;
-    case RestOp::kRemoveUserFromAllGroups: return Op::kRemoveUserFromAllGroups;
-    case RestOp::kAddUserToGroup: return Op::kAddUserToGroup;
-    case RestOp::kRemoveUserFromGroup: return Op::kRemoveUserFromGroup;
-    case RestOp::kRequest: return std::nullopt;
-  }
-  return std::nullopt;
-}
-
-int RestOpSuccessStatus(RestOp op) {
-  const std::optional<protocol::rest::Operation> o = RestOperationOf(op);
-  return o ? protocol::rest::SuccessStatus(*o) : 200;
-}
-
-std::string_view PermissionWireName(Permission p) {
-  return p == Permission::kSendToGroup ? "sendToGroup" : "joinLeaveGroup";
 }
 
 std::string_view StepKindName(StepKind kind) {
@@ -307,18 +180,21 @@ std::string_view InvariantKindName(InvariantKind kind) {
   return "?";
 }
 
+namespace {
+
+// Every step addressed to clients names them in `ClientRef clients` (the network and barrier
+// steps' optional references are restrictions, not addressees).
+template <typename T>
+concept AddressedToClients = requires(const T& t) {
+  { t.clients } -> std::same_as<const ClientRef&>;
+};
+
+}  // namespace
+
 const ClientRef* Step::Clients() const {
   return std::visit(
       [](const auto& a) -> const ClientRef* {
-        using T = std::decay_t<decltype(a)>;
-        if constexpr (std::is_same_v<T, ConnectStep> || std::is_same_v<T, DisconnectStep> ||
-                      std::is_same_v<T, KillStep> || std::is_same_v<T, RecoverStep> ||
-                      std::is_same_v<T, JoinStep> || std::is_same_v<T, LeaveStep> ||
-                      std::is_same_v<T, SendToGroupStep> || std::is_same_v<T, EventStep> ||
-                      std::is_same_v<T, SequenceAckStep> || std::is_same_v<T, PingStep> ||
-                      std::is_same_v<T, SendRawStep> || std::is_same_v<T, SubscribeStep> ||
-                      std::is_same_v<T, UnsubscribeStep> || std::is_same_v<T, PublishStep> ||
-                      std::is_same_v<T, ResetStep>) {
+        if constexpr (AddressedToClients<std::decay_t<decltype(a)>>) {
           return &a.clients;
         } else {
           return nullptr;

@@ -2,7 +2,7 @@
 #include <set>
 
 #include "conformance/shape/sections.h"
-#include "conformance/steps/mqtt_shape.h"
+#include "conformance/steps/internal.h"
 
 namespace wpsim::conformance::shape {
 namespace {

@@ -1,6 +1,6 @@
 // The loader's context: one scenario being read, its diagnostics, and the readers every part of
 // the scenario language shares (scalars, client references, labels, templates). The per-family
-// shapes (conformance/steps/*_shape.cc) and the field tables (conformance/shape/binding.h) read
+// shapes (conformance/steps/<family>.cc) and the field tables (conformance/shape/binding.h) read
 // through it; conformance/loader.cc drives it over a whole file.
 //
 // Contract (see conformance/loader.h): a reader never throws and never stops at the first

@@ -6,8 +6,7 @@
 #include <algorithm>
 
 #include "conformance/shape/sections.h"
-#include "conformance/steps/json_shape.h"
-#include "conformance/steps/mqtt_shape.h"
+#include "conformance/steps/internal.h"
 #include "conformance/yaml_json.h"
 
 namespace wpsim::conformance::shape {

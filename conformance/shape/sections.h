@@ -1,7 +1,7 @@
 // The sections of a scenario file other than steps, each read into Context::scenario():
 // settings (conformance/shape/settings.cc), clients (clients.cc), expectations, invariants and
 // thresholds (expect.cc), and the network and upstream families' sections
-// (conformance/steps/network_shape.cc, upstream_shape.cc).
+// (conformance/steps/network.cc, upstream.cc).
 #pragma once
 
 #include "conformance/shape/binding.h"

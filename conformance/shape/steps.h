@@ -1,6 +1,7 @@
-// Step kinds are registered per family (conformance/steps/<family>_shape.cc): one StepShape per
-// kind, naming its YAML key, the reader that fills Step::args, its documented fields and the
-// protocol's own names for it (so "joinGroup" gets "did you mean 'join'?").
+// Step kinds are registered per family (conformance/steps/<family>.cc; its <family>.h declares
+// the family's list, e.g. JsonSteps()): one StepShape per kind, naming its YAML key, the reader
+// that fills Step::args, its documented fields and the protocol's own names for it (so
+// "joinGroup" gets "did you mean 'join'?").
 #pragma once
 
 #include <functional>
@@ -71,15 +72,6 @@ struct StepShape {
 // `fields` behind a required `client` (steps read with StepInput::ClientsOf, which also take the
 // reference alone: `- kill: a`).
 std::vector<FieldDoc> WithClient(std::vector<FieldDoc> fields);
-
-// The families (conformance/steps/*_shape.cc).
-std::vector<StepShape> WebSocketSteps();  // connect, disconnect, kill, ping, send_raw
-std::vector<StepShape> JsonSteps();       // join, leave, send_to_group, event
-std::vector<StepShape> ReliableSteps();   // recover, sequence_ack
-std::vector<StepShape> MqttSteps();       // subscribe, unsubscribe, publish
-std::vector<StepShape> RestSteps();       // rest
-std::vector<StepShape> FlowSteps();       // wait, barrier, parallel, repeat
-std::vector<StepShape> NetworkSteps();    // partition, heal, delay, reset, set_clock_skew
 
 // Every step kind, in StepKind order.
 const std::vector<StepShape>& AllSteps();

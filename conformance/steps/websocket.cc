@@ -1,24 +1,207 @@
-#include "conformance/steps/websocket_run.h"
+// The websocket family: how connect, disconnect, kill, ping and send_raw are read (every
+// WebSocket-based client kind; MQTT CONNECT/DISCONNECT options included) and run, and how the
+// closed and connected expectations are judged.
+#include "conformance/steps/websocket.h"
 
-#include <algorithm>
-
-#include "base/encoding.h"
-#include "conformance/steps/auth_run.h"
-#include "conformance/steps/mqtt_run.h"
+#include "conformance/driver.h"
+#include "conformance/shape/steps.h"
+#include "conformance/steps/auth.h"
+#include "conformance/steps/internal.h"
 #include "protocol/http/url.h"
 
-namespace wpsim::conformance {
+namespace wpsim::conformance::shape {
 namespace {
 
-using clients::Observation;
-namespace wps = protocol::webpubsub;
+constexpr std::initializer_list<ClientKind> kConnections = {
+    ClientKind::kWebSocket, ClientKind::kJson, ClientKind::kReliable, ClientKind::kMqtt311,
+    ClientKind::kMqtt5};
+constexpr std::initializer_list<ClientKind> kMqtt = {ClientKind::kMqtt311, ClientKind::kMqtt5};
 
-bool Ends(const Observation& o) {
-  return o.kind == Observation::Kind::kClosed || o.kind == Observation::Kind::kHandshakeFailed;
+nlohmann::json IntRange(int min, int max) {
+  return {{"type", "integer"}, {"minimum", min}, {"maximum", max}};
 }
 
+const Table<ConnectStep>& ConnectTable() {
+  using S = ConnectStep;
+  static const Table<S> t = {
+      Opt("subprotocols", &S::subprotocols, SubprotocolList(),
+          "override the offered subprotocols ([] offers none)"),
+      Opt("token", &S::token, TokenValue(false), "override the client's token options"),
+      Opt("clean_start", &S::clean_start, Boolean(), "MQTT Clean Start / Clean Session"),
+      Opt("session_expiry", &S::session_expiry_s, SecondsValue(true),
+          "MQTT 5.0 Session Expiry Interval"),
+      Opt("keepalive", &S::keepalive_s, KeepaliveValue(), "MQTT Keep Alive"),
+      Declared<S>("expect_status", "integer 400..599", IntRange(400, 599),
+                  "check: the upgrade is refused with this status"),
+      Declared<S>("expect_connack", "reason code or mapping",
+                  {{"anyOf", {IntRange(0, 255), {{"type", "object"}}}}},
+                  "check: the CONNACK (a reason code, or {reason_code, session_present, "
+                  "assigned_client_id, "
+                  "user_properties})"),
+      Declared<S>("expect_close", "integer 1000..4999", IntRange(1000, 4999),
+                  "check: the connection is closed with this code"),
+  };
+  return t;
+}
+
+bool ReadConnect(StepInput& in) {
+  Context& c = in.c;
+  ConnectStep s;
+  if (!ReadClientsStep(in, ConnectTable(), kConnections, s)) return false;
+  if (in.map) {
+    const Map& m = *in.map;
+    if (m.Has("clean_start") || m.Has("session_expiry") || m.Has("keepalive")) {
+      c.CheckKinds(s.clients, m.node(), kMqtt, "clean_start/session_expiry/keepalive");
+    }
+    c.RequireMqtt5(s.clients, m, {"session_expiry"});
+    if (auto v = m.Get("expect_status"))
+      InlineClose(in, *v, s.clients, "expect_status", 400, 599, true);
+    if (auto v = m.Get("expect_connack")) {
+      c.CheckKinds(s.clients, *v, kMqtt, "expect_connack");
+      if (auto e = ReadConnack(c, *v, s.clients)) in.Inline(*v, *e);
+    }
+    if (auto v = m.Get("expect_close"))
+      InlineClose(in, *v, s.clients, "expect_close", 1000, 4999, false);
+  }
+  in.step.args = std::move(s);
+  return true;
+}
+
+const Table<DisconnectStep>& DisconnectTable() {
+  using S = DisconnectStep;
+  static const Table<S> t = {
+      Custom<S>("code", "close code or none",
+                {{"anyOf", {IntRange(1000, 4999), {{"const", "none"}}}}},
+                "WebSocket close code (default 1000; none sends no status)",
+                [](Context& c, const Node& v, S& s) {
+                  if (v.IsScalar() && v.Scalar() == "none") {
+                    s.code.reset();
+                    s.send_code = false;
+                  } else if (auto code = c.Uint(v, "close code", 1000, 4999)) {
+                    s.code = static_cast<uint16_t>(*code);
+                  }
+                }),
+      Opt("reason", &S::reason, String(), "close reason"),
+      Opt("reason_code", &S::mqtt_reason_code, Integer(0, 255), "MQTT 5.0 DISCONNECT reason code"),
+      Opt("session_expiry", &S::session_expiry_s, SecondsValue(true),
+          "MQTT 5.0 Session Expiry Interval"),
+      Opt("user_properties", &S::user_properties, UserPropertiesValue(),
+          "MQTT 5.0 user properties"),
+  };
+  return t;
+}
+
+bool ReadDisconnect(StepInput& in) {
+  DisconnectStep s;
+  s.code = 1000;
+  if (!ReadClientsStep(in, DisconnectTable(), kConnections, s)) return false;
+  if (in.map) {
+    const Map& m = *in.map;
+    if (m.Has("reason_code") || m.Has("session_expiry") || m.Has("user_properties")) {
+      in.c.CheckKinds(s.clients, m.node(), kMqtt, "reason_code/session_expiry/user_properties");
+    }
+    in.c.RequireMqtt5(s.clients, m, {"reason_code", "session_expiry", "user_properties"});
+  }
+  in.step.args = std::move(s);
+  return true;
+}
+
+// Steps that take clients only.
+template <typename S>
+bool ReadClientsOnly(StepInput& in, std::initializer_list<ClientKind> kinds) {
+  auto ref = in.ClientsOf({});
+  if (!ref) return false;
+  in.c.CheckKinds(*ref, in.value, kinds, in.what());
+  in.step.args = S{*ref};
+  return true;
+}
+bool ReadKill(StepInput& in) { return ReadClientsOnly<KillStep>(in, kConnections); }
+bool ReadPing(StepInput& in) {
+  return ReadClientsOnly<PingStep>(in, {ClientKind::kJson, ClientKind::kReliable});
+}
+
+const Table<SendRawStep>& SendRawTable() {
+  using S = SendRawStep;
+  static const Table<S> t = {
+      Declared<S>("client", "client reference", SchemaRef("clientRef"), "the sending clients",
+                  true),
+      Opt("text", &S::bytes, String(), "a text frame with this text"),
+      Custom<S>("binary", "base64", {{"type", "string"}}, "a binary frame with these bytes",
+                [](Context& c, const Node& v, S& s) {
+                  s.binary = true;
+                  if (auto b = c.Base64Bytes(v, "binary")) s.bytes = *b;
+                }),
+  };
+  return t;
+}
+
+bool ReadSendRaw(StepInput& in) {
+  Context& c = in.c;
+  std::optional<ClientRef> ref;
+  if (!in.NeedMapWithClient(KeysOf(SendRawTable()), ref)) return false;
+  const Map& m = *in.map;
+  SendRawStep s;
+  if (m.Has("text") && m.Has("binary")) {
+    c.Error(*m.Key("binary"), "give either 'text' or 'binary', not both");
+  } else if (!m.Has("text") && !m.Has("binary")) {
+    c.Error(m.node(), "send_raw needs 'text' or 'binary'");
+  } else {
+    ReadFields(c, m, SendRawTable(), s);
+  }
+  if (!ref) return false;
+  s.clients = *ref;
+  c.CheckKinds(s.clients, *m.Get("client"),
+               {ClientKind::kWebSocket, ClientKind::kJson, ClientKind::kReliable}, in.what());
+  in.step.args = std::move(s);
+  return true;
+}
+
+}  // namespace
+
+std::vector<StepShape> WebSocketSteps() {
+  return {
+      {"connect",
+       StepKind::kConnect,
+       ReadConnect,
+       "open the connection (completes when it is established or refused); overrides apply to this "
+       "connect only",
+       WithClient(DocsOf(ConnectTable())),
+       {"CONNECT"}},
+      {"disconnect",
+       StepKind::kDisconnect,
+       ReadDisconnect,
+       "clean close (close frame, MQTT DISCONNECT)",
+       WithClient(DocsOf(DisconnectTable())),
+       {"DISCONNECT"}},
+      {"kill",
+       StepKind::kKill,
+       ReadKill,
+       "abrupt: no close frame, no DISCONNECT",
+       WithClient({}),
+       {}},
+      {"ping",
+       StepKind::kPing,
+       ReadPing,
+       "JSON kinds: a ping request (pong expected)",
+       WithClient({}),
+       {}},
+      {"send_raw",
+       StepKind::kSendRaw,
+       ReadSendRaw,
+       "a raw frame: plain clients' messages, malformed JSON requests",
+       DocsOf(SendRawTable()),
+       {}},
+  };
+}
+
+}  // namespace wpsim::conformance::shape
+
+namespace wpsim::conformance {
+
+using clients::Observation;
+
 // ---------------------------------------------------------------------------------------------
-// Clients
+// The member's WebSocket client (also reliable.cc's, through conformance/steps/internal.h)
 
 clients::WsClientOptions WsOptions(RunContext& cx, uint32_t m, const ConnectStep* c) {
   const Client& cl = cx.sc.ClientOf(m);
@@ -50,6 +233,8 @@ void Attach(RunContext& cx, uint32_t m, std::unique_ptr<clients::WsClient> clien
   ms.ws->on_observation = cx.ObserverFor(m);
 }
 
+namespace {
+
 std::function<bool()> Connect(RunContext& cx, uint32_t m, const ConnectStep& c, const Step& s) {
   if (IsMqtt(cx.sc.ClientOf(m).kind)) return ConnectMqtt(cx, m, c, s);
   MemberState& ms = cx.members[m];
@@ -61,142 +246,12 @@ std::function<bool()> Connect(RunContext& cx, uint32_t m, const ConnectStep& c, 
   const bool json = cx.sc.ClientOf(m).kind != ClientKind::kWebSocket;
   std::function<bool()> done = cx.Until(m, [json](const ObservedEvent& ev) {
     const Observation::Kind k = ev.observation.kind;
-    return Ends(ev.observation) || k == Observation::Kind::kConnected ||
+    return TransportEnded(ev.observation) || k == Observation::Kind::kConnected ||
            (!json && k == Observation::Kind::kOpened);
   });
   ms.ws->Connect();
   cx.Arrow(cx.env.Now(), cx.sc.members[m].name, "service", "connect");
   return done;
-}
-
-std::function<bool()> Recover(RunContext& cx, uint32_t m, RecoverFault fault) {
-  MemberState& ms = cx.members[m];
-  clients::WsClientOptions o = WsOptions(cx, m, nullptr);
-  o.access_token.clear();
-  o.auto_recover = false;
-  std::string id = ms.connection_id;
-  std::string token = ms.reconnection_token;
-  if (fault == RecoverFault::kBadToken) token = token.empty() ? "bad" : token + "x";
-  if (fault == RecoverFault::kUnknownConnection) id = "0123456789abcdef0123456789abcdef";
-  std::string q = "awps_connection_id=" + protocol::http::PercentEncode(id) +
-                  "&awps_reconnection_token=" + protocol::http::PercentEncode(token);
-  o.extra_query = o.extra_query.empty() ? q : q + "&" + o.extra_query;
-  Attach(cx, m,
-         std::make_unique<clients::WsClient>(cx.env.ClientRuntime(m), cx.sc.members[m].name, o));
-  ms.transport++;
-  std::function<bool()> done = cx.Until(m, [](const ObservedEvent& ev) {
-    const Observation::Kind k = ev.observation.kind;
-    return Ends(ev.observation) || k == Observation::Kind::kOpened ||
-           k == Observation::Kind::kRecovered;
-  });
-  ms.ws->Connect();
-  cx.Arrow(cx.env.Now(), cx.sc.members[m].name, "service", "recover");
-  return done;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Acks
-
-std::optional<uint64_t> AckIdFor(RunContext& cx, uint32_t m, const AckSpec& a) {
-  switch (a.mode) {
-    case AckSpec::Mode::kNone:
-      return std::nullopt;
-    case AckSpec::Mode::kExplicit:
-      return a.id;
-    case AckSpec::Mode::kAuto: {
-      MemberState& ms = cx.members[m];
-      while (ms.explicit_acks.count(ms.next_auto_ack)) ++ms.next_auto_ack;
-      return ms.next_auto_ack++;
-    }
-  }
-  return std::nullopt;
-}
-
-// Records the request with `ack_id` member m just sent for step `step`: the first ack with that
-// id from now on is its answer; the step waits for it or for the transport's end.
-std::function<bool()> AwaitAck(RunContext& cx, uint32_t step, uint32_t m, uint64_t ack_id,
-                               int64_t issued) {
-  cx.members[m].ack_issued[ack_id] = issued;
-  auto rec = std::make_shared<AckRecord>();
-  rec->member = m;
-  rec->ack_id = ack_id;
-  rec->issued_ns = issued;
-  cx.step_acks[step].push_back(rec);
-  cx.Wait(m, [rec](const ObservedEvent& ev) {
-    const Observation& o = ev.observation;
-    if (o.kind == Observation::Kind::kAck && o.ack_id == rec->ack_id) {
-      rec->ack.emplace(ev);
-      return true;
-    }
-    if (Ends(o)) rec->transport_ended = true;
-    return false;
-  });
-  return [rec] { return rec->settled(); };
-}
-
-// Members addressed by a `recover` step recover explicitly, not by themselves; explicit ackIds
-// are kept out of the automatic sequence.
-void PrepareRecover(RunContext& cx, const Step& s) {
-  for (uint32_t m : s.As<RecoverStep>().clients.members) cx.members[m].auto_recover = false;
-}
-
-void ReserveAck(RunContext& cx, const ClientRef& clients, const AckSpec& ack) {
-  if (ack.mode != AckSpec::Mode::kExplicit) return;
-  for (uint32_t m : clients.members) cx.members[m].explicit_acks.insert(ack.id);
-}
-void PrepareJoin(RunContext& cx, const Step& s) {
-  ReserveAck(cx, s.As<JoinStep>().clients, s.As<JoinStep>().ack);
-}
-void PrepareLeave(RunContext& cx, const Step& s) {
-  ReserveAck(cx, s.As<LeaveStep>().clients, s.As<LeaveStep>().ack);
-}
-void PrepareSendToGroup(RunContext& cx, const Step& s) {
-  ReserveAck(cx, s.As<SendToGroupStep>().clients, s.As<SendToGroupStep>().ack);
-}
-void PrepareEvent(RunContext& cx, const Step& s) {
-  ReserveAck(cx, s.As<EventStep>().clients, s.As<EventStep>().ack);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Payloads
-
-nlohmann::json PayloadJson(const Payload& p, const IterContext& ctx) {
-  if (p.filler_bytes) return RunContext::Filler(*p.filler_bytes);
-  nlohmann::json j = p.data;
-  ctx.ApplyJson(j);
-  return j;
-}
-
-wps::Payload ToWire(const Payload& p, const IterContext& ctx) {
-  nlohmann::json j = PayloadJson(p, ctx);
-  const DataType t = p.data_type.value_or(DataType::kJson);
-  if (p.filler_bytes && t == DataType::kJson) return wps::Payload::Json(j.dump());
-  switch (t) {
-    case DataType::kJson:
-      return wps::Payload::Json(j.dump());
-    case DataType::kText:
-      return wps::Payload::Text(j.is_string() ? j.get<std::string>() : j.dump());
-    case DataType::kBinary:
-    case DataType::kProtobuf: {
-      std::vector<uint8_t> bytes;
-      if (j.is_string()) {
-        if (auto d = Base64Decode(j.get<std::string>())) bytes = std::move(*d);
-      }
-      return t == DataType::kBinary ? wps::Payload::Binary(bytes) : wps::Payload::Protobuf(bytes);
-    }
-  }
-  return wps::Payload::Json(j.dump());
-}
-
-// The text a receiver's PayloadText() would show for this publish (latency matching key).
-std::string WireText(const Payload& p, const IterContext& ctx) {
-  wps::Payload w = ToWire(p, ctx);
-  if (w.type == wps::DataType::kBinary || w.type == wps::DataType::kProtobuf) {
-    std::string_view v = w.data.view();
-    return Base64Encode(
-        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
-  }
-  return std::string(w.data.view());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -236,77 +291,6 @@ void IssueKill(RunContext& cx, const Step& s, const IterContext&, PendingList&) 
   }
 }
 
-void IssueRecover(RunContext& cx, const Step& s, const IterContext&, PendingList& out) {
-  const auto& r = s.As<RecoverStep>();
-  for (uint32_t m : r.clients.members) out.push_back(cx.Awaiting(s, Recover(cx, m, r.fault)));
-}
-
-void IssueGroupStep(RunContext& cx, const Step& s, const IterContext& ctx, PendingList& out) {
-  const bool join = s.kind() == StepKind::kJoin;
-  const GroupStep& g = join ? static_cast<const GroupStep&>(s.As<JoinStep>())
-                            : static_cast<const GroupStep&>(s.As<LeaveStep>());
-  const int64_t now = cx.env.Now();
-  const std::string group = ctx.Apply(g.group);
-  for (uint32_t m : g.clients.members) {
-    std::optional<uint64_t> ack = AckIdFor(cx, m, g.ack);
-    MemberState& ms = cx.members[m];
-    if (!ms.ws) continue;
-    Status st = join ? ms.ws->JoinGroup(group, ack) : ms.ws->LeaveGroup(group, ack);
-    cx.Arrow(now, cx.sc.members[m].name, "service",
-             std::string(join ? "joinGroup " : "leaveGroup ") + group);
-    if (st.ok() && ack) out.push_back(cx.Awaiting(s, AwaitAck(cx, s.id, m, *ack, now)));
-  }
-}
-
-void IssueSendToGroup(RunContext& cx, const Step& s, const IterContext& ctx, PendingList& out) {
-  const auto& g = s.As<SendToGroupStep>();
-  const int64_t now = cx.env.Now();
-  const std::string group = ctx.Apply(g.group);
-  for (uint32_t m : g.clients.members) {
-    std::optional<uint64_t> ack = AckIdFor(cx, m, g.ack);
-    MemberState& ms = cx.members[m];
-    if (!ms.ws) continue;
-    Status st;
-    if (!g.payload.data_type || !g.payload.has_data) {
-      nlohmann::json req = {{"type", "sendToGroup"}, {"group", group}};
-      if (g.payload.data_type) req["dataType"] = DataTypeName(*g.payload.data_type);
-      if (g.payload.has_data) req["data"] = PayloadJson(g.payload, ctx);
-      if (ack) req["ackId"] = *ack;
-      if (g.no_echo) req["noEcho"] = *g.no_echo;
-      st = ms.ws->SendRawText(req.dump());
-    } else {
-      st = ms.ws->SendToGroup(group, ToWire(g.payload, ctx), ack, g.no_echo.value_or(false));
-    }
-    cx.RecordPublish(m, WireText(g.payload, ctx), ctx.intended_ns.value_or(now),
-                     std::string(reports::kPathClientToGroup));
-    cx.Arrow(now, cx.sc.members[m].name, "service", "sendToGroup " + group);
-    if (st.ok() && ack)
-      out.push_back(cx.Awaiting(s, AwaitAck(cx, s.id, m, *ack, ctx.intended_ns.value_or(now))));
-  }
-}
-
-void IssueEvent(RunContext& cx, const Step& s, const IterContext& ctx, PendingList& out) {
-  const auto& e = s.As<EventStep>();
-  const int64_t now = cx.env.Now();
-  for (uint32_t m : e.clients.members) {
-    std::optional<uint64_t> ack = AckIdFor(cx, m, e.ack);
-    MemberState& ms = cx.members[m];
-    if (!ms.ws) continue;
-    Status st = ms.ws->SendEvent(ctx.Apply(e.event), ToWire(e.payload, ctx), ack);
-    cx.Arrow(now, cx.sc.members[m].name, "service", "event " + e.event);
-    if (st.ok() && ack) out.push_back(cx.Awaiting(s, AwaitAck(cx, s.id, m, *ack, now)));
-  }
-}
-
-void IssueSequenceAck(RunContext& cx, const Step& s, const IterContext&, PendingList&) {
-  const auto& a = s.As<SequenceAckStep>();
-  for (uint32_t m : a.clients.members) {
-    MemberState& ms = cx.members[m];
-    if (!ms.ws) continue;
-    (void)ms.ws->SequenceAck(a.sequence_id.value_or(ms.max_sequence_id));
-  }
-}
-
 void IssuePing(RunContext& cx, const Step& s, const IterContext&, PendingList& out) {
   for (uint32_t m : s.As<PingStep>().clients.members) {
     MemberState& ms = cx.members[m];
@@ -339,72 +323,6 @@ void IssueSendRaw(RunContext& cx, const Step& s, const IterContext& ctx, Pending
 
 // ---------------------------------------------------------------------------------------------
 // Expectations
-
-// ack: the first ack with the request's id after it was sent (or, for client + ack_id, the
-// first with that id in the run) must have the expected outcome.
-class AckEvaluator : public Evaluator {
- public:
-  AckEvaluator(RunContext& cx, const Expectation& e) : cx_(cx), e_(e), a_(e.As<AckExpect>()) {
-    if (a_.step || !a_.client || !a_.ack_id) return;
-    for (uint32_t m : a_.client->members) {
-      auto rec = std::make_shared<AckRecord>();
-      rec->member = m;
-      rec->ack_id = *a_.ack_id;
-      own_.push_back(rec);
-      cx_.Listen(m, this);
-    }
-  }
-
-  void OnObservation(uint32_t m, const ObservedEvent& ev) override {
-    const Observation& o = ev.observation;
-    if (o.kind != Observation::Kind::kAck) return;
-    for (auto& rec : own_) {
-      if (rec->member == m && !rec->ack && o.ack_id == rec->ack_id) rec->ack.emplace(ev);
-    }
-  }
-
-  void Finish() override {
-    std::vector<std::shared_ptr<AckRecord>> targets = own_;
-    if (a_.step) {
-      auto it = cx_.step_acks.find(*a_.step);
-      if (it != cx_.step_acks.end()) targets = it->second;
-      if (targets.empty()) {
-        cx_.Fail(cx_.Where(e_) + ": the step sent no request with an ackId", "an ack", "no request",
-                 e_.case_id);
-        return;
-      }
-    }
-    const bool want_success = a_.success && !a_.error;
-    for (const auto& t : targets) {
-      std::string want = "ack " + std::to_string(t->ack_id) +
-                         (want_success ? " success" : " error " + a_.error.value_or("(any)"));
-      const std::string& who = cx_.sc.members[t->member].name;
-      if (!t->ack) {
-        cx_.Fail(cx_.Where(e_) + ": " + who + " got no ack " + std::to_string(t->ack_id), want,
-                 "no ack", e_.case_id);
-        continue;
-      }
-      const Observation& got = t->ack->observation;
-      bool ok = got.success == want_success;
-      if (ok && a_.error && got.error_name != *a_.error) ok = false;
-      if (ok && a_.message && got.text != *a_.message) ok = false;
-      if (ok && a_.message_contains && got.text.find(*a_.message_contains) == std::string::npos)
-        ok = false;
-      if (!ok) {
-        cx_.Highlight(t->member, t->ack->time_ns);
-        cx_.Fail(cx_.Where(e_) + ": " + who + " got the wrong ack", want,
-                 DescribeObservation(got) + (got.text.empty() ? "" : " \"" + got.text + "\""),
-                 e_.case_id);
-      }
-    }
-  }
-
- private:
-  RunContext& cx_;
-  const Expectation& e_;
-  const AckExpect& a_;
-  std::vector<std::shared_ptr<AckRecord>> own_;  // client + ack_id form
-};
 
 // closed: some close (or refused upgrade, or MQTT server DISCONNECT) in the window fits; a
 // kill and a refused recovery both close, so any fitting one passes.
@@ -593,15 +511,8 @@ void RegisterWebSocketFamily(FamilyRegistry& r) {
   r.AddStep(StepKind::kConnect, IssueConnect);
   r.AddStep(StepKind::kDisconnect, IssueDisconnect);
   r.AddStep(StepKind::kKill, IssueKill);
-  r.AddStep(StepKind::kRecover, IssueRecover, PrepareRecover);
-  r.AddStep(StepKind::kJoin, IssueGroupStep, PrepareJoin);
-  r.AddStep(StepKind::kLeave, IssueGroupStep, PrepareLeave);
-  r.AddStep(StepKind::kSendToGroup, IssueSendToGroup, PrepareSendToGroup);
-  r.AddStep(StepKind::kEvent, IssueEvent, PrepareEvent);
-  r.AddStep(StepKind::kSequenceAck, IssueSequenceAck);
   r.AddStep(StepKind::kPing, IssuePing);
   r.AddStep(StepKind::kSendRaw, IssueSendRaw);
-  r.AddExpectation(ExpectKind::kAck, Make<AckEvaluator>);
   r.AddExpectation(ExpectKind::kClosed, Make<ClosedEvaluator>);
   r.AddExpectation(ExpectKind::kConnected, Make<ConnectedEvaluator>);
 }

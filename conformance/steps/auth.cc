@@ -1,4 +1,4 @@
-#include "conformance/steps/auth_run.h"
+#include "conformance/steps/auth.h"
 
 #include "base/encoding.h"
 #include "protocol/auth/jwt.h"

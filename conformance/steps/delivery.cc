@@ -1,7 +1,8 @@
-#include "conformance/steps/delivery_run.h"
+#include "conformance/steps/delivery.h"
 
 #include <algorithm>
 
+#include "conformance/driver.h"
 #include "protocol/mqtt/types.h"
 
 namespace wpsim::conformance {

@@ -1,4 +1,6 @@
-// The control-flow family's YAML shape: wait, barrier, parallel and repeat.
+// The flow family's YAML shape: wait, barrier, parallel and repeat (the driver runs them).
+#include "conformance/steps/flow.h"
+
 #include "conformance/shape/steps.h"
 #include "conformance/units.h"
 

@@ -1,5 +1,7 @@
-// Client credentials for the step families: the access token a member presents (with the
-// scenario's token faults), and the upgrade settings WebSocket and MQTT clients share.
+// The auth module: client credentials for the step families, the access token a member presents
+// (with the scenario's token faults) and the upgrade settings WebSocket and MQTT clients share.
+// (How token options are read is the binding engine's, conformance/shape/token.cc: clients and
+// rest steps share it.)
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,45 @@
+// The flow family: wait, barrier, parallel and repeat. Only their shape lives in flow.cc; running
+// them is the driver's own work (conformance/runner.cc).
+//
+// The family's types are part of the scenario model (conformance/scenario.h includes this
+// header); their YAML shape lives in conformance/steps/flow.cc.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "conformance/scenario_types.h"
+#include "conformance/units.h"
+
+namespace wpsim::conformance {
+
+namespace shape {
+struct StepShape;
+}  // namespace shape
+
+struct WaitStep {
+  int64_t duration_ns = 0;  // virtual in sim, real on local/remote targets
+};
+
+struct BarrierStep {
+  std::optional<ClientRef> clients;  // restrict to these members' pending operations
+  bool quiesce = true;  // sim: also wait until no message is in flight
+};
+
+struct ParallelStep {};  // children in Step::children
+
+struct RepeatStep {
+  std::optional<uint64_t> count;
+  std::optional<Rate> rate;
+  std::optional<int64_t> duration_ns;
+  std::string index_var = "i";  // "${i}" in strings of the children
+};
+
+namespace shape {
+// How its steps are read: wait, barrier, parallel, repeat (conformance/shape/steps.h).
+std::vector<StepShape> FlowSteps();
+}  // namespace shape
+
+}  // namespace wpsim::conformance

@@ -1,0 +1,468 @@
+// The json family (json.webpubsub.azure.v1 and the reliable variant): how join, leave,
+// send_to_group and event are read and run (ackIds, payloads), and how the ack expectation is
+// judged.
+#include "conformance/steps/json.h"
+
+#include "base/encoding.h"
+#include "conformance/driver.h"
+#include "conformance/shape/steps.h"
+#include "conformance/steps/internal.h"
+
+namespace wpsim::conformance::shape {
+namespace {
+
+constexpr std::initializer_list<ClientKind> kJsonKinds = {ClientKind::kJson, ClientKind::kReliable};
+
+// expect_ack: "success", an error name, or the ack fields.
+std::optional<Expectation> InlineAck(Context& c, const Node& n, const Step& step,
+                                     const AckSpec& ack) {
+  if (ack.mode == AckSpec::Mode::kNone) {
+    c.Error(n, "expect_ack needs an ackId on the request (add 'ack: auto')");
+    return std::nullopt;
+  }
+  AckExpect a;
+  if (n.IsScalar()) {
+    const std::string& s = n.Scalar();
+    if (s == "success" || s == "true") {
+      a.success = true;
+    } else if (s == "false" || s.empty()) {
+      c.Error(n, "expect_ack takes 'success' or an error name like Forbidden, got " + Describe(n));
+      return std::nullopt;
+    } else {
+      a.success = false;
+      a.error = s;
+    }
+  } else {
+    Map m(c, n, "expect_ack", KeysOf(AckFieldsTable()));
+    if (!m.ok()) return std::nullopt;
+    ReadAckFields(c, m, a);
+  }
+  a.step = step.id;
+  return Expectation{c.Pos(n), "", "", std::nullopt, a};
+}
+
+// The fields every request step shares, read into a GroupStep-like struct.
+struct Request {
+  std::string target;  // group or event
+  Payload payload;
+  AckSpec ack;
+  std::optional<bool> no_echo;
+};
+
+Field<Request> AckField() {
+  return Custom<Request>("ack", "auto, none or a number", SchemaRef("ack"),
+                         "ackId: auto (allocated per connection), none (default) or a number",
+                         [](Context& c, const Node& v, Request& r) {
+                           if (auto a = c.Ack(v)) r.ack = *a;
+                         });
+}
+Field<Request> ExpectAckField() {
+  return Declared<Request>(
+      "expect_ack", "success, an error name or a mapping",
+      {{"anyOf", {{{"type", "string"}}, {{"type", "object"}}}}},
+      "check: the ack (success, or an error name like Forbidden, or {success, error, message, "
+      "message_contains})");
+}
+Field<Request> ClientField() {
+  return Declared<Request>("client", "client reference", SchemaRef("clientRef"),
+                           "the sending clients", true);
+}
+Field<Request> TargetField(std::string_view key, std::string doc) {
+  return Req(key, &Request::target, NonEmptyString(), std::move(doc));
+}
+Table<Request> PayloadFields() {
+  return {
+      Declared<Request>(
+          "data", "any value", nlohmann::json::object(),
+          "the payload: the YAML value as JSON; text: a string; binary/protobuf: base64"),
+      Declared<Request>(
+          "data_type", "one of json, text, binary, protobuf",
+          {{"enum", {"json", "text", "binary", "protobuf"}}},
+          "dataType on the wire (omitted when not given: the service default is json)"),
+      Declared<Request>("payload_size", "size", SchemaRef("size"),
+                        "a generated payload of this size instead of data"),
+  };
+}
+
+const Table<Request>& GroupTable() {
+  static const Table<Request> t = {ClientField(), TargetField("group", "the group"), AckField(),
+                                   ExpectAckField()};
+  return t;
+}
+const Table<Request>& SendToGroupTable() {
+  static const Table<Request> t = Join<Request>(
+      Join<Request>({ClientField(), TargetField("group", "the group")}, PayloadFields()),
+      {AckField(), ExpectAckField(),
+       Opt("no_echo", &Request::no_echo, Boolean(), "noEcho: the sender does not receive it")});
+  return t;
+}
+const Table<Request>& EventTable() {
+  static const Table<Request> t = Join<Request>(
+      Join<Request>({ClientField(), TargetField("event", "the user event name")}, PayloadFields()),
+      {AckField(), ExpectAckField()});
+  return t;
+}
+
+// Reads a request step: the target, the payload (when `with_payload`), the ack; checks kinds and
+// the inline ack check.
+std::optional<Request> ReadRequest(StepInput& in, const Table<Request>& table, bool with_payload,
+                                   ClientRef& clients) {
+  Context& c = in.c;
+  std::optional<ClientRef> ref;
+  if (!in.NeedMapWithClient(KeysOf(table), ref)) return std::nullopt;
+  const Map& m = *in.map;
+  Request r;
+  ReadFields(c, m, table, r);
+  std::optional<Payload> payload;
+  if (with_payload) payload = c.ReadPayload(m, true);
+  if (!ref || (with_payload && !payload)) return std::nullopt;
+  if (payload) r.payload = *payload;
+  clients = *ref;
+  c.CheckKinds(clients, *m.Get("client"), kJsonKinds, in.what());
+  if (auto v = m.Get("expect_ack")) {
+    if (auto e = InlineAck(c, *v, in.step, r.ack)) in.inline_expects.push_back(std::move(*e));
+  }
+  return r;
+}
+
+template <typename S>
+bool ReadGroupStep(StepInput& in) {
+  S s;
+  auto r = ReadRequest(in, GroupTable(), false, s.clients);
+  if (!r) return false;
+  s.group = r->target;
+  s.ack = r->ack;
+  in.step.args = std::move(s);
+  return true;
+}
+bool ReadJoin(StepInput& in) { return ReadGroupStep<JoinStep>(in); }
+bool ReadLeave(StepInput& in) { return ReadGroupStep<LeaveStep>(in); }
+
+bool ReadSendToGroup(StepInput& in) {
+  SendToGroupStep s;
+  auto r = ReadRequest(in, SendToGroupTable(), true, s.clients);
+  if (!r) return false;
+  s.group = r->target;
+  s.payload = r->payload;
+  s.ack = r->ack;
+  s.no_echo = r->no_echo;
+  in.step.args = std::move(s);
+  return true;
+}
+
+bool ReadEvent(StepInput& in) {
+  EventStep s;
+  auto r = ReadRequest(in, EventTable(), true, s.clients);
+  if (!r) return false;
+  s.event = r->target;
+  s.payload = r->payload;
+  s.ack = r->ack;
+  in.step.args = std::move(s);
+  return true;
+}
+
+}  // namespace
+
+const Table<AckExpect>& AckFieldsTable() {
+  static const Table<AckExpect> t = {
+      Opt("success", &AckExpect::success, Boolean(), "the ack's success (default true)"),
+      Declared<AckExpect>("error", "non-empty string", {{"type", "string"}, {"minLength", 1}},
+                          "the ack's error name (implies success: false)"),
+      Opt("message", &AckExpect::message, String(), "the error message, exactly"),
+      Opt("message_contains", &AckExpect::message_contains, String(),
+          "a substring of the error message"),
+  };
+  return t;
+}
+
+void ReadAckFields(Context& c, const Map& m, AckExpect& a) {
+  ReadFields(c, m, AckFieldsTable(), a);
+  if (auto v = m.Get("error")) {
+    a.error = c.NonEmptyStr(*v, "error");
+    if (m.Has("success") && a.success)
+      c.Error(*v, "an ack with an error cannot have success: true");
+    a.success = false;
+  }
+}
+
+std::vector<StepShape> JsonSteps() {
+  return {
+      {"join",
+       StepKind::kJoin,
+       ReadJoin,
+       "joinGroup; completes on the ack when `ack` is given",
+       DocsOf(GroupTable()),
+       {"joinGroup"}},
+      {"leave",
+       StepKind::kLeave,
+       ReadLeave,
+       "leaveGroup; completes on the ack when `ack` is given",
+       DocsOf(GroupTable()),
+       {"leaveGroup"}},
+      {"send_to_group",
+       StepKind::kSendToGroup,
+       ReadSendToGroup,
+       "sendToGroup; completes on the ack when `ack` is given",
+       DocsOf(SendToGroupTable()),
+       {"sendToGroup", "groupSend"}},
+      {"event",
+       StepKind::kEvent,
+       ReadEvent,
+       "a user event to the upstream (sendEvent)",
+       DocsOf(EventTable()),
+       {"sendEvent", "userEvent"}},
+  };
+}
+
+}  // namespace wpsim::conformance::shape
+
+namespace wpsim::conformance {
+namespace {
+
+using clients::Observation;
+namespace wps = protocol::webpubsub;
+
+// ---------------------------------------------------------------------------------------------
+// Acks
+
+std::optional<uint64_t> AckIdFor(RunContext& cx, uint32_t m, const AckSpec& a) {
+  switch (a.mode) {
+    case AckSpec::Mode::kNone:
+      return std::nullopt;
+    case AckSpec::Mode::kExplicit:
+      return a.id;
+    case AckSpec::Mode::kAuto: {
+      MemberState& ms = cx.members[m];
+      while (ms.explicit_acks.count(ms.next_auto_ack)) ++ms.next_auto_ack;
+      return ms.next_auto_ack++;
+    }
+  }
+  return std::nullopt;
+}
+
+// Records the request with `ack_id` member m just sent for step `step`: the first ack with that
+// id from now on is its answer; the step waits for it or for the transport's end.
+std::function<bool()> AwaitAck(RunContext& cx, uint32_t step, uint32_t m, uint64_t ack_id,
+                               int64_t issued) {
+  cx.members[m].ack_issued[ack_id] = issued;
+  auto rec = std::make_shared<AckRecord>();
+  rec->member = m;
+  rec->ack_id = ack_id;
+  rec->issued_ns = issued;
+  cx.step_acks[step].push_back(rec);
+  cx.Wait(m, [rec](const ObservedEvent& ev) {
+    const Observation& o = ev.observation;
+    if (o.kind == Observation::Kind::kAck && o.ack_id == rec->ack_id) {
+      rec->ack.emplace(ev);
+      return true;
+    }
+    if (TransportEnded(o)) rec->transport_ended = true;
+    return false;
+  });
+  return [rec] { return rec->settled(); };
+}
+
+// Explicit ackIds are kept out of the automatic sequence.
+void ReserveAck(RunContext& cx, const ClientRef& clients, const AckSpec& ack) {
+  if (ack.mode != AckSpec::Mode::kExplicit) return;
+  for (uint32_t m : clients.members) cx.members[m].explicit_acks.insert(ack.id);
+}
+void PrepareJoin(RunContext& cx, const Step& s) {
+  ReserveAck(cx, s.As<JoinStep>().clients, s.As<JoinStep>().ack);
+}
+void PrepareLeave(RunContext& cx, const Step& s) {
+  ReserveAck(cx, s.As<LeaveStep>().clients, s.As<LeaveStep>().ack);
+}
+void PrepareSendToGroup(RunContext& cx, const Step& s) {
+  ReserveAck(cx, s.As<SendToGroupStep>().clients, s.As<SendToGroupStep>().ack);
+}
+void PrepareEvent(RunContext& cx, const Step& s) {
+  ReserveAck(cx, s.As<EventStep>().clients, s.As<EventStep>().ack);
+}
+// ---------------------------------------------------------------------------------------------
+// Payloads
+
+nlohmann::json PayloadJson(const Payload& p, const IterContext& ctx) {
+  if (p.filler_bytes) return RunContext::Filler(*p.filler_bytes);
+  nlohmann::json j = p.data;
+  ctx.ApplyJson(j);
+  return j;
+}
+
+wps::Payload ToWire(const Payload& p, const IterContext& ctx) {
+  nlohmann::json j = PayloadJson(p, ctx);
+  const DataType t = p.data_type.value_or(DataType::kJson);
+  if (p.filler_bytes && t == DataType::kJson) return wps::Payload::Json(j.dump());
+  switch (t) {
+    case DataType::kJson:
+      return wps::Payload::Json(j.dump());
+    case DataType::kText:
+      return wps::Payload::Text(j.is_string() ? j.get<std::string>() : j.dump());
+    case DataType::kBinary:
+    case DataType::kProtobuf: {
+      std::vector<uint8_t> bytes;
+      if (j.is_string()) {
+        if (auto d = Base64Decode(j.get<std::string>())) bytes = std::move(*d);
+      }
+      return t == DataType::kBinary ? wps::Payload::Binary(bytes) : wps::Payload::Protobuf(bytes);
+    }
+  }
+  return wps::Payload::Json(j.dump());
+}
+
+// The text a receiver's PayloadText() would show for this publish (latency matching key).
+std::string WireText(const Payload& p, const IterContext& ctx) {
+  wps::Payload w = ToWire(p, ctx);
+  if (w.type == wps::DataType::kBinary || w.type == wps::DataType::kProtobuf) {
+    std::string_view v = w.data.view();
+    return Base64Encode(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
+  }
+  return std::string(w.data.view());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Steps
+
+void IssueGroupStep(RunContext& cx, const Step& s, const IterContext& ctx, PendingList& out) {
+  const bool join = s.kind() == StepKind::kJoin;
+  const GroupStep& g = join ? static_cast<const GroupStep&>(s.As<JoinStep>())
+                            : static_cast<const GroupStep&>(s.As<LeaveStep>());
+  const int64_t now = cx.env.Now();
+  const std::string group = ctx.Apply(g.group);
+  for (uint32_t m : g.clients.members) {
+    std::optional<uint64_t> ack = AckIdFor(cx, m, g.ack);
+    MemberState& ms = cx.members[m];
+    if (!ms.ws) continue;
+    Status st = join ? ms.ws->JoinGroup(group, ack) : ms.ws->LeaveGroup(group, ack);
+    cx.Arrow(now, cx.sc.members[m].name, "service",
+             std::string(join ? "joinGroup " : "leaveGroup ") + group);
+    if (st.ok() && ack) out.push_back(cx.Awaiting(s, AwaitAck(cx, s.id, m, *ack, now)));
+  }
+}
+
+void IssueSendToGroup(RunContext& cx, const Step& s, const IterContext& ctx, PendingList& out) {
+  const auto& g = s.As<SendToGroupStep>();
+  const int64_t now = cx.env.Now();
+  const std::string group = ctx.Apply(g.group);
+  for (uint32_t m : g.clients.members) {
+    std::optional<uint64_t> ack = AckIdFor(cx, m, g.ack);
+    MemberState& ms = cx.members[m];
+    if (!ms.ws) continue;
+    Status st;
+    if (!g.payload.data_type || !g.payload.has_data) {
+      nlohmann::json req = {{"type", "sendToGroup"}, {"group", group}};
+      if (g.payload.data_type) req["dataType"] = DataTypeName(*g.payload.data_type);
+      if (g.payload.has_data) req["data"] = PayloadJson(g.payload, ctx);
+      if (ack) req["ackId"] = *ack;
+      if (g.no_echo) req["noEcho"] = *g.no_echo;
+      st = ms.ws->SendRawText(req.dump());
+    } else {
+      st = ms.ws->SendToGroup(group, ToWire(g.payload, ctx), ack, g.no_echo.value_or(false));
+    }
+    cx.RecordPublish(m, WireText(g.payload, ctx), ctx.intended_ns.value_or(now),
+                     std::string(reports::kPathClientToGroup));
+    cx.Arrow(now, cx.sc.members[m].name, "service", "sendToGroup " + group);
+    if (st.ok() && ack)
+      out.push_back(cx.Awaiting(s, AwaitAck(cx, s.id, m, *ack, ctx.intended_ns.value_or(now))));
+  }
+}
+
+void IssueEvent(RunContext& cx, const Step& s, const IterContext& ctx, PendingList& out) {
+  const auto& e = s.As<EventStep>();
+  const int64_t now = cx.env.Now();
+  for (uint32_t m : e.clients.members) {
+    std::optional<uint64_t> ack = AckIdFor(cx, m, e.ack);
+    MemberState& ms = cx.members[m];
+    if (!ms.ws) continue;
+    Status st = ms.ws->SendEvent(ctx.Apply(e.event), ToWire(e.payload, ctx), ack);
+    cx.Arrow(now, cx.sc.members[m].name, "service", "event " + e.event);
+    if (st.ok() && ack) out.push_back(cx.Awaiting(s, AwaitAck(cx, s.id, m, *ack, now)));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Expectations
+
+// ack: the first ack with the request's id after it was sent (or, for client + ack_id, the
+// first with that id in the run) must have the expected outcome.
+class AckEvaluator : public Evaluator {
+ public:
+  AckEvaluator(RunContext& cx, const Expectation& e) : cx_(cx), e_(e), a_(e.As<AckExpect>()) {
+    if (a_.step || !a_.client || !a_.ack_id) return;
+    for (uint32_t m : a_.client->members) {
+      auto rec = std::make_shared<AckRecord>();
+      rec->member = m;
+      rec->ack_id = *a_.ack_id;
+      own_.push_back(rec);
+      cx_.Listen(m, this);
+    }
+  }
+
+  void OnObservation(uint32_t m, const ObservedEvent& ev) override {
+    const Observation& o = ev.observation;
+    if (o.kind != Observation::Kind::kAck) return;
+    for (auto& rec : own_) {
+      if (rec->member == m && !rec->ack && o.ack_id == rec->ack_id) rec->ack.emplace(ev);
+    }
+  }
+
+  void Finish() override {
+    std::vector<std::shared_ptr<AckRecord>> targets = own_;
+    if (a_.step) {
+      auto it = cx_.step_acks.find(*a_.step);
+      if (it != cx_.step_acks.end()) targets = it->second;
+      if (targets.empty()) {
+        cx_.Fail(cx_.Where(e_) + ": the step sent no request with an ackId", "an ack", "no request",
+                 e_.case_id);
+        return;
+      }
+    }
+    const bool want_success = a_.success && !a_.error;
+    for (const auto& t : targets) {
+      std::string want = "ack " + std::to_string(t->ack_id) +
+                         (want_success ? " success" : " error " + a_.error.value_or("(any)"));
+      const std::string& who = cx_.sc.members[t->member].name;
+      if (!t->ack) {
+        cx_.Fail(cx_.Where(e_) + ": " + who + " got no ack " + std::to_string(t->ack_id), want,
+                 "no ack", e_.case_id);
+        continue;
+      }
+      const Observation& got = t->ack->observation;
+      bool ok = got.success == want_success;
+      if (ok && a_.error && got.error_name != *a_.error) ok = false;
+      if (ok && a_.message && got.text != *a_.message) ok = false;
+      if (ok && a_.message_contains && got.text.find(*a_.message_contains) == std::string::npos)
+        ok = false;
+      if (!ok) {
+        cx_.Highlight(t->member, t->ack->time_ns);
+        cx_.Fail(cx_.Where(e_) + ": " + who + " got the wrong ack", want,
+                 DescribeObservation(got) + (got.text.empty() ? "" : " \"" + got.text + "\""),
+                 e_.case_id);
+      }
+    }
+  }
+
+ private:
+  RunContext& cx_;
+  const Expectation& e_;
+  const AckExpect& a_;
+  std::vector<std::shared_ptr<AckRecord>> own_;  // client + ack_id form
+};
+
+template <typename T>
+std::unique_ptr<Evaluator> Make(RunContext& cx, const Expectation& e) {
+  return std::make_unique<T>(cx, e);
+}
+
+}  // namespace
+
+void RegisterJsonFamily(FamilyRegistry& r) {
+  r.AddStep(StepKind::kJoin, IssueGroupStep, PrepareJoin);
+  r.AddStep(StepKind::kLeave, IssueGroupStep, PrepareLeave);
+  r.AddStep(StepKind::kSendToGroup, IssueSendToGroup, PrepareSendToGroup);
+  r.AddStep(StepKind::kEvent, IssueEvent, PrepareEvent);
+  r.AddExpectation(ExpectKind::kAck, Make<AckEvaluator>);
+}
+
+}  // namespace wpsim::conformance

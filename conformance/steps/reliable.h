@@ -1,0 +1,41 @@
+// The reliable family (json.reliable.webpubsub.azure.v1): the recover and sequence_ack steps.
+//
+// The family's types are part of the scenario model (conformance/scenario.h includes this
+// header); their YAML shape, running and evaluation live in conformance/steps/reliable.cc.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "conformance/scenario_types.h"
+
+namespace wpsim::conformance {
+
+struct FamilyRegistry;
+namespace shape {
+struct StepShape;
+}  // namespace shape
+
+enum class RecoverFault { kNone, kBadToken, kUnknownConnection };
+
+struct RecoverStep {
+  ClientRef clients;
+  RecoverFault fault = RecoverFault::kNone;
+};
+
+struct SequenceAckStep {
+  ClientRef clients;
+  std::optional<uint64_t> sequence_id;  // nullopt: the highest sequenceId received so far
+};
+
+// How its steps run and its expectations are judged (conformance/driver.h).
+void RegisterReliableFamily(FamilyRegistry& r);
+
+namespace shape {
+// How its steps are read: recover, sequence_ack (conformance/shape/steps.h).
+std::vector<StepShape> ReliableSteps();
+}  // namespace shape
+
+}  // namespace wpsim::conformance
