@@ -3,6 +3,8 @@
 #include "service/mqtt_session.h"
 
 #include <algorithm>
+#include <type_traits>
+#include <variant>
 #include <nlohmann/json.hpp>
 
 #include "base/encoding.h"
@@ -30,15 +32,6 @@ namespace {
 
 // Time allowed between the upgrade and CONNECT ([MQTT-3.1.4] "reasonable amount of time").
 constexpr sim::Nanos kConnectTimeout = 30 * sim::kSecond;
-
-bool IsValidClientId(std::string_view id) {
-  if (id.empty() || id.size() > kMqttLimits.client_id_length_max) return false;
-  for (char c : id) {
-    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    if (!ok) return false;
-  }
-  return true;
-}
 
 bool IsBlank(std::string_view s) {
   for (char c : s) {
@@ -294,7 +287,7 @@ void MqttConnection::HandleConnect(mqtt::Connect& connect) {
     }
     connect.client_id = service_.NewConnectionId();  // 32 hex digits: a valid id
     assigned = true;
-  } else if (!IsValidClientId(connect.client_id)) {
+  } else if (!IsValidMqttClientId(connect.client_id)) {
     RefuseConnect(ReasonCode::kClientIdentifierNotValid,
                   "The client identifier must be 1-128 characters of 0-9a-zA-Z.");
     return;
@@ -858,7 +851,29 @@ bool MqttConnection::SendPacket(const mqtt::Packet& packet) {
   const ProtocolVersion version =
       version_ == ProtocolVersion::kUnknown ? ProtocolVersion::kV5 : version_;
   if (!mqtt::Encode(packet, version, &scratch_).ok()) return false;
-  if (scratch_.size() > client_max_packet_size_) return true;  // [MQTT-3.1.2-24]: not sent
+  if (scratch_.size() > client_max_packet_size_) {
+    // The Reason String and User Properties of an acknowledgement or DISCONNECT are left out
+    // when they would make it larger than the client's Maximum Packet Size ([MQTT-3.2.2-19],
+    // -20, [MQTT-3.4.2-2], -3, [MQTT-3.9.2-1], -2, [MQTT-3.11.2-1], -2, [MQTT-3.14.2-3], -4, ...);
+    // only a packet still too large without them is not sent ([MQTT-3.1.2-24]).
+    mqtt::Packet bare = packet;
+    bool stripped = false;
+    std::visit(
+        [&stripped](auto& p) {
+          if constexpr (requires { p.properties.reason_string; }) {
+            if constexpr (!std::is_same_v<std::decay_t<decltype(p)>, mqtt::Publish>) {
+              stripped = p.properties.reason_string.has_value() || !p.properties.user_properties.empty();
+              p.properties.reason_string.reset();
+              p.properties.user_properties.clear();
+            }
+          }
+        },
+        bare);
+    if (!stripped) return true;
+    scratch_.clear();
+    if (!mqtt::Encode(bare, version, &scratch_).ok()) return false;
+    if (scratch_.size() > client_max_packet_size_) return true;
+  }
   return SendFrame(ws::EncodeServerFrame(ws::Opcode::kBinary, scratch_));
 }
 

@@ -1057,6 +1057,18 @@ TEST_F(MqttSim, MessagesLargerThanClientMaximumPacketSizeAreNotSent) {
   EXPECT_EQ(got[0]->payload.data.view(), "tiny");
 }
 
+TEST_F(MqttSim, SubackTooLargeForTheClientIsSentWithoutItsReasonString) {
+  MqttClient& small = Mqtt("small");
+  small.options().connect.properties.maximum_packet_size = 64;
+  Up(small);
+  ASSERT_TRUE(small.Subscribe("w/+/" + std::string(100, 'x'), 1).ok());
+  Run();
+  auto suback = Last(small, Observation::Kind::kAck, "suback");
+  ASSERT_NE(suback, nullptr);
+  EXPECT_EQ(Code(suback), ReasonCode::kWildcardSubscriptionsNotSupported);
+  EXPECT_FALSE(suback->mqtt->properties.reason_string.has_value());
+}
+
 TEST_F(MqttSim, InvalidUtf8WithTextContentTypeGetsPayloadFormatInvalid) {
   MqttClient& c = Mqtt("client1");
   Up(c);
