@@ -33,13 +33,6 @@ namespace {
 // Time allowed between the upgrade and CONNECT ([MQTT-3.1.4] "reasonable amount of time").
 constexpr sim::Nanos kConnectTimeout = 30 * sim::kSecond;
 
-bool IsBlank(std::string_view s) {
-  for (char c : s) {
-    if (c != ' ' && c != '\t' && c != '\r' && c != '\n' && c != '\f' && c != '\v') return false;
-  }
-  return true;
-}
-
 std::string_view AsText(std::span<const uint8_t> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
@@ -302,8 +295,9 @@ void MqttConnection::HandleConnect(mqtt::Connect& connect) {
   }
   if (connect.will) {
     mqtt::Will& will = *connect.will;
-    if (will.topic.size() > kMqttLimits.will_topic_length_max || IsBlank(will.topic) ||
-        !IsValidGroupName(will.topic)) {
+    // A group name: 1-1024 characters (UTF-16 code units, as every name length), not all
+    // white space.
+    if (!IsValidGroupName(will.topic)) {
       RefuseConnect(ReasonCode::kTopicNameInvalid,
                     "The will topic must be 1-1024 characters, not all whitespace.");
       return;

@@ -67,7 +67,6 @@ struct MqttLimits {
   size_t queued_messages_max = 1000;          // per session, QoS>0 waiting to be sent
   uint32_t session_expiry_max_seconds = 30;   // persistent sessions kept ≤ 30 s
   uint16_t keep_alive_max_seconds_v311 = 180;  // 3.1.1: 1..180
-  size_t will_topic_length_max = 1024;
   size_t will_payload_bytes_max = 2000;
   size_t subscriptions_max = 1000;            // per session
 };
