@@ -3,7 +3,6 @@
 #include "service/mqtt_session.h"
 
 #include <algorithm>
-#include <type_traits>
 #include <variant>
 #include <nlohmann/json.hpp>
 
@@ -89,6 +88,21 @@ void PatchPublish(uint8_t* packet, uint8_t qos, uint16_t packet_id, bool dup) {
   const size_t at = i + 2 + topic_length;
   packet[at] = static_cast<uint8_t>(packet_id >> 8);
   packet[at + 1] = static_cast<uint8_t>(packet_id & 0xFF);
+}
+
+// The properties of a packet the server sends that may carry a Reason String and User
+// Properties it can leave out (acknowledgements and DISCONNECT; not PUBLISH, whose user
+// properties are the application's).
+mqtt::Properties* AckProperties(mqtt::Packet& packet) {
+  if (auto* p = std::get_if<mqtt::Connack>(&packet)) return &p->properties;
+  if (auto* p = std::get_if<mqtt::Puback>(&packet)) return &p->properties;
+  if (auto* p = std::get_if<mqtt::Pubrec>(&packet)) return &p->properties;
+  if (auto* p = std::get_if<mqtt::Pubrel>(&packet)) return &p->properties;
+  if (auto* p = std::get_if<mqtt::Pubcomp>(&packet)) return &p->properties;
+  if (auto* p = std::get_if<mqtt::Suback>(&packet)) return &p->properties;
+  if (auto* p = std::get_if<mqtt::Unsuback>(&packet)) return &p->properties;
+  if (auto* p = std::get_if<mqtt::Disconnect>(&packet)) return &p->properties;
+  return nullptr;
 }
 
 }  // namespace
@@ -851,19 +865,13 @@ bool MqttConnection::SendPacket(const mqtt::Packet& packet) {
     // -20, [MQTT-3.4.2-2], -3, [MQTT-3.9.2-1], -2, [MQTT-3.11.2-1], -2, [MQTT-3.14.2-3], -4, ...);
     // only a packet still too large without them is not sent ([MQTT-3.1.2-24]).
     mqtt::Packet bare = packet;
-    bool stripped = false;
-    std::visit(
-        [&stripped](auto& p) {
-          if constexpr (requires { p.properties.reason_string; }) {
-            if constexpr (!std::is_same_v<std::decay_t<decltype(p)>, mqtt::Publish>) {
-              stripped = p.properties.reason_string.has_value() || !p.properties.user_properties.empty();
-              p.properties.reason_string.reset();
-              p.properties.user_properties.clear();
-            }
-          }
-        },
-        bare);
-    if (!stripped) return true;
+    mqtt::Properties* properties = AckProperties(bare);
+    if (properties == nullptr ||
+        (!properties->reason_string && properties->user_properties.empty())) {
+      return true;
+    }
+    properties->reason_string.reset();
+    properties->user_properties.clear();
     scratch_.clear();
     if (!mqtt::Encode(bare, version, &scratch_).ok()) return false;
     if (scratch_.size() > client_max_packet_size_) return true;
