@@ -262,7 +262,7 @@ void MqttConnection::HandleAck(const mqtt::SimpleAck& ack) {
     case mqtt::PacketType::kPubrel: {
       mqtt::Pubcomp comp;
       comp.packet_id = ack.packet_id;
-      if (inbound_qos2_.erase(ack.packet_id) == 0) {
+      if (session_->inbound_qos2().erase(ack.packet_id) == 0) {
         comp.reason_code = ReasonCode::kPacketIdentifierNotFound;
       }
       SendPacket(comp);
@@ -587,7 +587,7 @@ void MqttConnection::AckPublish(const mqtt::Publish& publish, ReasonCode code) {
     mqtt::Pubrec rec;
     rec.packet_id = publish.packet_id;
     rec.reason_code = code;
-    if (!mqtt::IsError(code)) inbound_qos2_.insert(publish.packet_id);
+    if (!mqtt::IsError(code)) session_->inbound_qos2().insert(publish.packet_id);
     SendPacket(rec);
   }
 }
@@ -605,11 +605,11 @@ void MqttConnection::HandlePublish(mqtt::Publish& publish) {
     return;
   }
   if (publish.qos == 2) {
-    if (inbound_qos2_.count(publish.packet_id) != 0) {
+    if (session_->inbound_qos2().count(publish.packet_id) != 0) {
       AckPublish(publish, ReasonCode::kSuccess);  // a DUP of a message already delivered
       return;
     }
-    if (inbound_qos2_.size() >= kMqttLimits.server_receive_maximum) {
+    if (session_->inbound_qos2().size() >= kMqttLimits.server_receive_maximum) {
       ProtocolViolation(ReasonCode::kReceiveMaximumExceeded, "Receive Maximum exceeded.");
       return;
     }
