@@ -3,6 +3,7 @@
 #include "service/mqtt_session.h"
 
 #include <algorithm>
+#include <variant>
 #include <nlohmann/json.hpp>
 
 #include "base/encoding.h"
@@ -30,22 +31,6 @@ namespace {
 
 // Time allowed between the upgrade and CONNECT ([MQTT-3.1.4] "reasonable amount of time").
 constexpr sim::Nanos kConnectTimeout = 30 * sim::kSecond;
-
-bool IsValidClientId(std::string_view id) {
-  if (id.empty() || id.size() > kMqttLimits.client_id_length_max) return false;
-  for (char c : id) {
-    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    if (!ok) return false;
-  }
-  return true;
-}
-
-bool IsBlank(std::string_view s) {
-  for (char c : s) {
-    if (c != ' ' && c != '\t' && c != '\r' && c != '\n' && c != '\f' && c != '\v') return false;
-  }
-  return true;
-}
 
 std::string_view AsText(std::span<const uint8_t> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
@@ -103,6 +88,21 @@ void PatchPublish(uint8_t* packet, uint8_t qos, uint16_t packet_id, bool dup) {
   const size_t at = i + 2 + topic_length;
   packet[at] = static_cast<uint8_t>(packet_id >> 8);
   packet[at + 1] = static_cast<uint8_t>(packet_id & 0xFF);
+}
+
+// The properties of a packet the server sends that may carry a Reason String and User
+// Properties it can leave out (acknowledgements and DISCONNECT; not PUBLISH, whose user
+// properties are the application's).
+mqtt::Properties* AckProperties(mqtt::Packet& packet) {
+  if (auto* p = std::get_if<mqtt::Connack>(&packet)) return &p->properties;
+  if (auto* p = std::get_if<mqtt::Puback>(&packet)) return &p->properties;
+  if (auto* p = std::get_if<mqtt::Pubrec>(&packet)) return &p->properties;
+  if (auto* p = std::get_if<mqtt::Pubrel>(&packet)) return &p->properties;
+  if (auto* p = std::get_if<mqtt::Pubcomp>(&packet)) return &p->properties;
+  if (auto* p = std::get_if<mqtt::Suback>(&packet)) return &p->properties;
+  if (auto* p = std::get_if<mqtt::Unsuback>(&packet)) return &p->properties;
+  if (auto* p = std::get_if<mqtt::Disconnect>(&packet)) return &p->properties;
+  return nullptr;
 }
 
 }  // namespace
@@ -262,7 +262,7 @@ void MqttConnection::HandleAck(const mqtt::SimpleAck& ack) {
     case mqtt::PacketType::kPubrel: {
       mqtt::Pubcomp comp;
       comp.packet_id = ack.packet_id;
-      if (inbound_qos2_.erase(ack.packet_id) == 0) {
+      if (session_->inbound_qos2().erase(ack.packet_id) == 0) {
         comp.reason_code = ReasonCode::kPacketIdentifierNotFound;
       }
       SendPacket(comp);
@@ -294,7 +294,7 @@ void MqttConnection::HandleConnect(mqtt::Connect& connect) {
     }
     connect.client_id = service_.NewConnectionId();  // 32 hex digits: a valid id
     assigned = true;
-  } else if (!IsValidClientId(connect.client_id)) {
+  } else if (!IsValidMqttClientId(connect.client_id)) {
     RefuseConnect(ReasonCode::kClientIdentifierNotValid,
                   "The client identifier must be 1-128 characters of 0-9a-zA-Z.");
     return;
@@ -309,8 +309,9 @@ void MqttConnection::HandleConnect(mqtt::Connect& connect) {
   }
   if (connect.will) {
     mqtt::Will& will = *connect.will;
-    if (will.topic.size() > kMqttLimits.will_topic_length_max || IsBlank(will.topic) ||
-        !IsValidGroupName(will.topic)) {
+    // A group name: 1-1024 characters (UTF-16 code units, as every name length), not all
+    // white space.
+    if (!IsValidGroupName(will.topic)) {
       RefuseConnect(ReasonCode::kTopicNameInvalid,
                     "The will topic must be 1-1024 characters, not all whitespace.");
       return;
@@ -586,7 +587,7 @@ void MqttConnection::AckPublish(const mqtt::Publish& publish, ReasonCode code) {
     mqtt::Pubrec rec;
     rec.packet_id = publish.packet_id;
     rec.reason_code = code;
-    if (!mqtt::IsError(code)) inbound_qos2_.insert(publish.packet_id);
+    if (!mqtt::IsError(code)) session_->inbound_qos2().insert(publish.packet_id);
     SendPacket(rec);
   }
 }
@@ -604,11 +605,11 @@ void MqttConnection::HandlePublish(mqtt::Publish& publish) {
     return;
   }
   if (publish.qos == 2) {
-    if (inbound_qos2_.count(publish.packet_id) != 0) {
+    if (session_->inbound_qos2().count(publish.packet_id) != 0) {
       AckPublish(publish, ReasonCode::kSuccess);  // a DUP of a message already delivered
       return;
     }
-    if (inbound_qos2_.size() >= kMqttLimits.server_receive_maximum) {
+    if (session_->inbound_qos2().size() >= kMqttLimits.server_receive_maximum) {
       ProtocolViolation(ReasonCode::kReceiveMaximumExceeded, "Receive Maximum exceeded.");
       return;
     }
@@ -858,7 +859,23 @@ bool MqttConnection::SendPacket(const mqtt::Packet& packet) {
   const ProtocolVersion version =
       version_ == ProtocolVersion::kUnknown ? ProtocolVersion::kV5 : version_;
   if (!mqtt::Encode(packet, version, &scratch_).ok()) return false;
-  if (scratch_.size() > client_max_packet_size_) return true;  // [MQTT-3.1.2-24]: not sent
+  if (scratch_.size() > client_max_packet_size_) {
+    // The Reason String and User Properties of an acknowledgement or DISCONNECT are left out
+    // when they would make it larger than the client's Maximum Packet Size ([MQTT-3.2.2-19],
+    // -20, [MQTT-3.4.2-2], -3, [MQTT-3.9.2-1], -2, [MQTT-3.11.2-1], -2, [MQTT-3.14.2-3], -4, ...);
+    // only a packet still too large without them is not sent ([MQTT-3.1.2-24]).
+    mqtt::Packet bare = packet;
+    mqtt::Properties* properties = AckProperties(bare);
+    if (properties == nullptr ||
+        (!properties->reason_string && properties->user_properties.empty())) {
+      return true;
+    }
+    properties->reason_string.reset();
+    properties->user_properties.clear();
+    scratch_.clear();
+    if (!mqtt::Encode(bare, version, &scratch_).ok()) return false;
+    if (scratch_.size() > client_max_packet_size_) return true;
+  }
   return SendFrame(ws::EncodeServerFrame(ws::Opcode::kBinary, scratch_));
 }
 

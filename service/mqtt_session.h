@@ -67,8 +67,6 @@ struct MqttLimits {
   size_t queued_messages_max = 1000;          // per session, QoS>0 waiting to be sent
   uint32_t session_expiry_max_seconds = 30;   // persistent sessions kept ≤ 30 s
   uint16_t keep_alive_max_seconds_v311 = 180;  // 3.1.1: 1..180
-  size_t client_id_length_max = 128;
-  size_t will_topic_length_max = 1024;
   size_t will_payload_bytes_max = 2000;
   size_t subscriptions_max = 1000;            // per session
 };
@@ -168,7 +166,6 @@ class MqttConnection final : public ClientConnection {
   std::vector<std::string> token_groups_;
   uint16_t keep_alive_seconds_ = 0;
   sim::TimerId keep_alive_timer_ = 0;
-  std::set<uint16_t> inbound_qos2_;  // PUBREC sent, PUBREL awaited (bounded by receive max)
   uint64_t keep_key_ = 0;
   std::string physical_id_;
   std::string connect_body_;
@@ -220,6 +217,12 @@ class MqttSession final : public Subscriber {
   // Returns false when the packet id is unknown (5.0 PUBREL 0x92).
   bool OnPubrec(uint16_t packet_id, protocol::mqtt::ReasonCode code);
   void OnPubcomp(uint16_t packet_id);
+  // Packet Identifiers of QoS 2 PUBLISH received from the client: PUBREC sent, PUBREL awaited
+  // (bounded by the server's Receive Maximum). Session state (MQTT 5.0 §4.1, 3.1.1 §4.1: "QoS 2
+  // messages which have been received from the Client, but have not been completely
+  // acknowledged"), so a PUBLISH resent with the same identifier after a reconnection is
+  // acknowledged, not delivered again (§4.3.3 method A).
+  std::set<uint16_t>& inbound_qos2() { return inbound_qos2_; }
   // Publishes the will now (as a group message from this client) if one is pending.
   void PublishWill();
   // Ends the session: a connected client gets DISCONNECT `code` (5.0), a pending will is
@@ -289,6 +292,7 @@ class MqttSession final : public Subscriber {
   Hub& hub_;
   std::map<std::string, SubscriptionState, std::less<>> subscriptions_;
   uint32_t session_expiry_seconds_ = 0;
+  std::set<uint16_t> inbound_qos2_;
   std::optional<protocol::mqtt::Will> will_;
   sim::TimerId expiry_timer_ = 0;
   sim::TimerId will_timer_ = 0;

@@ -1057,6 +1057,41 @@ TEST_F(MqttSim, MessagesLargerThanClientMaximumPacketSizeAreNotSent) {
   EXPECT_EQ(got[0]->payload.data.view(), "tiny");
 }
 
+TEST_F(MqttSim, Qos2PublishResentAfterReconnectingIsDeliveredOnce) {
+  MqttClient& sub = Mqtt("sub");
+  Up(sub);
+  ASSERT_TRUE(sub.Subscribe("t", 2).ok());
+  Run();
+  MqttClient& pub = Mqtt("pub");
+  pub.options().connect.clean_start = false;
+  Up(pub);
+  // The service receives the PUBLISH and answers PUBREC, which never reaches the client: the
+  // client resends the PUBLISH (DUP, same Packet Identifier) after reconnecting to its session.
+  ASSERT_TRUE(net_.Partition("service", "client", sim::PartitionDirection::kAToB).ok());
+  ASSERT_TRUE(pub.Publish(Pub("t", "once", 2)).ok());
+  Run();
+  pub.Kill();
+  net_.HealAll();
+  Run();
+  ASSERT_EQ(Of(sub, Observation::Kind::kGroupMessage).size(), 1u);
+  Up(pub);
+  Run();
+  EXPECT_EQ(pub.unacknowledged_publishes(), 0u);  // PUBREC, PUBREL, PUBCOMP completed
+  EXPECT_EQ(Of(sub, Observation::Kind::kGroupMessage).size(), 1u);
+}
+
+TEST_F(MqttSim, SubackTooLargeForTheClientIsSentWithoutItsReasonString) {
+  MqttClient& small = Mqtt("small");
+  small.options().connect.properties.maximum_packet_size = 64;
+  Up(small);
+  ASSERT_TRUE(small.Subscribe("w/+/" + std::string(100, 'x'), 1).ok());
+  Run();
+  auto suback = Last(small, Observation::Kind::kAck, "suback");
+  ASSERT_NE(suback, nullptr);
+  EXPECT_EQ(Code(suback), ReasonCode::kWildcardSubscriptionsNotSupported);
+  EXPECT_FALSE(suback->mqtt->properties.reason_string.has_value());
+}
+
 TEST_F(MqttSim, InvalidUtf8WithTextContentTypeGetsPayloadFormatInvalid) {
   MqttClient& c = Mqtt("client1");
   Up(c);
