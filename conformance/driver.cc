@@ -89,10 +89,11 @@ void RecentMessages::Entry::Set(const Observation& o) {
                                     o.kind == Observation::Kind::kServerMessage ||
                                     o.kind == Observation::Kind::kRawMessage);
   if (!delivery) {
-    full = std::make_unique<Observation>(o);
+    described = DescribeObservation(o);
     return;
   }
-  full.reset();
+  described.clear();
+  described.shrink_to_fit();
   group = o.group;
   from_user_id = o.from_user_id;
   payload = o.payload;
@@ -100,7 +101,7 @@ void RecentMessages::Entry::Set(const Observation& o) {
 }
 
 std::string RecentMessages::Entry::Describe() const {
-  if (full) return DescribeObservation(*full);
+  if (!described.empty()) return described;
   Observation o;
   o.kind = kind;
   o.group = group;

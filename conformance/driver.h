@@ -290,7 +290,9 @@ class RecentMessages {
     std::optional<std::string> from_user_id;
     protocol::webpubsub::Payload payload;
     std::optional<uint64_t> sequence_id;
-    std::unique_ptr<clients::Observation> full;  // other kinds and MQTT packets: all of it
+    // Other kinds and MQTT packets: their description, rendered when seen (a whole Observation
+    // is about 960 bytes, and every member keeps its `connected` here while idle).
+    std::string described;
     void Set(const clients::Observation& o);
     std::string Describe() const;
   };

@@ -22,9 +22,11 @@ SimConnection::SimConnection(SimNetwork* network, uint64_t id, uint32_t client_h
   ep_[1].state = State::kOpen;
   pipe_[0].link = &network->Link(client_host, server_host);
   pipe_[1].link = &network->Link(server_host, client_host);
+  Touch();  // connecting: one "byte" in flight until established
 }
 
 SimConnection::~SimConnection() {
+  network_->in_flight_total_ -= in_flight_counted_;
   for (int side = 0; side < 2; ++side) {
     CancelPipeEvents(side);
     if (ep_[side].notify_event != 0) scheduler().Cancel(ep_[side].notify_event);
@@ -80,6 +82,7 @@ bool SimConnection::Write(int side, SharedBytes data) {
 
 void SimConnection::AfterWrite(int side) {
   Pipe& p = pipe_[side];
+  Touch();
   if (!p.dirty) {
     p.dirty = true;
     network_->MarkDirty(this, side);
@@ -106,6 +109,7 @@ void SimConnection::Shutdown(int side) {
 }
 
 void SimConnection::Close(int side) {
+  Touch();
   Endpoint& ep = ep_[side];
   if (ep.state == State::kClosed) return;
   const bool was_alive = ep.state == State::kOpen || ep.state == State::kConnecting;
@@ -124,6 +128,7 @@ void SimConnection::Close(int side) {
 }
 
 void SimConnection::Reset(int side) {
+  Touch();
   Endpoint& ep = ep_[side];
   if (ep.state == State::kClosed) return;
   const bool was_alive = ep.state == State::kOpen || ep.state == State::kConnecting;
@@ -160,6 +165,7 @@ void SimConnection::SetReadPaused(int side, bool paused) {
 }
 
 void SimConnection::Release(int side) {
+  Touch();
   Endpoint& ep = ep_[side];
   ep.stream = nullptr;
   // seam.h: destroying a stream that was neither closed nor reset resets it; after Close() the
@@ -190,6 +196,7 @@ uint64_t SimConnection::InFlight(int side) const {
 }
 
 void SimConnection::Purge(int side) {
+  Touch();
   Pipe& p = pipe_[side];
   p.data.Clear(network_->pool_);
   p.sent = p.arrived = p.consumed = p.written;
@@ -359,6 +366,7 @@ void SimConnection::ScheduleNetworkReset() {
 }
 
 void SimConnection::Abort(Cause cause0, Cause cause1) {
+  Touch();
   const Cause causes[2] = {cause0, cause1};
   for (int side = 0; side < 2; ++side) {
     Endpoint& ep = ep_[side];
@@ -407,6 +415,7 @@ void SimConnection::DeliverClosed(int side) {
 }
 
 void SimConnection::DropArrived(int side) {
+  Touch();
   Pipe& in = pipe_[1 - side];
   const uint64_t n = in.arrived - in.consumed;
   if (n == 0) return;
@@ -419,6 +428,7 @@ void SimConnection::DropArrived(int side) {
 }
 
 void SimConnection::Deliver(int side) {
+  Touch();
   Endpoint& ep = ep_[side];
   Pipe& in = pipe_[1 - side];
   if (ep.state == State::kClosed) {
@@ -475,6 +485,7 @@ void SimConnection::OnNotify(int side) {
 }
 
 void SimConnection::Established() {
+  Touch();
   if (ep_[0].state == State::kConnecting) ep_[0].state = State::kOpen;
 }
 

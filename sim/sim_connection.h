@@ -68,6 +68,14 @@ class SimConnection {
   void Release(int side);  // the user's SimStream is gone
 
   // Driven by the network.
+  // InFlight() may change: list this connection for the network's next recount. Called by every
+  // member function that changes a state, `written` or `consumed`.
+  void Touch() {
+    if (!in_flight_touched_) {
+      in_flight_touched_ = true;
+      network_->TouchInFlight(id_);
+    }
+  }
   void Transmit(int side);    // turn-end flush of side's pipe
   void Established();         // the SYN-ACK reached the dialer
   // Bytes from `side` arrive no earlier than `time` (the server's data cannot beat its SYN-ACK).
@@ -75,6 +83,10 @@ class SimConnection {
   void Resume(int side);      // side's pipe may flow again (heal)
   void ScheduleNetworkReset();
   void DetachAll();           // the network is being destroyed
+  // What SimNetwork::BytesInFlight() last counted for this connection, and whether the
+  // connection is listed for a recount (see Touch()).
+  uint64_t in_flight_counted_ = 0;
+  bool in_flight_touched_ = false;
 
  private:
   enum class State : uint8_t { kConnecting, kOpen, kClosed, kDead };

@@ -294,9 +294,17 @@ NetworkStats SimNetwork::stats() const {
 }
 
 uint64_t SimNetwork::BytesInFlight() const {
-  uint64_t total = 0;
-  for (const auto& [id, c] : connections_) total += c->InFlight(0) + c->InFlight(1);
-  return total;
+  for (const uint64_t id : in_flight_touched_) {
+    auto it = connections_.find(id);
+    if (it == connections_.end()) continue;  // destroyed: its destructor took its count back
+    SimConnection& c = *it->second;
+    c.in_flight_touched_ = false;
+    const uint64_t n = c.InFlight(0) + c.InFlight(1);
+    in_flight_total_ = in_flight_total_ - c.in_flight_counted_ + n;
+    c.in_flight_counted_ = n;
+  }
+  in_flight_touched_.clear();
+  return in_flight_total_;
 }
 
 // ---- Listen and dial -------------------------------------------------------------------------

@@ -213,6 +213,7 @@ class SimNetwork {
   // Connection plumbing (called by SimConnection).
   void MarkDirty(SimConnection* connection, int side);
   void MarkGarbage(uint64_t connection_id);
+  void TouchInFlight(uint64_t connection_id) { in_flight_touched_.push_back(connection_id); }
   SimConnection* FindConnection(uint64_t id);
 
   NetworkOptions options_;
@@ -227,6 +228,12 @@ class SimNetwork {
   std::map<uint64_t, std::unique_ptr<SimConnection>> connections_;
   std::vector<std::pair<SimConnection*, int>> dirty_;
   std::vector<uint64_t> garbage_;
+  // BytesInFlight() is kept incrementally: a connection whose counted state may have changed
+  // during an event lists itself here (SimConnection::Touch), and BytesInFlight() recounts only
+  // those. The runner asks after every event; scanning every connection made a 10,000-subscriber
+  // run quadratic (74 % of its time).
+  mutable std::vector<uint64_t> in_flight_touched_;
+  mutable uint64_t in_flight_total_ = 0;
   uint64_t next_dial_id_ = 1;
   uint64_t next_connection_id_ = 1;
   uint64_t next_stream_id_ = 1;

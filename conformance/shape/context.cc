@@ -460,9 +460,13 @@ std::optional<ClientRef> Context::Ref(const Node& n, const RefOptions& opt) {
     return std::nullopt;
   }
   if (!ok) return std::nullopt;
+  // First occurrence wins; a flag per member keeps this linear (a 100,000-client cohort).
+  std::vector<bool> seen(sc_.members.size());
   for (uint32_t m : members) {
-    if (std::find(ref.members.begin(), ref.members.end(), m) == ref.members.end())
+    if (!seen[m]) {
+      seen[m] = true;
       ref.members.push_back(m);
+    }
   }
   if (opt.single && ref.members.size() != 1) {
     Error(n, Q(ref.text) + " names " + std::to_string(ref.members.size()) +

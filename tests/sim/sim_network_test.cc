@@ -526,6 +526,51 @@ TEST(SimNetworkBackpressure, ReceiveWindowBoundsBytesInFlightToAPausedReader) {
   EXPECT_TRUE(p.client->Writable());
 }
 
+TEST(SimNetworkBackpressure, BytesInFlightFollowsWritesReadsClosesAndDestruction) {
+  // BytesInFlight() is kept incrementally (only connections touched since the last call are
+  // recounted); each step below changes one input of the count.
+  TwoHosts t(Options(kMillisecond));
+  StreamPair busy = Connect(t.net, *t.a, *t.b, 80);
+  StreamPair idle = Connect(t.net, *t.a, *t.b, 81);
+  Recorder rb, ri;
+  busy.server->SetHandler(&rb);
+  idle.server->SetHandler(&ri);
+  EXPECT_EQ(t.net.BytesInFlight(), 0u);
+  busy.server->SetReadPaused(true);
+  ASSERT_TRUE(busy.client->Write(std::vector<uint8_t>(1000, 1)));
+  EXPECT_EQ(t.net.BytesInFlight(), 1000u);  // written, not yet sent
+  ASSERT_TRUE(t.net.RunUntilIdle().ok());
+  EXPECT_EQ(t.net.BytesInFlight(), 1000u);  // arrived at a paused reader
+  ASSERT_TRUE(idle.client->Write(std::vector<uint8_t>(10, 2)));
+  EXPECT_EQ(t.net.BytesInFlight(), 1010u);
+  ASSERT_TRUE(t.net.RunUntilIdle().ok());
+  EXPECT_EQ(ri.received.size(), 10u);
+  EXPECT_EQ(t.net.BytesInFlight(), 1000u);
+  busy.server->SetReadPaused(false);
+  ASSERT_TRUE(t.net.RunUntilIdle().ok());
+  EXPECT_EQ(rb.received.size(), 1000u);
+  EXPECT_EQ(t.net.BytesInFlight(), 0u);
+  // A receiver that closes can no longer take its bytes: they stop counting.
+  busy.server->SetReadPaused(true);
+  ASSERT_TRUE(busy.client->Write(std::vector<uint8_t>(300, 3)));
+  ASSERT_TRUE(t.net.RunUntilIdle().ok());
+  EXPECT_EQ(t.net.BytesInFlight(), 300u);
+  busy.server->Close();
+  EXPECT_EQ(t.net.BytesInFlight(), 0u);
+  // A connection destroyed with bytes in flight takes its count with it.
+  idle.server->SetReadPaused(true);
+  ASSERT_TRUE(idle.client->Write(std::vector<uint8_t>(50, 4)));
+  ASSERT_TRUE(t.net.RunUntilIdle().ok());
+  EXPECT_EQ(t.net.BytesInFlight(), 50u);
+  idle.client.reset();
+  idle.server.reset();
+  busy.client.reset();
+  busy.server.reset();
+  ASSERT_TRUE(t.net.RunUntilIdle().ok());
+  EXPECT_EQ(t.net.BytesInFlight(), 0u);
+  EXPECT_EQ(t.net.stats().connections_live, 0u);
+}
+
 TEST(SimNetworkBackpressure, APerLinkWindowOverridesTheNetworkDefault) {
   TwoHosts t(Options(kMillisecond));
   LinkConfig small;
