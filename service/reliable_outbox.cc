@@ -1,6 +1,8 @@
 #include "service/reliable_outbox.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <iterator>
 
 namespace wpsim::service {
 
@@ -37,14 +39,35 @@ size_t ReliableOutbox::Ack(uint64_t sequence_id) {
 }
 
 bool AckIdCache::Contains(uint64_t ack_id) const {
-  return std::binary_search(ids_.begin(), ids_.end(), ack_id);
+  // The first run that ends at or after ack_id.
+  auto it = std::lower_bound(runs_.begin(), runs_.end(), ack_id,
+                             [](const Run& r, uint64_t id) { return r.last < id; });
+  return it != runs_.end() && it->first <= ack_id;
 }
 
 void AckIdCache::Insert(uint64_t ack_id) {
-  auto it = std::lower_bound(ids_.begin(), ids_.end(), ack_id);
-  if (it != ids_.end() && *it == ack_id) return;
-  ids_.insert(it, ack_id);
-  if (ids_.size() > kAckIdsMax) ids_.erase(ids_.begin());
+  // The common case: the next id of the newest run.
+  if (!runs_.empty() && runs_.back().last != UINT64_MAX && runs_.back().last + 1 == ack_id) {
+    runs_.back().last = ack_id;
+    return;
+  }
+  auto it = std::lower_bound(runs_.begin(), runs_.end(), ack_id,
+                             [](const Run& r, uint64_t id) { return r.last < id; });
+  if (it != runs_.end() && it->first <= ack_id) return;  // already there
+  const bool joins_next = it != runs_.end() && it->first == ack_id + 1;
+  const bool joins_previous =
+      it != runs_.begin() && std::prev(it)->last != UINT64_MAX && std::prev(it)->last + 1 == ack_id;
+  if (joins_previous && joins_next) {
+    std::prev(it)->last = it->last;
+    runs_.erase(it);
+  } else if (joins_previous) {
+    std::prev(it)->last = ack_id;
+  } else if (joins_next) {
+    it->first = ack_id;
+  } else {
+    runs_.insert(it, Run{ack_id, ack_id});
+    if (runs_.size() > kRunsMax) runs_.erase(runs_.begin());
+  }
 }
 
 }  // namespace wpsim::service

@@ -67,17 +67,24 @@ class ReliableOutbox {
 
 // The set of ackIds a logical connection has processed successfully (PROTOCOL.md §5.2). A
 // repeat of one of them is answered with Duplicate and not executed again; failed requests are
-// not recorded, so they can be retried. Bounded: past kAckIdsMax the oldest (smallest) id is
-// forgotten (the SDK numbers ackIds upwards from 1, so the smallest is the oldest).
+// not recorded, so they can be retried. Kept as sorted runs of consecutive ids: SDK clients
+// number their ackIds upwards from 1, so a connection's whole history is one run whatever its
+// length (memory and time per request stay constant on a long-lived publisher). Bounded: past
+// kRunsMax runs the oldest (smallest) run is forgotten, so ids with gaps between them cost at
+// most kRunsMax * 16 bytes per connection.
 class AckIdCache {
  public:
-  static constexpr size_t kAckIdsMax = 65536;
+  static constexpr size_t kRunsMax = 4096;
   bool Contains(uint64_t ack_id) const;
   void Insert(uint64_t ack_id);
-  size_t size() const { return ids_.size(); }
+  size_t runs() const { return runs_.size(); }
 
  private:
-  std::vector<uint64_t> ids_;  // sorted
+  struct Run {
+    uint64_t first;
+    uint64_t last;  // inclusive
+  };
+  std::vector<Run> runs_;  // sorted, disjoint and not adjacent (adjacent runs are merged)
 };
 
 }  // namespace wpsim::service

@@ -65,15 +65,44 @@ TEST(ReliableOutbox, KeepsOrderAcrossRingWraparound) {
   EXPECT_EQ(kept.front(), acked + 1);
 }
 
-TEST(AckIdCache, RemembersSuccessfulIdsAndForgetsTheOldestPastTheBound) {
+TEST(AckIdCache, RemembersSuccessfulIdsInAnyOrder) {
   AckIdCache cache;
-  cache.Insert(7);
-  EXPECT_TRUE(cache.Contains(7));
-  EXPECT_FALSE(cache.Contains(8));
-  for (uint64_t i = 100; i < 100 + AckIdCache::kAckIdsMax; ++i) cache.Insert(i);
-  EXPECT_FALSE(cache.Contains(7));
-  EXPECT_TRUE(cache.Contains(100));
-  EXPECT_EQ(cache.size(), AckIdCache::kAckIdsMax);
+  for (uint64_t id : {7u, 3u, 5u, 4u, 9u, 5u}) cache.Insert(id);
+  for (uint64_t id : {3u, 4u, 5u, 7u, 9u}) EXPECT_TRUE(cache.Contains(id)) << id;
+  for (uint64_t id : {0u, 1u, 2u, 6u, 8u, 10u}) EXPECT_FALSE(cache.Contains(id)) << id;
+  EXPECT_EQ(cache.runs(), 3u);  // 3-5, 7, 9
+  cache.Insert(6);
+  cache.Insert(8);
+  EXPECT_EQ(cache.runs(), 1u);  // 3-9
+  cache.Insert(UINT64_MAX);
+  cache.Insert(UINT64_MAX - 1);
+  cache.Insert(0);
+  EXPECT_TRUE(cache.Contains(UINT64_MAX));
+  EXPECT_TRUE(cache.Contains(0));
+  EXPECT_FALSE(cache.Contains(2));
+  EXPECT_EQ(cache.runs(), 3u);
+}
+
+// A long-lived publisher numbering its ackIds upwards (what the SDKs do): every id stays
+// known, in one run. Before, the cache held the last 65,536 ids one by one (512 KiB per such
+// connection, the soak's heap grew with it) and forgot id 1 after them; each insert past the
+// bound also moved the whole 512 KiB vector.
+TEST(AckIdCache, ConsecutiveIdsAreAllRememberedInOneRun) {
+  AckIdCache cache;
+  for (uint64_t id = 1; id <= 1'000'000; ++id) cache.Insert(id);
+  EXPECT_TRUE(cache.Contains(1));
+  EXPECT_TRUE(cache.Contains(1'000'000));
+  EXPECT_FALSE(cache.Contains(1'000'001));
+  EXPECT_EQ(cache.runs(), 1u);
+}
+
+TEST(AckIdCache, IdsWithGapsForgetTheOldestRunPastTheBound) {
+  AckIdCache cache;
+  for (uint64_t i = 0; i < AckIdCache::kRunsMax + 10; ++i) cache.Insert(2 * i + 1);  // odd ids
+  EXPECT_EQ(cache.runs(), AckIdCache::kRunsMax);
+  for (uint64_t i = 0; i < 10; ++i) EXPECT_FALSE(cache.Contains(2 * i + 1)) << 2 * i + 1;
+  EXPECT_TRUE(cache.Contains(2 * 10 + 1));
+  EXPECT_TRUE(cache.Contains(2 * (AckIdCache::kRunsMax + 9) + 1));
 }
 
 }  // namespace
