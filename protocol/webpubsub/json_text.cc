@@ -90,10 +90,10 @@ bool JsonScanner::Consume(char c) {
   return false;
 }
 
-std::optional<JsonKind> JsonScanner::Value(std::string_view* raw) {
+std::optional<JsonKind> JsonScanner::Value(std::string_view* raw, int depth) {
   SkipWhitespace();
   const size_t start = pos_;
-  auto kind = ValueAt(0);
+  auto kind = ValueAt(depth);
   if (kind) *raw = text_.substr(start, pos_ - start);
   return kind;
 }

@@ -29,8 +29,10 @@ class JsonScanner {
   bool AtEnd() const { return pos_ >= text_.size(); }
   // Consumes `c` (after whitespace) if it is next.
   bool Consume(char c);
-  // Validates one value (after whitespace); on success sets *raw to its exact source slice.
-  std::optional<JsonKind> Value(std::string_view* raw);
+  // Validates one value (after whitespace) that sits `depth` levels inside the document (0:
+  // the document itself, 1: a member of the top-level object); on success sets *raw to its
+  // exact source slice. The document as a whole nests at most kJsonDepthMax levels.
+  std::optional<JsonKind> Value(std::string_view* raw, int depth = 0);
   // Validates one string literal (after whitespace); *raw includes the quotes.
   bool String(std::string_view* raw);
   size_t position() const { return pos_; }
@@ -60,7 +62,7 @@ bool ForEachJsonMember(std::string_view text, F&& on_member) {
     while (true) {
       std::string_view key, value;
       if (!s.String(&key) || !s.Consume(':')) return false;
-      auto kind = s.Value(&value);
+      auto kind = s.Value(&value, /*depth=*/1);  // the object itself is the first level
       if (!kind || !on_member(key, *kind, value)) return false;
       if (s.Consume(',')) continue;
       if (s.Consume('}')) break;

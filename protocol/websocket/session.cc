@@ -516,8 +516,12 @@ Status Session::Ping(std::span<const uint8_t> payload) {
 
 void Session::Close(Nanos now, uint16_t code, std::string_view reason) {
   if (state_ != State::kOpen) return;
-  WPSIM_ASSERT(IsValidCloseCode(code));
-  QueueClose(code, reason);  // cuts the reason to what a Close frame can carry
+  WPSIM_ASSERT(IsValidCloseCode(code) || code == close_code::kNoStatus);
+  if (code == close_code::kNoStatus) {
+    QueueFrame(Opcode::kClose, true, {});  // RFC 6455 §7.1.5: no status code, so no reason
+  } else {
+    QueueClose(code, reason);  // cuts the reason to what a Close frame can carry
+  }
   state_ = State::kClosing;
   deadlines_ = {};
   deadlines_[kCloseWait] = now + options_.close_timeout;

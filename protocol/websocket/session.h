@@ -137,7 +137,8 @@ class Session {
   Status Ping(std::span<const uint8_t> payload = {});
   // Starts the closing handshake (no-op unless open). `code` must be IsValidCloseCode; any
   // reason is accepted and the frame carries CloseReasonForFrame(reason) (at most 123 bytes,
-  // cut at a UTF-8 boundary). The kClosed event reports what the frame carried.
+  // cut at a UTF-8 boundary). close_code::kNoStatus (1005) sends a Close frame without a
+  // payload (no status code, so no reason). The kClosed event reports what the frame carried.
   void Close(Nanos now, uint16_t code, std::string_view reason = {});
 
   // --- time ---

@@ -47,6 +47,17 @@ TEST(JsonScanner, ReportsTheExactSourceSliceOfEachMember) {
   EXPECT_FALSE(ForEachJsonMember("{\"a\":1} x", [](auto, auto, auto) { return true; }));
 }
 
+// The object counts as the first level (System.Text.Json's MaxDepth applies to the whole
+// document): a member value may nest kJsonDepthMax - 1 levels, not kJsonDepthMax.
+TEST(JsonScanner, CountsTheObjectItselfInTheDepthOfItsMembers) {
+  auto members = [](int levels) {
+    return ForEachJsonMember("{\"data\":" + std::string(levels, '[') + std::string(levels, ']') + "}",
+                             [](auto, auto, auto) { return true; });
+  };
+  EXPECT_TRUE(members(kJsonDepthMax - 1));
+  EXPECT_FALSE(members(kJsonDepthMax));
+}
+
 TEST(JsonString, DecodesEscapesAndSurrogatePairs) {
   EXPECT_EQ(DecodeJsonString(R"("a\"b\\c\/d\n\u00e9\uD83D\uDE00")"),
             "a\"b\\c/d\n\xc3\xa9\xf0\x9f\x98\x80");

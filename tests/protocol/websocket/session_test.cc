@@ -202,6 +202,21 @@ TEST(WebSocketSession, CloseWithAnOverlongOrInvalidReasonSendsTheCutReason) {
             std::vector<std::string>{"close 1000 \"ok\""});
 }
 
+// 1005 is never sent on the wire (RFC 6455 §7.1.5): asked for it, the session sends an empty
+// Close frame, which the peer reports as 1005.
+TEST(WebSocketSession, CloseWithNoStatusSendsAnEmptyCloseFrame) {
+  Session client(Role::kClient, SessionOptions{}, sim::Rng(5));
+  Session server(Role::kServer, SessionOptions{});
+  client.Close(0, close_code::kNoStatus, "ignored");
+  EXPECT_EQ(client.state(), State::kClosing);
+  server.Receive(0, AsBytes(TakeAll(client)));
+  auto ev = server.PollEvent();
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_EQ(ev->cause, CloseCause::kPeerClosed);
+  EXPECT_EQ(ev->close_code, close_code::kNoStatus);
+  EXPECT_EQ(ev->close_reason, "");
+}
+
 TEST(WebSocketSession, OversizedFrameHeaderIsRefusedWith1009BeforeAnyPayload) {
   SessionOptions o;
   o.message_bytes_max = 1024;
