@@ -12,6 +12,7 @@
 
 #include "clients/app_server.h"
 #include "clients/mqtt_client.h"
+#include "clients/rest_client.h"
 #include "clients/ws_client.h"
 #include "protocol/auth/connection_string.h"
 #include "protocol/auth/tokens.h"
@@ -104,6 +105,16 @@ class PreviewSim : public ::testing::Test {
     return *mqtt_.back();
   }
 
+  clients::RestClient& Rest() {
+    if (!rest_) {
+      clients::RestClientOptions o;
+      o.service = sim::Address{"service", 80};
+      o.connection_string = cs_;
+      rest_ = std::make_unique<clients::RestClient>(*client_host_, "rest", o);
+    }
+    return *rest_;
+  }
+
   void Run(sim::Nanos duration = sim::kSecond) { testing::RunNetwork(net_, duration); }
 
   static void Send(WsClient& c, std::string_view text) { ASSERT_TRUE(c.SendRawText(text).ok()); }
@@ -143,6 +154,7 @@ class PreviewSim : public ::testing::Test {
   auth::ConnectionString cs_;
   std::vector<std::unique_ptr<WsClient>> ws_;
   std::vector<std::unique_ptr<MqttClient>> mqtt_;
+  std::unique_ptr<clients::RestClient> rest_;
 };
 
 wps::InvokeRequest Invoke(std::string id, std::string event,
@@ -533,6 +545,34 @@ TEST_F(PreviewSim, StreamNoEchoKeepsThePublishersOwnFragmentsAway) {
   ASSERT_EQ(at_quiet.size(), 1u);
   EXPECT_EQ(at_quiet[0].stream->stream_id, "l");
   EXPECT_EQ(ReceivedOf<wps::GroupDataMessage>(loud).size(), 2u);
+}
+
+// STREAM-005: a sendToGroup role revoked mid-stream ends the stream on its next fragment.
+TEST_F(PreviewSim, RevokedRoleEndsTheStreamWithForbidden) {
+  WsClient& pub = Json("pub", {"webpubsub.sendToGroup"});
+  WsClient& sub = Json("sub");
+  Run();
+  Send(sub, wps::EncodeJoinGroupRequest("g", std::nullopt));
+  Send(pub, wps::EncodeStreamStartRequest(Start("g", "s")));
+  Send(pub, Data("s", 1, wps::Payload::Text("allowed")));
+  Run();
+  auto connected = ReceivedOf<wps::ConnectedMessage>(pub);
+  ASSERT_EQ(connected.size(), 1u);
+  Rest().Call("DELETE",
+              "/api/hubs/hub/permissions/sendToGroup/connections/" + connected[0].connection_id +
+                  "?targetName=g",
+              "", "", "revoke");
+  Run();
+  Send(pub, Data("s", 2, wps::Payload::Text("refused")));
+  Run();
+  EXPECT_EQ(StreamAnswers(Received(pub)),
+            (std::vector<std::string>{"ack s 1", "ack s 2", "closed s Forbidden"}));
+  auto messages = ReceivedOf<wps::GroupDataMessage>(sub);
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[0].payload, wps::Payload::Text("allowed"));
+  EXPECT_TRUE(messages[1].stream->end_of_stream);
+  EXPECT_EQ(messages[1].stream->stream_sequence_id, 2u);
+  EXPECT_EQ(messages[1].stream->error->name, "Forbidden");
 }
 
 }  // namespace
