@@ -27,6 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   wps::DecodeOptions streaming;
   streaming.enable_streaming = true;
+  streaming.enable_invocations = true;  // invoke / cancelInvocation round-trip too
   auto stream_request = wps::DecodeRequest(text, streaming);
   if (stream_request.ok()) {
     auto again = wps::DecodeRequest(wps::EncodeRequest(*stream_request).view(), streaming);

@@ -12,12 +12,14 @@
 //  * protobuf connections decode UpstreamMessages into the same requests and run the same
 //    handler; only the wire format of what they receive differs (text frames are refused with
 //    1003, malformed messages with 1007).
+#include "service/client_connection.h"
+
+#include "base/encoding.h"
 #include "protocol/protobuf/messages.h"
 #include "protocol/webpubsub/json_text.h"
 #include "protocol/webpubsub/service_messages.h"
 #include "protocol/websocket/frame.h"
 #include "service/front.h"
-#include "service/client_connection.h"
 #include "service/service.h"
 #include "service/upstream.h"
 
@@ -65,6 +67,11 @@ ClientConnection::ClientConnection(Service& service, Hub& hub, ClientKind kind,
 
 ClientConnection::~ClientConnection() {
   if (alive_) *alive_ = false;
+  if (streams_) {
+    for (auto& [id, stream] : *streams_) {
+      if (stream.idle_timer != 0) service_.runtime().CancelTimer(stream.idle_timer);
+    }
+  }
   if (recovery_timer_ != 0) service_.runtime().CancelTimer(recovery_timer_);
 }
 
@@ -129,6 +136,7 @@ void ClientConnection::Deliver(OutboundMessage& message) {
   if (ended_) return;
   switch (kind_) {
     case ClientKind::kRaw:
+      if (!message.has_payload()) break;  // a bare end-of-stream has no raw form
       if (front_ != nullptr && !front_->SendEncoded(message.RawFrame()).ok()) {
         Fail(ws::close_code::kPolicyViolation, "slow consumer");
       }
@@ -150,11 +158,13 @@ void ClientConnection::Deliver(OutboundMessage& message) {
       break;
     }
     case ClientKind::kProtobuf:
+      if (!message.has_payload()) break;  // stream info has no protobuf form here (§9.1)
       if (front_ != nullptr && !front_->SendEncoded(message.ProtobufFrame()).ok()) {
         Fail(ws::close_code::kPolicyViolation, "slow consumer");
       }
       break;
     case ClientKind::kReliableProtobuf: {
+      if (!message.has_payload()) break;
       const SharedBytes& body = message.ProtobufSequencedBody();
       if (!outbox_) outbox_ = std::make_unique<ReliableOutbox>(service_.options().reliable_limits);
       const uint64_t id = outbox_->Push(body, message.ttl_expires_at);
@@ -204,7 +214,10 @@ void ClientConnection::OnMessage(ws::Opcode opcode, std::span<const uint8_t> pay
   }
   const wps::FrameType frame_type =
       opcode == ws::Opcode::kText ? wps::FrameType::kText : wps::FrameType::kBinary;
-  Result<wps::Request> request = wps::DecodeRequestFrame(frame_type, payload);
+  wps::DecodeOptions options;
+  options.enable_invocations = true;
+  options.enable_streaming = true;
+  Result<wps::Request> request = wps::DecodeRequestFrame(frame_type, payload, options);
   if (!request.ok()) {
     const uint16_t code = wps::CloseCodeFor(request.error());
     Fail(code, code == wps::kCloseInvalidPayload ? wps::kInvalidMessageCloseReason
@@ -300,7 +313,162 @@ void ClientConnection::HandleRequest(wps::Request& request) {
     if (IsReliable(kind_) && outbox_) outbox_->Ack(ack->sequence_id);
   } else if (std::holds_alternative<wps::PingRequest>(request)) {
     SendControl(IsProtobuf(kind_) ? pb::EncodePong() : wps::EncodePong());
+  } else if (auto* invoke = std::get_if<wps::InvokeRequest>(&request)) {
+    HandleInvoke(*invoke);
+  } else if (auto* cancel = std::get_if<wps::CancelInvocationRequest>(&request)) {
+    HandleCancelInvocation(*cancel);
+  } else if (auto* start = std::get_if<wps::StreamStartRequest>(&request)) {
+    HandleStreamStart(*start);
+  } else if (auto* data = std::get_if<wps::StreamDataRequest>(&request)) {
+    HandleStreamData(*data);
+  } else if (auto* end = std::get_if<wps::StreamEndRequest>(&request)) {
+    HandleStreamEnd(*end);
   }
+}
+
+// ---- Group streams (PROTOCOL.md §9.1; docs/conformance.md STREAM-*) -------------------------
+//
+// A stream is this connection's: the start is checked like a sendToGroup (role for the group)
+// and answered streamAck{expectedSequenceId:1}. Each accepted fragment n (== expected) is
+// published to the group as a group message with `stream:{streamId, streamSequenceId:n}` and
+// answered streamAck{n+1}; a lower n is a duplicate (not republished, re-acked), a higher one
+// streamNack InvalidSequenceId; a keepalive only restarts the idle timer. streamEnd publishes a
+// payload-less terminal message (streamSequenceId = the next number, endOfStream, `error`
+// UserError when the publisher gave one) and answers streamClosed. Idle timeout: the terminal
+// message carries IdleTimeout and the publisher gets streamClosed IdleTimeout. A role revoked
+// mid-stream ends it with Forbidden; the publisher's connection ending ends it with Cancelled
+// (a reliable connection waiting for recovery keeps its streams until then).
+
+void ClientConnection::HandleStreamStart(const wps::StreamStartRequest& start) {
+  auto refuse = [&](std::string_view name, std::string message) {
+    SendControl(wps::EncodeStreamClosed(start.stream_id,
+                                        wps::AckError{std::string(name), std::move(message)}));
+  };
+  if (!service_.options().HasBug(Bug::kSkipRoleCheck) && !permissions_.CanSendTo(start.group)) {
+    refuse(wps::kAckErrorForbidden,
+           "The client does not have permission to send to group '" + start.group + "'.");
+    return;
+  }
+  const ConnectionLimits& limits = service_.options().limits;
+  if (start.idle_timeout_ms > limits.stream_idle_timeout_ms_max) {
+    refuse(wps::kAckErrorBadRequest, "idleTimeoutMs may be at most " +
+                                         std::to_string(limits.stream_idle_timeout_ms_max) + ".");
+    return;
+  }
+  if (streams_ && streams_->contains(start.stream_id)) {
+    refuse(wps::kAckErrorBadRequest,
+           "The stream '" + start.stream_id + "' is already active on this connection.");
+    return;
+  }
+  if (streams_ && streams_->size() >= limits.streams_per_connection_max) {
+    refuse(wps::kAckErrorBadRequest, "The connection already has " +
+                                         std::to_string(streams_->size()) +
+                                         " active streams, the most one connection may have.");
+    return;
+  }
+  if (!streams_) streams_ = std::make_unique<StreamMap>();
+  GroupStream stream;
+  stream.group = start.group;
+  stream.idle_timeout = static_cast<sim::Nanos>(start.idle_timeout_ms) * sim::kMillisecond;
+  stream.no_echo = start.no_echo;
+  auto [it, inserted] = streams_->emplace(start.stream_id, std::move(stream));
+  ArmStreamIdle(it->first, it->second);
+  SendControl(wps::EncodeStreamAck(start.stream_id, 1));
+}
+
+void ClientConnection::HandleStreamData(wps::StreamDataRequest& data) {
+  auto it = streams_ ? streams_->find(data.stream_id) : StreamMap::iterator();
+  if (!streams_ || it == streams_->end()) {
+    SendControl(wps::EncodeStreamClosed(
+        data.stream_id,
+        wps::AckError{"StreamNotFound",
+                      "The stream '" + data.stream_id + "' is not active on this connection."}));
+    return;
+  }
+  GroupStream& stream = it->second;
+  if (data.IsKeepalive()) {
+    ArmStreamIdle(it->first, stream);
+    return;
+  }
+  const uint64_t n = *data.stream_sequence_id;
+  if (n < stream.expected) {  // a resend after recovery: already published
+    ArmStreamIdle(it->first, stream);
+    SendControl(wps::EncodeStreamAck(it->first, stream.expected));
+    return;
+  }
+  if (n > stream.expected) {
+    SendControl(wps::EncodeStreamNack(it->first, wps::kStreamNackInvalidSequenceId,
+                                      "Expected streamSequenceId " +
+                                          std::to_string(stream.expected) + ", got " +
+                                          std::to_string(n) + ".",
+                                      stream.expected));
+    return;
+  }
+  if (!service_.options().HasBug(Bug::kSkipRoleCheck) && !permissions_.CanSendTo(stream.group)) {
+    const std::string message =
+        "The client no longer has permission to send to group '" + stream.group + "'.";
+    CloseStream(it, wps::StreamDataError{"Forbidden", message, std::nullopt},
+                wps::AckError{"Forbidden", message});
+    return;
+  }
+  ++stream.expected;
+  ArmStreamIdle(it->first, stream);
+  const std::string stream_id = it->first;
+  PublishStream(stream, std::move(*data.payload),
+                wps::StreamInfo{stream_id, n, false, std::nullopt});
+  if (ended_) return;
+  // The fan-out may have ended streams (never this one: only End() closes others).
+  SendControl(wps::EncodeStreamAck(stream_id, n + 1));
+}
+
+void ClientConnection::HandleStreamEnd(const wps::StreamEndRequest& end) {
+  auto it = streams_ ? streams_->find(end.stream_id) : StreamMap::iterator();
+  if (!streams_ || it == streams_->end()) {
+    SendControl(wps::EncodeStreamClosed(
+        end.stream_id, wps::AckError{"StreamNotFound", "The stream '" + end.stream_id +
+                                                           "' is not active on this connection."}));
+    return;
+  }
+  std::optional<wps::StreamDataError> error;
+  if (end.error) {
+    error = wps::StreamDataError{"UserError", end.error->message, end.error->user_error_code};
+  }
+  CloseStream(it, std::move(error), std::nullopt);
+}
+
+void ClientConnection::ArmStreamIdle(const std::string& stream_id, GroupStream& stream) {
+  sim::Runtime& runtime = service_.runtime();
+  if (stream.idle_timer != 0) runtime.CancelTimer(stream.idle_timer);
+  stream.idle_timer = runtime.SetTimer(runtime.Now() + stream.idle_timeout, [this, stream_id] {
+    if (!streams_) return;
+    auto it = streams_->find(stream_id);
+    if (it == streams_->end()) return;
+    it->second.idle_timer = 0;
+    const std::string message = "The stream was idle for longer than its idle timeout.";
+    CloseStream(it, wps::StreamDataError{"IdleTimeout", message, std::nullopt},
+                wps::AckError{"IdleTimeout", message});
+  });
+}
+
+void ClientConnection::PublishStream(const GroupStream& stream, std::optional<wps::Payload> payload,
+                                     wps::StreamInfo info) {
+  OutboundMessage message =
+      OutboundMessage::GroupStream(stream.group, user_id, std::move(payload), std::move(info));
+  FanoutOptions options;
+  if (stream.no_echo) options.no_echo_sender = this;
+  hub_.SendToGroup(stream.group, message, options);
+}
+
+void ClientConnection::CloseStream(StreamMap::iterator it,
+                                   std::optional<wps::StreamDataError> error,
+                                   std::optional<wps::AckError> closed_error, bool tell_publisher) {
+  const std::string stream_id = it->first;
+  GroupStream stream = std::move(it->second);
+  streams_->erase(it);
+  if (stream.idle_timer != 0) service_.runtime().CancelTimer(stream.idle_timer);
+  PublishStream(stream, std::nullopt,
+                wps::StreamInfo{stream_id, stream.expected, true, std::move(error)});
+  if (tell_publisher && !ended_) SendControl(wps::EncodeStreamClosed(stream_id, closed_error));
 }
 
 void ClientConnection::Fail(uint16_t code, std::string_view reason) {
@@ -370,6 +538,12 @@ bool ClientConnection::Recover(Front* front, std::string_view token) {
 void ClientConnection::End(std::string_view reason) {
   if (ended_) return;
   ended_ = true;
+  // Streams this connection published end for their subscribers (Cancelled).
+  while (streams_ && !streams_->empty() && !service_.stopping()) {
+    CloseStream(streams_->begin(),
+                wps::StreamDataError{"Cancelled", "The publishing connection ended.", std::nullopt},
+                std::nullopt, /*tell_publisher=*/false);
+  }
   // Every connection in a hub passed `connect`; its logical end is `disconnected` (§4.3, §12.5).
   if (!service_.options().hubs.empty()) {
     service_.upstream().Disconnected(MakeUpstreamContext(), reason);
@@ -438,6 +612,84 @@ void ClientConnection::HandleUserEvent(wps::EventRequest& event) {
         Remember(ack_id);
         SendAck(ack_id);
       });
+}
+
+// An `invoke` (§9.2; docs/conformance.md INVOKE-*). The mapping onto the event handler is
+// undocumented; wpsim's choice: a user event `<event>` (ce-type azure.webpubsub.user.<event>,
+// so unmodified handlers such as @azure/web-pubsub-express serve it) carrying the header
+// ce-invocationId, the payload's Content-Type and body (no payload: application/octet-stream,
+// empty). A 2xx answer is `success:true` with the body as dataType/data by its Content-Type
+// (empty: no data); anything else is `success:false` with error name BadRequest (a 4xx),
+// Timeout (every attempt timed out) or InternalServerError (5xx, network, validation, no
+// handler). The invokeResponse is unsequenced, like an ack.
+void ClientConnection::HandleInvoke(wps::InvokeRequest& invoke) {
+  const std::string id = invoke.invocation_id;
+  auto send_error = [&](std::string_view name, std::string message) {
+    SendControl(wps::EncodeInvokeError(id, name, message));
+  };
+  if (invoke.target != wps::kInvokeTargetEvent) {
+    send_error(wps::kAckErrorBadRequest,
+               "The invocation target '" + invoke.target + "' is not supported.");
+    return;
+  }
+  if (invocations_ && invocations_->contains(id)) {
+    send_error(wps::kAckErrorBadRequest, "The invocation id '" + id + "' is already in use.");
+    return;
+  }
+  if (!service_.upstream().HasHandler(hub_.name(), EventKind::kUser, invoke.event)) {
+    send_error(wps::kAckErrorInternalServerError,
+               "No event handler is configured for event '" + invoke.event + "'.");
+    return;
+  }
+  if (!invocations_)
+    invocations_ = std::make_unique<std::map<std::string, uint64_t, std::less<>>>();
+  const uint64_t ticket = next_invocation_ticket_++;
+  invocations_->emplace(id, ticket);
+  UpstreamContext context = MakeUpstreamContext();
+  context.extra_headers.emplace_back("ce-invocationId", id);
+  std::string content_type = "application/octet-stream";
+  std::string body;
+  if (invoke.payload) {
+    content_type = std::string(wps::HttpContentType(invoke.payload->type));
+    body = std::string(invoke.payload->data.view());
+  }
+  const std::string event = invoke.event;
+  service_.upstream().UserEvent(
+      context, event, std::move(content_type), std::move(body),
+      [this, alive = alive(), id, ticket, event](const UpstreamResult& result) {
+        if (!*alive || ended_ || !invocations_) return;
+        auto it = invocations_->find(id);
+        if (it == invocations_->end() || it->second != ticket) return;  // cancelled
+        invocations_->erase(it);
+        if (result.ok()) {
+          SendControl(wps::EncodeInvokeResponse(id, ReplyPayload(result)));
+          return;
+        }
+        std::string_view name = wps::kAckErrorInternalServerError;
+        if (result.outcome == UpstreamResult::Outcome::kTimeout) {
+          name = "Timeout";
+        } else if (result.outcome == UpstreamResult::Outcome::kResponse && result.status >= 400 &&
+                   result.status < 500) {
+          name = wps::kAckErrorBadRequest;
+        }
+        std::string message =
+            "The event handler failed for event '" + event + "': " + result.Describe();
+        if (result.outcome == UpstreamResult::Outcome::kResponse && !result.body.empty() &&
+            result.body.size() <= 1024 && IsValidUtf8(result.body)) {
+          message += ": " + result.body;
+        }
+        service_.Log("invocation '" + id + "' of " + connection_id +
+                     " failed: " + result.Describe());
+        SendControl(wps::EncodeInvokeError(id, name, message));
+      });
+}
+
+void ClientConnection::HandleCancelInvocation(const wps::CancelInvocationRequest& cancel) {
+  if (!invocations_ || invocations_->erase(cancel.invocation_id) == 0) {
+    // Unknown or already answered: a cancel races the answer, so this is not an error.
+    service_.Log("connection " + connection_id + " cancelled unknown invocation '" +
+                 cancel.invocation_id + "'");
+  }
 }
 
 // A raw client's frame becomes user event `message` (§5.4): a 2xx reply body goes back as a

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -62,6 +63,31 @@ class ClientConnection : public Subscriber {
   void HandleUserEvent(protocol::webpubsub::EventRequest& event);
   void SendRawUserEvent(protocol::websocket::Opcode opcode, std::span<const uint8_t> payload);
   void HandleRequest(protocol::webpubsub::Request& request);
+  // Invocation (PROTOCOL.md §9.2): an `invoke` becomes a user event whose answer is the
+  // invokeResponse; cancelInvocation forgets a pending one (its answer is then dropped).
+  void HandleInvoke(protocol::webpubsub::InvokeRequest& invoke);
+  void HandleCancelInvocation(const protocol::webpubsub::CancelInvocationRequest& cancel);
+  // Group streams this connection publishes (PROTOCOL.md §9.1; docs/conformance.md STREAM-*).
+  struct GroupStream {
+    std::string group;
+    uint64_t expected = 1;  // the next streamSequenceId
+    sim::Nanos idle_timeout = 0;
+    bool no_echo = false;
+    sim::TimerId idle_timer = 0;
+  };
+  using StreamMap = std::map<std::string, GroupStream, std::less<>>;
+  void HandleStreamStart(const protocol::webpubsub::StreamStartRequest& start);
+  void HandleStreamData(protocol::webpubsub::StreamDataRequest& data);
+  void HandleStreamEnd(const protocol::webpubsub::StreamEndRequest& end);
+  void ArmStreamIdle(const std::string& stream_id, GroupStream& stream);
+  void PublishStream(const GroupStream& stream, std::optional<protocol::webpubsub::Payload> payload,
+                     protocol::webpubsub::StreamInfo info);
+  // Ends a stream: subscribers get the end-of-stream message (with `error` if set), the
+  // publisher streamClosed (with `closed_error` if set) unless `tell_publisher` is false.
+  void CloseStream(StreamMap::iterator it,
+                   std::optional<protocol::webpubsub::StreamDataError> error,
+                   std::optional<protocol::webpubsub::AckError> closed_error,
+                   bool tell_publisher = true);
   void SendAck(std::optional<uint64_t> ack_id);
   void SendAckError(std::optional<uint64_t> ack_id, std::string_view name, std::string message);
   bool IsDuplicate(std::optional<uint64_t> ack_id);
@@ -93,6 +119,11 @@ class ClientConnection : public Subscriber {
   std::string custom_subprotocol_;
   std::unique_ptr<AckIdCache> acks_;        // once a request carried an ackId
   std::unique_ptr<ReliableOutbox> outbox_;  // reliable: on the first sequenced message
+  // Pending invocations: invocationId → the ticket of the upstream call answering it (a
+  // cancelled then reused id gets a new ticket, so a stale answer is recognised and dropped).
+  std::unique_ptr<std::map<std::string, uint64_t, std::less<>>> invocations_;
+  uint64_t next_invocation_ticket_ = 1;
+  std::unique_ptr<StreamMap> streams_;      // on the first stream start
   uint64_t reconnection_nonce_ = 0;         // reliable: 0 until connected
   sim::TimerId recovery_timer_ = 0;
   std::shared_ptr<bool> alive_;

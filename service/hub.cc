@@ -34,8 +34,10 @@ size_t Hub::Fanout(const HubState::MemberMap& members, OutboundMessage& message,
                    const FanoutOptions& options) {
   // Receivers are collected first: delivering may end a connection (slow consumer), which
   // edits the maps being iterated.
-  std::vector<Subscriber*>& receivers = fanout_scratch_;
+  std::vector<Subscriber*> nested;
+  std::vector<Subscriber*>& receivers = fanout_depth_ == 0 ? fanout_scratch_ : nested;
   receivers.clear();
+  ++fanout_depth_;
   for (const auto& [seq, member] : members) {
     auto* c = static_cast<Subscriber*>(member);  // hubs only hold subscribers
     if (c == options.no_echo_sender) continue;
@@ -65,6 +67,7 @@ size_t Hub::Fanout(const HubState::MemberMap& members, OutboundMessage& message,
     }
     receivers[i]->Deliver(message);
   }
+  --fanout_depth_;
   return n;
 }
 

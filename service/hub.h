@@ -59,6 +59,9 @@ class Hub {
   std::string name_;
   HubState state_;
   std::vector<Subscriber*> fanout_scratch_;  // reused: no allocation per fan-out
+  // Fan-outs in progress: a delivery can start another one (a publisher whose connection ends
+  // mid-fan-out closes its group streams), which then collects into its own vector.
+  int fanout_depth_ = 0;
   int pins_ = 0;
   // Keyed by a view of the owned subscriber's connection_id (see HubState::by_id_).
   std::map<std::string_view, std::unique_ptr<Subscriber>> connections_;

@@ -1107,6 +1107,9 @@ void MqttSession::CloseByService(std::string_view reason) {
 
 void MqttSession::Deliver(OutboundMessage& message) {
   if (ended_) return;
+  // Group-stream fragments arrive as ordinary messages; a bare end-of-stream (no payload) has
+  // no MQTT form (PROTOCOL.md §9.1, docs/conformance.md STREAM-006).
+  if (!message.has_payload()) return;
   uint8_t qos = 1;
   uint32_t identifier = 0;  // 5.0 Subscription Identifier, 0 = none (valid ones are >= 1)
   if (message.from() == OutboundMessage::From::kGroup) {

@@ -57,6 +57,11 @@ struct ConnectionLimits {
   size_t groups_per_connection_max = 1000;
   // Unanswered requests held per HTTP connection; a request beyond it is answered 429.
   size_t pipelined_requests_max = 32;
+  // Group streams one connection may publish at once (PROTOCOL.md §9.1; not documented for
+  // the real service) and the longest idle timeout a stream may ask for. A start beyond
+  // either is closed with streamClosed BadRequest.
+  size_t streams_per_connection_max = 100;
+  uint64_t stream_idle_timeout_ms_max = 3600000;
 };
 
 struct ServiceOptions {

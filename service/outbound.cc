@@ -10,9 +10,10 @@ namespace ws = protocol::websocket;
 
 const SharedBytes& OutboundMessage::JsonFrame() {
   if (!json_frame_) {
-    SharedBytes json = from_ == From::kGroup
-                           ? wps::EncodeGroupMessage(group_, from_user_id_, payload_)
-                           : wps::EncodeServerMessage(payload_);
+    SharedBytes json =
+        stream_ ? wps::EncodeGroupStreamMessage(group_, from_user_id_, OptionalPayload(), *stream_)
+        : from_ == From::kGroup ? wps::EncodeGroupMessage(group_, from_user_id_, payload_)
+                                : wps::EncodeServerMessage(payload_);
     json_frame_ = ws::EncodeServerFrame(ws::Opcode::kText, json.span());
   }
   return *json_frame_;
@@ -20,7 +21,9 @@ const SharedBytes& OutboundMessage::JsonFrame() {
 
 const wps::SequencedMessage& OutboundMessage::Sequenced() {
   if (!sequenced_) {
-    sequenced_ = from_ == From::kGroup
+    sequenced_ = stream_ ? wps::EncodeSequencedGroupStreamMessage(group_, from_user_id_,
+                                                                  OptionalPayload(), *stream_)
+                 : from_ == From::kGroup
                      ? wps::EncodeSequencedGroupMessage(group_, from_user_id_, payload_)
                      : wps::EncodeSequencedServerMessage(payload_);
   }

@@ -29,6 +29,21 @@ class OutboundMessage {
     m.payload_ = std::move(payload);
     return m;
   }
+  // A group-stream fragment (PROTOCOL.md §9.1): JSON receivers see the `stream` member; a
+  // fragment without payload (a bare end-of-stream) reaches JSON receivers only
+  // (has_payload() is false: raw, protobuf and MQTT receivers skip it).
+  static OutboundMessage GroupStream(std::string group, std::optional<std::string> from_user_id,
+                                     std::optional<protocol::webpubsub::Payload> payload,
+                                     protocol::webpubsub::StreamInfo stream) {
+    OutboundMessage m;
+    m.from_ = From::kGroup;
+    m.group_ = std::move(group);
+    m.from_user_id_ = std::move(from_user_id);
+    m.has_payload_ = payload.has_value();
+    if (payload) m.payload_ = std::move(*payload);
+    m.stream_ = std::move(stream);
+    return m;
+  }
   static OutboundMessage Server(protocol::webpubsub::Payload payload) {
     OutboundMessage m;
     m.from_ = From::kServer;
@@ -40,6 +55,9 @@ class OutboundMessage {
   const std::string& group() const { return group_; }
   const std::optional<std::string>& from_user_id() const { return from_user_id_; }
   const protocol::webpubsub::Payload& payload() const { return payload_; }
+  // False only for a stream fragment without data (see GroupStream).
+  bool has_payload() const { return has_payload_; }
+  const std::optional<protocol::webpubsub::StreamInfo>& stream() const { return stream_; }
 
   // The complete WebSocket text frame for json.webpubsub.azure.v1 receivers.
   const SharedBytes& JsonFrame();
@@ -80,10 +98,17 @@ class OutboundMessage {
   const SharedBytes& MqttQos1Frame(protocol::mqtt::ProtocolVersion version);
 
  private:
+  std::optional<protocol::webpubsub::Payload> OptionalPayload() const {
+    if (!has_payload_) return std::nullopt;
+    return payload_;
+  }
+
   From from_ = From::kServer;
   std::string group_;
   std::optional<std::string> from_user_id_;
   protocol::webpubsub::Payload payload_;
+  bool has_payload_ = true;
+  std::optional<protocol::webpubsub::StreamInfo> stream_;
   std::optional<SharedBytes> json_frame_;
   std::optional<protocol::webpubsub::SequencedMessage> sequenced_;
   std::optional<SharedBytes> raw_frame_;

@@ -19,6 +19,7 @@ struct Field {
 struct Fields {
   Field type, group, event, ack_id, no_echo, data_type, data, sequence_id;
   Field stream, stream_id, stream_sequence_id, error;  // streaming (§9.1)
+  Field invocation_id, target;                         // invocation (§9.2)
 };
 
 Error Invalid(std::string detail) { return MakeError(kInvalidMessage, std::move(detail)); }
@@ -57,6 +58,7 @@ Field* FieldFor(Fields& f, std::string_view key) {
     case 6:
       if (key == "noEcho") return &f.no_echo;
       if (key == "stream") return &f.stream;
+      if (key == "target") return &f.target;
       return nullptr;
     case 8:
       if (key == "dataType") return &f.data_type;
@@ -64,6 +66,8 @@ Field* FieldFor(Fields& f, std::string_view key) {
       return nullptr;
     case 10:
       return key == "sequenceId" ? &f.sequence_id : nullptr;
+    case 12:
+      return key == "invocationId" ? &f.invocation_id : nullptr;
     case 16:
       return key == "streamSequenceId" ? &f.stream_sequence_id : nullptr;
     default:
@@ -194,6 +198,39 @@ Result<Request> StreamEnd(const Fields& f) {
   return Request(std::move(end));
 }
 
+Result<std::string> ReadInvocationId(const Field& f) {
+  if (!f.present || f.kind != JsonKind::kString) return Invalid("invocationId must be a string");
+  std::string id = DecodeJsonString(f.raw);
+  if (id.empty()) return Invalid("invocationId must not be empty");
+  if (id.size() > kInvocationIdMaxBytes) return Invalid("invocationId is too long");
+  return id;
+}
+
+Result<Request> Invoke(const Fields& f, const DecodeOptions& options) {
+  auto id = ReadInvocationId(f.invocation_id);
+  if (!id.ok()) return id.error();
+  if (!f.target.present || f.target.kind != JsonKind::kString) {
+    return Invalid("target must be a string");
+  }
+  InvokeRequest invoke{std::move(*id), DecodeJsonString(f.target.raw), std::string(), std::nullopt};
+  if (invoke.target == kInvokeTargetEvent) {
+    if (!f.event.present || f.event.kind != JsonKind::kString) {
+      return Invalid("event must be a string");
+    }
+    invoke.event = DecodeJsonString(f.event.raw);
+    if (options.validate_names && !IsValidEventName(invoke.event)) {
+      return Invalid("invalid event name");
+    }
+  }
+  if (!f.data.present && !f.data_type.IsNullOrAbsent()) return Invalid("data is required");
+  if (f.data.present) {
+    auto payload = ReadPayload(f);
+    if (!payload.ok()) return payload.error();
+    invoke.payload = std::move(*payload);
+  }
+  return Request(std::move(invoke));
+}
+
 template <typename T>
 Result<Request> GroupRequest(const Fields& f, const DecodeOptions& options) {
   auto group = ReadGroup(f.group, options);
@@ -267,6 +304,12 @@ Result<Request> DecodeRequest(std::string_view text, const DecodeOptions& option
   if (EqualsIgnoreCase(type, "ping")) return Request(PingRequest{});
   if (options.enable_streaming && EqualsIgnoreCase(type, "streamData")) return StreamData(f);
   if (options.enable_streaming && EqualsIgnoreCase(type, "streamEnd")) return StreamEnd(f);
+  if (options.enable_invocations && EqualsIgnoreCase(type, "invoke")) return Invoke(f, options);
+  if (options.enable_invocations && EqualsIgnoreCase(type, "cancelInvocation")) {
+    auto id = ReadInvocationId(f.invocation_id);
+    if (!id.ok()) return id.error();
+    return Request(CancelInvocationRequest{std::move(*id)});
+  }
   return MakeError(kUnknownType, "unknown request type");
 }
 
@@ -394,6 +437,30 @@ SharedBytes EncodeStreamEndRequest(const StreamEndRequest& request) {
   return internal::ToShared(out);
 }
 
+SharedBytes EncodeInvokeRequest(const InvokeRequest& request) {
+  std::string& out = internal::ScratchBuffer();
+  out += "{\"type\":\"invoke\",\"invocationId\":";
+  AppendJsonString(out, request.invocation_id);
+  out += ",\"target\":";
+  AppendJsonString(out, request.target);
+  out += ",\"event\":";
+  AppendJsonString(out, request.event);
+  if (request.payload) {
+    out += ',';
+    AppendJsonData(out, *request.payload);
+  }
+  out += '}';
+  return internal::ToShared(out);
+}
+
+SharedBytes EncodeCancelInvocationRequest(std::string_view invocation_id) {
+  std::string& out = internal::ScratchBuffer();
+  out += "{\"type\":\"cancelInvocation\",\"invocationId\":";
+  AppendJsonString(out, invocation_id);
+  out += '}';
+  return internal::ToShared(out);
+}
+
 SharedBytes EncodeRequest(const Request& request) {
   struct Visitor {
     SharedBytes operator()(const JoinGroupRequest& r) const {
@@ -417,6 +484,10 @@ SharedBytes EncodeRequest(const Request& request) {
     }
     SharedBytes operator()(const StreamDataRequest& r) const { return EncodeStreamDataRequest(r); }
     SharedBytes operator()(const StreamEndRequest& r) const { return EncodeStreamEndRequest(r); }
+    SharedBytes operator()(const InvokeRequest& r) const { return EncodeInvokeRequest(r); }
+    SharedBytes operator()(const CancelInvocationRequest& r) const {
+      return EncodeCancelInvocationRequest(r.invocation_id);
+    }
   };
   return std::visit(Visitor{}, request);
 }

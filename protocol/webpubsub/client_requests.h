@@ -21,6 +21,13 @@
 //     with a `stream` object is a StreamStartRequest (no data/dataType allowed; streamId a
 //     non-empty string; idleTimeoutMs > 0, default 300000); streamData needs a positive
 //     streamSequenceId and a payload, or neither (keepalive); streamEnd an optional error.
+//   * invocations (§9.2, preview) only with DecodeOptions::enable_invocations: `invoke` needs
+//     a non-empty string invocationId (≤ kInvocationIdMaxBytes), a string target (any value:
+//     the service answers an unsupported target itself), for target "event" a valid event
+//     name, and an optional payload (`data` with the usual dataType rules, dataType defaulting
+//     to json; a dataType without data is invalid; @azure/web-pubsub-client writes both or
+//     neither); `cancelInvocation` needs an invocationId. A client
+//     `invokeResponse` stays kUnknownType: the service never invokes clients.
 // Frames: text frames carry the JSON. Binary frames: the docs accept UTF-8 JSON in binary frames,
 // the emulator closes with 1003 (PROTOCOL.md §5 CONFLICT). wpsim follows the docs by default
 // (BinaryFramePolicy::kAcceptUtf8Json) and offers the emulator behaviour as an option.
@@ -118,9 +125,26 @@ struct StreamEndRequest {
   bool operator==(const StreamEndRequest&) const = default;
 };
 
+// Invocation (PROTOCOL.md §9.2, preview; decoded only with DecodeOptions::enable_invocations).
+inline constexpr std::string_view kInvokeTargetEvent = "event";
+inline constexpr size_t kInvocationIdMaxBytes = 128;
+// {"type":"invoke","invocationId":"1","target":"event","event":"<name>"[,"dataType","data"]}
+struct InvokeRequest {
+  std::string invocation_id;
+  std::string target;  // "event" is the only target @azure/web-pubsub-client 1.1.0 sends
+  std::string event;   // required (and a valid event name) when target is "event"
+  std::optional<Payload> payload;
+  bool operator==(const InvokeRequest&) const = default;
+};
+// {"type":"cancelInvocation","invocationId":"1"}
+struct CancelInvocationRequest {
+  std::string invocation_id;
+  bool operator==(const CancelInvocationRequest&) const = default;
+};
+
 using Request = std::variant<JoinGroupRequest, LeaveGroupRequest, SendToGroupRequest, EventRequest,
-                             SequenceAckRequest, PingRequest, StreamStartRequest,
-                             StreamDataRequest, StreamEndRequest>;
+                             SequenceAckRequest, PingRequest, StreamStartRequest, StreamDataRequest,
+                             StreamEndRequest, InvokeRequest, CancelInvocationRequest>;
 
 enum class BinaryFramePolicy : uint8_t {
   kAcceptUtf8Json,  // docs: "text format ... or UTF8 encoded binaries" (default)
@@ -133,6 +157,8 @@ struct DecodeOptions {
   // Off: streamData/streamEnd are kUnknownType and a sendToGroup without data is invalid,
   // as for a service without streaming support. On: the Stream*Request kinds are decoded.
   bool enable_streaming = false;
+  // Off: invoke/cancelInvocation are kUnknownType. On: InvokeRequest/CancelInvocationRequest.
+  bool enable_invocations = false;
 };
 
 // Decodes one complete message (the payload of one WebSocket text frame).
@@ -154,6 +180,9 @@ SharedBytes EncodePingRequest();
 SharedBytes EncodeStreamStartRequest(const StreamStartRequest& request);
 SharedBytes EncodeStreamDataRequest(const StreamDataRequest& request);
 SharedBytes EncodeStreamEndRequest(const StreamEndRequest& request);
+// Shaped like the SDK's writeMessage: dataType/data only with a payload.
+SharedBytes EncodeInvokeRequest(const InvokeRequest& request);
+SharedBytes EncodeCancelInvocationRequest(std::string_view invocation_id);
 SharedBytes EncodeRequest(const Request& request);
 
 }  // namespace wpsim::protocol::webpubsub

@@ -269,6 +269,33 @@ SharedBytes EncodeStreamClosed(std::string_view stream_id, const std::optional<A
   return internal::ToShared(out);
 }
 
+SharedBytes EncodeInvokeResponse(std::string_view invocation_id,
+                                 const std::optional<Payload>& payload) {
+  std::string& out = internal::ScratchBuffer();
+  out += "{\"type\":\"invokeResponse\",\"invocationId\":";
+  AppendJsonString(out, invocation_id);
+  out += ",\"success\":true";
+  if (payload) {
+    out += ',';
+    AppendJsonData(out, *payload);
+  }
+  out += '}';
+  return internal::ToShared(out);
+}
+
+SharedBytes EncodeInvokeError(std::string_view invocation_id, std::string_view name,
+                              std::string_view message) {
+  std::string& out = internal::ScratchBuffer();
+  out += "{\"type\":\"invokeResponse\",\"invocationId\":";
+  AppendJsonString(out, invocation_id);
+  out += ",\"success\":false,\"error\":{\"name\":";
+  AppendJsonString(out, name);
+  out += ",\"message\":";
+  AppendJsonString(out, message);
+  out += "}}";
+  return internal::ToShared(out);
+}
+
 // ---- Decoder ----------------------------------------------------------------------------
 
 namespace {
@@ -283,7 +310,7 @@ struct Field {
 struct Fields {
   Field type, from, group, from_user_id, data_type, data, sequence_id, ack_id, success, error,
       event, user_id, connection_id, reconnection_token, message, name, stream, stream_id,
-      stream_sequence_id, expected_sequence_id, end_of_stream, user_error_code;
+      stream_sequence_id, expected_sequence_id, end_of_stream, user_error_code, invocation_id;
 };
 
 Field* FieldFor(Fields& f, std::string_view key) {
@@ -314,6 +341,7 @@ Field* FieldFor(Fields& f, std::string_view key) {
       {"expectedSequenceId", &Fields::expected_sequence_id},
       {"endOfStream", &Fields::end_of_stream},
       {"userErrorCode", &Fields::user_error_code},
+      {"invocationId", &Fields::invocation_id},
   };
   for (const Entry& e : kEntries) {
     if (e.name == key) return &(f.*e.field);
@@ -490,6 +518,28 @@ Result<ServiceMessage> DecodeServiceMessage(std::string_view text) {
     return ServiceMessage(StreamNackMessage{std::move(stream_id),
                                             OptionalString(f.name).value_or(""),
                                             OptionalString(f.message).value_or(""), *expected});
+  }
+  if (type == "invokeResponse") {
+    if (!f.invocation_id.IsString()) return Invalid("invocationId must be a string");
+    if (!f.success.present ||
+        (f.success.kind != JsonKind::kTrue && f.success.kind != JsonKind::kFalse)) {
+      return Invalid("success must be a boolean");
+    }
+    InvokeResponseMessage response{DecodeJsonString(f.invocation_id.raw),
+                                   f.success.kind == JsonKind::kTrue, std::nullopt, std::nullopt};
+    if (f.data_type.IsString()) {
+      auto payload = ReadData(f);
+      if (!payload.ok()) return payload.error();
+      if (!*payload) return Unknown(type, "unknown dataType");
+      response.payload = std::move(**payload);
+    }
+    if (f.error.present && f.error.kind == JsonKind::kObject) {
+      Fields e;
+      if (!ParseFields(f.error.raw, e)) return Invalid("error must be an object");
+      response.error =
+          AckError{OptionalString(e.name).value_or(""), OptionalString(e.message).value_or("")};
+    }
+    return ServiceMessage(std::move(response));
   }
   return Unknown(type, "unknown type");
 }

@@ -139,6 +139,16 @@ SharedBytes EncodeStreamNack(std::string_view stream_id, std::string_view name,
 // {"type":"streamClosed","streamId":s[,"error":{"name":..,"message":..}]}
 SharedBytes EncodeStreamClosed(std::string_view stream_id, const std::optional<AckError>& error);
 
+// ---- Invocation (PROTOCOL.md §9.2, preview) -----------------------------------------------
+
+// {"type":"invokeResponse","invocationId":"<id>","success":true[,"dataType":..,"data":..]} or
+// {"type":"invokeResponse","invocationId":"<id>","success":false,"error":{"name","message"}}.
+// Not a data message: it carries no sequenceId (the SDK matches it by invocationId only).
+SharedBytes EncodeInvokeResponse(std::string_view invocation_id,
+                                 const std::optional<Payload>& payload);
+SharedBytes EncodeInvokeError(std::string_view invocation_id, std::string_view name,
+                              std::string_view message);
+
 // ---- Client side: decoder ---------------------------------------------------------------
 
 struct AckMessage {
@@ -190,6 +200,13 @@ struct StreamClosedMessage {
   std::optional<AckError> error;
   bool operator==(const StreamClosedMessage&) const = default;
 };
+struct InvokeResponseMessage {
+  std::string invocation_id;
+  bool success = false;
+  std::optional<Payload> payload;  // success with data only
+  std::optional<AckError> error;
+  bool operator==(const InvokeResponseMessage&) const = default;
+};
 // A well-formed JSON object the client does not understand (ignored by the JS SDK).
 struct UnknownMessage {
   std::string type;    // the `type` member, "" if absent or not a string
@@ -197,10 +214,10 @@ struct UnknownMessage {
   bool operator==(const UnknownMessage&) const = default;
 };
 
-using ServiceMessage = std::variant<AckMessage, GroupDataMessage, ServerDataMessage,
-                                    ConnectedMessage, DisconnectedMessage, PongMessage,
-                                    StreamAckMessage, StreamNackMessage, StreamClosedMessage,
-                                    UnknownMessage>;
+using ServiceMessage =
+    std::variant<AckMessage, GroupDataMessage, ServerDataMessage, ConnectedMessage,
+                 DisconnectedMessage, PongMessage, StreamAckMessage, StreamNackMessage,
+                 StreamClosedMessage, InvokeResponseMessage, UnknownMessage>;
 
 Result<ServiceMessage> DecodeServiceMessage(std::string_view text);
 

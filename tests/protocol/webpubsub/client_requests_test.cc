@@ -302,5 +302,86 @@ TEST(EncodeStreamRequests, RoundTripThroughDecode) {
             R"({"type":"streamData","streamId":"s","streamSequenceId":2,"dataType":"text","data":"x"})");
 }
 
+DecodeOptions Invocations() {
+  DecodeOptions o;
+  o.enable_invocations = true;
+  return o;
+}
+
+TEST(DecodeInvocationRequests, ReadInvokeAndCancelInvocationLikeTheSdkWritesThem) {
+  auto plain = DecodeRequest(
+      R"({"type":"invoke","invocationId":"1","target":"event","event":"calc","dataType":"json","data":{"a":1}})",
+      Invocations());
+  ASSERT_TRUE(plain.ok()) << plain.error().message;
+  EXPECT_EQ(std::get<InvokeRequest>(*plain),
+            (InvokeRequest{"1", "event", "calc", Payload::Json(R"({"a":1})")}));
+  auto no_data = DecodeRequest(
+      R"({"type":"invoke","invocationId":"2","target":"event","event":"calc"})", Invocations());
+  ASSERT_TRUE(no_data.ok());
+  EXPECT_EQ(std::get<InvokeRequest>(*no_data).payload, std::nullopt);
+  // data without dataType is json, as for `event`.
+  auto json = DecodeRequest(
+      R"({"type":"invoke","invocationId":"3","target":"event","event":"calc","data":"s"})",
+      Invocations());
+  ASSERT_TRUE(json.ok());
+  EXPECT_EQ(std::get<InvokeRequest>(*json).payload, Payload::Json(R"("s")"));
+  // Another target decodes (the service answers it) and needs no event.
+  auto other =
+      DecodeRequest(R"({"type":"invoke","invocationId":"4","target":"group"})", Invocations());
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(std::get<InvokeRequest>(*other).target, "group");
+  auto cancel = DecodeRequest(R"({"type":"cancelInvocation","invocationId":"1"})", Invocations());
+  ASSERT_TRUE(cancel.ok());
+  EXPECT_EQ(std::get<CancelInvocationRequest>(*cancel), (CancelInvocationRequest{"1"}));
+}
+
+TEST(DecodeInvocationRequests, RefuseMalformedOnesAndAreUnknownUnlessEnabled) {
+  auto off = DecodeRequest(R"({"type":"cancelInvocation","invocationId":"1"})");
+  ASSERT_FALSE(off.ok());
+  EXPECT_EQ(off.error().code, kUnknownType);
+  const std::string long_id(kInvocationIdMaxBytes + 1, 'x');
+  const std::string bad[] = {
+      R"({"type":"invoke","target":"event","event":"e"})",
+      R"({"type":"invoke","invocationId":"","target":"event","event":"e"})",
+      R"({"type":"invoke","invocationId":7,"target":"event","event":"e"})",
+      R"({"type":"invoke","invocationId":")" + long_id + R"(","target":"event","event":"e"})",
+      R"({"type":"invoke","invocationId":"1","event":"e"})",
+      R"({"type":"invoke","invocationId":"1","target":"event"})",
+      R"({"type":"invoke","invocationId":"1","target":"event","event":"no spaces"})",
+      R"({"type":"invoke","invocationId":"1","target":"event","event":"e","dataType":"text"})",
+      R"({"type":"invoke","invocationId":"1","target":"event","event":"e","dataType":"binary","data":"!"})",
+      R"({"type":"cancelInvocation","invocationId":null})",
+  };
+  for (const std::string& text : bad) {
+    auto r = DecodeRequest(text, Invocations());
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.error().code, kInvalidMessage) << text;
+  }
+  // The client never answers invocations: invokeResponse stays unknown.
+  auto response = DecodeRequest(R"({"type":"invokeResponse","invocationId":"1","success":true})",
+                                Invocations());
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.error().code, kUnknownType);
+}
+
+TEST(EncodeInvocationRequests, RoundTripAndMatchTheSdkShape) {
+  EXPECT_EQ(
+      EncodeInvokeRequest(InvokeRequest{"1", "event", "calc", Payload::Text("x")}).view(),
+      R"({"type":"invoke","invocationId":"1","target":"event","event":"calc","dataType":"text","data":"x"})");
+  EXPECT_EQ(EncodeCancelInvocationRequest("9").view(),
+            R"({"type":"cancelInvocation","invocationId":"9"})");
+  const Request requests[] = {
+      InvokeRequest{"a", "event", "e", std::nullopt},
+      InvokeRequest{"b", "event", "e", Payload::Binary(std::vector<uint8_t>{1, 2})},
+      CancelInvocationRequest{"c"},
+  };
+  for (const Request& request : requests) {
+    const SharedBytes encoded = EncodeRequest(request);
+    auto decoded = DecodeRequest(encoded.view(), Invocations());
+    ASSERT_TRUE(decoded.ok()) << encoded.view();
+    EXPECT_TRUE(*decoded == request) << encoded.view();
+  }
+}
+
 }  // namespace
 }  // namespace wpsim::protocol::webpubsub

@@ -167,5 +167,29 @@ TEST(StreamControlMessages, EncodeAndDecode) {
   EXPECT_FALSE(DecodeServiceMessage(R"({"type":"streamAck","streamId":"s"})").ok());
 }
 
+TEST(InvokeResponse, EncodesSuccessWithAndWithoutDataAndErrors) {
+  EXPECT_EQ(
+      EncodeInvokeResponse("1", Payload::Json(R"({"sum":3})")).view(),
+      R"({"type":"invokeResponse","invocationId":"1","success":true,"dataType":"json","data":{"sum":3}})");
+  EXPECT_EQ(EncodeInvokeResponse("2", std::nullopt).view(),
+            R"({"type":"invokeResponse","invocationId":"2","success":true})");
+  EXPECT_EQ(
+      EncodeInvokeError("3", "BadRequest", "no").view(),
+      R"({"type":"invokeResponse","invocationId":"3","success":false,"error":{"name":"BadRequest","message":"no"}})");
+}
+
+TEST(InvokeResponse, DecodesAsTheSdkReadsIt) {
+  auto ok = DecodeServiceMessage(EncodeInvokeResponse("1", Payload::Text("t")).view());
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(std::get<InvokeResponseMessage>(*ok),
+            (InvokeResponseMessage{"1", true, Payload::Text("t"), std::nullopt}));
+  auto failed = DecodeServiceMessage(EncodeInvokeError("2", "Timeout", "late").view());
+  ASSERT_TRUE(failed.ok());
+  EXPECT_EQ(std::get<InvokeResponseMessage>(*failed),
+            (InvokeResponseMessage{"2", false, std::nullopt, AckError{"Timeout", "late"}}));
+  EXPECT_FALSE(DecodeServiceMessage(R"({"type":"invokeResponse","success":true})").ok());
+  EXPECT_FALSE(DecodeServiceMessage(R"({"type":"invokeResponse","invocationId":"1"})").ok());
+}
+
 }  // namespace
 }  // namespace wpsim::protocol::webpubsub
