@@ -66,5 +66,36 @@ TEST(ReliableReplays, DoNotMatchOrdinaryMessageExpectations) {
   EXPECT_NE(Failures(r).find("received 1 matching"), std::string::npos) << Failures(r);
 }
 
+// The issue's reproduction: 20 sends, then a kill and an explicit `recover` step (a new client
+// object). It used to count the 20 replays as new messages (40 received) and the invariants
+// disagreed (per_publisher_order failed, no_duplicates passed); the new client continues from
+// the old one's sequenceId, so both see 20 and agree.
+TEST(ReliableReplays, TheRecoverStepContinuesTheSequenceIdSoTheInvariantsAgree) {
+  reports::ScenarioResult r = test_util::RunInline(R"(name: recover-step-replays
+description: replays after a recover step
+hub: h
+clients:
+  pub: {kind: json, roles: [webpubsub.sendToGroup]}
+  sub: {kind: reliable, roles: [webpubsub.joinLeaveGroup], sequence_ack: manual}
+steps:
+  - connect: [pub, sub]
+  - join: {client: sub, group: g, ack: auto, expect_ack: success}
+  - repeat:
+      count: 20
+      steps:
+        - send_to_group: {client: pub, group: g, data: "m${i}", data_type: text}
+  - wait: 100ms
+  - kill: sub
+  - recover: sub
+  - wait: 100ms
+expect:
+  - receive: {client: sub, data_contains: m, count: 20}
+  - receive: {client: sub, type: replay, count: 20}
+invariants: [per_publisher_order, no_duplicates, sequence_ids_contiguous]
+)",
+                                                    "recover.yaml");
+  EXPECT_EQ(r.status, reports::Outcome::kPass) << Failures(r);
+}
+
 }  // namespace
 }  // namespace wpsim::conformance
