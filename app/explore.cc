@@ -95,6 +95,10 @@ void RegisterExplore(CLI::App& sub, ExploreFlags& f) {
   sub.add_option("--out", f.out, "Minimal scenario file (default wpsim-report/explore/<name>.yaml; -2, -3 ... for further failures)");
   AddReportFileOptions(sub, f.reports, " of the failing seeds");
   sub.add_flag("--verbose,-v", f.verbose, "Print every failing seed and every accepted shrink step");
+  sub.add_option("--census", f.census,
+                 "Run N seeds (every one: implies --seeds N --stop-after 0) and print the distinct "
+                 "observable outcomes with counts and the first seed of each")
+      ->check(CLI::Range(1, 100000000));
 }
 
 int RunExplore(const ExploreFlags& flags, const std::vector<std::string>& argv) {
@@ -111,6 +115,11 @@ int RunExplore(const ExploreFlags& flags, const std::vector<std::string>& argv) 
   options.shrink_budget = flags.shrink_budget;
   options.check_seeds = flags.check_seeds;
   options.verbose = flags.verbose;
+  if (flags.census > 0) {
+    options.census = true;
+    options.seeds = flags.census;
+    options.stop_after = 0;
+  }
   if (!ParseBugNames(flags.inject_bugs, "explore", options.extra_bugs)) return kExitUsage;
   std::optional<Picked> picked = PickScenario(flags);
   if (!picked) return kExitUsage;
@@ -136,6 +145,29 @@ int RunExplore(const ExploreFlags& flags, const std::vector<std::string>& argv) 
                                            " distinct failure(s); --stop-after 0 runs every seed)"
                                      : "")
             << ", " << result.failures.size() << " distinct failure(s)\n";
+
+  if (options.census) {
+    std::cout << "\ncensus: " << result.census.size() << " distinct outcome(s) in " << result.seeds_run
+              << " seeds (count, first seed, outcome per member; replay one with the command below it)\n";
+    constexpr size_t kShown = 30;
+    for (size_t i = 0; i < result.census.size() && i < kShown; ++i) {
+      const conformance::CensusEntry& c = result.census[i];
+      std::string text = c.outcome;
+      if (text.size() > 300) text = text.substr(0, 297) + "...";
+      std::cout << "  " << c.count << " x  seed " << c.first_seed << (c.failed ? "  FAIL" : "") << "  " << text << "\n";
+      std::vector<std::string> rep = {"wpsim", "run", picked->file, "--filter", picked->name, "--seed",
+                                      std::to_string(c.first_seed)};
+      if (options.perturb) rep.push_back("--perturb");
+      for (service::Bug b : options.extra_bugs) {
+        rep.push_back("--inject-bug");
+        rep.push_back(std::string(service::BugName(b)));
+      }
+      std::cout << "      " << reports::ShellQuote(rep) << "\n";
+    }
+    if (result.census.size() > kShown) {
+      std::cout << "  ... " << result.census.size() - kShown << " more outcome(s) (all of them in --json/--html)\n";
+    }
+  }
 
   for (size_t i = 0; i < result.failures.size(); ++i) {
     conformance::FoundFailure& f = result.failures[i];

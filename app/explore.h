@@ -28,6 +28,7 @@ struct ExploreFlags {
   std::string out;  // minimal scenario file (default wpsim-report/explore/<name>.yaml)
   ReportFileFlags reports;  // --junit/--json/--html/--md
   bool verbose = false;
+  uint64_t census = 0;  // --census N: run N seeds (all of them) and count the distinct outcomes
 };
 
 void RegisterExplore(CLI::App& sub, ExploreFlags& flags);

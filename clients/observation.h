@@ -44,6 +44,9 @@ struct Observation {
     kRecovered,        // a reliable client reattached to its connection
     kSequenceRepeated, // the service sent sequence_id again on the SAME transport (a protocol
                        // violation; replays after a recovery are on a new transport)
+    kReplayDropped,    // a reliable client dropped a data message whose sequence_id it had
+                       // already seen (a recovery's replay), as the SDK does: group (empty for a
+                       // server message), from_user_id, payload, sequence_id
     kHttpResponse,     // REST client: http_status, text = body, label = request label
   };
   Kind kind = Kind::kOpened;

@@ -24,6 +24,7 @@ std::string_view ObservationKindName(Observation::Kind kind) {
     case Observation::Kind::kClosed: return "closed";
     case Observation::Kind::kRecovered: return "recovered";
     case Observation::Kind::kSequenceRepeated: return "sequence_repeated";
+    case Observation::Kind::kReplayDropped: return "replay";
     case Observation::Kind::kHttpResponse: return "http_response";
   }
   return "unknown";
@@ -35,6 +36,7 @@ WsClient::WsClient(sim::Runtime& runtime, std::string name, WsClientOptions opti
       options_(std::move(options)),
       rng_(runtime.ForkRng("client/" + name_)) {
   if (options_.host_header.empty()) options_.host_header = options_.service.ToString();
+  max_sequence_id_ = options_.initial_sequence_id;
 }
 
 WsClient::~WsClient() {
@@ -213,25 +215,17 @@ void WsClient::HandleServiceMessage(std::string_view text) {
       o.text = ack->error->message;
     }
   } else if (auto* g = std::get_if<wps::GroupDataMessage>(&decoded.value())) {
-    if (g->sequence_id) {
-      if (!CheckTransportSequence(*g->sequence_id)) return;
-      if (*g->sequence_id <= max_sequence_id_) return;  // duplicate: dropped like the SDK
-      max_sequence_id_ = *g->sequence_id;
-    }
     o.kind = Observation::Kind::kGroupMessage;
     o.group = g->group;
     o.from_user_id = g->from_user_id;
     o.payload = g->payload;
     o.sequence_id = g->sequence_id;
+    if (g->sequence_id && !AcceptSequence(*g->sequence_id, o)) return;
   } else if (auto* s = std::get_if<wps::ServerDataMessage>(&decoded.value())) {
-    if (s->sequence_id) {
-      if (!CheckTransportSequence(*s->sequence_id)) return;
-      if (*s->sequence_id <= max_sequence_id_) return;
-      max_sequence_id_ = *s->sequence_id;
-    }
     o.kind = Observation::Kind::kServerMessage;
     o.payload = s->payload;
     o.sequence_id = s->sequence_id;
+    if (s->sequence_id && !AcceptSequence(*s->sequence_id, o)) return;
   } else if (auto* c = std::get_if<wps::ConnectedMessage>(&decoded.value())) {
     o.kind = Observation::Kind::kConnected;
     o.connection_id = c->connection_id;
@@ -248,6 +242,22 @@ void WsClient::HandleServiceMessage(std::string_view text) {
     return;  // unknown: ignored
   }
   Record(std::move(o));
+}
+
+// @azure/web-pubsub-client 1.1.0 (SequenceId.tryUpdate): every sequenced data message marks the
+// sequence id for the next sequenceAck; one at or below the largest seen is dropped ("drop
+// duplicated message"), whichever transport it came on. The largest is reset only by a new
+// connection, never by a recovery.
+bool WsClient::AcceptSequence(uint64_t sequence_id, Observation& o) {
+  if (!CheckTransportSequence(sequence_id)) return false;
+  sequence_updated_ = true;
+  if (sequence_id > max_sequence_id_) {
+    max_sequence_id_ = sequence_id;
+    return true;
+  }
+  o.kind = Observation::Kind::kReplayDropped;
+  Record(std::move(o));
+  return false;
 }
 
 bool WsClient::CheckTransportSequence(uint64_t sequence_id) {
@@ -304,9 +314,8 @@ void WsClient::ArmSequenceAck() {
       runtime_.SetTimer(runtime_.Now() + options_.sequence_ack_interval, [this] {
         sequence_ack_timer_ = 0;
         if (!open()) return;
-        if (max_sequence_id_ > acked_sequence_id_ && SequenceAck(max_sequence_id_).ok()) {
-          acked_sequence_id_ = max_sequence_id_;
-        }
+        // Like the SDK: a failed send leaves the id marked, to be sent at the next tick.
+        if (sequence_updated_ && SequenceAck(max_sequence_id_).ok()) sequence_updated_ = false;
         ArmSequenceAck();
       });
 }

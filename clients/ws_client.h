@@ -5,8 +5,9 @@
 // protocol::websocket::Connection and records what arrives as Observations. Requests are
 // encoded exactly as @azure/web-pubsub-client 1.1.0 sends them (sendToGroup always has noEcho,
 // event always has dataType). A reliable client behaves like the SDK (PROTOCOL.md §8): it
-// remembers the largest sequenceId seen, drops duplicates, acks cumulatively every
-// `sequence_ack_interval`, and after an unexpected drop retries recovery
+// remembers the largest sequenceId seen and drops every data message at or below it (recorded
+// as kReplayDropped, not delivered), acks cumulatively every `sequence_ack_interval` when a
+// sequenced message arrived since the last ack (replays included), and after an unexpected drop retries recovery
 // (awps_connection_id + awps_reconnection_token) every `recovery_retry_interval` for up to
 // `recovery_budget`; a 1008 close ends recovery. Kill() drops the transport without a closing
 // handshake (an abrupt network loss).
@@ -41,6 +42,9 @@ struct WsClientOptions {
   // the service forwards to the connect event handler).
   std::vector<std::pair<std::string, std::string>> extra_headers;
   bool auto_sequence_ack = true;
+  // The largest sequenceId the connection already delivered: a client object that continues a
+  // connection (a recovery) starts from it, as the SDK keeps its sequence id across recoveries.
+  uint64_t initial_sequence_id = 0;
   sim::Nanos sequence_ack_interval = sim::kSecond;
   bool auto_recover = true;
   sim::Nanos recovery_retry_interval = sim::kSecond;
@@ -82,6 +86,8 @@ class WsClient : public protocol::websocket::ConnectionHandler {
 
   bool open() const { return connection_ && connection_->open(); }
   const std::string& connection_id() const { return connection_id_; }
+  // The largest sequenceId delivered (what a recovery continues from: initial_sequence_id).
+  uint64_t max_sequence_id() const { return max_sequence_id_; }
   const std::vector<Observation>& observations() const { return observations_; }  // see record_observations
   // Called after each observation is recorded (the runner's hook).
   std::function<void(const Observation&)> on_observation;
@@ -102,6 +108,7 @@ class WsClient : public protocol::websocket::ConnectionHandler {
   void TryRecover();
   void HandleServiceMessage(std::string_view text);
   bool CheckTransportSequence(uint64_t sequence_id);
+  bool AcceptSequence(uint64_t sequence_id, Observation& o);
 
   sim::Runtime& runtime_;
   std::string name_;
@@ -114,7 +121,7 @@ class WsClient : public protocol::websocket::ConnectionHandler {
   std::string connection_id_;
   std::string reconnection_token_;
   uint64_t max_sequence_id_ = 0;
-  uint64_t acked_sequence_id_ = 0;
+  bool sequence_updated_ = false;  // a sequenced message arrived since the last sequenceAck
   uint64_t last_transport_sequence_id_ = 0;  // largest sequence id on the current transport
   sim::TimerId sequence_ack_timer_ = 0;
   sim::TimerId recovery_timer_ = 0;

@@ -201,6 +201,7 @@ void RunContext::Observe(uint32_t m, const Observation& o) {
     std::erase_if(ms.waiters, [](const std::shared_ptr<Waiter>& w) { return w->done; });
   }
   for (Evaluator* e : listeners_[m]) e->OnObservation(m, ev);
+  if (options.on_observation) options.on_observation(m, o);
 }
 
 // Run-wide bookkeeping of one observation: the member's ids, latencies, throughput and the

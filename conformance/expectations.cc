@@ -56,7 +56,7 @@ bool IsMessage(const ObservedEvent& event, ClientKind kind) {
   if (IsMqtt(kind)) return IsJsonMessage(k) && event.observation.mqtt.has_value();
   return IsJsonMessage(k) || k == Observation::Kind::kConnected ||
          k == Observation::Kind::kDisconnected || k == Observation::Kind::kAck ||
-         k == Observation::Kind::kPong;
+         k == Observation::Kind::kPong || k == Observation::Kind::kReplayDropped;
 }
 
 nlohmann::json PayloadAsJson(const Observation& o, bool* ok) {
@@ -139,6 +139,17 @@ bool MatchMessage(const MessageMatcher& m, const ObservedEvent& event, ClientKin
   if (!IsMessage(event, kind)) return false;
   if (IsMqtt(kind)) return MatchMqttMessage(m, event.observation);
   const Observation& o = event.observation;
+  if (o.kind == Observation::Kind::kReplayDropped) {
+    // A replay the client dropped matches only `type: replay`; the other keys see it as the
+    // data message it repeats.
+    if (!m.type || *m.type != "replay") return false;
+    Observation as = o;
+    as.kind = o.group.empty() ? Observation::Kind::kServerMessage : Observation::Kind::kGroupMessage;
+    MessageMatcher rest = m;
+    rest.type.reset();
+    return MatchMessage(rest, ObservedEvent{as, event.time_ns, event.transport, event.serial}, kind,
+                        connection_ids);
+  }
   const bool is_msg = IsJsonMessage(o.kind) || o.kind == Observation::Kind::kRawMessage;
   if (m.type && *m.type != TypeOf(o)) return false;
   if (m.from) {
@@ -294,6 +305,7 @@ std::string DescribeObservation(const Observation& o) {
     if (!o.text.empty()) out += " " + quoted(o.text);
     return out;
   }
+  if (o.kind == Observation::Kind::kReplayDropped && !o.group.empty()) out += " group=" + o.group;
   switch (o.kind) {
     case Observation::Kind::kGroupMessage:
       out += " group=" + o.group;
@@ -301,6 +313,7 @@ std::string DescribeObservation(const Observation& o) {
       [[fallthrough]];
     case Observation::Kind::kServerMessage:
     case Observation::Kind::kRawMessage:
+    case Observation::Kind::kReplayDropped:
       out += " ";
       out += wps::DataTypeName(o.payload.type);
       out += " " + quoted(PayloadText(o));

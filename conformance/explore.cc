@@ -4,6 +4,7 @@
 #include <cctype>
 #include <exception>
 #include <map>
+#include <optional>
 #include <utility>
 #include <variant>
 
@@ -579,6 +580,44 @@ Result<ExploreResult> Explore(std::string_view yaml_text, const std::string& fil
   return out;
 }
 
+RunOutcome::RunOutcome(const Scenario& scenario) : scenario_(scenario) {
+  events_.resize(scenario.members.size());
+}
+
+void RunOutcome::Observe(uint32_t member, const clients::Observation& o) {
+  using Kind = clients::Observation::Kind;
+  std::string e;
+  const std::string data(o.payload.data.view());
+  switch (o.kind) {
+    case Kind::kGroupMessage:
+      e = o.mqtt ? o.mqtt->topic + ":" + data : o.group + ":" + data;
+      break;
+    case Kind::kServerMessage: e = o.mqtt ? o.mqtt->topic + ":" + data : "server:" + data; break;
+    case Kind::kRawMessage: e = "raw:" + data; break;
+    case Kind::kReplayDropped: e = "replay " + (o.group.empty() ? "server" : o.group) + ":" + data; break;
+    case Kind::kAck:
+      if (o.mqtt) return;
+      e = "ack " + std::to_string(o.ack_id) + (o.success ? " ok" : " " + o.error_name);
+      break;
+    case Kind::kClosed: e = "closed " + std::to_string(o.close_code); break;
+    case Kind::kHandshakeFailed: e = "refused " + std::to_string(o.http_status); break;
+    case Kind::kHttpResponse: e = "http " + std::to_string(o.http_status); break;
+    default: return;
+  }
+  events_[member].push_back(std::move(e));
+}
+
+std::string RunOutcome::Describe() const {
+  std::string out;
+  for (uint32_t m = 0; m < events_.size(); ++m) {
+    if (events_[m].empty()) continue;
+    if (!out.empty()) out += " | ";
+    out += scenario_.members[m].name + ":";
+    for (size_t i = 0; i < events_[m].size(); ++i) out += (i ? ", " : " ") + events_[m][i];
+  }
+  return out.empty() ? "(nothing observed)" : out;
+}
+
 Result<ExploreResult> ExploreSeeds(std::string_view yaml_text, const std::string& file_name,
                                    const ExploreOptions& options) {
   LoadResult loaded = LoadScenarioText(yaml_text, file_name);
@@ -590,18 +629,34 @@ Result<ExploreResult> ExploreSeeds(std::string_view yaml_text, const std::string
   out.report.clock = reports::ClockKind::kVirtual;
   out.report.seed = options.start_seed;
   std::map<std::string, size_t> by_signature;
+  std::map<std::string, size_t> by_outcome;            // outcome -> index in out.census
+  std::vector<reports::ScenarioResult> outcome_runs;  // the first run of each outcome
   for (uint64_t k = 0; k < options.seeds; ++k) {
     const uint64_t seed = options.start_seed + k;
     reports::ScenarioResult r;
     r.file = scenario.file;
     r.name = scenario.name + " [seed " + std::to_string(seed) + "]";
     r.ordinal = k;
-    RunScenario(scenario, RunnerOptionsFor(options, seed, options.perturb), r);
+    RunnerOptions ro = RunnerOptionsFor(options, seed, options.perturb);
+    std::optional<RunOutcome> outcome;
+    if (options.census) {
+      outcome.emplace(scenario);
+      ro.on_observation = [&outcome](uint32_t m, const clients::Observation& o) { outcome->Observe(m, o); };
+    }
+    RunScenario(scenario, ro, r);
     if (r.status == reports::Outcome::kSkip) {
       return Error{"scenario", scenario.name + " cannot run on the sim target: " + r.skip_reason};
     }
     ++out.seeds_run;
     const std::string sig = FailureSignature(r);
+    if (outcome) {
+      auto [at, fresh] = by_outcome.emplace(outcome->Describe(), out.census.size());
+      if (fresh) {
+        out.census.push_back(CensusEntry{at->first, 0, seed, !sig.empty()});
+        outcome_runs.push_back(r);
+      }
+      ++out.census[at->second].count;
+    }
     if (sig.empty()) continue;
     ++out.seeds_failed;
     auto [it, fresh] = by_signature.emplace(sig, out.failures.size());
@@ -623,6 +678,21 @@ Result<ExploreResult> ExploreSeeds(std::string_view yaml_text, const std::string
       out.stopped_early = true;
       break;
     }
+  }
+  if (options.census) {
+    std::vector<size_t> order(out.census.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&out](size_t a, size_t b) { return out.census[a].count > out.census[b].count; });
+    std::vector<CensusEntry> sorted;
+    for (size_t i = 0; i < order.size(); ++i) {
+      sorted.push_back(out.census[order[i]]);
+      reports::ScenarioResult& r = out.report.scenarios.emplace_back(std::move(outcome_runs[order[i]]));
+      r.name = scenario.name + " [outcome " + std::to_string(i + 1) + ": " + std::to_string(sorted.back().count) +
+               " seed(s), first seed " + std::to_string(sorted.back().first_seed) + "]";
+      r.ordinal = out.report.scenarios.size() - 1;
+    }
+    out.census = std::move(sorted);
   }
   out.report.trace_hash = out.report.CombinedTraceHash();
   return out;

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "clients/observation.h"
 #include "conformance/scenario.h"
 #include "reports/model.h"
 #include "service/options.h"
@@ -54,6 +55,33 @@ struct ExploreOptions {
   // Called with one line per finding as it happens (new failing seeds, shrink progress).
   std::function<void(std::string_view line)> progress;
   bool verbose = false;  // also report every accepted shrink step through `progress`
+  // Outcome census: also describe every run's observable outcome (RunOutcome) and count the
+  // distinct ones (ExploreResult::census).
+  bool census = false;
+};
+
+// One distinct observable outcome of a census: how many seeds reached it and the first one.
+struct CensusEntry {
+  std::string outcome;  // RunOutcome's description
+  uint64_t count = 0;
+  uint64_t first_seed = 0;
+  bool failed = false;  // the first seed's run failed an expectation
+};
+
+// Collects a run's observable outcome through RunnerOptions::on_observation: per member, in
+// order, what it observed that a race can change, without times or ids -- data messages
+// (group/server, payload), replays it dropped, acks (id and result), closes (code), refused
+// upgrades (status), MQTT PUBLISH (topic, payload), REST answers (status). Describe() gives
+// "sub: g:m, ack 1 ok | w: g:m".
+class RunOutcome {
+ public:
+  explicit RunOutcome(const Scenario& scenario);
+  void Observe(uint32_t member, const clients::Observation& o);
+  std::string Describe() const;
+
+ private:
+  const Scenario& scenario_;
+  std::vector<std::vector<std::string>> events_;  // per member
 };
 
 // The size of a scenario as the shrinker reports it.
@@ -113,8 +141,11 @@ struct ExploreResult {
   uint64_t seeds_failed = 0;
   std::vector<FoundFailure> failures;  // in order of discovery
   bool stopped_early = false;          // stop_after reached before the last seed
-  // One ScenarioResult per failing seed (named "<name> [seed N]"), sim target, virtual clock.
+  // One ScenarioResult per failing seed (named "<name> [seed N]"), sim target, virtual clock;
+  // with census, also the first run of every distinct outcome ("<name> [outcome K: N seeds]").
   reports::RunReport report;
+  // options.census: the distinct outcomes, most frequent first (ties: lower first seed).
+  std::vector<CensusEntry> census;
 };
 
 // Explores one scenario given as YAML text: ExploreSeeds, then (options.shrink) ShrinkFailures.

@@ -1,6 +1,11 @@
 #include "conformance/runner.h"
 
 #include <algorithm>
+#include <coroutine>
+#include <cstdio>
+#include <deque>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <set>
 #include <utility>
@@ -12,6 +17,57 @@
 
 namespace wpsim::conformance {
 namespace {
+
+// A strand: a sequence of steps running in virtual time (a C++20 coroutine). The scenario's
+// steps run on one strand; each `parallel` child and each `async` block (`parallel`/`repeat`)
+// runs on its own, so their waits, `at` offsets and open-loop rates advance independently.
+// A strand suspends only at the scheduler (ScenarioRun::Schedule) and is resumed by it, on one
+// thread and in a deterministic order (registration order), so the same seed runs the same way.
+class Strand {
+ public:
+  struct promise_type;
+  using Handle = std::coroutine_handle<promise_type>;
+  struct Finished {
+    bool await_ready() noexcept { return false; }
+    void await_suspend(Handle h) noexcept;
+    void await_resume() noexcept {}
+  };
+  struct promise_type {
+    std::deque<std::coroutine_handle<>>* ready = nullptr;  // the scheduler's run queue
+    std::coroutine_handle<> continuation;  // the strand that awaits this one (Join)
+    bool finished = false;
+    Strand get_return_object() { return Strand(Handle::from_promise(*this)); }
+    std::suspend_always initial_suspend() noexcept { return {}; }
+    Finished final_suspend() noexcept { return {}; }
+    void return_void() {}
+    void unhandled_exception() { std::terminate(); }
+  };
+
+  explicit Strand(Handle h) : h_(h) {}
+  Strand(Strand&& o) noexcept : h_(std::exchange(o.h_, {})) {}
+  Strand& operator=(Strand&&) = delete;
+  Strand(const Strand&) = delete;
+  ~Strand() {
+    if (h_) h_.destroy();  // a suspended strand (budget exhausted) is destroyed with its owner
+  }
+  bool finished() const { return h_.promise().finished; }
+  // Runs the strand until it first suspends (or finishes), on the caller's stack.
+  void Start(std::deque<std::coroutine_handle<>>& ready) {
+    h_.promise().ready = &ready;
+    h_.resume();
+  }
+  void set_continuation(std::coroutine_handle<> c) { h_.promise().continuation = c; }
+
+ private:
+  Handle h_;
+};
+
+void Strand::Finished::await_suspend(Handle h) noexcept {
+  promise_type& p = h.promise();
+  p.finished = true;
+  // Through the run queue, not a direct resume: the stack stays as deep as the step nesting.
+  if (p.continuation) p.ready->push_back(p.continuation);
+}
 
 // The driver: schedules the steps of one scenario, owns time and the environment, and hands
 // each step to its family (FamilyRegistry) — the flow steps (wait, barrier, parallel, repeat)
@@ -33,18 +89,11 @@ class ScenarioRun {
     const int64_t start = cx_.env.Now();
     for (auto* on_start : families_.on_start) on_start(cx_);
     MakeEvaluators();
-    for (uint32_t id : sc.root_steps) {
-      if (cx_.env.Now() - start > sc.run.time_limit_ns) {
-        cx_.Fail("the run exceeded run.time_limit (" + FormatDuration(sc.run.time_limit_ns) + ")",
-                 "", "", "");
-        break;
-      }
-      if (!budget_ok_) break;
-      ExecSequential(id, start, IterContext{});
+    {
+      Strand root = Root(start);
+      Schedule(root);
+      detached_.clear();
     }
-    // Outstanding async operations get their timeout too.
-    Await(cx_.async_pending);
-    cx_.async_pending.clear();
     RunFor(sc.run.settle_ns);
     cx_.end_ns = cx_.env.Now();
     Evaluate();
@@ -54,7 +103,124 @@ class ScenarioRun {
 
  private:
   // ---------------------------------------------------------------------------------------
-  // Time
+  // Time and the scheduler
+
+  // A suspended strand: resumed when ready() holds (if given) or the run clock reaches deadline.
+  struct Suspended {
+    std::coroutine_handle<> strand;
+    int64_t deadline = 0;
+    std::function<bool()> ready;
+  };
+
+  // Suspends the strand until `deadline` (events due at that instant run first).
+  struct Sleep {
+    ScenarioRun& run;
+    int64_t deadline;
+    bool await_ready() const { return false; }
+    void await_suspend(std::coroutine_handle<> h) { run.suspended_.push_back({h, deadline, {}}); }
+    void await_resume() const {}
+  };
+
+  // Suspends the strand until every pending step completed or the latest deadline passed.
+  // Checked after every simulator event: the completed prefix is skipped, so an open-loop block
+  // with thousands of requests in flight (completing in order) costs O(1) per event.
+  struct AllDone {
+    ScenarioRun& run;
+    std::vector<Pending>& pending;
+    size_t settled = 0;
+    bool Check() {
+      while (settled < pending.size() && pending[settled].stays_done && pending[settled].done())
+        ++settled;
+      for (size_t i = settled; i < pending.size(); ++i) {
+        if (!pending[i].done()) return false;
+      }
+      return true;
+    }
+    bool await_ready() { return pending.empty() || Check(); }
+    void await_suspend(std::coroutine_handle<> h) {
+      int64_t deadline = 0;
+      for (const Pending& p : pending) deadline = std::max(deadline, p.deadline_ns);
+      run.suspended_.push_back({h, deadline, [this] { return Check(); }});
+    }
+    void await_resume() const {}
+  };
+
+  // Runs `child` on the awaiting strand's behalf; the awaiting strand continues once it finished.
+  struct Join {
+    ScenarioRun& run;
+    Strand& child;
+    bool await_ready() {
+      child.Start(run.ready_);
+      return child.finished();
+    }
+    void await_suspend(std::coroutine_handle<> h) { child.set_continuation(h); }
+    void await_resume() const {}
+  };
+
+  // Suspends the strand until every strand of `strands` finished.
+  struct JoinAll {
+    ScenarioRun& run;
+    std::vector<std::unique_ptr<Strand>>& strands;
+    bool Check() const {
+      for (const auto& s : strands) {
+        if (!s->finished()) return false;
+      }
+      return true;
+    }
+    bool await_ready() const { return Check(); }
+    void await_suspend(std::coroutine_handle<> h) {
+      run.suspended_.push_back({h, kNever, [this] { return Check(); }});
+    }
+    void await_resume() const {}
+  };
+
+  static constexpr int64_t kNever = INT64_MAX / 4;
+
+  // Runs the strands until `root` finished: the ready ones in order, then time passes until the
+  // next suspended strand's condition holds or its deadline comes.
+  void Schedule(Strand& root) {
+    root.Start(ready_);
+    while (budget_ok_) {
+      while (!ready_.empty()) {
+        std::coroutine_handle<> h = ready_.front();
+        ready_.pop_front();
+        h.resume();
+      }
+      if (root.finished() || suspended_.empty()) break;
+      if (Wake(false)) continue;
+      int64_t deadline = kNever;
+      for (const Suspended& s : suspended_) deadline = std::min(deadline, s.deadline);
+      Drive(deadline, [this] {
+        for (const Suspended& s : suspended_) {
+          if (s.ready && s.ready()) return true;
+        }
+        return false;
+      });
+      if (!budget_ok_) break;
+      Wake(true);
+    }
+    // Out of budget: the strands still suspended are destroyed with their owners, unresumed.
+    suspended_.clear();
+    ready_.clear();
+  }
+
+  // Moves the suspended strands whose condition holds (or, after time passed, whose deadline
+  // came) to the run queue, in the order they suspended.
+  bool Wake(bool time_passed) {
+    const int64_t now = cx_.env.Now();
+    bool any = false;
+    std::vector<Suspended> still;
+    for (Suspended& s : suspended_) {
+      if ((s.ready && s.ready()) || (time_passed && now >= s.deadline)) {
+        ready_.push_back(s.strand);
+        any = true;
+      } else {
+        still.push_back(std::move(s));
+      }
+    }
+    suspended_ = std::move(still);
+    return any;
+  }
 
   void RunFor(int64_t duration) {
     const int64_t deadline = cx_.env.Now() + duration;
@@ -70,22 +236,7 @@ class ScenarioRun {
     }
   }
 
-  void Await(std::vector<Pending>& pending) {
-    if (pending.empty()) return;
-    int64_t deadline = 0;
-    for (const Pending& p : pending) deadline = std::max(deadline, p.deadline_ns);
-    // Checked after every simulator event: the completed prefix is skipped, so an open-loop
-    // block with thousands of requests in flight (completing in order) costs O(1) per event,
-    // not O(requests).
-    size_t settled = 0;
-    Drive(deadline, [&pending, &settled] {
-      while (settled < pending.size() && pending[settled].stays_done && pending[settled].done())
-        ++settled;
-      for (size_t i = settled; i < pending.size(); ++i) {
-        if (!pending[i].done()) return false;
-      }
-      return true;
-    });
+  void ReportTimeouts(const std::vector<Pending>& pending) {
     for (const Pending& p : pending) {
       if (!p.done() && p.timeout_is_failure && budget_ok_) {
         const Step& s = cx_.sc.steps[p.step];
@@ -100,27 +251,82 @@ class ScenarioRun {
   // ---------------------------------------------------------------------------------------
   // Steps
 
-  void ExecSequential(uint32_t id, int64_t block_start, const IterContext& ctx) {
+  Strand Root(int64_t start) {
+    const Scenario& sc = cx_.sc;
+    for (uint32_t id : sc.root_steps) {
+      if (cx_.env.Now() - start > sc.run.time_limit_ns) {
+        cx_.Fail("the run exceeded run.time_limit (" + FormatDuration(sc.run.time_limit_ns) + ")",
+                 "", "", "");
+        break;
+      }
+      if (!budget_ok_) break;
+      Strand step = ExecSequential(id, start, IterContext{});
+      co_await Join{*this, step};
+    }
+    // Outstanding async operations (and async blocks, which may issue more) get their timeout.
+    while (!cx_.async_pending.empty() && budget_ok_) {
+      std::vector<Pending> pending = std::move(cx_.async_pending);
+      cx_.async_pending.clear();
+      co_await AllDone{*this, pending};
+      ReportTimeouts(pending);
+    }
+  }
+
+  static bool IsBlock(const Step& s) {
+    return s.kind() == StepKind::kParallel || s.kind() == StepKind::kRepeat;
+  }
+
+  // Step `id` on the current strand: its `at` (from block_start), then issue and, unless it is
+  // async, its completion. An async block runs on a strand of its own.
+  Strand ExecSequential(uint32_t id, int64_t block_start, IterContext ctx) {
     const Step& s = cx_.sc.steps[id];
-    if (s.at_ns) Drive(block_start + *s.at_ns, [] { return false; });
+    if (s.at_ns) co_await Sleep{*this, block_start + *s.at_ns};
+    if (IsBlock(s)) {
+      MarkIssued(id);
+      if (s.async) {
+        auto& strand = detached_.emplace_back(std::make_unique<Strand>(Block(id, ctx)));
+        strand->Start(ready_);
+        Strand* raw = strand.get();
+        cx_.async_pending.push_back(
+            Pending{id, [raw] { return raw->finished(); }, kNever, false});
+        co_return;
+      }
+      Strand block = Block(id, ctx);
+      co_await Join{*this, block};
+      co_return;
+    }
     std::vector<Pending> pending = Issue(id, ctx);
     if (s.async) {
       for (Pending& p : pending) cx_.async_pending.push_back(std::move(p));
-      return;
+      co_return;
     }
-    Await(pending);
+    co_await AllDone{*this, pending};
+    ReportTimeouts(pending);
   }
 
-  std::vector<Pending> Issue(uint32_t id, const IterContext& ctx) {
+  Strand Block(uint32_t id, IterContext ctx) {
+    const Step& s = cx_.sc.steps[id];
+    Strand body = s.kind() == StepKind::kParallel ? Parallel(id, ctx) : Repeat(id, ctx);
+    co_await Join{*this, body};
+  }
+
+  void MarkIssued(uint32_t id) {
     const Step& s = cx_.sc.steps[id];
     const int64_t now = cx_.env.Now();
-    cx_.issuing_intended = ctx.intended_ns.has_value();
     if (cx_.step_issued[id] < 0) cx_.step_issued[id] = now;
     cx_.last_issued[id] = now;
     if (cx_.options.verbose) {
       fprintf(stderr, "  [%s] %s %s\n", FormatDuration(now).c_str(),
               std::string(StepKindName(s.kind())).c_str(), FormatPos(s.pos).c_str());
     }
+  }
+
+  // Issues a step that is not a block and returns what its completion waits for.
+  std::vector<Pending> Issue(uint32_t id, const IterContext& ctx) {
+    const Step& s = cx_.sc.steps[id];
+    const int64_t now = cx_.env.Now();
+    cx_.issuing_intended = ctx.intended_ns.has_value();
+    MarkIssued(id);
     std::vector<Pending> out;
     switch (s.kind()) {
       case StepKind::kWait: {
@@ -143,28 +349,8 @@ class ScenarioRun {
                               /*stays_done=*/false});  // quiescence comes and goes
         break;
       }
-      case StepKind::kParallel: {
-        std::vector<uint32_t> children = s.children;
-        std::stable_sort(children.begin(), children.end(), [this](uint32_t a, uint32_t b) {
-          return cx_.sc.steps[a].at_ns.value_or(0) < cx_.sc.steps[b].at_ns.value_or(0);
-        });
-        std::vector<Pending> all;
-        for (uint32_t c : children) {
-          const Step& child = cx_.sc.steps[c];
-          if (child.at_ns) Drive(now + *child.at_ns, [] { return false; });
-          if (child.kind() == StepKind::kParallel || child.kind() == StepKind::kRepeat) {
-            ExecSequential(c, now, ctx);
-            continue;
-          }
-          for (Pending& p : Issue(c, ctx)) all.push_back(std::move(p));
-        }
-        Await(all);
-        break;
-      }
-      case StepKind::kRepeat:
-        ExecRepeat(s, ctx);
-        break;
       default: {
+        WPSIM_ASSERT(!IsBlock(s));
         auto it = families_.steps.find(s.kind());
         WPSIM_ASSERT(it != families_.steps.end());
         it->second.issue(cx_, s, ctx, out);
@@ -174,10 +360,26 @@ class ScenarioRun {
     return out;
   }
 
-  void ExecRepeat(const Step& s, const IterContext& outer) {
+  // Every child on a strand of its own, all started at this instant (in document order); `at`
+  // is from the block's start. Complete when every child is.
+  Strand Parallel(uint32_t id, IterContext ctx) {
+    const Step& s = cx_.sc.steps[id];
+    const int64_t start = cx_.env.Now();
+    std::vector<std::unique_ptr<Strand>> children;
+    children.reserve(s.children.size());
+    for (uint32_t c : s.children) {
+      children.push_back(std::make_unique<Strand>(ExecSequential(c, start, ctx)));
+    }
+    for (auto& child : children) child->Start(ready_);
+    co_await JoinAll{*this, children};
+  }
+
+  Strand Repeat(uint32_t id, IterContext outer) {
+    const Step& s = cx_.sc.steps[id];
     const auto& r = s.As<RepeatStep>();
     const int64_t start = cx_.env.Now();
     std::vector<Pending> open_loop;
+    std::vector<std::unique_ptr<Strand>> open_blocks;  // nested blocks of open-loop iterations
     if (r.rate && !cx_.throughput_started()) cx_.StartThroughput(r, start);
     for (uint64_t k = 0;; ++k) {
       if (r.count && k >= *r.count) break;
@@ -187,7 +389,7 @@ class ScenarioRun {
       if (r.rate) {
         intended = start + r.rate->IntendedOffsetNs(k);
         if (r.duration_ns && *intended - start >= *r.duration_ns) break;
-        Drive(*intended, [] { return false; });
+        co_await Sleep{*this, *intended};
       } else if (r.duration_ns && cx_.env.Now() - start >= *r.duration_ns) {
         break;
       }
@@ -196,19 +398,25 @@ class ScenarioRun {
       ctx.intended_ns = intended;
       for (uint32_t c : s.children) {
         if (r.rate) {
-          const Step& child = cx_.sc.steps[c];
-          if (child.kind() == StepKind::kParallel || child.kind() == StepKind::kRepeat) {
-            ExecSequential(c, *intended, ctx);
+          // Open loop: nothing of iteration k waits for iteration k-1; a nested block runs on
+          // its own strand.
+          if (IsBlock(cx_.sc.steps[c])) {
+            auto& child =
+                open_blocks.emplace_back(std::make_unique<Strand>(ExecSequential(c, *intended, ctx)));
+            child->Start(ready_);
           } else {
             for (Pending& p : Issue(c, ctx)) open_loop.push_back(std::move(p));
           }
         } else {
-          ExecSequential(c, start, ctx);
+          Strand child = ExecSequential(c, start, ctx);
+          co_await Join{*this, child};
         }
       }
       cx_.result.Count(reports::kCounterOperations);
     }
-    Await(open_loop);
+    co_await AllDone{*this, open_loop};
+    ReportTimeouts(open_loop);
+    co_await JoinAll{*this, open_blocks};
   }
 
   // ---------------------------------------------------------------------------------------
@@ -281,6 +489,10 @@ class ScenarioRun {
   std::vector<std::unique_ptr<Evaluator>> evaluators_;            // per expectation
   std::vector<std::unique_ptr<Evaluator>> invariant_evaluators_;  // per invariant
   bool budget_ok_ = true;
+  // The scheduler (Schedule): strands ready to resume, and strands suspended until a condition.
+  std::deque<std::coroutine_handle<>> ready_;
+  std::vector<Suspended> suspended_;
+  std::vector<std::unique_ptr<Strand>> detached_;  // async blocks (owned until the run ends)
 };
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "clients/observation.h"
 #include "conformance/scenario.h"
 #include "reports/model.h"
 #include "service/options.h"
@@ -51,6 +52,9 @@ struct RunnerOptions {
   std::vector<std::string> reproduce_prefix = {"wpsim", "run"};
   // Sim: how many simulator events one scenario may use before it is stopped.
   uint64_t event_budget = 50'000'000;
+  // Called with every client observation of the run (member index, as it happens), after the
+  // runner's own bookkeeping; `wpsim explore --census` builds a run's outcome from it.
+  std::function<void(uint32_t member, const clients::Observation&)> on_observation;
 };
 
 // Runs `scenario` and records everything into `result` (which the caller created with

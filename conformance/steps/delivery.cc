@@ -242,11 +242,9 @@ class NoDuplicatesEvaluator : public InvariantEvaluator {
   void OnObservation(uint32_t m, const ObservedEvent& ev) override {
     const Observation& o = ev.observation;
     if (!IsDelivery(o)) return;
+    // Replays the reliable client dropped (as the SDK does) are not deliveries: what is judged
+    // is what the application got, as for per_publisher_order.
     State& s = state_[m];
-    if (o.sequence_id) {
-      if (*o.sequence_id <= s.max_seq) return;
-      s.max_seq = *o.sequence_id;
-    }
     std::string key = PayloadText(o);
     const uint64_t n = ++s.seen[{o.group, key}];
     if (n > Published(key)) {
@@ -274,7 +272,6 @@ class NoDuplicatesEvaluator : public InvariantEvaluator {
     int64_t time_ns = 0;
   };
   struct State {
-    uint64_t max_seq = 0;
     std::map<std::pair<std::string, std::string>, uint64_t> seen;  // (group, payload) -> times
     std::vector<Candidate> candidates;
   };

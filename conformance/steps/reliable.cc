@@ -89,6 +89,9 @@ std::function<bool()> Recover(RunContext& cx, uint32_t m, RecoverFault fault) {
   clients::WsClientOptions o = WsOptions(cx, m, nullptr);
   o.access_token.clear();
   o.auto_recover = false;
+  // The SDK keeps its sequence id across a recovery: the new client object drops what the old
+  // one already delivered (the service's replays of un-acked messages).
+  o.initial_sequence_id = ms.ws ? ms.ws->max_sequence_id() : 0;
   std::string id = ms.connection_id;
   std::string token = ms.reconnection_token;
   if (fault == RecoverFault::kBadToken) token = token.empty() ? "bad" : token + "x";
