@@ -2,12 +2,13 @@
 
 #include <algorithm>
 #include <memory>
-#include <set>
 #include <utility>
+#include <variant>
 
 #include "conformance/driver.h"
 #include "conformance/real_environment.h"
 #include "conformance/targets.h"
+#include "protocol/http/message.h"
 #include "reports/threshold.h"
 
 namespace wpsim::conformance {
@@ -305,7 +306,8 @@ std::vector<std::string> SkipReasons(const Scenario& scenario, const RunnerOptio
   }
   if (target != Target::kSim) {
     const bool external = target == Target::kRemote || !options.connection_string.empty();
-    for (std::string& r : RealTargetSkipReasons(scenario, external, options.max_real_wait_ns)) {
+    for (std::string& r : RealTargetSkipReasons(scenario, external, options.max_real_wait_ns,
+                                                 !options.upstream_listen.empty())) {
       out.push_back(std::move(r));
     }
   }
@@ -340,6 +342,10 @@ void RunScenario(const Scenario& scenario, const RunnerOptions& options,
         argv.push_back("--ca");
         argv.push_back(options.ca_file);
       }
+      if (!options.upstream_listen.empty() && scenario.upstream.present) {
+        argv.push_back("--upstream-listen");
+        argv.push_back(options.upstream_listen);
+      }
     }
     result.reproduce = reports::ShellQuote(argv);
     // The access key never goes into a report: the command reads the connection string from
@@ -358,6 +364,34 @@ void RunScenario(const Scenario& scenario, const RunnerOptions& options,
     result.MarkSkipped(joined);
     return;
   }
+  // Real targets: a per-run hub suffix keeps earlier runs' state on a shared service apart. An
+  // event-handler scenario on an external service uses its own fixed hub instead, the one its
+  // handler configuration names (UpstreamHubName).
+  std::optional<Scenario> renamed;
+  if (options.target != Target::kSim) {
+    const bool external = options.target == Target::kRemote || !options.connection_string.empty();
+    if (external && scenario.upstream.present) {
+      renamed = scenario;
+      renamed->hub = UpstreamHubName(scenario);
+    } else if (!options.hub_suffix.empty()) {
+      renamed = scenario;
+      renamed->hub += options.hub_suffix;
+    }
+  }
+  if (renamed) {
+    // An application server's expected `ce-hub` header names the hub the run really uses.
+    for (Expectation& e : renamed->expectations) {
+      auto* u = std::get_if<UpstreamEventExpect>(&e.args);
+      if (!u) continue;
+      for (auto& [name, value] : u->headers) {
+        if (protocol::http::EqualsIgnoreCase(name, "ce-hub") &&
+            protocol::http::EqualsIgnoreCase(value, scenario.hub)) {
+          value = renamed->hub;
+        }
+      }
+    }
+  }
+  const Scenario& run_scenario = renamed ? *renamed : scenario;
   std::unique_ptr<Environment> env;
   if (options.target == Target::kSim) {
     SimEnvironmentOptions o;
@@ -378,8 +412,11 @@ void RunScenario(const Scenario& scenario, const RunnerOptions& options,
     o.connection_string = options.connection_string;
     o.ca_file = options.ca_file;
     o.seed = seed;
-    o.service = ServiceOptionsFor(scenario);
+    // The renamed hub's settings (event handlers) for the in-process service.
+    o.service = ServiceOptionsFor(run_scenario);
     o.listen = options.listen;
+    if (scenario.upstream.present) o.upstream = &scenario.upstream;
+    o.upstream_listen = options.upstream_listen;
     auto made = MakeRealEnvironment(o);
     if (!made.ok()) {
       result.MarkError(made.error().message);
@@ -387,14 +424,8 @@ void RunScenario(const Scenario& scenario, const RunnerOptions& options,
     }
     env = std::move(made.value());
   }
-  // Real targets: a per-run hub suffix keeps earlier runs' state on a shared service apart.
-  std::optional<Scenario> renamed;
-  if (options.target != Target::kSim && !options.hub_suffix.empty()) {
-    renamed = scenario;
-    renamed->hub += options.hub_suffix;
-  }
   {
-    ScenarioRun run(renamed ? *renamed : scenario, options, result, *env);
+    ScenarioRun run(run_scenario, options, result, *env);
     run.Run();
   }
 }
