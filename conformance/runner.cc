@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <set>
 #include <utility>
 #include <variant>
 
@@ -119,7 +120,7 @@ class ScenarioRun {
     if (cx_.step_issued[id] < 0) cx_.step_issued[id] = now;
     cx_.last_issued[id] = now;
     if (cx_.options.verbose) {
-      fprintf(stderr, "  [%s] %s %s\n", FormatDuration(now).c_str(),
+      fprintf(stderr, "  [%s] %s %s\n", FormatTime(now).c_str(),
               std::string(StepKindName(s.kind())).c_str(), FormatPos(s.pos).c_str());
     }
     std::vector<Pending> out;
@@ -320,6 +321,11 @@ void RunScenario(const Scenario& scenario, const RunnerOptions& options,
   result.seed = seed;
   result.source = reports::Source{scenario.source.seed, scenario.source.section};
   result.tags = scenario.tags;
+  {
+    std::set<std::string> bugs(scenario.service.inject_bug.begin(), scenario.service.inject_bug.end());
+    for (service::Bug b : options.extra_bugs) bugs.insert(std::string(service::BugName(b)));
+    result.injected_bugs.assign(bugs.begin(), bugs.end());
+  }
   {
     std::vector<std::string> argv = options.reproduce_prefix;
     argv.push_back(scenario.file);
