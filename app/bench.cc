@@ -65,7 +65,8 @@ int UsageError(const std::string& message) {
 // What one load (measured or baseline) gave.
 struct Measured {
   uint64_t delivered = 0;
-  uint64_t operations = 0;
+  uint64_t operations = 0;  // REST calls when the load made any (only they count errors)
+  std::string operations_name = "operations";
   uint64_t errors = 0;
   int64_t window_ns = 0;  // first intended send to the end of the last delivery interval
   double per_second = 0;  // deliveries per second of the run's clock over the window
@@ -76,7 +77,12 @@ struct Measured {
 Measured Summarise(const reports::ScenarioResult& r) {
   Measured m;
   m.delivered = r.Counter(reports::kCounterDelivered);
-  m.operations = r.Counter(reports::kCounterOperations);
+  if (r.counters.count(std::string(reports::kCounterRestCalls))) {
+    m.operations = r.Counter(reports::kCounterRestCalls);
+    m.operations_name = "REST calls";
+  } else {
+    m.operations = r.Counter(reports::kCounterOperations);
+  }
   m.errors = r.Counter(reports::kCounterErrors);
   m.latency = r.MergedLatency(reports::Metric::kPublishToReceive);
   auto it = r.throughput.find(std::string(reports::kCounterDelivered));
@@ -117,8 +123,8 @@ void PrintMeasured(const Measured& m, uint64_t expected, bool sim) {
     PrintLine("publish->receive", buf);
     PrintLine("", std::string(clock) + " clock, from each send's intended time (coordinated omission corrected)");
   }
-  snprintf(buf, sizeof buf, "%llu of %llu operations (%.3f%%)", static_cast<unsigned long long>(m.errors),
-           static_cast<unsigned long long>(m.operations),
+  snprintf(buf, sizeof buf, "%llu of %llu %s failed (%.3f%%)", static_cast<unsigned long long>(m.errors),
+           static_cast<unsigned long long>(m.operations), m.operations_name.c_str(),
            m.operations ? 100.0 * static_cast<double>(m.errors) / static_cast<double>(m.operations) : 0.0);
   PrintLine("errors", buf);
   if (sim) {
@@ -324,6 +330,7 @@ int RunBench(const BenchFlags& flags, const std::vector<std::string>& argv) {
   reports::ThresholdInput input;
   input.latency = &m.latency;
   input.operations = m.operations;
+  input.operations_name = m.operations_name;
   input.errors = m.errors;
   input.events = m.delivered;
   input.duration_ns = m.window_ns;

@@ -299,6 +299,10 @@ void RegisterRun(CLI::App& sub, RunFlags& f) {
   sub.add_option("--ca", f.ca_file, "Extra CA certificates (PEM) for https/wss endpoints");
   sub.add_option("--listen", f.listen,
                  "local without a connection string: HOST:PORT of the in-process service (default 127.0.0.1:0)");
+  sub.add_option("--upstream-listen", f.upstream_listen,
+                 "Real targets: HOST:PORT where event-handler scenarios host their application server (point the hub's handler there)");
+  sub.add_flag("--print-upstream-config", f.print_upstream_config,
+               "Print the `wpsim serve --config` hubs that point the selected event-handler scenarios at --upstream-listen, and exit");
   sub.add_option("--hub-suffix", f.hub_suffix,
                  "Real targets: appended to every hub name; auto = a random one per run for an external service, none for the in-process one")
       ->capture_default_str();
@@ -331,6 +335,32 @@ int RunRun(const RunFlags& flags, const std::vector<std::string>& argv) {
       return kExitUsage;
     }
     PrintScenarioList(sel.scenarios, stdout);
+    return kExitOk;
+  }
+  if (flags.print_upstream_config) {
+    if (flags.upstream_listen.empty()) {
+      std::cerr << "wpsim run --print-upstream-config: give --upstream-listen HOST:PORT (the address "
+                   "the service's event handlers will call)\n";
+      return kExitUsage;
+    }
+    Result<sim::Address> at = sim::Address::Parse(flags.upstream_listen);
+    if (!at.ok() || at->port == 0) {
+      std::cerr << "wpsim run: --upstream-listen: "
+                << (at.ok() ? "the port cannot be 0 here (the configuration must name it)" : at.error().message)
+                << "\n";
+      return kExitUsage;
+    }
+    Selection sel = Select(flags);
+    if (sel.exit_code != kExitOk) return sel.exit_code;
+    std::vector<const Scenario*> with_upstream;
+    for (const Scenario& sc : sel.scenarios) {
+      if (sc.upstream.present) with_upstream.push_back(&sc);
+    }
+    if (with_upstream.empty()) {
+      std::cerr << "wpsim run --print-upstream-config: no selected scenario has an upstream: section\n";
+      return kExitUsage;
+    }
+    std::cout << conformance::UpstreamServeConfig(with_upstream, flags.upstream_listen);
     return kExitOk;
   }
   std::optional<Target> target = ParseTargetName(flags.target);
@@ -371,9 +401,24 @@ int RunRun(const RunFlags& flags, const std::vector<std::string>& argv) {
       return kExitUsage;
     }
   }
-  if (*target == Target::kSim && (!flags.connection_string.empty() || !flags.ca_file.empty() || !flags.listen.empty())) {
-    std::cerr << "wpsim run: --connection-string, --ca and --listen need --target local or remote\n";
+  if (*target == Target::kSim && (!flags.connection_string.empty() || !flags.ca_file.empty() ||
+                                  !flags.listen.empty() || !flags.upstream_listen.empty())) {
+    std::cerr << "wpsim run: --connection-string, --ca, --listen and --upstream-listen need --target local or remote\n";
     return kExitUsage;
+  }
+  if (!flags.upstream_listen.empty()) {
+    const bool external = *target == Target::kRemote || !options.connection_string.empty();
+    Result<sim::Address> at = sim::Address::Parse(flags.upstream_listen);
+    if (!at.ok()) {
+      std::cerr << "wpsim run: --upstream-listen: " << at.error().message << "\n";
+      return kExitUsage;
+    }
+    if (external && at->port == 0) {
+      std::cerr << "wpsim run: --upstream-listen: give a port (0 is only for the in-process service: "
+                   "a running service's handler must name it)\n";
+      return kExitUsage;
+    }
+    options.upstream_listen = flags.upstream_listen;
   }
   if (!flags.listen.empty()) {
     if (*target != Target::kLocal || !options.connection_string.empty()) {
@@ -425,6 +470,20 @@ int RunRun(const RunFlags& flags, const std::vector<std::string>& argv) {
     return kExitUsage;
   }
   if (flags.mutation) return RunMutation(sel.scenarios, options, flags);
+  if (!options.upstream_listen.empty()) {
+    size_t n = 0;
+    for (const Scenario& sc : sel.scenarios) n += sc.upstream.present ? 1 : 0;
+    if (n > 0) {
+      const bool external = *target == Target::kRemote || !options.connection_string.empty();
+      std::cout << "application server (event handlers) of " << n << " scenario(s) on http://"
+                << options.upstream_listen << "/";
+      if (external) {
+        std::cout << "<hub>/...: the service's handlers must call it (`wpsim run ... --upstream-listen "
+                  << options.upstream_listen << " --print-upstream-config` writes them for wpsim serve --config)";
+      }
+      std::cout << "\n";
+    }
+  }
 
   const int64_t wall0 = WallNanos();
   reports::RunReport report = RunAll(sel.scenarios, options, flags, false, &sel.ordinals, sel.suite_size);

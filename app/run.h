@@ -19,6 +19,9 @@ struct RunFlags {
   std::string connection_string;
   std::string ca_file;
   std::string listen;      // local in-process service: HOST:PORT (default 127.0.0.1:0)
+  // Real targets: HOST:PORT of the scripted application server of event-handler scenarios.
+  std::string upstream_listen;
+  bool print_upstream_config = false;  // print the serve --config for it and exit
   std::string hub_suffix = "auto";  // "auto", "none" or the suffix itself
   std::string max_real_wait = "30s";  // real targets; "0" disables the limit
   std::optional<uint64_t> seed;

@@ -232,7 +232,7 @@ AppServerReply AppServer::ReplyFor(const AppServerRequest& request) {
 
 void AppServer::OnRequest(Conn& conn, const http::Request& request) {
   AppServerRequest r;
-  r.time = runtime_.Now();
+  r.time = runtime_.Now() - options_.time_origin;
   r.method = request.method;
   r.target = request.target;
   r.headers = request.headers;

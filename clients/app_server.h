@@ -80,6 +80,9 @@ struct AppServerOptions {
   AppServerValidation validation;
   // Serve https: connections are accepted through sim::ListenTls with this server config.
   std::shared_ptr<const sim::TlsConfig> tls;
+  // AppServerRequest::time is runtime time minus this (a real-time runner's run clock starts
+  // at its own zero; simulations leave it 0).
+  sim::Nanos time_origin = 0;
 };
 
 // One request the server received.
@@ -104,6 +107,11 @@ class AppServer {
 
   Status Listen();
   const std::string& name() const { return name_; }
+  // Where Listen() bound (the real port when 0 was asked for); nullopt before.
+  std::optional<sim::Address> listen_address() const {
+    if (!listener_) return std::nullopt;
+    return listener_->address();
+  }
   AppServerOptions& options() { return options_; }
 
   // Replies for `event` ("connect", "message", a user event name, or "*" for any event).

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "conformance/builtin_checks.h"
 #include "protocol/mqtt/types.h"
 
 namespace wpsim::conformance {
@@ -294,7 +295,8 @@ void RunContext::Bookkeep(uint32_t m, const Observation& o, int64_t now) {
       const std::string id = std::to_string(o.sequence_id.value_or(0));
       Fail(sc.members[m].name + " received sequenceId " + id + " twice on one connection",
            "each sequenceId at most once per transport, increasing",
-           "sequenceId " + id + " " + o.text, "REL-003", now);
+           "sequenceId " + id + " " + o.text,
+           std::string(BuiltInCheckOf(BuiltIn::kSequenceIdOnce).case_id), now);
       HighlightLastArrow();
       break;
     }
@@ -346,7 +348,7 @@ Window RunContext::WindowOf(const TimeWindow& w) const {
 }
 
 std::string RunContext::DescribeWindow(const Window& w) {
-  return "[" + FormatDuration(w.open) + ", " + FormatDuration(w.close) + "]";
+  return "[" + FormatTime(w.open) + ", " + FormatTime(w.close) + "]";
 }
 
 void RunContext::EmitSequence() {

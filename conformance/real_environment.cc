@@ -16,6 +16,10 @@
 //    resolve through UvRuntime::Dial (uv_getaddrinfo). An https endpoint is dialled through
 //    TLS (sim::DialTls) with SNI and certificate name = the endpoint's host, trusting the system
 //    CA store plus --ca.
+//
+// The scripted application server (clients::AppServer, programmed by the upstream family like
+// in sim) listens on the same runtime before the service starts, so the in-process service's
+// handler URLs can name its bound port. Its request times are on the run clock (time_origin).
 #include "conformance/real_environment.h"
 
 #include <algorithm>
@@ -25,6 +29,7 @@
 
 #include "conformance/targets.h"
 #include "conformance/units.h"
+#include "protocol/http/message.h"
 #include "service/service.h"
 #include "sim/tls/tls.h"
 #include "sim/uv/uv_runtime.h"
@@ -67,13 +72,59 @@ class RealEnvironment final : public Environment {
   ~RealEnvironment() override {
     // The runner's clients are gone (they are destroyed before the environment).
     service_.reset();
+    app_.reset();
     runtime_->RunFor(kRealTeardownNanos);
+  }
+
+  // Hosts the scenario's application server on `options.upstream_listen` (`fallback` when
+  // empty). `allowed_origin`: what validation: allow_origin answers.
+  Status StartAppServer(const RealEnvironmentOptions& options, const std::string& fallback,
+                        std::vector<std::string> keys, const std::string& allowed_origin) {
+    const std::string at = options.upstream_listen.empty() ? fallback : options.upstream_listen;
+    Result<sim::Address> listen = sim::Address::Parse(at);
+    if (!listen.ok()) {
+      return MakeError("upstream_listen", "--upstream-listen: " + listen.error().message);
+    }
+    clients::AppServerOptions a;
+    a.listen = *listen;
+    a.access_keys = std::move(keys);
+    a.time_origin = start_;
+    switch (options.upstream->validation) {
+      case ValidationReply::kAllowAny: break;
+      case ValidationReply::kAllowOrigin: a.validation.allowed_origin = allowed_origin; break;
+      case ValidationReply::kDeny:
+        a.validation.status = 401;
+        a.validation.allowed_origin.clear();
+        break;
+    }
+    app_ = std::make_unique<clients::AppServer>(*runtime_, "app", a);
+    if (Status s = app_->Listen(); !s.ok()) {
+      return MakeError("upstream_listen", "cannot host the application server on " + at + ": " +
+                                              s.error().message);
+    }
+    return Status::Ok();
   }
 
   Status StartInProcess(const RealEnvironmentOptions& options) {
     Result<sim::Address> listen = sim::Address::Parse(options.listen);
     if (!listen.ok()) return MakeError("listen", "--listen: " + listen.error().message);
-    service_ = std::make_unique<service::Service>(*runtime_, options.service);
+    service::ServiceOptions so = options.service;
+    if (options.upstream) {
+      // The service names itself "service" in WebHook-Request-Origin, as in sim.
+      so.upstream.request_origin = "service";
+      Status s = StartAppServer(options, "127.0.0.1:0", so.access_keys, "service");
+      if (!s.ok()) return s;
+      const sim::Address a = *app_->listen_address();
+      const std::string origin =
+          "http://" + (a.host.find(':') != std::string::npos ? "[" + a.host + "]" : a.host) + ":" +
+          std::to_string(a.port);
+      for (auto& [hub, settings] : so.hubs) {
+        for (service::EventHandlerSettings& h : settings.event_handlers) {
+          h.url_template = PointAtAppServer(h.url_template, origin);
+        }
+      }
+    }
+    service_ = std::make_unique<service::Service>(*runtime_, so);
     Status s = service_->Listen(*listen);
     if (!s.ok()) {
       return MakeError("listen", "cannot listen on " + options.listen + ": " + s.error().message);
@@ -99,6 +150,15 @@ class RealEnvironment final : public Environment {
     const bool https = cs_.scheme == "https";
     address_.host = StripBrackets(cs_.host);
     address_.port = cs_.port.value_or(https ? 443 : 80);
+    if (options.upstream) {
+      if (options.upstream_listen.empty()) {
+        return MakeError("upstream_listen",
+                         "the scenario's application server needs --upstream-listen HOST:PORT "
+                         "with an external service");
+      }
+      Status s = StartAppServer(options, "", {cs_.access_key}, address_.host);
+      if (!s.ok()) return s;
+    }
     if (!https) return Status::Ok();
     Result<std::string> ca = TrustedCaPem(options.ca_file);
     if (!ca.ok()) return ca.error();
@@ -123,6 +183,7 @@ class RealEnvironment final : public Environment {
   sim::Address ServiceAddress() const override { return address_; }
   const auth::ConnectionString& connection_string() const override { return cs_; }
   bool tls() const override { return tls_ != nullptr; }
+  clients::AppServer* app_server() override { return app_.get(); }
 
   std::function<void(const sim::Address&, sim::DialFn)> Dialer(uint32_t member) override {
     (void)member;
@@ -146,6 +207,7 @@ class RealEnvironment final : public Environment {
   std::unique_ptr<sim::UvRuntime> runtime_;
   int64_t start_ = 0;
   // Declared after the runtime: destroyed before it.
+  std::unique_ptr<clients::AppServer> app_;
   std::unique_ptr<service::Service> service_;
   std::shared_ptr<const sim::TlsConfig> tls_;
   sim::Address address_;
@@ -194,7 +256,7 @@ int64_t DeclaredRealWaitNs(const Scenario& scenario) {
 }
 
 std::vector<std::string> RealTargetSkipReasons(const Scenario& scenario, bool external_service,
-                                               int64_t max_real_wait_ns) {
+                                               int64_t max_real_wait_ns, bool upstream_listen) {
   std::vector<std::string> out;
   const Requirements r = scenario.Needs();
   bool per_client_network = false;
@@ -210,8 +272,10 @@ std::vector<std::string> RealTargetSkipReasons(const Scenario& scenario, bool ex
     out.push_back("configures the service (service settings), which a running service cannot take; "
                   "use --target local without a connection string");
   }
-  if (r.scripted_upstream) {
-    out.push_back("needs the scripted application server (upstream), which only sim hosts");
+  if (r.scripted_upstream && external_service && !upstream_listen) {
+    out.push_back("needs the scripted application server (upstream): give --upstream-listen HOST:PORT "
+                  "and point the hub's event handler there (--print-upstream-config writes the "
+                  "service configuration)");
   }
   if (max_real_wait_ns > 0) {
     const int64_t wait = DeclaredRealWaitNs(scenario);
@@ -240,6 +304,78 @@ Result<std::string> TrustedCaPem(const std::string& extra_ca_file) {
     pem += extra.value();
   }
   return pem;
+}
+
+std::string UpstreamHubName(const Scenario& scenario) {
+  std::string_view name = scenario.name;
+  if (name.size() > scenario.hub.size() + 1 && name.substr(0, scenario.hub.size()) == scenario.hub &&
+      name[scenario.hub.size()] == '-') {
+    name.remove_prefix(scenario.hub.size() + 1);
+  }
+  std::string out = scenario.hub + "_";
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    out += ok ? c : '_';
+  }
+  if (out.size() > 128) out.resize(128);
+  return out;
+}
+
+std::string PointAtAppServer(const std::string& url_template, const std::string& origin) {
+  for (std::string_view prefix : {"http://app:80", "http://app"}) {
+    if (url_template.size() < prefix.size() ||
+        !protocol::http::EqualsIgnoreCase(std::string_view(url_template).substr(0, prefix.size()),
+                                          prefix)) {
+      continue;
+    }
+    const std::string rest = url_template.substr(prefix.size());
+    if (!rest.empty() && rest[0] != '/' && rest[0] != '?') continue;  // "http://apple/..."
+    return origin + rest;
+  }
+  return url_template;
+}
+
+namespace {
+// A YAML double-quoted scalar.
+std::string YamlQuote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+}  // namespace
+
+std::string UpstreamServeConfig(const std::vector<const Scenario*>& scenarios,
+                                const std::string& listen) {
+  std::string out =
+      "# wpsim serve --config: the event handlers of the selected scenarios, pointed at the\n"
+      "# application server of `wpsim run --upstream-listen " + listen + "`.\n"
+      "# One hub per scenario; written by `wpsim run --print-upstream-config`.\n"
+      "hubs:\n";
+  size_t n = 0;
+  for (const Scenario* sc : scenarios) {
+    if (!sc->upstream.present) continue;
+    ++n;
+    const std::string hub = UpstreamHubName(*sc);
+    out += "  " + hub + ":  # " + sc->name + "\n    eventHandlers:\n";
+    for (const UpstreamHandler& h : sc->upstream.handlers) {
+      out += "      - urlTemplate: " + YamlQuote(PointAtAppServer(h.url_template, "http://" + listen + "/" + hub)) + "\n";
+      if (!h.user_event_pattern.empty()) {
+        out += "        userEventPattern: " + YamlQuote(h.user_event_pattern) + "\n";
+      }
+      if (!h.system_events.empty()) {
+        out += "        systemEvents: [";
+        for (size_t i = 0; i < h.system_events.size(); ++i) {
+          out += (i ? ", " : "") + YamlQuote(h.system_events[i]);
+        }
+        out += "]\n";
+      }
+    }
+  }
+  if (n == 0) out += "  {}\n";
+  return out;
 }
 
 std::string RandomHubSuffix() {

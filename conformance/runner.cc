@@ -9,10 +9,12 @@
 #include <memory>
 #include <set>
 #include <utility>
+#include <variant>
 
 #include "conformance/driver.h"
 #include "conformance/real_environment.h"
 #include "conformance/targets.h"
+#include "protocol/http/message.h"
 #include "reports/threshold.h"
 
 namespace wpsim::conformance {
@@ -316,7 +318,7 @@ class ScenarioRun {
     if (cx_.step_issued[id] < 0) cx_.step_issued[id] = now;
     cx_.last_issued[id] = now;
     if (cx_.options.verbose) {
-      fprintf(stderr, "  [%s] %s %s\n", FormatDuration(now).c_str(),
+      fprintf(stderr, "  [%s] %s %s\n", FormatTime(now).c_str(),
               std::string(StepKindName(s.kind())).c_str(), FormatPos(s.pos).c_str());
     }
   }
@@ -517,7 +519,8 @@ std::vector<std::string> SkipReasons(const Scenario& scenario, const RunnerOptio
   }
   if (target != Target::kSim) {
     const bool external = target == Target::kRemote || !options.connection_string.empty();
-    for (std::string& r : RealTargetSkipReasons(scenario, external, options.max_real_wait_ns)) {
+    for (std::string& r : RealTargetSkipReasons(scenario, external, options.max_real_wait_ns,
+                                                 !options.upstream_listen.empty())) {
       out.push_back(std::move(r));
     }
   }
@@ -530,6 +533,11 @@ void RunScenario(const Scenario& scenario, const RunnerOptions& options,
   result.seed = seed;
   result.source = reports::Source{scenario.source.seed, scenario.source.section};
   result.tags = scenario.tags;
+  {
+    std::set<std::string> bugs(scenario.service.inject_bug.begin(), scenario.service.inject_bug.end());
+    for (service::Bug b : options.extra_bugs) bugs.insert(std::string(service::BugName(b)));
+    result.injected_bugs.assign(bugs.begin(), bugs.end());
+  }
   {
     std::vector<std::string> argv = options.reproduce_prefix;
     argv.push_back(scenario.file);
@@ -552,6 +560,10 @@ void RunScenario(const Scenario& scenario, const RunnerOptions& options,
         argv.push_back("--ca");
         argv.push_back(options.ca_file);
       }
+      if (!options.upstream_listen.empty() && scenario.upstream.present) {
+        argv.push_back("--upstream-listen");
+        argv.push_back(options.upstream_listen);
+      }
     }
     result.reproduce = reports::ShellQuote(argv);
     // The access key never goes into a report: the command reads the connection string from
@@ -570,6 +582,34 @@ void RunScenario(const Scenario& scenario, const RunnerOptions& options,
     result.MarkSkipped(joined);
     return;
   }
+  // Real targets: a per-run hub suffix keeps earlier runs' state on a shared service apart. An
+  // event-handler scenario on an external service uses its own fixed hub instead, the one its
+  // handler configuration names (UpstreamHubName).
+  std::optional<Scenario> renamed;
+  if (options.target != Target::kSim) {
+    const bool external = options.target == Target::kRemote || !options.connection_string.empty();
+    if (external && scenario.upstream.present) {
+      renamed = scenario;
+      renamed->hub = UpstreamHubName(scenario);
+    } else if (!options.hub_suffix.empty()) {
+      renamed = scenario;
+      renamed->hub += options.hub_suffix;
+    }
+  }
+  if (renamed) {
+    // An application server's expected `ce-hub` header names the hub the run really uses.
+    for (Expectation& e : renamed->expectations) {
+      auto* u = std::get_if<UpstreamEventExpect>(&e.args);
+      if (!u) continue;
+      for (auto& [name, value] : u->headers) {
+        if (protocol::http::EqualsIgnoreCase(name, "ce-hub") &&
+            protocol::http::EqualsIgnoreCase(value, scenario.hub)) {
+          value = renamed->hub;
+        }
+      }
+    }
+  }
+  const Scenario& run_scenario = renamed ? *renamed : scenario;
   std::unique_ptr<Environment> env;
   if (options.target == Target::kSim) {
     SimEnvironmentOptions o;
@@ -590,8 +630,11 @@ void RunScenario(const Scenario& scenario, const RunnerOptions& options,
     o.connection_string = options.connection_string;
     o.ca_file = options.ca_file;
     o.seed = seed;
-    o.service = ServiceOptionsFor(scenario);
+    // The renamed hub's settings (event handlers) for the in-process service.
+    o.service = ServiceOptionsFor(run_scenario);
     o.listen = options.listen;
+    if (scenario.upstream.present) o.upstream = &scenario.upstream;
+    o.upstream_listen = options.upstream_listen;
     auto made = MakeRealEnvironment(o);
     if (!made.ok()) {
       result.MarkError(made.error().message);
@@ -599,14 +642,8 @@ void RunScenario(const Scenario& scenario, const RunnerOptions& options,
     }
     env = std::move(made.value());
   }
-  // Real targets: a per-run hub suffix keeps earlier runs' state on a shared service apart.
-  std::optional<Scenario> renamed;
-  if (options.target != Target::kSim && !options.hub_suffix.empty()) {
-    renamed = scenario;
-    renamed->hub += options.hub_suffix;
-  }
   {
-    ScenarioRun run(renamed ? *renamed : scenario, options, result, *env);
+    ScenarioRun run(run_scenario, options, result, *env);
     run.Run();
   }
 }

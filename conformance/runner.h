@@ -42,6 +42,10 @@ struct RunnerOptions {
   std::string listen = "127.0.0.1:0";
   // Real targets: appended to every scenario's hub name (isolates runs on a shared service).
   std::string hub_suffix;
+  // Real targets: HOST:PORT where event-handler scenarios host their scripted application
+  // server (conformance/real_environment.h). Empty: 127.0.0.1:0 for the in-process service;
+  // an external service then skips them.
+  std::string upstream_listen;
   // Real targets: skip scenarios whose declared waits exceed this much real time (0: no limit).
   int64_t max_real_wait_ns = 0;
   // Mutation runs: bugs switched on in addition to the scenario's own inject_bug.

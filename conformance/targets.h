@@ -53,8 +53,9 @@ class Environment {
   }
   virtual uint64_t TraceHash() const { return 0; }
   virtual bool is_virtual_time() const { return false; }
-  // The scripted application server of a scenario with an `upstream:` section (sim only; the
-  // runner programs its replies and reads the requests it recorded). nullptr elsewhere.
+  // The scripted application server of a scenario with an `upstream:` section (the runner
+  // programs its replies and reads the requests it recorded): on the simulated host `app`, or
+  // on a real port (RealEnvironmentOptions::upstream). nullptr when the scenario has none.
   virtual clients::AppServer* app_server() { return nullptr; }
 };
 
@@ -79,10 +80,16 @@ struct RealEnvironmentOptions {
   // In-process service only: its options (ServiceOptionsFor the scenario) and where it listens.
   service::ServiceOptions service;
   std::string listen = "127.0.0.1:0";
+  // The scenario's `upstream:` section, or nullptr: the scripted application server then
+  // listens on `upstream_listen` (in-process service: 127.0.0.1:0 when empty; an external
+  // service needs it, its hub's handler pointing there). The in-process service's handler URLs
+  // naming `app` are pointed at it (PointAtAppServer).
+  const UpstreamSettings* upstream = nullptr;
+  std::string upstream_listen;
 };
 
 // conformance/real_environment.cc. Errors: "target", "listen", "connection_string", "ca_file",
-// "tls".
+// "tls", "upstream_listen".
 Result<std::unique_ptr<Environment>> MakeRealEnvironment(const RealEnvironmentOptions& options);
 
 // The ServiceOptions a scenario's `service:` section asks for.

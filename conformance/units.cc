@@ -1,6 +1,7 @@
 #include "conformance/units.h"
 
 #include <array>
+#include <charconv>
 #include <cctype>
 #include <cstdlib>
 #include <limits>
@@ -151,6 +152,20 @@ std::string FormatDuration(int64_t ns) {
     if (v % f == 0) return sign + std::to_string(v / f) + std::string(u.name);
   }
   return sign + std::to_string(v) + "ns";
+}
+
+std::string FormatTime(int64_t ns) {
+  if (ns == 0) return "0s";
+  const double v = static_cast<double>(ns);
+  const bool seconds = v >= 1e9 || v <= -1e9;
+  char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof buf, seconds ? v / 1e9 : v / 1e6,
+                           std::chars_format::fixed, 3);
+  std::string out(buf, res.ptr);
+  while (out.back() == '0') out.pop_back();
+  if (out.back() == '.') out.pop_back();
+  if (out == "-0") out = "0";
+  return out + (seconds ? "s" : "ms");
 }
 
 Result<uint64_t> ParseByteSize(std::string_view text) {

@@ -30,6 +30,9 @@ Result<int64_t> ParseDuration(std::string_view text);
 Result<int64_t> ParseSignedDuration(std::string_view text);
 // Shortest exact rendering: 1500000 -> "1500us", 2000000000 -> "2s", 0 -> "0s".
 std::string FormatDuration(int64_t ns);
+// For people reading a failure: under a second in milliseconds, else in seconds, at most three
+// decimals, trailing zeros dropped: 504216486 -> "504.216ms", 1500000000 -> "1.5s", 0 -> "0s".
+std::string FormatTime(int64_t ns);
 
 // "16MiB", "1MB", "512KiB", "1024", "100B". KB/MB/GB are powers of 1000, KiB/MiB/GiB powers
 // of 1024 (as in IEC 80000-13); a bare number is bytes.

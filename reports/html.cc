@@ -59,6 +59,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 .verdict { display: inline-block; padding: .35rem .8rem; border-radius: 6px; color: #fff; font-weight: 700; margin-bottom: .8rem; }
 .verdict.pass { background: var(--pass); } .verdict.conformance_failure { background: var(--fail); }
 .verdict.threshold_failure { background: var(--skip); }
+.injected { border-left: 4px solid var(--skip); padding: .3rem .6rem; background: var(--bg-soft); }
 .counts { display: flex; gap: .8rem; flex-wrap: wrap; margin: .4rem 0 1rem; }
 .count { border: 1px solid var(--line); border-radius: 6px; padding: .4rem .9rem; min-width: 7rem; }
 .count b { display: block; font-size: 1.6rem; }
@@ -423,7 +424,16 @@ std::string Summary(const RunReport& r) {
     out += "<div class=\"count " + std::string(name) + "\" id=\"count-" + name + "\"><b>" +
            std::to_string(n) + "</b>" + name + "</div>";
   }
-  out += "</div>\n<table class=\"facts\">\n";
+  out += "</div>\n";
+  const std::vector<std::string> bugs = r.InjectedBugs();
+  if (!bugs.empty()) {
+    std::string names;
+    for (const std::string& b : bugs) names += (names.empty() ? "" : ", ") + ("<code>" + Text(b) + "</code>");
+    out += "<p class=\"injected\" id=\"injected-bugs\">Injected service bug" +
+           std::string(bugs.size() > 1 ? "s" : "") + ": " + names +
+           " — the reference service was broken on purpose, so failures are expected.</p>\n";
+  }
+  out += "<table class=\"facts\">\n";
   auto fact = [&out](std::string_view name, std::string_view value, bool code = false) {
     out += "<tr><th>" + Text(name) + "</th><td>" + (code ? "<code>" : "") + Text(value) +
            (code ? "</code>" : "") + "</td></tr>\n";
@@ -569,6 +579,15 @@ std::string ScenarioDetails(const RunReport& r, const ScenarioResult& s) {
     }
     out += "</table>\n";
   }
+  // What happened, right under what went wrong: the diagram comes before the numbers.
+  if (failing && !s.sequence.empty()) {
+    out += "<h3>Sequence diagram</h3>\n";
+    if (!s.sequence.violated_expectation.empty()) {
+      out += "<p class=\"failure highlighted\">Violated: " + Text(s.sequence.violated_expectation) +
+             "</p>\n";
+    }
+    out += SequenceSvg(s.sequence, s.ordinal, r.clock);
+  }
   if (!s.thresholds.empty()) out += "<h3>Thresholds</h3>\n" + ThresholdTable(s.thresholds);
   if (!s.counters.empty()) {
     out += "<h3>Counters</h3>\n<table class=\"counters\">";
@@ -625,14 +644,6 @@ std::string ScenarioDetails(const RunReport& r, const ScenarioResult& s) {
                            : std::string()) +
            "</p>\n";
     out += ThroughputSvg(series, name + " per second", r.clock);
-  }
-  if (failing && !s.sequence.empty()) {
-    out += "<h3>Sequence diagram</h3>\n";
-    if (!s.sequence.violated_expectation.empty()) {
-      out += "<p class=\"failure highlighted\">Violated: " + Text(s.sequence.violated_expectation) +
-             "</p>\n";
-    }
-    out += SequenceSvg(s.sequence, s.ordinal, r.clock);
   }
   out += "</details>\n";
   return out;

@@ -44,6 +44,7 @@ json ScenarioToJson(const ScenarioResult& s) {
   j["ordinal"] = s.ordinal;
   j["source"] = {{"document", s.source.document}, {"section", s.source.section}};
   j["tags"] = s.tags;
+  if (!s.injected_bugs.empty()) j["injected_bugs"] = s.injected_bugs;
   j["status"] = ToString(s.status);
   j["skip_reason"] = s.skip_reason;
   j["duration_ns"] = s.duration_ns;
@@ -250,6 +251,7 @@ ScenarioResult ReadScenario(const json& j, const std::string& where) {
   s.source.document = Str(source, Join(where, "source"), "document");
   s.source.section = Str(source, Join(where, "source"), "section");
   s.tags = Strings(j, where, "tags");
+  if (j.contains("injected_bugs")) s.injected_bugs = Strings(j, where, "injected_bugs");
   s.status = Enum<Outcome>(j, where, "status", ParseOutcome, "pass, fail, skip or error");
   s.skip_reason = Str(j, where, "skip_reason");
   s.duration_ns = Int(j, where, "duration_ns");

@@ -67,6 +67,12 @@ std::string WriteMarkdown(const RunReport& r) {
     case Verdict::kThresholdFailure: out += "**Verdict: threshold failure**"; break;
   }
   out += "\n\n";
+  if (const std::vector<std::string> bugs = r.InjectedBugs(); !bugs.empty()) {
+    std::string names;
+    for (const std::string& b : bugs) names += (names.empty() ? "" : ", ") + InlineCode(b);
+    out += "Injected service bug" + std::string(bugs.size() > 1 ? "s" : "") + ": " + names +
+           " (the reference service was broken on purpose; failures are expected)\n\n";
+  }
   out += "| target | clock | seed | trace hash | wpsim | duration | wall time |\n";
   out += "| --- | --- | --- | --- | --- | --- | --- |\n";
   out += "| " + std::string(ToString(r.target)) + " | " + std::string(ToString(r.clock)) + " | " +

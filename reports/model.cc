@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
 
 namespace wpsim::reports {
 namespace {
@@ -279,6 +280,12 @@ uint64_t RunReport::CombinedTraceHash() const {
     mix(FormatTraceHash(s->trace_hash));
   }
   return h;
+}
+
+std::vector<std::string> RunReport::InjectedBugs() const {
+  std::set<std::string> all;
+  for (const ScenarioResult& s : scenarios) all.insert(s.injected_bugs.begin(), s.injected_bugs.end());
+  return {all.begin(), all.end()};
 }
 
 int64_t RunReport::TotalScenarioDurationNs() const {

@@ -160,7 +160,9 @@ struct Source {
 
 // Well-known counter names (ScenarioResult::counters); thresholds read them.
 inline constexpr std::string_view kCounterOperations = "operations";  // error_rate denominator
-inline constexpr std::string_view kCounterErrors = "errors";          // error_rate numerator
+inline constexpr std::string_view kCounterErrors = "errors";  // REST answers >= 400: error_rate numerator
+// REST calls made: the error_rate denominator when present (only REST calls count errors).
+inline constexpr std::string_view kCounterRestCalls = "rest_calls";
 inline constexpr std::string_view kCounterDelivered = "messages_delivered";  // throughput
 inline constexpr std::string_view kCounterSent = "messages_sent";
 
@@ -170,6 +172,9 @@ struct ScenarioResult {
   uint64_t ordinal = 0;  // position in the unsharded run; merged reports sort by (file, ordinal)
   Source source;
   std::vector<std::string> tags;
+  // Service bugs switched on for this run (`service.inject_bug`, --inject-bug, --mutation),
+  // sorted: such a run is meant to fail. Empty for an ordinary run (and left out of JSON).
+  std::vector<std::string> injected_bugs;
   Outcome status = Outcome::kPass;
   std::string skip_reason;
   int64_t duration_ns = 0;       // in the run's clock (virtual on sim: deterministic)
@@ -258,6 +263,8 @@ struct RunReport {
   uint64_t CombinedTraceHash() const;
   // Sum of the scenarios' durations in the run's clock.
   int64_t TotalScenarioDurationNs() const;
+  // Every scenario's injected_bugs, sorted, each once.
+  std::vector<std::string> InjectedBugs() const;
 };
 
 // Quotes argv for a POSIX shell, e.g. for ScenarioResult::reproduce.

@@ -352,12 +352,12 @@ ThresholdResult EvaluateThreshold(const Threshold& t, const ThresholdInput& in) 
     }
     case ThresholdStat::kErrorRate: {
       if (!in.operations || *in.operations == 0) {
-        return NotEvaluated(t, "no operations were counted, so there is no error rate");
+        return NotEvaluated(t, "no " + in.operations_name + " were counted, so there is no error rate");
       }
       const uint64_t errors = in.errors.value_or(0);
       r.observed_value = static_cast<double>(errors) / static_cast<double>(*in.operations);
       r.observed = FormatNumber(r.observed_value * 100, 4) + "% (" + std::to_string(errors) +
-                   " of " + std::to_string(*in.operations) + ")";
+                   " of " + std::to_string(*in.operations) + " " + in.operations_name + " failed)";
       break;
     }
     case ThresholdStat::kThroughput: {
@@ -383,7 +383,12 @@ ThresholdResult EvaluateThreshold(const Threshold& t, const ScenarioResult& s) {
   const Histogram merged = s.MergedLatency(t.metric_or_default());
   ThresholdInput in;
   in.latency = &merged;
-  if (s.counters.count(std::string(kCounterOperations))) in.operations = s.Counter(kCounterOperations);
+  if (s.counters.count(std::string(kCounterRestCalls))) {
+    in.operations = s.Counter(kCounterRestCalls);
+    in.operations_name = "REST calls";
+  } else if (s.counters.count(std::string(kCounterOperations))) {
+    in.operations = s.Counter(kCounterOperations);
+  }
   if (s.counters.count(std::string(kCounterErrors))) in.errors = s.Counter(kCounterErrors);
   if (s.counters.count(std::string(kCounterDelivered))) in.events = s.Counter(kCounterDelivered);
   in.duration_ns = s.duration_ns;
@@ -393,6 +398,8 @@ ThresholdResult EvaluateThreshold(const Threshold& t, const ScenarioResult& s) {
 ThresholdResult EvaluateThreshold(const Threshold& t, const RunReport& report) {
   Histogram merged(report.histogram_significant_digits);
   ThresholdInput in;
+  std::optional<uint64_t> rest_calls;
+  std::optional<uint64_t> operations;
   for (const ScenarioResult& s : report.scenarios) {
     if (s.histogram_significant_digits == report.histogram_significant_digits) {
       Status st = merged.Merge(s.MergedLatency(t.metric_or_default()));
@@ -402,9 +409,17 @@ ThresholdResult EvaluateThreshold(const Threshold& t, const RunReport& report) {
       auto it = s.counters.find(std::string(name));
       if (it != s.counters.end()) total = total.value_or(0) + it->second;
     };
-    add(in.operations, kCounterOperations);
     add(in.errors, kCounterErrors);
     add(in.events, kCounterDelivered);
+    add(rest_calls, kCounterRestCalls);
+    add(operations, kCounterOperations);
+  }
+  // REST calls are what can fail; a run without any falls back to the operations counter.
+  if (rest_calls) {
+    in.operations = rest_calls;
+    in.operations_name = "REST calls";
+  } else {
+    in.operations = operations;
   }
   in.latency = &merged;
   in.duration_ns = report.TotalScenarioDurationNs();

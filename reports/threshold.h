@@ -58,6 +58,7 @@ Result<Threshold> ParseThreshold(std::string_view text, ThresholdSyntaxError* de
 struct ThresholdInput {
   const Histogram* latency = nullptr;      // for latency statistics and count
   std::optional<uint64_t> operations;      // error_rate denominator
+  std::string operations_name = "operations";  // what it counts, plural ("REST calls")
   std::optional<uint64_t> errors;          // error_rate numerator
   std::optional<uint64_t> events;          // throughput numerator (default: latency count)
   int64_t duration_ns = 0;                 // throughput window
@@ -65,7 +66,8 @@ struct ThresholdInput {
 
 ThresholdResult EvaluateThreshold(const Threshold& threshold, const ThresholdInput& input);
 // Against a scenario: the merged histogram of the threshold's metric, the counters
-// "operations"/"errors" and "messages_delivered", and the scenario's duration.
+// "errors" over "rest_calls" (else "operations"), "messages_delivered", and the scenario's
+// duration.
 ThresholdResult EvaluateThreshold(const Threshold& threshold, const ScenarioResult& scenario);
 // Against a whole run: histograms merged over all scenarios, counters summed, durations summed.
 ThresholdResult EvaluateThreshold(const Threshold& threshold, const RunReport& report);

@@ -146,7 +146,7 @@ class NeverReceiveEvaluator : public Evaluator {
       cx_.Highlight(m, s.hit->time_ns);
       cx_.Fail(cx_.Where(e_) + ": " + cx_.sc.members[m].name + " received a message it must not",
                "no " + DescribeMatcher(r_.match) + " in " + RunContext::DescribeWindow(w),
-               DescribeObservation(s.hit->observation) + " at " + FormatDuration(s.hit->time_ns),
+               DescribeObservation(s.hit->observation) + " at " + FormatTime(s.hit->time_ns),
                e_.case_id, s.hit->time_ns);
     }
   }
@@ -249,7 +249,7 @@ class NoDuplicatesEvaluator : public InvariantEvaluator {
     const uint64_t n = ++s.seen[{o.group, key}];
     if (n > Published(key)) {
       s.candidates.push_back(Candidate{std::move(key), n,
-                                       DescribeObservation(o) + " at " + FormatDuration(ev.time_ns),
+                                       DescribeObservation(o) + " at " + FormatTime(ev.time_ns),
                                        ev.time_ns});
     }
   }

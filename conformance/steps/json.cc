@@ -324,6 +324,11 @@ std::string WireText(const Payload& p, const IterContext& ctx) {
 // ---------------------------------------------------------------------------------------------
 // Steps
 
+// " ackId:N" for an arrow's label when the request carries one.
+std::string AckFlag(std::optional<uint64_t> ack) {
+  return ack ? " ackId:" + std::to_string(*ack) : std::string();
+}
+
 void IssueGroupStep(RunContext& cx, const Step& s, const IterContext& ctx, PendingList& out) {
   const bool join = s.kind() == StepKind::kJoin;
   const GroupStep& g = join ? static_cast<const GroupStep&>(s.As<JoinStep>())
@@ -336,7 +341,7 @@ void IssueGroupStep(RunContext& cx, const Step& s, const IterContext& ctx, Pendi
     if (!ms.ws) continue;
     Status st = join ? ms.ws->JoinGroup(group, ack) : ms.ws->LeaveGroup(group, ack);
     cx.Arrow(now, cx.sc.members[m].name, "service",
-             std::string(join ? "joinGroup " : "leaveGroup ") + group);
+             std::string(join ? "joinGroup " : "leaveGroup ") + group + AckFlag(ack));
     if (st.ok() && ack) out.push_back(cx.Awaiting(s, AwaitAck(cx, s.id, m, *ack, now)));
   }
 }
@@ -362,7 +367,10 @@ void IssueSendToGroup(RunContext& cx, const Step& s, const IterContext& ctx, Pen
     }
     cx.RecordPublish(m, WireText(g.payload, ctx), ctx.intended_ns.value_or(now),
                      std::string(reports::kPathClientToGroup));
-    cx.Arrow(now, cx.sc.members[m].name, "service", "sendToGroup " + group);
+    // The request's flags that change what the service must do are part of the label.
+    cx.Arrow(now, cx.sc.members[m].name, "service",
+             "sendToGroup " + group + AckFlag(ack) +
+                 (g.no_echo ? std::string(" noEcho:") + (*g.no_echo ? "true" : "false") : ""));
     if (st.ok() && ack)
       out.push_back(cx.Awaiting(s, AwaitAck(cx, s.id, m, *ack, ctx.intended_ns.value_or(now))));
   }
@@ -376,7 +384,7 @@ void IssueEvent(RunContext& cx, const Step& s, const IterContext& ctx, PendingLi
     MemberState& ms = cx.members[m];
     if (!ms.ws) continue;
     Status st = ms.ws->SendEvent(ctx.Apply(e.event), ToWire(e.payload, ctx), ack);
-    cx.Arrow(now, cx.sc.members[m].name, "service", "event " + e.event);
+    cx.Arrow(now, cx.sc.members[m].name, "service", "event " + e.event + AckFlag(ack));
     if (st.ok() && ack) out.push_back(cx.Awaiting(s, AwaitAck(cx, s.id, m, *ack, now)));
   }
 }

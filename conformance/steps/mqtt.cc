@@ -599,7 +599,7 @@ void IssuePublish(RunContext& cx, const Step& s, const IterContext& ctx, Pending
     Result<uint16_t> packet = ms.mqtt->Publish(o);
     RecordMqttPublish(cx, m, payload, intended);
     cx.Arrow(now, cx.sc.members[m].name, "service",
-             "PUBLISH " + o.topic + " qos " + std::to_string(o.qos));
+             "PUBLISH " + o.topic + " qos:" + std::to_string(o.qos) + (o.retain ? " retain" : ""));
     if (!packet.ok() || o.qos == 0) continue;
     ms.ack_issued[*packet] = intended;
     out.push_back(cx.Awaiting(s, AwaitMqttAck(cx, s.id, m, *packet)));

@@ -603,6 +603,7 @@ std::function<bool()> Rest(RunContext& cx, uint32_t step, const RestStep& r,
   }
   cx.Arrow(now, cx.sc.members[r.client].name, "service", method + " " + path);
   cx.result.Count(reports::kCounterOperations);
+  cx.result.Count(reports::kCounterRestCalls);
   clients::RestCallOptions call = RestCallOptionsFor(cx, r, ctx);
   // all_pages: follow nextLink and record one response whose `value` holds every page's.
   auto pages = std::make_shared<nlohmann::json>(nlohmann::json::array());

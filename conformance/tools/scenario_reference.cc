@@ -4,9 +4,11 @@
 //   build/bin/wpsim_scenario_reference --check .     # the ctest ScenarioReferenceIsCurrent
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <string>
 
+#include "conformance/builtin_checks.h"
 #include "conformance/shape/reference.h"
 
 namespace {
@@ -34,8 +36,9 @@ int main(int argc, char** argv) {
     std::cerr << path << ": cannot read\n";
     return 2;
   }
-  auto filled = wpsim::conformance::shape::FillGeneratedBlocks(
-      doc, wpsim::conformance::shape::ReferenceTables());
+  std::map<std::string, std::string> blocks = wpsim::conformance::shape::ReferenceTables();
+  blocks["built-in-checks"] = wpsim::conformance::BuiltInChecksTable();
+  auto filled = wpsim::conformance::shape::FillGeneratedBlocks(doc, blocks);
   if (!filled.ok()) {
     std::cerr << path << ": " << filled.error().message << "\n";
     return 2;

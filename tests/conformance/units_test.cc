@@ -47,6 +47,16 @@ TEST(ScenarioUnits, SignedDurationsCarryTheirSign) {
   EXPECT_FALSE(ParseSignedDuration("--1s").ok());
 }
 
+TEST(ScenarioUnits, FormatTimeReadsInMillisecondsOrSeconds) {
+  EXPECT_EQ(FormatTime(0), "0s");
+  EXPECT_EQ(FormatTime(504'216'486), "504.216ms");
+  EXPECT_EQ(FormatTime(12'000'000), "12ms");
+  EXPECT_EQ(FormatTime(2'500), "0.003ms");
+  EXPECT_EQ(FormatTime(1'500'000'000), "1.5s");
+  EXPECT_EQ(FormatTime(30'000'000'000), "30s");
+  EXPECT_EQ(FormatTime(-2'000'000), "-2ms");
+}
+
 TEST(ScenarioUnits, FormatDurationPicksTheLargestExactUnit) {
   EXPECT_EQ(FormatDuration(0), "0s");
   EXPECT_EQ(FormatDuration(1'500'000), "1500us");

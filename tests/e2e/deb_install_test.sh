@@ -25,8 +25,14 @@ for d in "${deps[@]}"; do
     fail "dependency $name is not installed on this machine"
 done
 
+# llhttp is linked in (Debian 12 has no libllhttp9.2 package to depend on).
+[[ $depends != *llhttp* ]] || fail "the package depends on llhttp: $depends"
+
 root="$dir/root"
 dpkg -x "$deb" "$root"
+if ldd "$root/usr/bin/wpsim" | grep -q llhttp; then
+  fail "the installed wpsim loads a shared llhttp: $(ldd "$root/usr/bin/wpsim" | grep llhttp)"
+fi
 for f in usr/bin/wpsim usr/share/man/man1/wpsim.1.gz usr/share/bash-completion/completions/wpsim \
   usr/share/wpsim/scenarios/quickstarts/001-websocket-subscriber-rest-send-to-all.yaml \
   usr/share/doc/wpsim/README.md usr/share/doc/wpsim/ci.md; do

@@ -75,6 +75,32 @@ TEST(HtmlReport, FailingScenarioDetailsAreOpen) {
   EXPECT_NE(html.find("<details class=\"scenario pass\" id=\"scenario-0\">"), std::string::npos);
 }
 
+TEST(HtmlReport, FailureSequenceDiagramComesBeforeTheLatencyCharts) {
+  const std::string html = WriteHtml(MakeSampleReport(42));
+  const size_t details = html.find("<details class=\"scenario fail\" id=\"scenario-1\" open>");
+  ASSERT_NE(details, std::string::npos);
+  const size_t end = html.find("</details>", details);
+  const size_t diagram = html.find("<h3>Sequence diagram</h3>", details);
+  const size_t failures = html.find("<h3>Failures</h3>", details);
+  const size_t latency = html.find("<h3>Latency", details);
+  ASSERT_LT(diagram, end);
+  ASSERT_LT(latency, end);
+  EXPECT_LT(failures, diagram);
+  EXPECT_LT(diagram, latency);
+}
+
+TEST(HtmlReport, SummaryNamesTheInjectedBugs) {
+  RunReport r = MakeSampleReport(42);
+  EXPECT_EQ(WriteHtml(r).find("id=\"injected-bugs\""), std::string::npos);
+  r.scenarios[1].injected_bugs = {"drop-noecho"};
+  r.scenarios[2].injected_bugs = {"ack-before-apply", "drop-noecho"};
+  const std::string html = WriteHtml(r);
+  const size_t bugs = html.find("id=\"injected-bugs\">Injected service bugs: <code>ack-before-apply</code>, "
+                                "<code>drop-noecho</code>");
+  ASSERT_NE(bugs, std::string::npos);
+  EXPECT_LT(bugs, html.find("<section id=\"scenarios\">"));  // in the summary
+}
+
 TEST(HtmlReport, EscapesEverythingItQuotes) {
   RunReport r;
   r.run.command_line = "wpsim run '<img src=x onerror=alert(1)>'";

@@ -35,6 +35,17 @@ TEST(JsonReport, WallClockFieldsLiveOnlyInTheRunObject) {
   EXPECT_EQ(a.dump(), b.dump());
 }
 
+TEST(JsonReport, InjectedBugsRoundTripAndAreLeftOutWhenNone) {
+  RunReport r = MakeSampleReport(7);
+  EXPECT_EQ(WriteJson(r).find("injected_bugs"), std::string::npos);  // older readers unaffected
+  r.scenarios[0].injected_bugs = {"drop-noecho", "fanout-skip-last"};
+  Result<RunReport> back = ReadJsonReport(WriteJson(r));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->scenarios[0].injected_bugs, r.scenarios[0].injected_bugs);
+  EXPECT_TRUE(back->scenarios[1].injected_bugs.empty());
+  EXPECT_EQ(back->InjectedBugs(), (std::vector<std::string>{"drop-noecho", "fanout-skip-last"}));
+}
+
 TEST(JsonReport, RoundTripsExactly) {
   const RunReport original = MakeSampleReport(7);
   const std::string text = WriteJson(original);

@@ -27,6 +27,16 @@ TEST(MarkdownSummary, LeadsWithTotalsVerdictAndRunFacts) {
   EXPECT_NE(md.find("| sim | virtual | 42 | `"), std::string::npos);
 }
 
+TEST(MarkdownSummary, NamesTheInjectedBugsUnderTheVerdict) {
+  RunReport r = MakeSampleReport(42);
+  EXPECT_EQ(WriteMarkdown(r).find("Injected service bug"), std::string::npos);
+  r.scenarios[1].injected_bugs = {"fanout-skip-last"};
+  const std::string md = WriteMarkdown(r);
+  const size_t bugs = md.find("Injected service bug: `fanout-skip-last` (the reference service was broken on purpose");
+  ASSERT_NE(bugs, std::string::npos);
+  EXPECT_LT(md.find("**Verdict"), bugs);
+}
+
 TEST(MarkdownSummary, ListsFailuresWithExpectedActualAndReproduceCommand) {
   const std::string md = WriteMarkdown(MakeSampleReport(42));
   EXPECT_NE(md.find("### Failures"), std::string::npos);

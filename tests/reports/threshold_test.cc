@@ -124,7 +124,7 @@ TEST(ThresholdEvaluation, ComputesErrorRateAndThroughputFromCounters) {
   ThresholdResult r = EvaluateThreshold(Parse("error_rate < 0.1%"), in);
   EXPECT_FALSE(r.passed);
   EXPECT_DOUBLE_EQ(r.observed_value, 0.0015);
-  EXPECT_EQ(r.observed, "0.15% (3 of 2000)");
+  EXPECT_EQ(r.observed, "0.15% (3 of 2000 operations failed)");
   EXPECT_TRUE(EvaluateThreshold(Parse("error_rate < 0.2%"), in).passed);
 
   in.events = 250'000;
@@ -133,6 +133,26 @@ TEST(ThresholdEvaluation, ComputesErrorRateAndThroughputFromCounters) {
   EXPECT_TRUE(r.passed);
   EXPECT_EQ(r.observed, "125000/s");
   EXPECT_FALSE(EvaluateThreshold(Parse("throughput > 200000/s"), in).passed);
+}
+
+TEST(ThresholdEvaluation, ErrorRateCountsRestCallsAndSaysSo) {
+  // 100 REST sends inside a repeat: the operations counter also counts the 100 iterations, but
+  // only REST calls can fail, so the rate is over the REST calls and the text names them.
+  ScenarioResult s;
+  s.Count(kCounterOperations, 200);
+  s.Count(kCounterRestCalls, 100);
+  s.Count(kCounterErrors, 0);
+  ThresholdResult r = EvaluateThreshold(Parse("error_rate < 0.1%"), s);
+  EXPECT_TRUE(r.passed);
+  EXPECT_EQ(r.observed, "0% (0 of 100 REST calls failed)");
+  s.Count(kCounterErrors, 2);
+  r = EvaluateThreshold(Parse("error_rate < 1%"), s);
+  EXPECT_FALSE(r.passed);
+  EXPECT_EQ(r.observed, "2% (2 of 100 REST calls failed)");
+  RunReport run;
+  run.scenarios = {s, s};
+  r = EvaluateThreshold(Parse("error_rate < 5%"), run);
+  EXPECT_EQ(r.observed, "2% (4 of 200 REST calls failed)");
 }
 
 TEST(ThresholdEvaluation, FailsWithAReasonWhenDataAreMissing) {

@@ -208,7 +208,7 @@ TEST(RealEnvironmentRemote, RefusesMissingConnectionStringsAndUnreadableCaFiles)
   EXPECT_EQ(bad_cs.error().code, "connection_string");
 }
 
-TEST(RealTargetSkips, NetworkControlClockSkewAndUpstreamAreSimOnly) {
+TEST(RealTargetSkips, NetworkControlAndClockSkewAreSimOnly) {
   Scenario net = Load(std::string(kHeader) + "steps:\n  - connect: a\n  - partition: {client: a}\n  - heal: a\n");
   EXPECT_FALSE(RealTargetSkipReasons(net, false, 0).empty());
   EXPECT_TRUE(SkipReasons(net, Target::kSim).empty());
@@ -234,6 +234,83 @@ TEST(RealTargetSkips, ServiceSettingsRunInProcessButNotOnAnExternalService) {
                       "service: {access_key: ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH}\nsteps:\n  - connect: a\n");
   EXPECT_TRUE(RealTargetSkipReasons(key, false, 0).empty());
   EXPECT_FALSE(RealTargetSkipReasons(key, true, 0).empty());
+}
+
+constexpr char kUpstreamScenario[] = R"(name: upstream-gatekeeper
+source: {seed: "004", section: Next steps}
+description: test
+hub: up
+upstream:
+  handlers:
+    - {url: "http://app/api/{event}", user_events: "*", system_events: [connect, connected]}
+  responses:
+    - {on: connect, match: {user: mallory}, reject: {status: 401, body: not you}}
+    - {on: connect, match: {user: bob}, accept: {user: robert}}
+    - {on: echo, reply: {body: echoed, content_type: text/plain}}
+clients:
+  mallory: {kind: json, user: mallory}
+  bob: {kind: json, user: bob}
+steps:
+  - connect: {client: mallory, expect_status: 401}
+  - connect: bob
+  - event: {client: bob, event: echo, data: hi, data_type: text, ack: auto, expect_ack: success}
+    as: echo
+expect:
+  - connected: {client: bob, user_id: robert}
+  - receive: {client: bob, after: echo, from: server, data: echoed, count: 1}
+  - upstream_event: {event: echo, client: bob, count: 1, body_text: hi}
+  - upstream_event: {event: connected, client: bob, count: 1}
+  - upstream_event: {event: connected, client: mallory, count: 0}
+)";
+
+TEST(RealTargetUpstream, EventHandlerScenariosRunAgainstTheInProcessService) {
+  Scenario s = Load(kUpstreamScenario);
+  RunnerOptions local;
+  local.target = Target::kLocal;
+  EXPECT_TRUE(SkipReasons(s, local).empty());
+  reports::ScenarioResult r;
+  RunScenario(s, local, r);
+  std::string failures;
+  for (const reports::Failure& f : r.failures) failures += f.message + " / " + f.actual + "\n";
+  EXPECT_EQ(r.status, reports::Outcome::kPass) << r.skip_reason << failures;
+}
+
+TEST(RealTargetUpstream, AnExternalServiceNeedsUpstreamListenAndThenUsesTheScenariosOwnHub) {
+  Scenario s = Load(kUpstreamScenario);
+  RunnerOptions remote;
+  remote.target = Target::kRemote;
+  remote.connection_string = "Endpoint=https://example.invalid;AccessKey=k";
+  std::vector<std::string> why = SkipReasons(s, remote);
+  ASSERT_EQ(why.size(), 1u);
+  EXPECT_NE(why[0].find("--upstream-listen"), std::string::npos) << why[0];
+  remote.upstream_listen = "127.0.0.1:9000";
+  EXPECT_TRUE(SkipReasons(s, remote).empty());
+  EXPECT_EQ(UpstreamHubName(s), "up_upstream_gatekeeper");
+  s.name = "up-gatekeeper";  // the hub's name in front is dropped
+  EXPECT_EQ(UpstreamHubName(s), "up_gatekeeper");
+}
+
+TEST(RealTargetUpstream, HandlerUrlsNamingTheSimulatedAppServerArePointedAtTheRealOne) {
+  EXPECT_EQ(PointAtAppServer("http://app/api/{event}", "http://127.0.0.1:9000"),
+            "http://127.0.0.1:9000/api/{event}");
+  EXPECT_EQ(PointAtAppServer("http://app:80/{hub}/{event}", "http://127.0.0.1:9000"),
+            "http://127.0.0.1:9000/{hub}/{event}");
+  EXPECT_EQ(PointAtAppServer("HTTP://APP?e={event}", "http://[::1]:1"), "http://[::1]:1?e={event}");
+  EXPECT_EQ(PointAtAppServer("http://apple/x", "http://h:1"), "http://apple/x");
+  EXPECT_EQ(PointAtAppServer("https://app/x", "http://h:1"), "https://app/x");
+}
+
+TEST(RealTargetUpstream, ServeConfigGivesEachScenarioItsOwnHubWithItsHandlers) {
+  Scenario s = Load(kUpstreamScenario);
+  Scenario plain = Load(std::string(kHeader) + "steps:\n  - connect: a\n");
+  const std::string config = UpstreamServeConfig({&s, &plain}, "127.0.0.1:9000");
+  EXPECT_NE(config.find("hubs:\n  up_upstream_gatekeeper:  # upstream-gatekeeper\n    eventHandlers:\n"
+                        "      - urlTemplate: \"http://127.0.0.1:9000/up_upstream_gatekeeper/api/{event}\"\n"
+                        "        userEventPattern: \"*\"\n"
+                        "        systemEvents: [\"connect\", \"connected\"]\n"),
+            std::string::npos)
+      << config;
+  EXPECT_EQ(config.find("h_"), std::string::npos) << "a scenario without upstream got a hub";
 }
 
 TEST(RealTargetSkips, LongDeclaredWaitsAreSkippedOnlyAboveTheLimit) {

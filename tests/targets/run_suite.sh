@@ -9,6 +9,10 @@
 #   run_suite.sh remote-ip WPSIM SCENARIOS -- the same with an ordinary development certificate
 #                                            (CN=localhost, SAN IP:127.0.0.1) dialled as
 #                                            https://127.0.0.1:PORT: IP hosts match iPAddress SANs
+#   run_suite.sh upstream WPSIM SCENARIOS -- the event-handler scenarios (SCENARIOS/upstream) on
+#                                            --target local against a separately started
+#                                            `wpsim serve --config` whose hubs' handlers call the
+#                                            application server of --upstream-listen 127.0.0.1:PORT
 # Every wait is bounded; the child server is always killed.
 set -euo pipefail
 mode=$1 wpsim=$2 scenarios=$3
@@ -27,10 +31,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' TERM INT  # so that a killed test still kills its server
 
-# run_bounded ARGS...: runs a command for at most 100 s in the background and waits for it, so
-# that a signal to this script interrupts the wait (and the EXIT trap cleans up) at once.
+# run_bounded ARGS...: runs a command for at most $bound seconds in the background and waits for
+# it, so that a signal to this script interrupts the wait (and the EXIT trap cleans up) at once.
+# The in-process suite includes upstream-slow-upstream-retries (about 31 s of real retries).
+bound=100
+[[ $mode == local ]] && bound=200
 run_bounded() {
-  timeout 100 "$@" &
+  timeout "$bound" "$@" &
   run_pid=$!
   local rc=0
   wait "$run_pid" || rc=$?
@@ -90,6 +97,54 @@ case "$mode" in
       --json "$dir/report.json" "$scenarios"
     check_report "$dir/report.json"
     ;;
+  upstream)
+    # A free port for the application server (nothing else listens on it once this exits).
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    "$wpsim" run --upstream-listen "127.0.0.1:$port" --print-upstream-config "$scenarios/upstream" \
+      >"$dir/handlers.yaml"
+    grep -q "urlTemplate: \"http://127.0.0.1:$port/upstream_connect_and_user_events/api/{event}\"" \
+      "$dir/handlers.yaml" || { echo "targets: unexpected handler configuration:" >&2; cat "$dir/handlers.yaml" >&2; exit 1; }
+    "$wpsim" serve --listen 127.0.0.1:0 --config "$dir/handlers.yaml" --log-level error \
+      >"$dir/serve.out" 2>"$dir/serve.err" &
+    server_pid=$!
+    line=
+    for _ in $(seq 1 100); do  # at most 10 s for the connection string line
+      line=$(grep -m1 '^Connection string: ' "$dir/serve.out" || true)
+      [[ -n "$line" ]] && break
+      if ! kill -0 "$server_pid" 2>/dev/null; then
+        echo "targets: wpsim serve exited early:" >&2
+        cat "$dir/serve.err" >&2
+        exit 1
+      fi
+      sleep 0.1
+    done
+    [[ -n "$line" ]] || { echo "targets: wpsim serve printed no connection string" >&2; exit 1; }
+    cs=${line#Connection string: }
+    # Without --upstream-listen a running service cannot run them: every one is skipped.
+    run_bounded "$wpsim" run --target local --connection-string "$cs" --json "$dir/skipped.json" \
+      "$scenarios/upstream"
+    python3 - "$dir/skipped.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+bad = [s["name"] for s in r["scenarios"] if s["status"] != "skip" or "--upstream-listen" not in s["skip_reason"]]
+sys.exit("targets: not skipped for want of --upstream-listen: %s" % bad if bad else 0)
+PY
+    run_bounded "$wpsim" run --target local --connection-string "$cs" \
+      --upstream-listen "127.0.0.1:$port" --json "$dir/report.json" "$scenarios/upstream" | tee "$dir/run.out"
+    grep -q "application server (event handlers) of .* on http://127.0.0.1:$port/" "$dir/run.out"
+    check_report "$dir/report.json"
+    # Only scenarios that configure the service itself may be skipped (a running service
+    # cannot take their settings).
+    python3 - "$dir/report.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+bad = [(s["name"], s["skip_reason"]) for s in r["scenarios"]
+       if s["status"] == "skip" and "configures the service" not in s["skip_reason"]]
+passed = sum(s["status"] == "pass" for s in r["scenarios"])
+print("targets: %d event-handler scenarios passed against the running service" % passed)
+sys.exit("targets: skipped for another reason: %s" % bad if bad else 0)
+PY
+    ;;
   usage)
     # Mistakes on the command line exit 2 with a message, before anything runs.
     expect_usage() {
@@ -110,9 +165,13 @@ case "$mode" in
     expect_usage --target remote --connection-string "Endpoint=https://localhost;AccessKey=k" --ca /nonexistent.pem
     expect_usage --target local --hub-suffix "a/b"
     expect_usage --target local --max-real-wait soon
+    expect_usage --target sim --upstream-listen 127.0.0.1:9000
+    expect_usage --target local --upstream-listen nonsense
+    expect_usage --target local --connection-string "Endpoint=http://localhost;AccessKey=k" --upstream-listen 127.0.0.1:0
+    expect_usage --print-upstream-config
     ;;
   *)
-    echo "usage: run_suite.sh local|remote|remote-ip|usage WPSIM SCENARIOS" >&2
+    echo "usage: run_suite.sh local|remote|remote-ip|upstream|usage WPSIM SCENARIOS" >&2
     exit 2
     ;;
 esac
