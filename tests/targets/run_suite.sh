@@ -133,16 +133,21 @@ PY
       --upstream-listen "127.0.0.1:$port" --json "$dir/report.json" "$scenarios/upstream" | tee "$dir/run.out"
     grep -q "application server (event handlers) of .* on http://127.0.0.1:$port/" "$dir/run.out"
     check_report "$dir/report.json"
-    # Only scenarios that configure the service itself may be skipped (a running service
-    # cannot take their settings).
+    # Only scenarios that configure the service itself (a running service cannot take their
+    # settings) or that declare they need another target (`targets: [sim]`) may be skipped,
+    # and at least the six event-handler scenarios that run on any target must pass.
     python3 - "$dir/report.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
+allowed = ("configures the service", "the scenario is limited to other targets")
 bad = [(s["name"], s["skip_reason"]) for s in r["scenarios"]
-       if s["status"] == "skip" and "configures the service" not in s["skip_reason"]]
+       if s["status"] == "skip" and not any(a in s["skip_reason"] for a in allowed)]
 passed = sum(s["status"] == "pass" for s in r["scenarios"])
 print("targets: %d event-handler scenarios passed against the running service" % passed)
-sys.exit("targets: skipped for another reason: %s" % bad if bad else 0)
+if bad:
+    sys.exit("targets: skipped for another reason: %s" % bad)
+sys.exit("targets: only %d event-handler scenarios passed (at least 6 expected)" % passed
+         if passed < 6 else 0)
 PY
     ;;
   usage)
