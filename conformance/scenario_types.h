@@ -16,6 +16,13 @@
 
 namespace wpsim::conformance {
 
+// Declared here for every family header (conformance/steps/<family>.h declares its Register
+// function and its shape::<Family>Steps() list with them).
+struct FamilyRegistry;
+namespace shape {
+struct StepShape;
+}  // namespace shape
+
 // A position in a scenario file. line and column are 1-based; line 0 means "unknown".
 struct SourcePos {
   std::string file;

@@ -17,8 +17,6 @@
 
 namespace wpsim::conformance {
 
-struct FamilyRegistry;
-
 struct SequenceIdMatch {
   bool present = true;               // false: the message must not carry a sequenceId
   std::optional<uint64_t> value;

@@ -15,10 +15,6 @@
 
 namespace wpsim::conformance {
 
-namespace shape {
-struct StepShape;
-}  // namespace shape
-
 struct WaitStep {
   int64_t duration_ns = 0;  // virtual in sim, real on local/remote targets
 };

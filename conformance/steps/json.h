@@ -1,8 +1,7 @@
 // The json family (json.webpubsub.azure.v1 requests, also sent by reliable clients): the join,
 // leave, send_to_group and event steps with their ackIds, and the ack expectation.
 //
-// The family's types are part of the scenario model (conformance/scenario.h includes this
-// header); their YAML shape, running and evaluation live in conformance/steps/json.cc.
+// Types: part of the scenario model (scenario.h includes this); the rest: conformance/steps/json.cc.
 #pragma once
 
 #include <cstdint>
@@ -13,11 +12,6 @@
 #include "conformance/scenario_types.h"
 
 namespace wpsim::conformance {
-
-struct FamilyRegistry;
-namespace shape {
-struct StepShape;
-}  // namespace shape
 
 // ackId handling for client requests.
 struct AckSpec {

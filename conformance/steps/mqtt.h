@@ -2,8 +2,7 @@
 // steps and the connack, suback and puback expectations (the MQTT side of connect and disconnect
 // is run here too). The client's CONNECT options (MqttOptions) are common types.
 //
-// The family's types are part of the scenario model (conformance/scenario.h includes this
-// header); their YAML shape, running and evaluation live in conformance/steps/mqtt.cc.
+// Types: part of the scenario model (scenario.h includes this); the rest: conformance/steps/mqtt.cc.
 #pragma once
 
 #include <cstdint>
@@ -14,11 +13,6 @@
 #include "conformance/scenario_types.h"
 
 namespace wpsim::conformance {
-
-struct FamilyRegistry;
-namespace shape {
-struct StepShape;
-}  // namespace shape
 
 struct MqttSubscription {
   std::string topic;

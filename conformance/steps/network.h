@@ -1,8 +1,7 @@
 // The network family (sim only): the network section (default and per-client links, scheduled
 // partitions) and the partition, heal, delay, reset and set_clock_skew steps.
 //
-// The family's types are part of the scenario model (conformance/scenario.h includes this
-// header); their YAML shape, running and evaluation live in conformance/steps/network.cc.
+// Types: part of the scenario model (scenario.h includes this); the rest: conformance/steps/network.cc.
 #pragma once
 
 #include <cstdint>
@@ -13,11 +12,6 @@
 #include "conformance/scenario_types.h"
 
 namespace wpsim::conformance {
-
-struct FamilyRegistry;
-namespace shape {
-struct StepShape;
-}  // namespace shape
 
 enum class PartitionDirection { kBoth, kClientToService, kServiceToClient };
 std::string_view PartitionDirectionName(PartitionDirection d);

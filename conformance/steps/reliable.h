@@ -1,7 +1,6 @@
 // The reliable family (json.reliable.webpubsub.azure.v1): the recover and sequence_ack steps.
 //
-// The family's types are part of the scenario model (conformance/scenario.h includes this
-// header); their YAML shape, running and evaluation live in conformance/steps/reliable.cc.
+// Types: part of the scenario model (scenario.h includes this); the rest: conformance/steps/reliable.cc.
 #pragma once
 
 #include <cstdint>
@@ -12,11 +11,6 @@
 #include "conformance/scenario_types.h"
 
 namespace wpsim::conformance {
-
-struct FamilyRegistry;
-namespace shape {
-struct StepShape;
-}  // namespace shape
 
 enum class RecoverFault { kNone, kBadToken, kUnknownConnection };
 

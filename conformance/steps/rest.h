@@ -2,8 +2,7 @@
 // all_pages paging) and the http_status expectation (also on a connect step: the WebSocket
 // upgrade's status).
 //
-// The family's types are part of the scenario model (conformance/scenario.h includes this
-// header); their YAML shape, running and evaluation live in conformance/steps/rest.cc.
+// Types: part of the scenario model (scenario.h includes this); the rest: conformance/steps/rest.cc.
 #pragma once
 
 #include <cstdint>
@@ -15,11 +14,6 @@
 #include "protocol/rest/router.h"
 
 namespace wpsim::conformance {
-
-struct FamilyRegistry;
-namespace shape {
-struct StepShape;
-}  // namespace shape
 
 // The REST data-plane operations of PROTOCOL.md §11.2, plus a raw request for negative cases.
 enum class RestOp {

@@ -15,8 +15,6 @@
 
 namespace wpsim::conformance {
 
-struct FamilyRegistry;
-
 struct UpstreamHandler {
   SourcePos pos;
   std::string url_template;                 // may contain {event} and {hub}

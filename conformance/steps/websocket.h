@@ -3,8 +3,7 @@
 // connected expectations. connect and disconnect also carry MQTT CONNECT/DISCONNECT options (run
 // through conformance/steps/mqtt.cc).
 //
-// The family's types are part of the scenario model (conformance/scenario.h includes this
-// header); their YAML shape, running and evaluation live in conformance/steps/websocket.cc.
+// Types: part of the scenario model (scenario.h includes this); the rest: conformance/steps/websocket.cc.
 #pragma once
 
 #include <cstdint>
@@ -15,11 +14,6 @@
 #include "conformance/scenario_types.h"
 
 namespace wpsim::conformance {
-
-struct FamilyRegistry;
-namespace shape {
-struct StepShape;
-}  // namespace shape
 
 struct ConnectStep {
   ClientRef clients;
