@@ -32,6 +32,7 @@
 #include "conformance/expectations.h"
 #include "conformance/runner.h"
 #include "conformance/scenario.h"
+#include "conformance/shape/steps.h"
 #include "conformance/targets.h"
 #include "reports/model.h"
 
@@ -159,7 +160,10 @@ struct FamilyRegistry {
   using MakeExpectation = std::unique_ptr<Evaluator> (*)(RunContext& cx, const Expectation& e);
   using MakeInvariant = std::unique_ptr<Evaluator> (*)(RunContext& cx, const Invariant& inv);
 
+  // A step kind: its YAML key, reader and documented fields (shape.name is StepKindName), and
+  // how it runs (no issue function: the driver runs it itself, as the flow family's steps).
   struct StepEntry {
+    shape::StepShape shape;
     Issue issue = nullptr;
     Prepare prepare = nullptr;
   };
@@ -169,9 +173,9 @@ struct FamilyRegistry {
   // Run once when the run starts (after every Prepare), e.g. programming the app server.
   std::vector<void (*)(RunContext&)> on_start;
 
-  void AddStep(StepKind kind, Issue issue, Prepare prepare = nullptr) {
-    steps[kind] = {issue, prepare};
-  }
+  // A step kind's one registration line: its shape and how it runs. Each kind and each YAML key
+  // is registered once.
+  void AddStep(shape::StepShape shape, Issue issue = nullptr, Prepare prepare = nullptr);
   void AddExpectation(ExpectKind kind, MakeExpectation make) { expectations[kind] = make; }
   void AddInvariant(InvariantKind kind, MakeInvariant make) { invariants[kind] = make; }
 };

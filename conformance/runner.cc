@@ -354,7 +354,7 @@ class ScenarioRun {
       default: {
         WPSIM_ASSERT(!IsBlock(s));
         auto it = families_.steps.find(s.kind());
-        WPSIM_ASSERT(it != families_.steps.end());
+        WPSIM_ASSERT(it != families_.steps.end() && it->second.issue != nullptr);
         it->second.issue(cx_, s, ctx, out);
         break;
       }

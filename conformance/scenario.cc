@@ -86,60 +86,6 @@ std::string_view DataTypeName(DataType type) {
   return "?";
 }
 
-std::string_view StepKindName(StepKind kind) {
-  switch (kind) {
-    case StepKind::kConnect:
-      return "connect";
-    case StepKind::kDisconnect:
-      return "disconnect";
-    case StepKind::kKill:
-      return "kill";
-    case StepKind::kRecover:
-      return "recover";
-    case StepKind::kJoin:
-      return "join";
-    case StepKind::kLeave:
-      return "leave";
-    case StepKind::kSendToGroup:
-      return "send_to_group";
-    case StepKind::kEvent:
-      return "event";
-    case StepKind::kSequenceAck:
-      return "sequence_ack";
-    case StepKind::kPing:
-      return "ping";
-    case StepKind::kSendRaw:
-      return "send_raw";
-    case StepKind::kSubscribe:
-      return "subscribe";
-    case StepKind::kUnsubscribe:
-      return "unsubscribe";
-    case StepKind::kPublish:
-      return "publish";
-    case StepKind::kRest:
-      return "rest";
-    case StepKind::kWait:
-      return "wait";
-    case StepKind::kBarrier:
-      return "barrier";
-    case StepKind::kParallel:
-      return "parallel";
-    case StepKind::kRepeat:
-      return "repeat";
-    case StepKind::kPartition:
-      return "partition";
-    case StepKind::kHeal:
-      return "heal";
-    case StepKind::kDelay:
-      return "delay";
-    case StepKind::kReset:
-      return "reset";
-    case StepKind::kSetClockSkew:
-      return "set_clock_skew";
-  }
-  return "?";
-}
-
 std::string_view ExpectKindName(ExpectKind kind) {
   switch (kind) {
     case ExpectKind::kReceive:

@@ -132,7 +132,9 @@ enum class StepKind {
   kSetClockSkew,
 };
 inline constexpr int kStepKindCount = 24;
-std::string_view StepKindName(StepKind kind);  // the YAML key: "connect", "send_to_group", ...
+// The YAML key: "connect", "send_to_group", ... (registered with the kind's family,
+// conformance/driver_registry.cc).
+std::string_view StepKindName(StepKind kind);
 
 // Variant alternatives in StepKind order.
 using StepArgs = std::variant<ConnectStep, DisconnectStep, KillStep, RecoverStep, JoinStep,

@@ -17,7 +17,7 @@
 namespace wpsim::conformance {
 
 // Declared here for every family header (conformance/steps/<family>.h declares its Register
-// function and its shape::<Family>Steps() list with them).
+// function with them).
 struct FamilyRegistry;
 namespace shape {
 struct StepShape;

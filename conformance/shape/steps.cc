@@ -1,6 +1,5 @@
 #include "conformance/shape/steps.h"
 
-#include <algorithm>
 #include <cctype>
 
 namespace wpsim::conformance::shape {
@@ -61,20 +60,6 @@ std::vector<FieldDoc> WithClient(std::vector<FieldDoc> fields) {
                                          "the clients (or the reference alone as the step's value)",
                                          SchemaRef("clientRef"), 0});
   return fields;
-}
-
-const std::vector<StepShape>& AllSteps() {
-  static const std::vector<StepShape> all = [] {
-    std::vector<StepShape> out;
-    for (auto family : {WebSocketSteps, JsonSteps, ReliableSteps, MqttSteps, RestSteps, FlowSteps,
-                        NetworkSteps}) {
-      for (StepShape& s : family()) out.push_back(std::move(s));
-    }
-    std::stable_sort(out.begin(), out.end(),
-                     [](const StepShape& a, const StepShape& b) { return a.kind < b.kind; });
-    return out;
-  }();
-  return all;
 }
 
 const StepShape* FindStep(std::string_view name) {

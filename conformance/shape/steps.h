@@ -1,7 +1,7 @@
-// Step kinds are registered per family (conformance/steps/<family>.cc; its <family>.h declares
-// the family's list, e.g. JsonSteps()): one StepShape per kind, naming its YAML key, the reader
-// that fills Step::args, its documented fields and the protocol's own names for it (so
-// "joinGroup" gets "did you mean 'join'?").
+// Step kinds are registered per family (conformance/steps/<family>.cc, its Register function in
+// conformance/driver.h): one AddStep line per kind with its StepShape, naming its YAML key, the
+// reader that fills Step::args, its documented fields and the protocol's own names for it (so
+// "joinGroup" gets "did you mean 'join'?"), and how it runs.
 #pragma once
 
 #include <functional>
@@ -73,7 +73,8 @@ struct StepShape {
 // reference alone: `- kill: a`).
 std::vector<FieldDoc> WithClient(std::vector<FieldDoc> fields);
 
-// Every step kind, in StepKind order.
+// Every step kind, in StepKind order (derived from the families' registrations,
+// conformance/driver_registry.cc).
 const std::vector<StepShape>& AllSteps();
 const StepShape* FindStep(std::string_view name);
 // The step a protocol name stands for ("joinGroup" -> "join"), or "".

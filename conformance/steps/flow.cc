@@ -1,6 +1,7 @@
 // The flow family's YAML shape: wait, barrier, parallel and repeat (the driver runs them).
 #include "conformance/steps/flow.h"
 
+#include "conformance/driver.h"
 #include "conformance/shape/steps.h"
 #include "conformance/units.h"
 
@@ -125,37 +126,40 @@ bool ReadBlock(StepInput& in) {
 }
 
 }  // namespace
+}  // namespace wpsim::conformance::shape
 
-std::vector<StepShape> FlowSteps() {
-  Table<ParallelStep> parallel = {Declared<ParallelStep>(
+namespace wpsim::conformance {
+
+// No issue functions: the driver runs these steps itself.
+void RegisterFlowFamily(FamilyRegistry& r) {
+  using namespace shape;  // the readers, tables and docs above
+  const Table<ParallelStep> parallel = {Declared<ParallelStep>(
       "steps", "list of steps", {{"type", "array"}, {"items", SchemaRef("step")}},
       "the children (or a bare list)")};
-  return {
-      {"wait",
-       StepKind::kWait,
-       ReadWait,
-       "wait (shorthand: `- wait: 1s`)",
-       DocsOf(WaitTable()),
-       {}},
-      {"barrier",
-       StepKind::kBarrier,
-       ReadBarrier,
-       "wait until every pending operation completed",
-       DocsOf(BarrierTable()),
-       {}},
-      {"parallel",
-       StepKind::kParallel,
-       ReadBlock,
-       "issue all children at the same instant",
-       DocsOf(parallel),
-       {}},
-      {"repeat",
-       StepKind::kRepeat,
-       ReadBlock,
-       "run the children count times or for a duration (closed or open loop)",
-       DocsOf(RepeatTable()),
-       {}},
-  };
+  r.AddStep({"wait",
+             StepKind::kWait,
+             ReadWait,
+             "wait (shorthand: `- wait: 1s`)",
+             DocsOf(WaitTable()),
+             {}});
+  r.AddStep({"barrier",
+             StepKind::kBarrier,
+             ReadBarrier,
+             "wait until every pending operation completed",
+             DocsOf(BarrierTable()),
+             {}});
+  r.AddStep({"parallel",
+             StepKind::kParallel,
+             ReadBlock,
+             "issue all children at the same instant",
+             DocsOf(parallel),
+             {}});
+  r.AddStep({"repeat",
+             StepKind::kRepeat,
+             ReadBlock,
+             "run the children count times or for a duration (closed or open loop)",
+             DocsOf(RepeatTable()),
+             {}});
 }
 
-}  // namespace wpsim::conformance::shape
+}  // namespace wpsim::conformance

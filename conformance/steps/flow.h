@@ -1,5 +1,6 @@
-// The flow family: wait, barrier, parallel and repeat. Only their shape lives in flow.cc; running
-// them is the driver's own work (conformance/runner.cc).
+// The flow family: wait, barrier, parallel and repeat. Only their shape lives in flow.cc (they are
+// registered without an issue function); running them is the driver's own work
+// (conformance/runner.cc).
 //
 // The family's types are part of the scenario model (conformance/scenario.h includes this
 // header); their YAML shape lives in conformance/steps/flow.cc.
@@ -33,9 +34,7 @@ struct RepeatStep {
   std::string index_var = "i";  // "${i}" in strings of the children
 };
 
-namespace shape {
-// How its steps are read: wait, barrier, parallel, repeat (conformance/shape/steps.h).
-std::vector<StepShape> FlowSteps();
-}  // namespace shape
+// Registers the steps' names and shapes (conformance/driver.h).
+void RegisterFlowFamily(FamilyRegistry& r);
 
 }  // namespace wpsim::conformance

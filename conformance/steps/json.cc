@@ -185,35 +185,6 @@ void ReadAckFields(Context& c, const Map& m, AckExpect& a) {
   }
 }
 
-std::vector<StepShape> JsonSteps() {
-  return {
-      {"join",
-       StepKind::kJoin,
-       ReadJoin,
-       "joinGroup; completes on the ack when `ack` is given",
-       DocsOf(GroupTable()),
-       {"joinGroup"}},
-      {"leave",
-       StepKind::kLeave,
-       ReadLeave,
-       "leaveGroup; completes on the ack when `ack` is given",
-       DocsOf(GroupTable()),
-       {"leaveGroup"}},
-      {"send_to_group",
-       StepKind::kSendToGroup,
-       ReadSendToGroup,
-       "sendToGroup; completes on the ack when `ack` is given",
-       DocsOf(SendToGroupTable()),
-       {"sendToGroup", "groupSend"}},
-      {"event",
-       StepKind::kEvent,
-       ReadEvent,
-       "a user event to the upstream (sendEvent)",
-       DocsOf(EventTable()),
-       {"sendEvent", "userEvent"}},
-  };
-}
-
 }  // namespace wpsim::conformance::shape
 
 namespace wpsim::conformance {
@@ -466,10 +437,35 @@ std::unique_ptr<Evaluator> Make(RunContext& cx, const Expectation& e) {
 }  // namespace
 
 void RegisterJsonFamily(FamilyRegistry& r) {
-  r.AddStep(StepKind::kJoin, IssueGroupStep, PrepareJoin);
-  r.AddStep(StepKind::kLeave, IssueGroupStep, PrepareLeave);
-  r.AddStep(StepKind::kSendToGroup, IssueSendToGroup, PrepareSendToGroup);
-  r.AddStep(StepKind::kEvent, IssueEvent, PrepareEvent);
+  using namespace shape;  // the readers, tables and docs above
+  r.AddStep({"join",
+             StepKind::kJoin,
+             ReadJoin,
+             "joinGroup; completes on the ack when `ack` is given",
+             DocsOf(GroupTable()),
+             {"joinGroup"}},
+            IssueGroupStep, PrepareJoin);
+  r.AddStep({"leave",
+             StepKind::kLeave,
+             ReadLeave,
+             "leaveGroup; completes on the ack when `ack` is given",
+             DocsOf(GroupTable()),
+             {"leaveGroup"}},
+            IssueGroupStep, PrepareLeave);
+  r.AddStep({"send_to_group",
+             StepKind::kSendToGroup,
+             ReadSendToGroup,
+             "sendToGroup; completes on the ack when `ack` is given",
+             DocsOf(SendToGroupTable()),
+             {"sendToGroup", "groupSend"}},
+            IssueSendToGroup, PrepareSendToGroup);
+  r.AddStep({"event",
+             StepKind::kEvent,
+             ReadEvent,
+             "a user event to the upstream (sendEvent)",
+             DocsOf(EventTable()),
+             {"sendEvent", "userEvent"}},
+            IssueEvent, PrepareEvent);
   r.AddExpectation(ExpectKind::kAck, Make<AckEvaluator>);
 }
 

@@ -60,9 +60,4 @@ struct AckExpect {
 // How its steps run and its expectations are judged (conformance/driver.h).
 void RegisterJsonFamily(FamilyRegistry& r);
 
-namespace shape {
-// How its steps are read: join, leave, send_to_group, event (conformance/shape/steps.h).
-std::vector<StepShape> JsonSteps();
-}  // namespace shape
-
 }  // namespace wpsim::conformance

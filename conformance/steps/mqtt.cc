@@ -386,31 +386,6 @@ std::optional<ConnackExpect> ReadConnack(Context& c, const Node& n, const Client
   return e;
 }
 
-std::vector<StepShape> MqttSteps() {
-  return {
-      {"subscribe",
-       StepKind::kSubscribe,
-       ReadSubscribe,
-       "MQTT SUBSCRIBE; completes on SUBACK",
-       DocsOf(SubscribeTable()),
-       {"SUBSCRIBE"}},
-      {"unsubscribe",
-       StepKind::kUnsubscribe,
-       ReadUnsubscribe,
-       "MQTT UNSUBSCRIBE; completes on UNSUBACK",
-       DocsOf(UnsubscribeTable()),
-       {"UNSUBSCRIBE"}},
-      {"publish",
-       StepKind::kPublish,
-       ReadPublish,
-       "MQTT PUBLISH with one of payload, payload_base64, payload_json, payload_size; QoS 1/2 "
-       "complete on "
-       "PUBACK/PUBCOMP",
-       DocsOf(PublishTable()),
-       {"PUBLISH"}},
-  };
-}
-
 }  // namespace wpsim::conformance::shape
 
 namespace wpsim::conformance {
@@ -817,9 +792,31 @@ void DisconnectMqtt(RunContext& cx, uint32_t step, uint32_t m, const DisconnectS
 }
 
 void RegisterMqttFamily(FamilyRegistry& r) {
-  r.AddStep(StepKind::kSubscribe, IssueSubscribe);
-  r.AddStep(StepKind::kUnsubscribe, IssueUnsubscribe);
-  r.AddStep(StepKind::kPublish, IssuePublish);
+  using namespace shape;  // the readers, tables and docs above
+  r.AddStep({"subscribe",
+             StepKind::kSubscribe,
+             ReadSubscribe,
+             "MQTT SUBSCRIBE; completes on SUBACK",
+             DocsOf(SubscribeTable()),
+             {"SUBSCRIBE"}},
+            IssueSubscribe);
+  r.AddStep({"unsubscribe",
+             StepKind::kUnsubscribe,
+             ReadUnsubscribe,
+             "MQTT UNSUBSCRIBE; completes on UNSUBACK",
+             DocsOf(UnsubscribeTable()),
+             {"UNSUBSCRIBE"}},
+            IssueUnsubscribe);
+  r.AddStep(
+      {"publish",
+       StepKind::kPublish,
+       ReadPublish,
+       "MQTT PUBLISH with one of payload, payload_base64, payload_json, payload_size; QoS 1/2 "
+       "complete on "
+       "PUBACK/PUBCOMP",
+       DocsOf(PublishTable()),
+       {"PUBLISH"}},
+      IssuePublish);
   r.AddExpectation(ExpectKind::kConnack, Make<ConnackEvaluator>);
   r.AddExpectation(ExpectKind::kSuback, Make<SubackEvaluator>);
   r.AddExpectation(ExpectKind::kPuback, Make<PubackEvaluator>);

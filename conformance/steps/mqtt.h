@@ -66,9 +66,4 @@ struct PubackExpect {  // PUBACK (QoS 1) or PUBREC (QoS 2) reason code
 // How its steps run and its expectations are judged (conformance/driver.h).
 void RegisterMqttFamily(FamilyRegistry& r);
 
-namespace shape {
-// How its steps are read: subscribe, unsubscribe, publish (conformance/shape/steps.h).
-std::vector<StepShape> MqttSteps();
-}  // namespace shape
-
 }  // namespace wpsim::conformance

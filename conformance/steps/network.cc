@@ -307,41 +307,6 @@ void ReadNetwork(Context& c, const Node& n) {
   ReadFields(c, m, NetworkTable(), net);
 }
 
-std::vector<StepShape> NetworkSteps() {
-  return {
-      {"partition",
-       StepKind::kPartition,
-       ReadPartition,
-       "cut links (sim only)",
-       DocsOf(PartitionTable()),
-       {}},
-      {"heal",
-       StepKind::kHeal,
-       ReadHeal,
-       "restore links (sim only; `- heal` heals everything)",
-       DocsOf(HealTable()),
-       {}},
-      {"delay",
-       StepKind::kDelay,
-       ReadDelay,
-       "change link settings, starting from the link's own settings in `network` (sim only)",
-       DocsOf(DelayDocs()),
-       {}},
-      {"reset",
-       StepKind::kReset,
-       ReadReset,
-       "TCP-like reset of the members' streams (sim only)",
-       WithClient({}),
-       {}},
-      {"set_clock_skew",
-       StepKind::kSetClockSkew,
-       ReadClockSkew,
-       "shift a clock, for token expiry cases (sim only; `- set_clock_skew: +6m` is the service's)",
-       DocsOf(ClockSkewTable()),
-       {}},
-  };
-}
-
 }  // namespace wpsim::conformance::shape
 
 namespace wpsim::conformance {
@@ -454,11 +419,43 @@ void ApplyScheduledPartitions(RunContext& cx) {
 }  // namespace
 
 void RegisterNetworkFamily(FamilyRegistry& r) {
-  r.AddStep(StepKind::kPartition, IssuePartition);
-  r.AddStep(StepKind::kHeal, IssueHeal);
-  r.AddStep(StepKind::kDelay, IssueDelay);
-  r.AddStep(StepKind::kReset, IssueReset);
-  r.AddStep(StepKind::kSetClockSkew, IssueClockSkew);
+  using namespace shape;  // the readers, tables and docs above
+  r.AddStep({"partition",
+             StepKind::kPartition,
+             ReadPartition,
+             "cut links (sim only)",
+             DocsOf(PartitionTable()),
+             {}},
+            IssuePartition);
+  r.AddStep({"heal",
+             StepKind::kHeal,
+             ReadHeal,
+             "restore links (sim only; `- heal` heals everything)",
+             DocsOf(HealTable()),
+             {}},
+            IssueHeal);
+  r.AddStep({"delay",
+             StepKind::kDelay,
+             ReadDelay,
+             "change link settings, starting from the link's own settings in `network` (sim only)",
+             DocsOf(DelayDocs()),
+             {}},
+            IssueDelay);
+  r.AddStep({"reset",
+             StepKind::kReset,
+             ReadReset,
+             "TCP-like reset of the members' streams (sim only)",
+             WithClient({}),
+             {}},
+            IssueReset);
+  r.AddStep(
+      {"set_clock_skew",
+       StepKind::kSetClockSkew,
+       ReadClockSkew,
+       "shift a clock, for token expiry cases (sim only; `- set_clock_skew: +6m` is the service's)",
+       DocsOf(ClockSkewTable()),
+       {}},
+      IssueClockSkew);
   r.on_start.push_back(ApplyScheduledPartitions);
 }
 

@@ -65,9 +65,4 @@ struct ClockSkewStep {
 // How its steps run and its expectations are judged (conformance/driver.h).
 void RegisterNetworkFamily(FamilyRegistry& r);
 
-namespace shape {
-// How its steps are read: partition, heal, delay, reset, set_clock_skew (conformance/shape/steps.h).
-std::vector<StepShape> NetworkSteps();
-}  // namespace shape
-
 }  // namespace wpsim::conformance

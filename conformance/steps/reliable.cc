@@ -60,23 +60,6 @@ bool ReadSequenceAck(StepInput& in) {
 
 }  // namespace
 
-std::vector<StepShape> ReliableSteps() {
-  return {
-      {"recover",
-       StepKind::kRecover,
-       ReadRecover,
-       "reliable reconnect with awps_connection_id and the reconnection token",
-       WithClient(DocsOf(RecoverTable())),
-       {}},
-      {"sequence_ack",
-       StepKind::kSequenceAck,
-       ReadSequenceAck,
-       "a sequenceAck request (reliable only)",
-       WithClient(DocsOf(SequenceAckTable())),
-       {"sequenceAck"}},
-  };
-}
-
 }  // namespace wpsim::conformance::shape
 
 namespace wpsim::conformance {
@@ -134,8 +117,21 @@ void IssueSequenceAck(RunContext& cx, const Step& s, const IterContext&, Pending
 }  // namespace
 
 void RegisterReliableFamily(FamilyRegistry& r) {
-  r.AddStep(StepKind::kRecover, IssueRecover, PrepareRecover);
-  r.AddStep(StepKind::kSequenceAck, IssueSequenceAck);
+  using namespace shape;  // the readers, tables and docs above
+  r.AddStep({"recover",
+             StepKind::kRecover,
+             ReadRecover,
+             "reliable reconnect with awps_connection_id and the reconnection token",
+             WithClient(DocsOf(RecoverTable())),
+             {}},
+            IssueRecover, PrepareRecover);
+  r.AddStep({"sequence_ack",
+             StepKind::kSequenceAck,
+             ReadSequenceAck,
+             "a sequenceAck request (reliable only)",
+             WithClient(DocsOf(SequenceAckTable())),
+             {"sequenceAck"}},
+            IssueSequenceAck);
 }
 
 }  // namespace wpsim::conformance

@@ -27,9 +27,4 @@ struct SequenceAckStep {
 // How its steps run and its expectations are judged (conformance/driver.h).
 void RegisterReliableFamily(FamilyRegistry& r);
 
-namespace shape {
-// How its steps are read: recover, sequence_ack (conformance/shape/steps.h).
-std::vector<StepShape> ReliableSteps();
-}  // namespace shape
-
 }  // namespace wpsim::conformance

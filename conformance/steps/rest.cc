@@ -349,18 +349,6 @@ bool ReadRest(StepInput& in) {
 
 }  // namespace
 
-std::vector<StepShape> RestSteps() {
-  return {
-      {"rest",
-       StepKind::kRest,
-       ReadRest,
-       "one REST data-plane operation (`op` + its parameters; shorthand `- rest: health`); "
-       "completes on the response",
-       DocsOf(Join(CommonTable(), ParamTable())),
-       {"sendToAll", "sendToConnection", "sendToUser", "addToGroups"}},
-  };
-}
-
 }  // namespace wpsim::conformance::shape
 
 namespace wpsim::conformance {
@@ -724,7 +712,15 @@ std::unique_ptr<Evaluator> MakeHttpStatus(RunContext& cx, const Expectation& e) 
 }  // namespace
 
 void RegisterRestFamily(FamilyRegistry& r) {
-  r.AddStep(StepKind::kRest, IssueRest);
+  using namespace shape;  // the readers, tables and docs above
+  r.AddStep({"rest",
+             StepKind::kRest,
+             ReadRest,
+             "one REST data-plane operation (`op` + its parameters; shorthand `- rest: health`); "
+             "completes on the response",
+             DocsOf(Join(CommonTable(), ParamTable())),
+             {"sendToAll", "sendToConnection", "sendToUser", "addToGroups"}},
+            IssueRest);
   r.AddExpectation(ExpectKind::kHttpStatus, MakeHttpStatus);
 }
 

@@ -108,9 +108,4 @@ struct HttpStatusExpect {
 // How its steps run and its expectations are judged (conformance/driver.h).
 void RegisterRestFamily(FamilyRegistry& r);
 
-namespace shape {
-// How its steps are read: rest (conformance/shape/steps.h).
-std::vector<StepShape> RestSteps();
-}  // namespace shape
-
 }  // namespace wpsim::conformance

@@ -158,42 +158,6 @@ bool ReadSendRaw(StepInput& in) {
 
 }  // namespace
 
-std::vector<StepShape> WebSocketSteps() {
-  return {
-      {"connect",
-       StepKind::kConnect,
-       ReadConnect,
-       "open the connection (completes when it is established or refused); overrides apply to this "
-       "connect only",
-       WithClient(DocsOf(ConnectTable())),
-       {"CONNECT"}},
-      {"disconnect",
-       StepKind::kDisconnect,
-       ReadDisconnect,
-       "clean close (close frame, MQTT DISCONNECT)",
-       WithClient(DocsOf(DisconnectTable())),
-       {"DISCONNECT"}},
-      {"kill",
-       StepKind::kKill,
-       ReadKill,
-       "abrupt: no close frame, no DISCONNECT",
-       WithClient({}),
-       {}},
-      {"ping",
-       StepKind::kPing,
-       ReadPing,
-       "JSON kinds: a ping request (pong expected)",
-       WithClient({}),
-       {}},
-      {"send_raw",
-       StepKind::kSendRaw,
-       ReadSendRaw,
-       "a raw frame: plain clients' messages, malformed JSON requests",
-       DocsOf(SendRawTable()),
-       {}},
-  };
-}
-
 }  // namespace wpsim::conformance::shape
 
 namespace wpsim::conformance {
@@ -508,11 +472,44 @@ std::unique_ptr<Evaluator> Make(RunContext& cx, const Expectation& e) {
 }  // namespace
 
 void RegisterWebSocketFamily(FamilyRegistry& r) {
-  r.AddStep(StepKind::kConnect, IssueConnect);
-  r.AddStep(StepKind::kDisconnect, IssueDisconnect);
-  r.AddStep(StepKind::kKill, IssueKill);
-  r.AddStep(StepKind::kPing, IssuePing);
-  r.AddStep(StepKind::kSendRaw, IssueSendRaw);
+  using namespace shape;  // the readers, tables and docs above
+  r.AddStep(
+      {"connect",
+       StepKind::kConnect,
+       ReadConnect,
+       "open the connection (completes when it is established or refused); overrides apply to this "
+       "connect only",
+       WithClient(DocsOf(ConnectTable())),
+       {"CONNECT"}},
+      IssueConnect);
+  r.AddStep({"disconnect",
+             StepKind::kDisconnect,
+             ReadDisconnect,
+             "clean close (close frame, MQTT DISCONNECT)",
+             WithClient(DocsOf(DisconnectTable())),
+             {"DISCONNECT"}},
+            IssueDisconnect);
+  r.AddStep({"kill",
+             StepKind::kKill,
+             ReadKill,
+             "abrupt: no close frame, no DISCONNECT",
+             WithClient({}),
+             {}},
+            IssueKill);
+  r.AddStep({"ping",
+             StepKind::kPing,
+             ReadPing,
+             "JSON kinds: a ping request (pong expected)",
+             WithClient({}),
+             {}},
+            IssuePing);
+  r.AddStep({"send_raw",
+             StepKind::kSendRaw,
+             ReadSendRaw,
+             "a raw frame: plain clients' messages, malformed JSON requests",
+             DocsOf(SendRawTable()),
+             {}},
+            IssueSendRaw);
   r.AddExpectation(ExpectKind::kClosed, Make<ClosedEvaluator>);
   r.AddExpectation(ExpectKind::kConnected, Make<ConnectedEvaluator>);
 }

@@ -71,9 +71,4 @@ struct ConnectedExpect {
 // How its steps run and its expectations are judged (conformance/driver.h).
 void RegisterWebSocketFamily(FamilyRegistry& r);
 
-namespace shape {
-// How its steps are read: connect, disconnect, kill, ping, send_raw (conformance/shape/steps.h).
-std::vector<StepShape> WebSocketSteps();
-}  // namespace shape
-
 }  // namespace wpsim::conformance

@@ -1,10 +1,12 @@
-// The step registry (conformance/shape/steps.h): every StepKind has exactly one shape, under
-// the YAML key the model names it by, and every protocol name it lists leads back to it.
+// The step registry (conformance/driver_registry.cc, conformance/shape/steps.h): every StepKind
+// is registered once by its family's AddStep line, with its YAML key (StepKindName is derived from
+// it), its shape and how it runs, and every protocol name it lists leads back to it.
 #include <gtest/gtest.h>
 
 #include <set>
 #include <string>
 
+#include "conformance/driver.h"
 #include "conformance/shape/steps.h"
 
 namespace wpsim::conformance::shape {
@@ -20,6 +22,26 @@ TEST(StepShapes, EveryStepKindIsRegisteredOnceInKindOrderUnderItsModelName) {
     EXPECT_EQ(FindStep(StepKindName(kind)), &all[i]);
     EXPECT_FALSE(all[i].doc.empty()) << all[i].name << " has no doc string";
   }
+}
+
+TEST(StepRegistry, EveryStepKindIsRegisteredOnceByItsFamilyWithANameAndAReader) {
+  const auto& steps = Families().steps;
+  ASSERT_EQ(steps.size(), static_cast<size_t>(kStepKindCount));
+  std::set<std::string_view> names;
+  for (const auto& [kind, entry] : steps) {
+    EXPECT_EQ(entry.shape.kind, kind) << entry.shape.name;
+    EXPECT_EQ(StepKindName(kind), entry.shape.name);
+    EXPECT_NE(entry.shape.read, nullptr) << entry.shape.name;
+    EXPECT_TRUE(names.insert(entry.shape.name).second) << entry.shape.name << " registered twice";
+  }
+}
+
+TEST(StepRegistry, OnlyTheFlowStepsTheDriverRunsItselfHaveNoIssueFunction) {
+  std::set<std::string_view> driver_run;
+  for (const auto& [kind, entry] : Families().steps) {
+    if (entry.issue == nullptr) driver_run.insert(entry.shape.name);
+  }
+  EXPECT_EQ(driver_run, (std::set<std::string_view>{"barrier", "parallel", "repeat", "wait"}));
 }
 
 TEST(StepShapes, EveryListedProtocolNameSuggestsItsOwnStep) {
