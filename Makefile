@@ -10,7 +10,7 @@ export CCACHE_BASEDIR ?= $(CURDIR)
 export CCACHE_NOHASHDIR ?= true
 
 .PHONY: all bootstrap configure build run test bench asan fuzz format clean e2e-deps mutate \
-  mutate-sample soak
+  mutate-sample soak bench-compare
 
 all: build
 
@@ -37,6 +37,13 @@ test: build e2e-deps
 
 bench: build
 	@scripts/run-bench $(BUILD)
+
+# wpsim serve vs Debian's Mosquitto, driven by the same external load driver (bench/load) in one
+# run; prints the ratios and p99 at half of each one's maximum (docs/performance.md). Installs
+# mosquitto on first use. Not part of `make test` (minutes, and measures the machine).
+bench-compare: build
+	@scripts/bootstrap --bench
+	@scripts/bench-compare $(BUILD)
 
 asan:
 	$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DWPSIM_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DWPSIM_BENCH=OFF"

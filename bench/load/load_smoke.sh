@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# load.smoke: wpsim-load against a `wpsim serve` child on 127.0.0.1, every subscriber kind with
+# every publisher kind it pairs with, 20 subscribers x 200 messages each, closed and open loop.
+# Each run must deliver every message to every subscriber (wpsim-load exits 1 otherwise) and
+# write its JSON figures. Also: a refused token is reported as an error, not a pass.
+set -euo pipefail
+wpsim=$1 load=$2
+dir=$(mktemp -d)
+server_pid=
+cleanup() {
+  if [[ -n "$server_pid" ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 1' TERM INT
+"$wpsim" serve --listen 127.0.0.1:0 --log-level error >"$dir/serve.out" 2>"$dir/serve.err" &
+server_pid=$!
+line=
+for _ in $(seq 1 100); do
+  line=$(grep -m1 '^Connection string: ' "$dir/serve.out" || true)
+  [[ -n "$line" ]] && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$dir/serve.err" >&2; exit 1; }
+  sleep 0.1
+done
+[[ -n "$line" ]] || { echo "load.smoke: wpsim serve printed no connection string" >&2; exit 1; }
+cs=${line#Connection string: }
+i=0
+for pair in "websocket json" "websocket rest" "json json" "json rest" "json mqtt" "mqtt311 mqtt" "mqtt5 mqtt" "mqtt5 rest"; do
+  set -- $pair
+  i=$((i + 1))
+  timeout 60 "$load" --connection-string "$cs" --hub "smoke$i" --sub "$1" --pub "$2" -c 20 -n 200 \
+    --inflight 8 --json "$dir/closed$i.json" --timeout 50
+  timeout 60 "$load" --connection-string "$cs" --hub "smoke$i" --sub "$1" --pub "$2" -c 20 -n 200 \
+    --rate 2000 --json "$dir/open$i.json" --timeout 50
+  python3 - "$dir/closed$i.json" "$dir/open$i.json" <<'PY'
+import json, sys
+for f in sys.argv[1:]:
+    r = json.load(open(f))
+    assert r["ok"] and r["delivered"] == r["expected"] == 4000 and r["errors"] == 0, r
+    assert r["deliveries_per_s"] > 0 and 0 < r["latency_ns"]["p50"] <= r["latency_ns"]["p99"], r
+PY
+done
+# A token signed with another key: the upgrade is refused (401), so the run fails and says why.
+bad=$(echo "$cs" | sed 's/AccessKey=[^;]*/AccessKey=bm90LXRoZS1rZXk=/')
+if timeout 30 "$load" --connection-string "$bad" --sub json --pub json -c 2 -n 5 --timeout 10 >"$dir/bad.out" 2>&1; then
+  echo "load.smoke: a refused token passed" >&2; cat "$dir/bad.out" >&2; exit 1
+fi
+grep -q 'upgrade refused: HTTP/1.1 401' "$dir/bad.out" || { cat "$dir/bad.out" >&2; exit 1; }
+echo "load.smoke: 16 runs delivered everything; a refused token fails"
