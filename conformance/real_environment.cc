@@ -9,9 +9,12 @@
 //
 // Where the service is:
 //  * `local` without a connection string: a service::Service with the scenario's options
-//    listens on 127.0.0.1 (port 0 or --listen) on the same runtime; the connection string is
-//    built from the bound port and the service's primary key. One fresh service per scenario,
-//    like the sim target.
+//    listens on 127.0.0.1 (port 0 or --listen) on its own thread with its own UvRuntime
+//    (ServiceThread), so the service and the runner's clients each have a loop and a core, as
+//    they would against `wpsim serve` (before, one loop carried both and the in-process target
+//    measured their sum); the connection string is built from the bound port and the service's
+//    primary key. One fresh service per scenario, like the sim target. Nothing but the sockets
+//    connects the two threads: the runner never touches the service object.
 //  * a connection string (`local` or `remote`): the runner dials its endpoint. Host names
 //    resolve through UvRuntime::Dial (uv_getaddrinfo). An https endpoint is dialled through
 //    TLS (sim::DialTls) with SNI and certificate name = the endpoint's host, trusting the system
@@ -23,7 +26,12 @@
 #include "conformance/real_environment.h"
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
+#include <future>
+#include <limits>
+#include <memory>
+#include <thread>
 #include <sstream>
 #include <utility>
 
@@ -58,6 +66,53 @@ Result<std::string> ReadFile(const std::string& path) {
   return s.str();
 }
 
+// The in-process service on a thread and loop of its own. Start() returns once the service
+// listens (or failed to); the destructor stops the loop (noticed within the runtime's
+// RunUntil poll interval), destroys the service on its own thread, lets graceful closes finish
+// and joins.
+class ServiceThread {
+ public:
+  ServiceThread() = default;
+  ServiceThread(const ServiceThread&) = delete;
+  ServiceThread& operator=(const ServiceThread&) = delete;
+  ~ServiceThread() {
+    stop_.store(true, std::memory_order_release);
+    if (thread_.joinable()) thread_.join();
+  }
+
+  Result<sim::Address> Start(service::ServiceOptions options, sim::Address listen, uint64_t seed) {
+    struct Started {
+      Status status = Status::Ok();
+      sim::Address address;
+    };
+    auto ready = std::make_shared<std::promise<Started>>();
+    std::future<Started> started = ready->get_future();
+    thread_ = std::thread([this, ready, options = std::move(options), listen, seed]() mutable {
+      sim::UvRuntimeOptions ro;
+      ro.seed = seed;
+      sim::UvRuntime runtime(ro);
+      auto service = std::make_unique<service::Service>(runtime, options);
+      Status s = service->Listen(listen);
+      if (!s.ok()) {
+        ready->set_value(Started{s, {}});
+        return;
+      }
+      ready->set_value(Started{Status::Ok(), *service->listen_address()});
+      runtime.RunUntil([this] { return stop_.load(std::memory_order_acquire); },
+                       std::numeric_limits<sim::Nanos>::max() / 4);
+      service.reset();
+      runtime.RunFor(kRealTeardownNanos);
+    });
+    Started r = started.get();
+    if (!r.status.ok()) return r.status.error();
+    return r.address;
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 class RealEnvironment final : public Environment {
  public:
   explicit RealEnvironment(const RealEnvironmentOptions& options) {
@@ -70,7 +125,8 @@ class RealEnvironment final : public Environment {
   }
 
   ~RealEnvironment() override {
-    // The runner's clients are gone (they are destroyed before the environment).
+    // The runner's clients are gone (they are destroyed before the environment). The service's
+    // thread ends first: its last graceful closes reach clients that are already gone.
     service_.reset();
     app_.reset();
     runtime_->RunFor(kRealTeardownNanos);
@@ -124,12 +180,12 @@ class RealEnvironment final : public Environment {
         }
       }
     }
-    service_ = std::make_unique<service::Service>(*runtime_, so);
-    Status s = service_->Listen(*listen);
-    if (!s.ok()) {
-      return MakeError("listen", "cannot listen on " + options.listen + ": " + s.error().message);
+    service_ = std::make_unique<ServiceThread>();
+    Result<sim::Address> bound = service_->Start(std::move(so), *listen, options.seed);
+    if (!bound.ok()) {
+      return MakeError("listen", "cannot listen on " + options.listen + ": " + bound.error().message);
     }
-    address_ = *service_->listen_address();
+    address_ = *bound;
     cs_.scheme = "http";
     cs_.host = address_.host.find(':') != std::string::npos ? "[" + address_.host + "]"
                                                              : address_.host;
@@ -208,7 +264,7 @@ class RealEnvironment final : public Environment {
   int64_t start_ = 0;
   // Declared after the runtime: destroyed before it.
   std::unique_ptr<clients::AppServer> app_;
-  std::unique_ptr<service::Service> service_;
+  std::unique_ptr<ServiceThread> service_;
   std::shared_ptr<const sim::TlsConfig> tls_;
   sim::Address address_;
   auth::ConnectionString cs_;
