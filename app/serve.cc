@@ -7,7 +7,9 @@
 #include "app/cli.h"
 #include "app/dev_tls.h"
 #include "app/serve_config.h"
+#include "app/trace_page.h"
 #include "service/service.h"
+#include "service/trace.h"
 #include "sim/tls/tls.h"
 #include "sim/uv/uv_runtime.h"
 
@@ -36,6 +38,10 @@ void RegisterServe(CLI::App& app, ServeFlags& flags) {
   app.add_flag("--tls", flags.tls,
                "Serve https/wss with a local development CA made once per user (see the output "
                "for the line that makes Node and Python trust it)");
+  app.add_flag("--trace-ui", flags.trace_ui,
+               "Serve a live trace page at /trace (URL with its token printed at start): "
+               "connections, groups, every message's contents, REST and event-handler calls, "
+               "and why connections were refused (docs/trace.md)");
   RegisterServeLimits(app, flags);
 }
 
@@ -192,6 +198,20 @@ int RunServe(const ServeFlags& flags) {
           std::make_unique<sim::TlsStream>(runtime, std::move(s), tls_config, rng));
     };
   }
+  // --trace-ui: the page and its feed on the service's own port, behind a random token.
+  std::unique_ptr<service::TraceFeed> trace;
+  if (flags.trace_ui) {
+    sim::Rng token_rng(sim::NondeterministicSeed());  // a secret: never from a fixed seed
+    service::TraceFeedOptions trace_options;
+    char token[33];
+    std::snprintf(token, sizeof token, "%016llx%016llx",
+                  static_cast<unsigned long long>(token_rng.Next()),
+                  static_cast<unsigned long long>(token_rng.Next()));
+    trace_options.token = token;
+    trace_options.page_html = std::string(kTracePageHtml);
+    trace = std::make_unique<service::TraceFeed>(service, std::move(trace_options));
+    service.set_tracer(trace.get());
+  }
   Status listening = service.Listen(*address);
   if (!listening.ok()) {
     std::cerr << "wpsim serve: cannot listen on " << flags.listen << ": "
@@ -203,11 +223,17 @@ int RunServe(const ServeFlags& flags) {
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
   // The trust line comes first: readers that wait for the connection string have it then.
   if (!trust_line.empty()) std::printf("Trust it (Node, Python): %s\n", trust_line.c_str());
+  // Before the connection string, like the trust line.
+  if (trace) {
+    std::printf("Trace page: %s://%s:%u/trace?token=%s\n", tls ? "https" : "http", host.c_str(),
+                bound.port, trace->token().c_str());
+  }
   std::printf("Connection string: Endpoint=%s://%s;Port=%u;AccessKey=%s;Version=1.0;\n",
               tls ? "https" : "http", host.c_str(), bound.port, options.access_keys.front().c_str());
   std::fflush(stdout);
   (void)runtime.OnTerminationSignal([&runtime](int) { runtime.Stop(); });
   runtime.Run();
+  service.set_tracer(nullptr);
   std::fprintf(stderr, "wpsim: stopped\n");
   return kExitOk;
 }

@@ -25,6 +25,8 @@ struct ServeFlags {
   std::string upstream_ca;  // PEM file trusted for https:// event handlers
   // --tls: https/wss with the per-user development CA (app/dev_tls.h) when no files are given.
   bool tls = false;
+  // --trace-ui: the live trace page at /trace (service/trace.h, docs/trace.md).
+  bool trace_ui = false;
   // Connection limits (service::ConnectionLimits); unset: --config's value, else the default.
   std::optional<double> request_read_timeout_seconds;
   std::optional<double> http_idle_timeout_seconds;

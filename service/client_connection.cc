@@ -21,6 +21,7 @@
 #include "protocol/websocket/frame.h"
 #include "service/front.h"
 #include "service/service.h"
+#include "service/trace.h"
 #include "service/upstream.h"
 
 namespace wpsim::service {
@@ -549,6 +550,7 @@ void ClientConnection::End(std::string_view reason) {
     service_.upstream().Disconnected(MakeUpstreamContext(), reason);
   }
   service_.Log("connection " + connection_id + " ended: " + std::string(reason));
+  TraceClosed(service_, hub_.name(), connection_id, user_id, reason);
   hub_.Remove(this);
 }
 

@@ -20,6 +20,7 @@
 #include "service/names.h"
 #include "service/client_connection.h"
 #include "service/service.h"
+#include "service/trace.h"
 #include "service/upstream.h"
 
 namespace wpsim::service {
@@ -121,6 +122,7 @@ void Admit(Service& service, Front& front, uint64_t request_id, const ws::Upgrad
   connection->permissions() = ConnectionPermissions::FromRoles(a.roles);
   auto* c = static_cast<ClientConnection*>(hub.Add(std::move(connection)));
   WPSIM_ASSERT(c != nullptr);
+  TraceConnected(service, front.id(), hub.name(), c->connection_id, c->user_id, a.subprotocol);
   for (const std::string& group : a.groups) hub.state().Join(c, group);
   service.Log("client " + c->connection_id + " connected to hub " + hub.name() + " as " +
               std::string(ClientKindName(a.kind)) + " user=" + c->user_id.value_or("(none)") +

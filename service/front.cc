@@ -2,6 +2,7 @@
 
 #include "service/client_connection.h"
 #include "service/service.h"
+#include "service/trace.h"
 
 namespace wpsim::service {
 
@@ -83,11 +84,13 @@ void Front::OnHttpTimer() {
   }
   if (http_->request_in_progress()) {
     service_.Log("http request from " + peer_.ToString() + " timed out: 408");
+    if (service_.tracer() != nullptr) TraceRefused("request not complete in time: 408");
     http_->TimeOut();
     PumpHttp();
     return;
   }
   service_.Log("http connection from " + peer_.ToString() + " idle: closed");
+  if (service_.tracer() != nullptr) TraceRefused("HTTP connection idle: closed");
   Finish();
 }
 
@@ -116,6 +119,7 @@ void Front::PumpHttp() {
     if (!event) break;
     if (event->kind == http::ServerEvent::Kind::kError) {
       service_.Log("http error from " + peer_.ToString() + ": " + event->error.reason);
+      if (service_.tracer() != nullptr) TraceRefused(event->error.reason);
       continue;  // the connection has already queued the error response
     }
     if (event->kind == http::ServerEvent::Kind::kContinue) {
@@ -127,8 +131,19 @@ void Front::PumpHttp() {
     // origin-form with their authority as Host; a missing, empty, invalid or repeated Host is 400.
     if (std::optional<http::HttpError> bad = http::NormalizeServerRequest(request)) {
       service_.Log("http error from " + peer_.ToString() + ": " + bad->reason);
+      if (service_.tracer() != nullptr) TraceRefused(bad->reason);
       http_->Respond(request.id, http::ErrorResponse(*bad));
       continue;
+    }
+    if (TraceObserver* tracer = service_.tracer()) {
+      if (tracer->HandleHttp(*this, request)) continue;  // the trace page itself: not traced
+      TraceEvent e;
+      e.kind = TraceKind::kHttpRequest;
+      e.front = id_;
+      e.request = request.id;
+      e.method = request.method;
+      e.target = request.target;
+      tracer->OnTrace(e);
     }
     if (!HandleClientEndpoint(service_, *this, request)) {
       HandleRestRequest(service_, *this, request);
@@ -154,10 +169,45 @@ void Front::WriteHttpOutput() {
 }
 
 void Front::RespondHttp(uint64_t request_id, http::Response response) {
+  if (!http_) return;
+  if (TraceObserver* tracer = service_.tracer()) {
+    TraceEvent e;
+    e.kind = TraceKind::kHttpResponse;
+    e.front = id_;
+    e.request = request_id;
+    e.status = response.status;
+    e.payload = AsBytes(response.body);
+    tracer->OnTrace(e);
+  }
+  http_->Respond(request_id, std::move(response));
+}
+
+void Front::RespondUntraced(uint64_t request_id, http::Response response) {
   if (http_) http_->Respond(request_id, std::move(response));
 }
 
 void Front::StartWebSocket(uint64_t request_id, http::Response response, std::string subprotocol) {
+  if (TraceObserver* tracer = service_.tracer()) {
+    TraceEvent e;
+    e.kind = TraceKind::kHttpResponse;
+    e.front = id_;
+    e.request = request_id;
+    e.status = response.status;
+    e.subprotocol = subprotocol;
+    tracer->OnTrace(e);
+  }
+  StartWebSocketWith(request_id, std::move(response), std::move(subprotocol),
+                     service_.options().connection_output_bytes_max);
+}
+
+void Front::StartViewerWebSocket(uint64_t request_id, http::Response response,
+                                 size_t output_bytes_max, TraceFeed* feed) {
+  viewer_of_ = feed;
+  StartWebSocketWith(request_id, std::move(response), "", output_bytes_max);
+}
+
+void Front::StartWebSocketWith(uint64_t request_id, http::Response response,
+                               std::string subprotocol, size_t output_bytes_max) {
   std::vector<uint8_t> initial = http_->AcceptUpgrade(request_id, std::move(response));
   // The 101 goes out before any frame.
   std::span<const uint8_t> out = http_->PeekOutput();
@@ -165,7 +215,7 @@ void Front::StartWebSocket(uint64_t request_id, http::Response response, std::st
   http_->ConsumeOutput(out.size());
   ws::SessionOptions options;
   options.message_bytes_max = service_.options().message_bytes_max;
-  options.output_bytes_max = service_.options().connection_output_bytes_max;
+  options.output_bytes_max = output_bytes_max;
   options.keepalive_interval = service_.options().websocket_keepalive;
   options.keepalive_unanswered_max = service_.options().limits.websocket_pings_unanswered_max;
   stream_->SetHandler(nullptr);
@@ -175,7 +225,9 @@ void Front::StartWebSocket(uint64_t request_id, http::Response response, std::st
 }
 
 void Front::OnMessage(ws::Connection&, ws::Opcode opcode, std::span<const uint8_t> payload) {
-  if (connection_ != nullptr) connection_->OnMessage(opcode, payload);
+  if (connection_ == nullptr) return;
+  if (service_.tracer() != nullptr) TraceFrame(true, payload, opcode == ws::Opcode::kBinary);
+  connection_->OnMessage(opcode, payload);
 }
 
 void Front::OnClosed(ws::Connection&, const ws::CloseInfo& info) {
@@ -183,6 +235,7 @@ void Front::OnClosed(ws::Connection&, const ws::CloseInfo& info) {
                              (info.code == ws::close_code::kNormal ||
                               info.code == ws::close_code::kNoStatus);
   ReportTransportClosed(client_closed, info.reason);
+  if (viewer_of_ != nullptr) viewer_of_->OnViewerClosed(*this);
   finished_ = true;
   service_.Bury(service_.TakeFront(this));
 }
@@ -196,6 +249,7 @@ void Front::ReportTransportClosed(bool client_closed, std::string_view reason) {
 
 Status Front::SendEncoded(const SharedBytes& frame) {
   if (!ws_ || finished_) return MakeError("closed", "transport closed");
+  if (service_.tracer() != nullptr) TraceFrameOut(frame.span());
   return ws_->SendEncoded(frame);
 }
 
@@ -206,12 +260,43 @@ Result<std::span<uint8_t>> Front::SendEncodedCopy(std::span<const uint8_t> frame
 
 Status Front::SendText(std::string_view text) {
   if (!ws_ || finished_) return MakeError("closed", "transport closed");
+  if (service_.tracer() != nullptr) TraceFrame(false, AsBytes(text), false);
   return ws_->SendText(text);
 }
 
 Status Front::SendBinary(std::span<const uint8_t> bytes) {
   if (!ws_ || finished_) return MakeError("closed", "transport closed");
+  if (service_.tracer() != nullptr) TraceFrame(false, bytes, true);
   return ws_->SendBinary(bytes);
+}
+
+void Front::TraceFrameOut(std::span<const uint8_t> frame) {
+  if (service_.tracer() == nullptr) return;
+  bool binary = false;
+  const std::span<const uint8_t> payload = ServerFramePayload(frame, &binary);
+  TraceFrame(false, payload, binary);
+}
+
+void Front::TraceFrame(bool incoming, std::span<const uint8_t> payload, bool binary) {
+  if (connection_ == nullptr) return;  // trace pages' own feeds are not traced
+  TraceEvent e;
+  e.kind = incoming ? TraceKind::kFrameIn : TraceKind::kFrameOut;
+  e.front = id_;
+  e.hub = connection_->hub().name();
+  e.connection_id = connection_->connection_id;
+  if (connection_->user_id) e.user_id = *connection_->user_id;
+  e.subprotocol = connection_->subprotocol();
+  e.payload = payload;
+  e.binary = binary;
+  service_.tracer()->OnTrace(e);
+}
+
+void Front::TraceRefused(std::string_view reason) {
+  TraceEvent e;
+  e.kind = TraceKind::kRefused;
+  e.front = id_;
+  e.text = reason;
+  service_.tracer()->OnTrace(e);
 }
 
 void Front::CloseWebSocket(uint16_t code, std::string_view reason) {

@@ -32,6 +32,7 @@ namespace wpsim::service {
 
 class Service;
 class ClientConnection;
+class TraceFeed;
 
 class Front : public sim::StreamHandler, public protocol::websocket::ConnectionHandler {
  public:
@@ -60,6 +61,15 @@ class Front : public sim::StreamHandler, public protocol::websocket::ConnectionH
   void StartWebSocket(uint64_t request_id, protocol::http::Response response,
                       std::string subprotocol);
   void RespondHttp(uint64_t request_id, protocol::http::Response response);
+  // RespondHttp without a trace event (the trace page's own answers).
+  void RespondUntraced(uint64_t request_id, protocol::http::Response response);
+  // Accepts request `request_id` as the live trace page's feed (service/trace.h): a WebSocket
+  // without a client connection, whose sends fail once `output_bytes_max` bytes wait unsent.
+  void StartViewerWebSocket(uint64_t request_id, protocol::http::Response response,
+                            size_t output_bytes_max, TraceFeed* feed);
+  // Reports a server frame of the attached connection to the tracer, for a sender that patches
+  // its copy after queueing it (SendEncodedCopy is not traced itself).
+  void TraceFrameOut(std::span<const uint8_t> frame);
   // Writes HTTP responses queued outside this front's own callbacks (an upstream answer
   // decided them) and serves requests pipelined behind them. No-op after the upgrade.
   void FlushHttp();
@@ -86,6 +96,11 @@ class Front : public sim::StreamHandler, public protocol::websocket::ConnectionH
   void CancelHttpTimer();
   void Finish();  // closes the stream (HTTP phase) and buries this front
   void ReportTransportClosed(bool client_closed, std::string_view reason);
+  void StartWebSocketWith(uint64_t request_id, protocol::http::Response response,
+                          std::string subprotocol, size_t output_bytes_max);
+  // Tracing (service/trace.h); callers test service_.tracer() first.
+  void TraceFrame(bool incoming, std::span<const uint8_t> payload, bool binary);
+  void TraceRefused(std::string_view reason);
 
   Service& service_;
   uint64_t id_;
@@ -100,6 +115,7 @@ class Front : public sim::StreamHandler, public protocol::websocket::ConnectionH
   sim::Nanos http_timer_at_ = 0;
   std::unique_ptr<protocol::websocket::Connection> ws_;  // WebSocket phase
   ClientConnection* connection_ = nullptr;
+  TraceFeed* viewer_of_ = nullptr;  // set when this is a trace page's feed
   bool finished_ = false;
 };
 

@@ -1,11 +1,25 @@
 #include "service/hub.h"
 
 #include "service/service.h"
+#include "service/trace.h"
 
 namespace wpsim::service {
 
 Hub::Hub(Service& service, std::string name) : service_(service), name_(std::move(name)) {
   state_.set_groups_per_member_max(service.options().limits.groups_per_connection_max);
+  if (service.tracer() != nullptr) {
+    state_.on_group_change = [this](const Member& member, std::string_view group, bool joined) {
+      TraceObserver* tracer = service_.tracer();
+      if (tracer == nullptr) return;
+      TraceEvent e;
+      e.kind = joined ? TraceKind::kGroupJoin : TraceKind::kGroupLeave;
+      e.hub = name_;
+      e.connection_id = member.connection_id;
+      if (member.user_id) e.user_id = *member.user_id;
+      e.group = group;
+      tracer->OnTrace(e);
+    };
+  }
 }
 
 Subscriber* Hub::Find(std::string_view connection_id) {

@@ -62,6 +62,7 @@ bool HubState::Join(Member* member, std::string_view group) {
   auto g = groups_.find(group);
   if (g == groups_.end()) g = groups_.emplace(std::string(group), MemberMap{}).first;
   g->second.Append(seq, member);
+  if (on_group_change) on_group_change(*member, group, true);
   return true;
 }
 
@@ -73,6 +74,7 @@ bool HubState::Leave(Member* member, std::string_view group) {
     g->second.Erase(m->second);
     if (g->second.empty()) groups_.erase(g);
   }
+  if (on_group_change) on_group_change(*member, group, false);  // `group` may view m's key
   member->groups.erase(m);
   return true;
 }

@@ -108,6 +108,9 @@ class HubState {
   bool UserExists(std::string_view user_id) const { return UserConnections(user_id) != nullptr; }
   size_t connection_count() const { return by_seq_.size(); }
   size_t group_count() const { return groups_.size(); }
+  // Told of every join and leave after it happened (the live trace, service/trace.h); unset
+  // unless tracing.
+  std::function<void(const Member& member, std::string_view group, bool joined)> on_group_change;
 
  private:
   uint64_t next_seq_ = 1;

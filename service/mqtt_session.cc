@@ -14,6 +14,7 @@
 #include "protocol/websocket/frame.h"
 #include "service/front.h"
 #include "service/names.h"
+#include "service/trace.h"
 #include "protocol/http/message.h"
 #include "service/upstream.h"
 
@@ -539,6 +540,8 @@ void MqttConnection::ContinueConnect(mqtt::Connect& connect, bool assigned,
   service_.Log("mqtt client " + connect.client_id + " connected to hub " + hub_.name() + " (" +
                std::string(mqtt::ProtocolVersionName(version_)) +
                (session_present ? ", session resumed)" : ", new session)"));
+  TraceConnected(service_, front_ != nullptr ? front_->id() : 0, hub_.name(),
+                 session->connection_id, session->user_id, kMqttSubprotocol);
   if (!SendPacket(ack)) return;
   if (!session_present && !service_.options().hubs.empty() &&
       service_.upstream().HasHandler(hub_.name(), EventKind::kSystem, "connected")) {
@@ -563,6 +566,8 @@ void MqttConnection::ContinueConnect(mqtt::Connect& connect, bool assigned,
 
 void MqttConnection::RefuseConnect(ReasonCode code, std::string_view reason) {
   service_.Log("mqtt CONNECT refused: " + std::string(reason));
+  TraceRefused(service_, front_ != nullptr ? front_->id() : 0,
+               "MQTT CONNECT refused: " + std::string(reason));
   if (front_ != nullptr) {
     mqtt::Connack ack;
     ack.reason_code = code;
@@ -851,6 +856,7 @@ bool MqttConnection::SendPublishCopy(std::span<const uint8_t> frame, size_t mqtt
       }
     }
   }
+  if (service_.tracer() != nullptr) front_->TraceFrameOut(copy.value());
   return true;
 }
 
@@ -1055,6 +1061,7 @@ void MqttSession::End(std::string_view reason, ReasonCode code) {
   if (ended_) return;
   ended_ = true;
   service_.Log("mqtt session " + connection_id + " ended: " + std::string(reason));
+  TraceClosed(service_, hub_.name(), connection_id, user_id, reason);
   if (!service_.options().hubs.empty() &&
       service_.upstream().HasHandler(hub_.name(), EventKind::kSystem, "disconnected")) {
     // `disconnected` when the session ends (§12.8): {"reason", "mqtt": {initiatedByClient,

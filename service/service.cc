@@ -6,6 +6,8 @@
 #include "protocol/auth/hmac.h"
 #include "protocol/http/message.h"
 #include "service/front.h"
+#include "service/trace.h"
+#include "service/upstream.h"
 
 namespace wpsim::service {
 
@@ -40,6 +42,11 @@ Service::~Service() {
   kept_.clear();
 }
 
+void Service::set_tracer(TraceObserver* tracer) {
+  tracer_ = tracer;
+  if (upstream_) upstream_->set_tracer(tracer);
+}
+
 Status Service::Listen(const sim::Address& address) {
   auto listener = runtime_.Listen(address, [this](std::unique_ptr<sim::Stream> stream) {
     Accept(wrap_accepted ? wrap_accepted(std::move(stream)) : std::move(stream));
@@ -68,6 +75,13 @@ void Service::Accept(std::unique_ptr<sim::Stream> stream) {
     ++refused_connections_;
     Log("connection from " + stream->PeerAddress().ToString() + " refused: " +
         (over_total ? "connections_max" : "connections_per_peer_max") + " reached");
+    if (tracer_ != nullptr) {
+      TraceEvent e;
+      e.kind = TraceKind::kRefused;
+      e.text = over_total ? "503: connections_max reached (--max-connections)"
+                          : "503: connections_per_peer_max reached (--max-connections-per-peer)";
+      tracer_->OnTrace(e);
+    }
     protocol::http::Response r;
     r.status = 503;
     r.headers.Add("Content-Type", "text/plain; charset=utf-8");

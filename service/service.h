@@ -40,6 +40,7 @@ namespace wpsim::service {
 
 class Front;
 class Upstream;
+class TraceObserver;
 
 class Service {
  public:
@@ -80,6 +81,10 @@ class Service {
   std::string ReconnectionToken(std::string_view connection_id, uint64_t nonce);
   // Access log (one line per connection/REST call) when set.
   std::function<void(std::string_view line)> log;
+  // The live trace observer (service/trace.h), null unless `wpsim serve --trace-ui`. Hooks test
+  // it before building an event, so tracing off costs one pointer test. Set before Listen.
+  TraceObserver* tracer() const { return tracer_; }
+  void set_tracer(TraceObserver* tracer);
 
   // --- internal, used by fronts and connections ---
   // Reused buffer for rendering per-connection messages (one thread, never nested).
@@ -136,6 +141,7 @@ class Service {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   // shared_ptr: destructible where Upstream is incomplete (service.cc).
   std::shared_ptr<Upstream> upstream_;
+  TraceObserver* tracer_ = nullptr;
 };
 
 }  // namespace wpsim::service

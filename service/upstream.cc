@@ -8,6 +8,7 @@
 #include "service/options.h"
 #include "service/client_connection.h"
 #include "service/service.h"
+#include "service/trace.h"
 #include "sim/tls/tls.h"
 
 namespace wpsim::service {
@@ -723,6 +724,22 @@ void Upstream::Dispatch(uint64_t call_id) {
   h.Add("WebHook-Request-Origin", origin_);
   for (const auto& [name, value] : ctx.extra_headers) h.Add(name, FieldValue(value));
   request.body = call.event.body;
+  if (tracer_ != nullptr) {
+    const std::string url = call.url.Origin() + call.url.target;
+    const std::string name = std::string(system ? "sys." : "user.") + call.event.name;
+    TraceEvent e;
+    e.kind = TraceKind::kUpstreamRequest;
+    e.request = call.event_id;
+    e.hub = ctx.hub;
+    e.connection_id = ctx.connection_id;
+    if (ctx.user_id) e.user_id = *ctx.user_id;
+    e.method = "POST";
+    e.target = url;
+    e.text = name;
+    e.payload = AsBytes(request.body);
+    e.binary = call.event.content_type == "application/octet-stream";
+    tracer_->OnTrace(e);
+  }
   pool_->Exchange(call.url, std::move(request), options_.upstream.request_timeout,
                   [this, alive = alive_, call_id](HttpOutcome o) {
                     if (!*alive) return;
@@ -734,8 +751,26 @@ void Upstream::Dispatch(uint64_t call_id) {
                       r.headers = std::move(o.response.headers);
                       r.body = std::move(o.response.body);
                     }
+                    TraceAttempt(call_id, r);
                     OnAttemptDone(call_id, std::move(r));
                   });
+}
+
+void Upstream::TraceAttempt(uint64_t call_id, const UpstreamResult& result) {
+  auto it = calls_.find(call_id);
+  if (tracer_ == nullptr || it == calls_.end()) return;
+  const Call& call = *it->second;
+  const std::string outcome =
+      result.outcome == Outcome::kResponse ? std::string() : result.Describe();
+  TraceEvent e;
+  e.kind = TraceKind::kUpstreamResponse;
+  e.request = call.event_id;
+  e.hub = call.event.context.hub;
+  e.connection_id = call.event.context.connection_id;
+  e.status = result.outcome == Outcome::kResponse ? result.status : 0;
+  e.text = outcome;
+  e.payload = AsBytes(result.body);
+  tracer_->OnTrace(e);
 }
 
 void Upstream::OnAttemptDone(uint64_t call_id, UpstreamResult result) {
@@ -822,7 +857,10 @@ std::string Upstream::ConnectBody(const protocol::auth::Claims& claims,
 
 // Service::upstream() lives here so service.cc need not know the upstream's insides.
 Upstream& Service::upstream() {
-  if (!upstream_) upstream_ = std::make_shared<Upstream>(runtime_, options_);
+  if (!upstream_) {
+    upstream_ = std::make_shared<Upstream>(runtime_, options_);
+    upstream_->set_tracer(tracer_);
+  }
   return *upstream_;
 }
 

@@ -72,6 +72,8 @@
 
 namespace wpsim::service {
 
+class TraceObserver;
+
 struct ServiceOptions;
 
 // Who an event is about.
@@ -164,6 +166,8 @@ class Upstream {
   const std::string& origin() const { return origin_; }
   // Requests sent (attempts and validations) since creation: tests and metrics.
   uint64_t requests_sent() const;
+  // Reports every request and its outcome to `tracer` (service/trace.h); null: none.
+  void set_tracer(TraceObserver* tracer) { tracer_ = tracer; }
 
  private:
   class Pool;
@@ -190,6 +194,7 @@ class Upstream {
   void Start(uint64_t call_id);
   void Dispatch(uint64_t call_id);
   void OnAttemptDone(uint64_t call_id, UpstreamResult result);
+  void TraceAttempt(uint64_t call_id, const UpstreamResult& result);
   void Finish(uint64_t call_id, UpstreamResult result);
   void Validate(const std::string& key);
   void SendValidation(const std::string& key, std::string_view method);
@@ -206,6 +211,7 @@ class Upstream {
   std::map<std::string, ConnectionRecord, std::less<>> connections_;
   std::map<std::string, Validation, std::less<>> validations_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  TraceObserver* tracer_ = nullptr;
 };
 
 }  // namespace wpsim::service

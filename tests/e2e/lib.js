@@ -27,9 +27,13 @@ function startServe(args = [], { env } = {}) {
       reject(new Error(`wpsim serve exited early with ${code}; stderr:\n${stderr}`));
     });
     const rl = readline.createInterface({ input: proc.stdout });
+    const printed = [];  // lines before the connection string (trust line, trace page URL)
     rl.on('line', (line) => {
       const m = /^Connection string: (.*)$/.exec(line);
-      if (!m) return;
+      if (!m) {
+        printed.push(line);
+        return;
+      }
       clearTimeout(timer);
       proc.removeAllListeners('exit');
       const connectionString = m[1];
@@ -40,7 +44,7 @@ function startServe(args = [], { env } = {}) {
         proc.on('exit', (code) => res(code));
         proc.kill('SIGTERM');
       });
-      resolve({ proc, connectionString, endpoint, port, stop, stderr: () => stderr });
+      resolve({ proc, connectionString, endpoint, port, stop, printed, stderr: () => stderr });
     });
   });
 }
