@@ -1,5 +1,7 @@
 #include "conformance/explore.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <cctype>
 #include <exception>
@@ -8,10 +10,9 @@
 #include <utility>
 #include <variant>
 
-#include <yaml-cpp/yaml.h>
-
 #include "conformance/loader.h"
 #include "conformance/runner.h"
+#include "conformance/shape/emit.h"
 
 namespace wpsim::conformance {
 namespace {
@@ -68,49 +69,8 @@ std::string Normalize(std::string_view message) {
   return out;
 }
 
-// ---------------------------------------------------------------------------------------------
-// YAML emission that loads back to the same scenario. yaml-cpp's own Dump drops the "!" tag of
-// quoted scalars, which would turn `data: "5"` into the number 5; we quote those ourselves.
-
-void EmitNode(YAML::Emitter& out, const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null: out << YAML::Null; return;
-    case YAML::NodeType::Scalar:
-      if (n.Tag() == "!") {
-        out << YAML::DoubleQuoted << n.Scalar();
-      } else {
-        out << n.Scalar();
-      }
-      return;
-    case YAML::NodeType::Sequence:
-      if (n.Style() == YAML::EmitterStyle::Flow) out << YAML::Flow;
-      out << YAML::BeginSeq;
-      for (const YAML::Node& item : n) EmitNode(out, item);
-      out << YAML::EndSeq;
-      return;
-    case YAML::NodeType::Map:
-      if (n.Style() == YAML::EmitterStyle::Flow) out << YAML::Flow;
-      out << YAML::BeginMap;
-      for (const auto& kv : n) {
-        out << YAML::Key;
-        EmitNode(out, kv.first);
-        out << YAML::Value;
-        EmitNode(out, kv.second);
-      }
-      out << YAML::EndMap;
-      return;
-  }
-}
-
-std::string EmitYaml(const YAML::Node& root) {
-  YAML::Emitter out;
-  out.SetIndent(2);
-  EmitNode(out, root);
-  std::string text = out.c_str();
-  text += '\n';
-  return text;
-}
+// YAML emission that loads back to the same scenario (conformance/shape/emit.h).
+using shape::EmitYaml;
 
 // A path from the root to a node: map keys and sequence indices.
 using PathElem = std::variant<std::string, size_t>;

@@ -15,6 +15,21 @@ nlohmann::json Ref(std::string_view def) { return SchemaRef(def); }
 
 nlohmann::json SchemaRef(std::string_view def) { return {{"$ref", "#/$defs/" + std::string(def)}}; }
 
+nlohmann::json ObjectSchema(const std::vector<FieldDoc>& fields) {
+  nlohmann::json props = nlohmann::json::object();
+  nlohmann::json required = nlohmann::json::array();
+  for (const FieldDoc& f : fields) {
+    // A key documented without a schema takes any value.
+    nlohmann::json schema = f.schema.is_null() ? nlohmann::json::object() : f.schema;
+    if (schema.is_object() && !f.doc.empty()) schema["description"] = f.doc;
+    props[f.key] = std::move(schema);
+    if (f.required) required.push_back(f.key);
+  }
+  nlohmann::json out = {{"type", "object"}, {"additionalProperties", false}, {"properties", props}};
+  if (!required.empty()) out["required"] = required;
+  return out;
+}
+
 ValueType<std::string> String() {
   return {[](Context& c, const Node& n, std::string_view label) { return c.Str(n, label); },
           "string", Ref("scalar")};

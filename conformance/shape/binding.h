@@ -168,20 +168,17 @@ Table<Outer> In(Inner Outer::*member, const Table<Inner>& table) {
   for (const Field<Inner>& f : table) out.push_back(In(member, f));
   return out;
 }
+template <typename T>
+std::vector<FieldDoc> DocsOf(const Table<T>& table);
+// The JSON schema of a mapping with `fields` and no other key: each key's schema with its doc
+// string as description, the required ones required (scenarios/schema.json).
+nlohmann::json ObjectSchema(const std::vector<FieldDoc>& fields);
+
 // A key whose value is a mapping read through `sub` into the same struct (`what` names it in
 // messages), e.g. service.reliable_buffer: {messages, bytes}.
 template <typename T>
 Field<T> Section(std::string_view key, std::string what, const Table<T>* sub, std::string doc) {
-  nlohmann::json props = nlohmann::json::object();
-  nlohmann::json required = nlohmann::json::array();
-  for (const Field<T>& f : *sub) {
-    props[std::string(f.key)] = f.schema;
-    if (f.required) required.push_back(f.key);
-  }
-  nlohmann::json schema = {
-      {"type", "object"}, {"additionalProperties", false}, {"properties", props}};
-  if (!required.empty()) schema["required"] = required;
-  return Custom<T>(key, "mapping", std::move(schema), std::move(doc),
+  return Custom<T>(key, "mapping", ObjectSchema(DocsOf(*sub)), std::move(doc),
                    [sub, what](Context& c, const Node& n, T& out) {
                      Map m(c, n, what, KeysOf(*sub));
                      if (m.ok()) ReadFields(c, m, *sub, out);

@@ -570,6 +570,65 @@ std::vector<ShapeDoc> ExpectationDocs() {
 }
 std::vector<FieldDoc> MatcherDocs() { return DocsOf(MatcherTable()); }
 
+const std::vector<FieldDoc>& ExpectModifierDocs() {
+  static const std::vector<FieldDoc> docs = {
+      {"as", false, "label", "a label for the expectation", SchemaRef("label"), 0},
+      {"case", false, "case id", "the conformance case it checks", SchemaRef("caseId"), 0},
+  };
+  return docs;
+}
+
+namespace {
+
+const std::vector<FieldDoc>& InvariantDocs() {
+  static const std::vector<FieldDoc> docs = {
+      {"client", false, "client reference or all", "only deliveries to these members",
+       SchemaRef("clientRefOrAll"), 0},
+      {"case", false, "case id", "the conformance case it checks", SchemaRef("caseId"), 0},
+  };
+  return docs;
+}
+
+const std::vector<FieldDoc>& ThresholdDocs() {
+  static const std::vector<FieldDoc> docs = {
+      {"check", true, "threshold", "the objective, e.g. \"p99 < 20ms\"", {{"type", "string"}}, 0},
+      {"case", false, "case id", "the conformance case it checks", SchemaRef("caseId"), 0},
+      {"client", false, "client reference or all", "only deliveries to these members",
+       SchemaRef("clientRefOrAll"), 0},
+      {"step", false, "step label", "only operations issued by this step", SchemaRef("label"), 0},
+  };
+  return docs;
+}
+
+Keys KeysOfDocs(const std::vector<FieldDoc>& docs) {
+  Keys keys;
+  for (const FieldDoc& f : docs) keys.push_back(f.key);
+  return keys;
+}
+
+}  // namespace
+
+nlohmann::json InvariantSchema() {
+  nlohmann::json names = nlohmann::json::array();
+  nlohmann::json kinds = nlohmann::json::object();
+  const nlohmann::json options = {{"anyOf", {{{"type", "null"}}, ObjectSchema(InvariantDocs())}}};
+  for (const auto& k : kInvariants) {
+    names.push_back(k.name);
+    kinds[std::string(k.name)] = options;
+  }
+  return {{"anyOf",
+           {{{"enum", names}},
+            {{"type", "object"},
+             {"minProperties", 1},
+             {"maxProperties", 1},
+             {"additionalProperties", false},
+             {"properties", kinds}}}}};
+}
+
+nlohmann::json ThresholdSchema() {
+  return {{"anyOf", {{{"type", "string"}}, ObjectSchema(ThresholdDocs())}}};
+}
+
 void ReadExpectations(Context& c, const Node& n) {
   if (n.IsNull()) return;
   if (!n.IsSequence()) {
@@ -606,7 +665,7 @@ void ReadInvariants(Context& c, const Node& n) {
     inv.kind = *k;
     inv.pos = c.Pos(it->first);
     if (!it->second.IsNull()) {
-      Map m(c, it->second, "invariant " + Q(it->first.Scalar()), {"client", "case"});
+      Map m(c, it->second, "invariant " + Q(it->first.Scalar()), KeysOfDocs(InvariantDocs()));
       if (m.ok()) {
         if (auto v = m.Get("client")) inv.clients = c.Ref(*v, RefOptions{.allow_all = true});
         if (auto v = m.Get("case")) {
@@ -629,7 +688,7 @@ void ReadThresholds(Context& c, const Node& n) {
     t.pos = c.Pos(item);
     Node expr = item;
     if (item.IsMap()) {
-      Map m(c, item, "threshold", {"check", "case", "client", "step"});
+      Map m(c, item, "threshold", KeysOfDocs(ThresholdDocs()));
       if (!m.ok()) continue;
       auto check = m.Required(c, "check");
       if (!check) continue;

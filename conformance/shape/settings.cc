@@ -70,6 +70,13 @@ Field<Scenario> SectionOf(std::string_view key, T Scenario::*member, const Table
   return f;
 }
 
+nlohmann::json NullOr(nlohmann::json schema) {
+  return {{"anyOf", {{{"type", "null"}}, std::move(schema)}}};
+}
+nlohmann::json ListSchema(std::string_view item_def) {
+  return {{"type", "array"}, {"items", SchemaRef(item_def)}};
+}
+
 // A section read by a function of the context (clients, network, ...).
 Field<Scenario> ReaderOf(std::string_view key, bool required, nlohmann::json schema,
                          std::string doc, void (*read)(Context&, const Node&)) {
@@ -207,19 +214,23 @@ const Table<Scenario>& RootTable() {
                 "Restrict to some of `sim`, `local`, `remote` (default: all).", ReadTargets),
       SectionOf("run", &S::run, &RunTable(),
                 "`step_timeout` (10s), `settle` (500ms), `time_limit` (120s), `perturb` (false)."),
-      ReaderOf("network", false, {{"type", "object"}}, "Simulated network (sim only).",
-               ReadNetwork),
-      ReaderOf("service", false, {{"type", "object"}},
+      ReaderOf("network", false, ObjectSchema(DocsOf(NetworkTable())),
+               "Simulated network (sim only).", ReadNetwork),
+      ReaderOf("service", false, ObjectSchema(DocsOf(ServiceTable())),
                "Reference-service settings and injected bugs (sim/local only).", ReadService),
-      ReaderOf("upstream", false, {{"type", "object"}},
+      ReaderOf("upstream", false, ObjectSchema(DocsOf(UpstreamTable())),
                "The scripted application server (event handlers).", ReadUpstream),
-      ReaderOf("clients", true, {{"type", "object"}},
+      ReaderOf("clients", true,
+               NullOr({{"type", "object"},
+                       {"propertyNames", {{"pattern", "^[A-Za-z_][A-Za-z0-9_-]*$"}}},
+                       {"additionalProperties", SchemaRef("client")}}),
                "Mapping of client name to definition (may be empty).", ReadClients),
-      Declared<S>("steps", "list", {{"type", "array"}}, "List of steps.", true),
-      ReaderOf("expect", false, {{"type", "array"}}, "List of expectations.", ReadExpectations),
-      ReaderOf("invariants", false, {{"type", "array"}}, "Checks applied to every delivery.",
-               ReadInvariants),
-      ReaderOf("thresholds", false, {{"type", "array"}},
+      Declared<S>("steps", "list", ListSchema("step"), "List of steps.", true),
+      ReaderOf("expect", false, NullOr(ListSchema("expectation")), "List of expectations.",
+               ReadExpectations),
+      ReaderOf("invariants", false, NullOr(ListSchema("invariant")),
+               "Checks applied to every delivery.", ReadInvariants),
+      ReaderOf("thresholds", false, NullOr(ListSchema("threshold")),
                "Latency / error-rate / throughput objectives.", ReadThresholds),
   };
   return t;

@@ -62,6 +62,21 @@ std::vector<FieldDoc> WithClient(std::vector<FieldDoc> fields) {
   return fields;
 }
 
+const std::vector<FieldDoc>& StepModifierDocs() {
+  static const std::vector<FieldDoc> docs = {
+      {"as", false, "label", "a label other steps and expectations refer to", SchemaRef("label"),
+       0},
+      {"at", false, "duration", "issue no earlier than this after the block starts",
+       SchemaRef("duration"), 0},
+      {"timeout", false, "duration", "completion bound (default run.step_timeout)",
+       SchemaRef("duration"), 0},
+      {"async", false, "boolean", "complete on issue", {{"type", "boolean"}}, 0},
+      {"case", false, "case id", "the conformance case the step's checks belong to",
+       SchemaRef("caseId"), 0},
+  };
+  return docs;
+}
+
 const StepShape* FindStep(std::string_view name) {
   for (const StepShape& s : AllSteps()) {
     if (s.name == name) return &s;

@@ -67,7 +67,13 @@ struct StepShape {
   std::string doc;
   std::vector<FieldDoc> fields;  // the keys of its mapping form (without the modifiers)
   Keys protocol_names;           // the protocol's names for what it does ("joinGroup")
+  // The JSON schemas of its other forms than the mapping (`- connect: a`, `- wait: 1s`);
+  // {"type": "null"} allows the bare kind (`- barrier`, `- barrier:`).
+  std::vector<nlohmann::json> shorthand = {};
 };
+
+// The step modifiers (as, at, timeout, async, case), documented.
+const std::vector<FieldDoc>& StepModifierDocs();
 
 // `fields` behind a required `client` (steps read with StepInput::ClientsOf, which also take the
 // reference alone: `- kill: a`).

@@ -141,19 +141,22 @@ void RegisterFlowFamily(FamilyRegistry& r) {
              ReadWait,
              "wait (shorthand: `- wait: 1s`)",
              DocsOf(WaitTable()),
-             {}});
+             {},
+             {SchemaRef("duration")}});
   r.AddStep({"barrier",
              StepKind::kBarrier,
              ReadBarrier,
              "wait until every pending operation completed",
              DocsOf(BarrierTable()),
-             {}});
+             {},
+             {{{"type", "null"}}}});
   r.AddStep({"parallel",
              StepKind::kParallel,
              ReadBlock,
              "issue all children at the same instant",
              DocsOf(parallel),
-             {}});
+             {},
+             {{{"type", "array"}, {"minItems", 1}, {"items", SchemaRef("step")}}}});
   r.AddStep({"repeat",
              StepKind::kRepeat,
              ReadBlock,

@@ -55,6 +55,9 @@ const Table<Client>& MqttClientTable();
 const Keys& Mqtt5OnlyClientKeys();
 void ReadMqttClientOptions(Context& c, const Map& m, Client& client);
 
+// The will's keys (a client's `will:`), for scenarios/schema.json.
+std::vector<FieldDoc> WillDocs();
+
 // keepalive: whole seconds up to 65535.
 ValueType<uint16_t> KeepaliveValue();
 

@@ -341,6 +341,8 @@ const Table<Client>& MqttClientTable() {
   return t;
 }
 
+std::vector<FieldDoc> WillDocs() { return DocsOf(WillTable()); }
+
 const Keys& Mqtt5OnlyClientKeys() {
   static const Keys k = {"session_expiry",
                          "receive_maximum",

@@ -425,14 +425,16 @@ void RegisterNetworkFamily(FamilyRegistry& r) {
              ReadPartition,
              "cut links (sim only)",
              DocsOf(PartitionTable()),
-             {}},
+             {},
+             {SchemaRef("networkTarget")}},
             IssuePartition);
   r.AddStep({"heal",
              StepKind::kHeal,
              ReadHeal,
              "restore links (sim only; `- heal` heals everything)",
              DocsOf(HealTable()),
-             {}},
+             {},
+             {{{"type", "null"}}, SchemaRef("networkTarget")}},
             IssueHeal);
   r.AddStep({"delay",
              StepKind::kDelay,
@@ -446,7 +448,8 @@ void RegisterNetworkFamily(FamilyRegistry& r) {
              ReadReset,
              "TCP-like reset of the members' streams (sim only)",
              WithClient({}),
-             {}},
+             {},
+             {SchemaRef("clientRef")}},
             IssueReset);
   r.AddStep(
       {"set_clock_skew",
@@ -454,7 +457,8 @@ void RegisterNetworkFamily(FamilyRegistry& r) {
        ReadClockSkew,
        "shift a clock, for token expiry cases (sim only; `- set_clock_skew: +6m` is the service's)",
        DocsOf(ClockSkewTable()),
-       {}},
+       {},
+       {SchemaRef("signedDuration")}},
       IssueClockSkew);
   r.on_start.push_back(ApplyScheduledPartitions);
 }

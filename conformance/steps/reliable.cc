@@ -123,14 +123,16 @@ void RegisterReliableFamily(FamilyRegistry& r) {
              ReadRecover,
              "reliable reconnect with awps_connection_id and the reconnection token",
              WithClient(DocsOf(RecoverTable())),
-             {}},
+             {},
+             {SchemaRef("clientRef")}},
             IssueRecover, PrepareRecover);
   r.AddStep({"sequence_ack",
              StepKind::kSequenceAck,
              ReadSequenceAck,
              "a sequenceAck request (reliable only)",
              WithClient(DocsOf(SequenceAckTable())),
-             {"sequenceAck"}},
+             {"sequenceAck"},
+             {SchemaRef("clientRef")}},
             IssueSequenceAck);
 }
 

@@ -172,11 +172,21 @@ const Table<S>& ParamTable() {
   return t;
 }
 
+// The operation names as a JSON schema enum; `shorthand`: only those written alone
+// (`- rest: health`, no required keys).
+nlohmann::json OpNames(bool shorthand) {
+  nlohmann::json names = nlohmann::json::array();
+  for (const RestOpInfo& o : kRestOps) {
+    if (!shorthand || o.required.empty()) names.push_back(o.name);
+  }
+  return {{"enum", names}};
+}
+
 // The keys every operation takes.
 const Table<S>& CommonTable() {
   static const Table<S> t = {
-      Declared<S>("op", "operation name", {{"type", "string"}},
-                  "the operation (see the table of operations)"),
+      Declared<S>("op", "operation name", OpNames(false),
+                  "the operation (see the table of operations)", true),
       Declared<S>("client", "client reference", SchemaRef("clientRef"),
                   "the rest client (default: the first one)"),
       Declared<S>("api_version", "string or none", {{"type", "string"}},
@@ -719,7 +729,8 @@ void RegisterRestFamily(FamilyRegistry& r) {
              "one REST data-plane operation (`op` + its parameters; shorthand `- rest: health`); "
              "completes on the response",
              DocsOf(Join(CommonTable(), ParamTable())),
-             {"sendToAll", "sendToConnection", "sendToUser", "addToGroups"}},
+             {"sendToAll", "sendToConnection", "sendToUser", "addToGroups"},
+             {OpNames(true)}},
             IssueRest);
   r.AddExpectation(ExpectKind::kHttpStatus, MakeHttpStatus);
 }

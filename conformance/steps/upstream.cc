@@ -241,6 +241,8 @@ void ReadUpstream(Context& c, const Node& n) {
   ReadFields(c, m, UpstreamTable(), c.scenario().upstream);
 }
 
+std::vector<FieldDoc> UpstreamResponseDocs() { return DocsOf(ResponseTable()); }
+
 const Table<UpstreamEventExpect>& UpstreamEventTable() {
   using U = UpstreamEventExpect;
   static const Table<U> t = {

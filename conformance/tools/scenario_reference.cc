@@ -1,5 +1,6 @@
 // wpsim_scenario_reference: regenerates (--write) or checks (--check) the reference tables of
-// docs/scenarios.md from the scenario language's shape tables (conformance/shape/).
+// docs/scenarios.md and scenarios/schema.json from the scenario language's shape tables
+// (conformance/shape/).
 //   build/bin/wpsim_scenario_reference --write .     # after changing a table
 //   build/bin/wpsim_scenario_reference --check .     # the ctest ScenarioReferenceIsCurrent
 #include <fstream>
@@ -10,6 +11,7 @@
 
 #include "conformance/builtin_checks.h"
 #include "conformance/shape/reference.h"
+#include "conformance/shape/schema.h"
 
 namespace {
 
@@ -24,16 +26,38 @@ bool ReadFile(const std::string& path, std::string& out) {
 
 }  // namespace
 
+// One generated file: `path` must equal `text` (--check) or is rewritten to it (--write).
+// Returns false when it is stale in --check mode.
+bool Sync(const std::string& path, const std::string& text, const std::string& current,
+          bool write) {
+  if (text == current) return true;
+  if (write) {
+    std::ofstream(path, std::ios::binary) << text;
+    std::cout << "updated " << path << "\n";
+    return true;
+  }
+  std::cerr << path << ": stale (generated from the shape tables); run "
+            << "build/bin/wpsim_scenario_reference --write . in the source tree\n";
+  return false;
+}
+
 int main(int argc, char** argv) {
   const std::string mode = argc == 3 ? argv[1] : "";
   if (mode != "--check" && mode != "--write") {
     std::cerr << "usage: wpsim_scenario_reference --check|--write SOURCE_DIR\n";
     return 2;
   }
+  const bool write = mode == "--write";
   const std::string path = std::string(argv[2]) + "/docs/scenarios.md";
+  const std::string schema_path = std::string(argv[2]) + "/scenarios/schema.json";
   std::string doc;
   if (!ReadFile(path, doc)) {
     std::cerr << path << ": cannot read\n";
+    return 2;
+  }
+  std::string schema;
+  if (!ReadFile(schema_path, schema) && !write) {
+    std::cerr << schema_path << ": cannot read\n";
     return 2;
   }
   std::map<std::string, std::string> blocks = wpsim::conformance::shape::ReferenceTables();
@@ -43,17 +67,8 @@ int main(int argc, char** argv) {
     std::cerr << path << ": " << filled.error().message << "\n";
     return 2;
   }
-  if (mode == "--write") {
-    if (*filled != doc) {
-      std::ofstream(path, std::ios::binary) << *filled;
-      std::cout << "updated " << path << "\n";
-    }
-    return 0;
-  }
-  if (*filled != doc) {
-    std::cerr << path << ": the generated reference tables are stale; run "
-              << "build/bin/wpsim_scenario_reference --write . in the source tree\n";
-    return 1;
-  }
-  return 0;
+  bool current = Sync(path, *filled, doc, write);
+  current =
+      Sync(schema_path, wpsim::conformance::shape::ScenarioSchemaText(), schema, write) && current;
+  return current ? 0 : 1;
 }
