@@ -1,13 +1,18 @@
 #include "app/bench.h"
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 
 #include "app/cli.h"
 #include "conformance/load.h"
+#include "conformance/real_environment.h"
 #include "conformance/runner.h"
 #include "conformance/units.h"
+#include "protocol/auth/connection_string.h"
 #include "reports/reports.h"
 #include "sim/seam.h"
 
@@ -146,7 +151,9 @@ std::string Ratio(double measured, double baseline) {
 }  // namespace
 
 void RegisterBench(CLI::App& sub, BenchFlags& f) {
-  sub.add_option("--target", f.target, "sim (virtual time, deterministic) | local (in-process service on 127.0.0.1)")
+  sub.add_option("--target", f.target,
+                 "sim (virtual time, deterministic) | local (in-process service on 127.0.0.1, or a running one "
+                 "with --connection-string) | remote (the endpoint of --connection-string)")
       ->capture_default_str();
   sub.add_option("--kind", f.kind, "Subscriber kind: websocket | json | reliable | mqtt311 | mqtt5")->capture_default_str();
   sub.add_option("--path", f.path,
@@ -167,6 +174,9 @@ void RegisterBench(CLI::App& sub, BenchFlags& f) {
       ->capture_default_str();
   sub.add_option("--threshold", f.thresholds, "Pass/fail objective, e.g. 'p99 < 50ms', 'error_rate < 0.1%', 'throughput > 100000/s' (repeatable)");
   sub.add_option("--listen", f.listen, "local: HOST:PORT of the in-process service (default 127.0.0.1:0)");
+  sub.add_option("--connection-string", f.connection_string,
+                 "local/remote: the service to load (default: $WebPubSubConnectionString); hubs get a per-run suffix");
+  sub.add_option("--ca", f.ca_file, "Extra CA certificates (PEM) for https/wss endpoints");
   AddReportFileOptions(sub, f.reports);
   sub.add_flag("--print-scenario", f.print_scenario, "Print the generated scenario YAML and exit");
 }
@@ -177,10 +187,34 @@ int RunBench(const BenchFlags& flags, const std::vector<std::string>& argv) {
     options.target = conformance::Target::kSim;
   } else if (flags.target == "local") {
     options.target = conformance::Target::kLocal;
+  } else if (flags.target == "remote") {
+    options.target = conformance::Target::kRemote;
   } else {
-    return UsageError("--target must be sim or local, got '" + flags.target + "'");
+    return UsageError("--target must be sim, local or remote, got '" + flags.target + "'");
   }
   const bool sim = options.target == conformance::Target::kSim;
+  std::string connection_string = flags.connection_string;
+  if (connection_string.empty() && !sim) {
+    if (const char* env = std::getenv("WebPubSubConnectionString")) connection_string = env;
+  }
+  if (sim && (!flags.connection_string.empty() || !flags.ca_file.empty())) {
+    return UsageError("--connection-string and --ca need --target local or remote");
+  }
+  if (options.target == conformance::Target::kRemote && connection_string.empty()) {
+    return UsageError("--target remote needs --connection-string or WebPubSubConnectionString");
+  }
+  if (!connection_string.empty()) {
+    Result<protocol::auth::ConnectionString> cs = protocol::auth::ParseConnectionString(connection_string);
+    if (!cs.ok()) return UsageError("connection string: " + cs.error().message);
+    if (!flags.listen.empty()) return UsageError("--listen is for the in-process service, not with a connection string");
+    options.connection_string = connection_string;
+    // A running service is shared: the bench's hub gets a per-run suffix (as `wpsim run` does).
+    options.hub_suffix = conformance::RandomHubSuffix();
+  }
+  if (!flags.ca_file.empty()) {
+    if (access(flags.ca_file.c_str(), R_OK) != 0) return UsageError("--ca: cannot read " + flags.ca_file);
+    options.ca_file = flags.ca_file;
+  }
   options.seed = flags.seed;
   options.reproduce_prefix = {"wpsim", "bench"};
   if (!flags.listen.empty()) {
@@ -268,7 +302,9 @@ int RunBench(const BenchFlags& flags, const std::vector<std::string>& argv) {
   for (size_t i = 0; i < argv.size(); ++i) {
     const std::string& a = argv[i];
     bool report_flag = false;
-    for (const char* f : {"--junit", "--json", "--html", "--md"}) {
+    // The connection string holds the access key: the reproduce line reads it from
+    // WebPubSubConnectionString instead (the user sets it to rerun).
+    for (const char* f : {"--junit", "--json", "--html", "--md", "--connection-string"}) {
       if (a == f) {
         report_flag = true;
         ++i;  // and its value
@@ -280,7 +316,9 @@ int RunBench(const BenchFlags& flags, const std::vector<std::string>& argv) {
   }
   const std::string reproduce = reports::ShellQuote(repro_argv);
   reports::RunReport report;
-  report.target = sim ? reports::Target::kSim : reports::Target::kLocal;
+  report.target = sim ? reports::Target::kSim
+                      : options.target == conformance::Target::kRemote ? reports::Target::kRemote
+                                                                      : reports::Target::kLocal;
   report.clock = sim ? reports::ClockKind::kVirtual : reports::ClockKind::kReal;
   report.seed = flags.seed;
   const int64_t wall0 = WallNanos();

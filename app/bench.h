@@ -31,6 +31,8 @@ struct BenchFlags {
   std::string baseline = "websocket";  // a kind (with --path broadcast) or "none"
   std::vector<std::string> thresholds;
   std::string listen;  // local: HOST:PORT of the in-process service
+  std::string connection_string;  // local/remote: a running service (else WebPubSubConnectionString)
+  std::string ca_file;            // extra CA certificates for https endpoints
   ReportFileFlags reports;  // --junit/--json/--html/--md
   bool print_scenario = false;
 };

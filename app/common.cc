@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <cstdio>
@@ -41,13 +42,46 @@ std::string FormatMs(int64_t ns) {
   return buf;
 }
 
+std::vector<std::string> RedactSecrets(const std::vector<std::string>& argv) {
+  // AccessKey=<key> up to the next ';' (or the end), in any case as ParseConnectionString reads it.
+  auto redact = [](std::string value) {
+    std::string lower = value;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (size_t at = lower.find("accesskey="); at != std::string::npos; at = lower.find("accesskey=", at + 1)) {
+      const size_t begin = at + 10;
+      size_t end = value.find(';', begin);
+      if (end == std::string::npos) end = value.size();
+      value.replace(begin, end - begin, "***");
+      lower.replace(begin, end - begin, "***");
+    }
+    return value;
+  };
+  std::vector<std::string> out;
+  out.reserve(argv.size());
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if ((a == "--connection-string" || a == "--access-key") && i + 1 < argv.size()) {
+      out.push_back(a);
+      ++i;
+      out.push_back(a == "--access-key" ? std::string("***") : redact(argv[i]));
+    } else if (a.rfind("--connection-string=", 0) == 0) {
+      out.push_back(redact(a));
+    } else if (a.rfind("--access-key=", 0) == 0) {
+      out.push_back("--access-key=***");
+    } else {
+      out.push_back(a);
+    }
+  }
+  return out;
+}
+
 void StampRun(reports::RunReport& report, const std::vector<std::string>& argv, int64_t wall_duration_ns) {
   report.run.start_time = Rfc3339Now();
   report.run.duration_ns = wall_duration_ns;
   report.run.version = WPSIM_VERSION;
   char host[256] = {0};
   if (gethostname(host, sizeof host - 1) == 0) report.run.host = host;
-  report.run.command_line = reports::ShellQuote(argv);
+  report.run.command_line = reports::ShellQuote(RedactSecrets(argv));
 }
 
 void AddReportFileOptions(CLI::App& sub, ReportFileFlags& f, const std::string& of) {

@@ -23,6 +23,10 @@ std::string Rfc3339Now();
 std::string FormatMs(int64_t ns);
 
 // Fills the report's wall-clock `run` object: start time, duration, version, host, command.
+// argv with the secrets a report must not carry masked: the AccessKey of a --connection-string
+// value, an --access-key value ("***"). Reports are CI artifacts.
+std::vector<std::string> RedactSecrets(const std::vector<std::string>& argv);
+
 void StampRun(reports::RunReport& report, const std::vector<std::string>& argv, int64_t wall_duration_ns);
 
 // --junit/--json/--html/--md.

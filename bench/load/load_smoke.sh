@@ -40,10 +40,28 @@ for f in sys.argv[1:]:
     assert r["deliveries_per_s"] > 0 and 0 < r["latency_ns"]["p50"] <= r["latency_ns"]["p99"], r
 PY
 done
+# wpsim bench --target remote against the same running service: the bench's hub gets a per-run
+# suffix, every delivery arrives, and the reproduce line does not carry the access key.
+timeout 90 "$wpsim" bench --target remote --connection-string "$cs" --kind json --path group -c 50 \
+  --messages 100 --rate 200/s --baseline websocket --json "$dir/bench.json" >"$dir/bench.out"
+python3 - "$dir/bench.json" "$cs" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+key = sys.argv[2].split("AccessKey=")[1].split(";")[0]
+assert r["target"] == "remote", r["target"]
+assert all(s["status"] == "pass" for s in r["scenarios"]), [(s["name"], s["status"]) for s in r["scenarios"]]
+assert key not in json.dumps(r), "the access key leaked into the report"
+PY
+grep -q 'deliveries.*5000 of 5000 expected' "$dir/bench.out" || { cat "$dir/bench.out" >&2; exit 1; }
+if "$wpsim" bench --target remote -c 2 --messages 1 >"$dir/usage.out" 2>&1; then
+  echo "load.smoke: bench --target remote without a connection string passed" >&2; exit 1
+fi
+grep -q 'needs --connection-string' "$dir/usage.out" || { cat "$dir/usage.out" >&2; exit 1; }
+
 # A token signed with another key: the upgrade is refused (401), so the run fails and says why.
 bad=$(echo "$cs" | sed 's/AccessKey=[^;]*/AccessKey=bm90LXRoZS1rZXk=/')
 if timeout 30 "$load" --connection-string "$bad" --sub json --pub json -c 2 -n 5 --timeout 10 >"$dir/bad.out" 2>&1; then
   echo "load.smoke: a refused token passed" >&2; cat "$dir/bad.out" >&2; exit 1
 fi
 grep -q 'upgrade refused: HTTP/1.1 401' "$dir/bad.out" || { cat "$dir/bad.out" >&2; exit 1; }
-echo "load.smoke: 16 runs delivered everything; a refused token fails"
+echo "load.smoke: 16 runs delivered everything; bench --target remote delivered everything; a refused token fails"

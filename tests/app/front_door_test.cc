@@ -102,3 +102,23 @@ TEST(Colour, NeverWithNoColorOrOffATerminal) {
 
 }  // namespace
 }  // namespace wpsim::app
+
+// Reports are CI artifacts: the command line they record must not carry the access key.
+TEST(ReportCommandLine, AccessKeysAreRedactedInEveryForm) {
+  const std::vector<std::string> argv = {
+      "wpsim", "run", "--target", "remote", "--connection-string",
+      "Endpoint=https://x.webpubsub.azure.com;AccessKey=c2VjcmV0K2tleS8=;Version=1.0;", "scenarios"};
+  const std::vector<std::string> out = wpsim::app::RedactSecrets(argv);
+  ASSERT_EQ(out.size(), argv.size());
+  EXPECT_EQ(out[5], "Endpoint=https://x.webpubsub.azure.com;AccessKey=***;Version=1.0;");
+  EXPECT_EQ(out[6], "scenarios");
+
+  EXPECT_EQ(wpsim::app::RedactSecrets({"wpsim", "bench", "--connection-string=endpoint=http://h;accesskey=abc"})[2],
+            "--connection-string=endpoint=http://h;accesskey=***");
+  EXPECT_EQ(wpsim::app::RedactSecrets({"wpsim-load", "--access-key", "abc", "-c", "5"}),
+            (std::vector<std::string>{"wpsim-load", "--access-key", "***", "-c", "5"}));
+  EXPECT_EQ(wpsim::app::RedactSecrets({"x", "--access-key=abc"})[1], "--access-key=***");
+  // Other arguments, and a flag with no value at the end, are left as they are.
+  EXPECT_EQ(wpsim::app::RedactSecrets({"wpsim", "run", "--connection-string"}),
+            (std::vector<std::string>{"wpsim", "run", "--connection-string"}));
+}
