@@ -136,6 +136,16 @@ std::string_view StepKindName(StepKind kind) {
       return "reset";
     case StepKind::kSetClockSkew:
       return "set_clock_skew";
+    case StepKind::kInvoke:
+      return "invoke";
+    case StepKind::kCancelInvocation:
+      return "cancel_invocation";
+    case StepKind::kStreamStart:
+      return "stream_start";
+    case StepKind::kStreamData:
+      return "stream_data";
+    case StepKind::kStreamEnd:
+      return "stream_end";
   }
   return "?";
 }
