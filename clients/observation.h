@@ -48,6 +48,12 @@ struct Observation {
                        // already seen (a recovery's replay), as the SDK does: group (empty for a
                        // server message), from_user_id, payload, sequence_id
     kHttpResponse,     // REST client: http_status, text = body, label = request label
+    // Client SDK 1.1 answers (PROTOCOL.md §9.1, §9.2); error_name and text = the error's name
+    // and message when there is one.
+    kInvokeResponse,   // invocation_id, success, payload (success with data), error
+    kStreamAck,        // stream_id, expected_sequence_id
+    kStreamNack,       // stream_id, error_name (the nack's name), text, expected_sequence_id
+    kStreamClosed,     // stream_id, success = no error, error
   };
   Kind kind = Kind::kOpened;
   sim::Nanos time = 0;
@@ -68,6 +74,14 @@ struct Observation {
   std::optional<MqttObservation> mqtt;  // set by MqttClient
   std::string subprotocol;              // kOpened
   bool by_peer = false;                 // kClosed
+  std::string invocation_id;            // kInvokeResponse
+  // Group streams: the stream answers, and a kGroupMessage (or kReplayDropped) that belongs to a
+  // stream (its `stream` member; its error's name and message in error_name and text).
+  std::string stream_id;
+  std::optional<uint64_t> stream_sequence_id;  // group message
+  bool end_of_stream = false;                  // group message
+  std::string user_error_code;                 // group message: the publisher's error code
+  uint64_t expected_sequence_id = 0;           // kStreamAck, kStreamNack
 };
 
 // Whether the service (the peer) started the close: it sent the Close frame first or dropped the

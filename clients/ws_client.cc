@@ -26,6 +26,10 @@ std::string_view ObservationKindName(Observation::Kind kind) {
     case Observation::Kind::kSequenceRepeated: return "sequence_repeated";
     case Observation::Kind::kReplayDropped: return "replay";
     case Observation::Kind::kHttpResponse: return "http_response";
+    case Observation::Kind::kInvokeResponse: return "invokeResponse";
+    case Observation::Kind::kStreamAck: return "streamAck";
+    case Observation::Kind::kStreamNack: return "streamNack";
+    case Observation::Kind::kStreamClosed: return "streamClosed";
   }
   return "unknown";
 }
@@ -161,6 +165,21 @@ Status WsClient::SequenceAck(uint64_t sequence_id) {
   return SendJson(wps::EncodeSequenceAckRequest(sequence_id));
 }
 Status WsClient::Ping() { return SendJson(wps::EncodePingRequest()); }
+Status WsClient::Invoke(const wps::InvokeRequest& request) {
+  return SendJson(wps::EncodeInvokeRequest(request));
+}
+Status WsClient::CancelInvocation(std::string_view invocation_id) {
+  return SendJson(wps::EncodeCancelInvocationRequest(invocation_id));
+}
+Status WsClient::StreamStart(const wps::StreamStartRequest& request) {
+  return SendJson(wps::EncodeStreamStartRequest(request));
+}
+Status WsClient::StreamData(const wps::StreamDataRequest& request) {
+  return SendJson(wps::EncodeStreamDataRequest(request));
+}
+Status WsClient::StreamEnd(const wps::StreamEndRequest& request) {
+  return SendJson(wps::EncodeStreamEndRequest(request));
+}
 Status WsClient::SendRawText(std::string_view text) {
   if (!connection_ || !connection_->open()) return MakeError("not_open", "the client is not open");
   return connection_->SendText(text);
@@ -220,6 +239,16 @@ void WsClient::HandleServiceMessage(std::string_view text) {
     o.from_user_id = g->from_user_id;
     o.payload = g->payload;
     o.sequence_id = g->sequence_id;
+    if (g->stream) {
+      o.stream_id = g->stream->stream_id;
+      o.stream_sequence_id = g->stream->stream_sequence_id;
+      o.end_of_stream = g->stream->end_of_stream;
+      if (g->stream->error) {
+        o.error_name = g->stream->error->name;
+        o.text = g->stream->error->message.value_or("");
+        o.user_error_code = g->stream->error->user_error_code.value_or("");
+      }
+    }
     if (g->sequence_id && !AcceptSequence(*g->sequence_id, o)) return;
   } else if (auto* s = std::get_if<wps::ServerDataMessage>(&decoded.value())) {
     o.kind = Observation::Kind::kServerMessage;
@@ -238,6 +267,33 @@ void WsClient::HandleServiceMessage(std::string_view text) {
     o.text = d->message;
   } else if (std::holds_alternative<wps::PongMessage>(decoded.value())) {
     o.kind = Observation::Kind::kPong;
+  } else if (auto* r = std::get_if<wps::InvokeResponseMessage>(&decoded.value())) {
+    o.kind = Observation::Kind::kInvokeResponse;
+    o.invocation_id = r->invocation_id;
+    o.success = r->success;
+    if (r->payload) o.payload = *r->payload;
+    if (r->error) {
+      o.error_name = r->error->name;
+      o.text = r->error->message;
+    }
+  } else if (auto* a = std::get_if<wps::StreamAckMessage>(&decoded.value())) {
+    o.kind = Observation::Kind::kStreamAck;
+    o.stream_id = a->stream_id;
+    o.expected_sequence_id = a->expected_sequence_id;
+  } else if (auto* n = std::get_if<wps::StreamNackMessage>(&decoded.value())) {
+    o.kind = Observation::Kind::kStreamNack;
+    o.stream_id = n->stream_id;
+    o.error_name = n->name;
+    o.text = n->message;
+    o.expected_sequence_id = n->expected_sequence_id;
+  } else if (auto* sc = std::get_if<wps::StreamClosedMessage>(&decoded.value())) {
+    o.kind = Observation::Kind::kStreamClosed;
+    o.stream_id = sc->stream_id;
+    o.success = !sc->error;
+    if (sc->error) {
+      o.error_name = sc->error->name;
+      o.text = sc->error->message;
+    }
   } else {
     return;  // unknown: ignored
   }

@@ -78,6 +78,12 @@ class WsClient : public protocol::websocket::ConnectionHandler {
                    std::optional<uint64_t> ack_id);
   Status SequenceAck(uint64_t sequence_id);
   Status Ping();
+  // Client SDK 1.1 requests (PROTOCOL.md §9.1, §9.2), encoded like the SDK's.
+  Status Invoke(const protocol::webpubsub::InvokeRequest& request);
+  Status CancelInvocation(std::string_view invocation_id);
+  Status StreamStart(const protocol::webpubsub::StreamStartRequest& request);
+  Status StreamData(const protocol::webpubsub::StreamDataRequest& request);
+  Status StreamEnd(const protocol::webpubsub::StreamEndRequest& request);
   // Any text / binary frame (raw clients, malformed-input tests).
   Status SendRawText(std::string_view text);
   Status SendRawBinary(std::span<const uint8_t> bytes);

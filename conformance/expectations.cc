@@ -20,6 +20,19 @@ bool IsJsonMessage(Observation::Kind k) {
   return k == Observation::Kind::kGroupMessage || k == Observation::Kind::kServerMessage;
 }
 
+// The client SDK 1.1 answers (PROTOCOL.md §9.1, §9.2).
+bool IsPreviewAnswer(Observation::Kind k) {
+  return k == Observation::Kind::kInvokeResponse || k == Observation::Kind::kStreamAck ||
+         k == Observation::Kind::kStreamNack || k == Observation::Kind::kStreamClosed;
+}
+
+// Observations that carry an error name (error_name) and message (text) a matcher's `error`
+// and `error_message` look at: acks, the SDK 1.1 answers, and a stream group message.
+bool HasError(const Observation& o) {
+  return o.kind == Observation::Kind::kAck || IsPreviewAnswer(o.kind) ||
+         (o.kind == Observation::Kind::kGroupMessage && !o.stream_id.empty());
+}
+
 std::string TypeOf(const Observation& o) {
   switch (o.kind) {
     case Observation::Kind::kGroupMessage:
@@ -56,7 +69,8 @@ bool IsMessage(const ObservedEvent& event, ClientKind kind) {
   if (IsMqtt(kind)) return IsJsonMessage(k) && event.observation.mqtt.has_value();
   return IsJsonMessage(k) || k == Observation::Kind::kConnected ||
          k == Observation::Kind::kDisconnected || k == Observation::Kind::kAck ||
-         k == Observation::Kind::kPong || k == Observation::Kind::kReplayDropped;
+         k == Observation::Kind::kPong || k == Observation::Kind::kReplayDropped ||
+         IsPreviewAnswer(k);
 }
 
 nlohmann::json PayloadAsJson(const Observation& o, bool* ok) {
@@ -150,7 +164,8 @@ bool MatchMessage(const MessageMatcher& m, const ObservedEvent& event, ClientKin
     return MatchMessage(rest, ObservedEvent{as, event.time_ns, event.transport, event.serial}, kind,
                         connection_ids);
   }
-  const bool is_msg = IsJsonMessage(o.kind) || o.kind == Observation::Kind::kRawMessage;
+  const bool is_msg = IsJsonMessage(o.kind) || o.kind == Observation::Kind::kRawMessage ||
+                      o.kind == Observation::Kind::kInvokeResponse;
   if (m.type && *m.type != TypeOf(o)) return false;
   if (m.from) {
     if (o.kind == Observation::Kind::kGroupMessage && *m.from != "group") return false;
@@ -158,7 +173,10 @@ bool MatchMessage(const MessageMatcher& m, const ObservedEvent& event, ClientKin
     if (!IsJsonMessage(o.kind)) return false;
   }
   if (m.group && (o.kind != Observation::Kind::kGroupMessage || o.group != *m.group)) return false;
-  if (m.data_type && (!IsJsonMessage(o.kind) || ToModel(o.payload.type) != *m.data_type)) {
+  // An invokeResponse without data has no dataType.
+  const bool invoke_data = o.kind == Observation::Kind::kInvokeResponse && !o.payload.data.empty();
+  if (m.data_type &&
+      ((!IsJsonMessage(o.kind) && !invoke_data) || ToModel(o.payload.type) != *m.data_type)) {
     return false;
   }
   if (m.data) {
@@ -196,8 +214,34 @@ bool MatchMessage(const MessageMatcher& m, const ObservedEvent& event, ClientKin
     return false;
   }
   if (m.ack_id && (o.kind != Observation::Kind::kAck || o.ack_id != *m.ack_id)) return false;
-  if (m.success && (o.kind != Observation::Kind::kAck || o.success != *m.success)) return false;
-  if (m.error && (o.kind != Observation::Kind::kAck || o.error_name != *m.error)) return false;
+  if (m.success) {
+    const bool has_success = o.kind == Observation::Kind::kAck ||
+                             o.kind == Observation::Kind::kInvokeResponse ||
+                             o.kind == Observation::Kind::kStreamClosed;
+    if (!has_success || o.success != *m.success) return false;
+  }
+  if (m.error && (!HasError(o) || o.error_name != *m.error)) return false;
+  if (m.error_message && (!HasError(o) || o.error_name.empty() || o.text != *m.error_message)) {
+    return false;
+  }
+  if (m.invocation_id &&
+      (o.kind != Observation::Kind::kInvokeResponse || o.invocation_id != *m.invocation_id)) {
+    return false;
+  }
+  if (m.stream_id && (o.stream_id.empty() || o.stream_id != *m.stream_id)) return false;
+  if (m.stream_sequence_id && o.stream_sequence_id != m.stream_sequence_id) return false;
+  if (m.end_of_stream && (o.stream_id.empty() || o.kind != Observation::Kind::kGroupMessage ||
+                          o.end_of_stream != *m.end_of_stream)) {
+    return false;
+  }
+  if (m.expected_sequence_id &&
+      ((o.kind != Observation::Kind::kStreamAck && o.kind != Observation::Kind::kStreamNack) ||
+       o.expected_sequence_id != *m.expected_sequence_id)) {
+    return false;
+  }
+  if (m.user_error_code && (o.stream_id.empty() || o.user_error_code != *m.user_error_code)) {
+    return false;
+  }
   if (m.sequence_id) {
     if (m.sequence_id->present != o.sequence_id.has_value()) return false;
     if (m.sequence_id->value && o.sequence_id != m.sequence_id->value) return false;
@@ -255,6 +299,13 @@ std::string DescribeMatcher(const MessageMatcher& m) {
   if (m.ack_id) add("ack_id", std::to_string(*m.ack_id));
   if (m.success) add("success", *m.success ? "true" : "false");
   if (m.error) add("error", *m.error);
+  if (m.error_message) add("error_message", nlohmann::json(*m.error_message).dump());
+  if (m.invocation_id) add("invocation_id", *m.invocation_id);
+  if (m.stream_id) add("stream_id", *m.stream_id);
+  if (m.stream_sequence_id) add("stream_sequence_id", std::to_string(*m.stream_sequence_id));
+  if (m.end_of_stream) add("end_of_stream", *m.end_of_stream ? "true" : "false");
+  if (m.expected_sequence_id) add("expected_sequence_id", std::to_string(*m.expected_sequence_id));
+  if (m.user_error_code) add("user_error_code", *m.user_error_code);
   if (m.sequence_id) {
     add("sequence_id", m.sequence_id->value ? std::to_string(*m.sequence_id->value)
                                             : (m.sequence_id->present ? "present" : "absent"));
@@ -318,6 +369,36 @@ std::string DescribeObservation(const Observation& o) {
       out += wps::DataTypeName(o.payload.type);
       out += " " + quoted(PayloadText(o));
       if (o.sequence_id) out += " seq=" + std::to_string(*o.sequence_id);
+      if (!o.stream_id.empty()) {
+        out += " stream=" + o.stream_id;
+        if (o.stream_sequence_id) out += "#" + std::to_string(*o.stream_sequence_id);
+        if (o.end_of_stream) out += " end";
+        if (!o.error_name.empty()) out += " " + o.error_name;
+      }
+      break;
+    case Observation::Kind::kInvokeResponse:
+      out += " invocation_id=" + o.invocation_id;
+      if (o.success) {
+        out += " success";
+        if (!o.payload.data.empty()) {
+          out += " ";
+          out += wps::DataTypeName(o.payload.type);
+          out += " " + quoted(PayloadText(o));
+        }
+      } else {
+        out += " " + o.error_name + " " + quoted(o.text);
+      }
+      break;
+    case Observation::Kind::kStreamAck:
+      out += " stream=" + o.stream_id + " expected=" + std::to_string(o.expected_sequence_id);
+      break;
+    case Observation::Kind::kStreamNack:
+      out += " stream=" + o.stream_id + " " + o.error_name +
+             " expected=" + std::to_string(o.expected_sequence_id);
+      break;
+    case Observation::Kind::kStreamClosed:
+      out += " stream=" + o.stream_id;
+      if (!o.error_name.empty()) out += " " + o.error_name + " " + quoted(o.text);
       break;
     case Observation::Kind::kConnected:
       out += " user_id=" + (o.user_id ? *o.user_id : std::string("null"));

@@ -130,18 +130,24 @@ enum class StepKind {
   kDelay,
   kReset,
   kSetClockSkew,
+  kInvoke,
+  kCancelInvocation,
+  kStreamStart,
+  kStreamData,
+  kStreamEnd,
 };
-inline constexpr int kStepKindCount = 24;
+inline constexpr int kStepKindCount = 29;
 // The YAML key: "connect", "send_to_group", ... (registered with the kind's family,
 // conformance/driver_registry.cc).
 std::string_view StepKindName(StepKind kind);
 
 // Variant alternatives in StepKind order.
-using StepArgs = std::variant<ConnectStep, DisconnectStep, KillStep, RecoverStep, JoinStep,
-                              LeaveStep, SendToGroupStep, EventStep, SequenceAckStep, PingStep,
-                              SendRawStep, SubscribeStep, UnsubscribeStep, PublishStep, RestStep,
-                              WaitStep, BarrierStep, ParallelStep, RepeatStep, PartitionStep,
-                              HealStep, DelayStep, ResetStep, ClockSkewStep>;
+using StepArgs =
+    std::variant<ConnectStep, DisconnectStep, KillStep, RecoverStep, JoinStep, LeaveStep,
+                 SendToGroupStep, EventStep, SequenceAckStep, PingStep, SendRawStep, SubscribeStep,
+                 UnsubscribeStep, PublishStep, RestStep, WaitStep, BarrierStep, ParallelStep,
+                 RepeatStep, PartitionStep, HealStep, DelayStep, ResetStep, ClockSkewStep,
+                 InvokeStep, CancelInvocationStep, StreamStartStep, StreamDataStep, StreamEndStep>;
 static_assert(std::variant_size_v<StepArgs> == kStepKindCount);
 
 struct Step {

@@ -25,8 +25,9 @@ struct SequenceIdMatch {
 // What a received message must look like. Unset fields match anything. Which fields apply
 // depends on the receiving client's kind (the loader rejects fields that cannot apply):
 //  json/reliable: type, from, group, data_type, data, data_contains, user_id, from_user_id,
-//                 event, connection_id, message, ack_id, success, error, sequence_id,
-//                 reconnection_token
+//                 event, connection_id, message, ack_id, success, error, error_message,
+//                 sequence_id, reconnection_token, invocation_id, stream_id,
+//                 stream_sequence_id, end_of_stream, expected_sequence_id, user_error_code
 //  websocket:     frame, text, binary, data (JSON-parsed text frame), data_contains
 //  mqtt:          topic, qos, retain, payload, data (JSON-parsed payload), data_contains,
 //                 content_type, message_expiry, response_topic, correlation_data,
@@ -45,8 +46,18 @@ struct MessageMatcher {
   std::optional<ClientRef> connection_id;  // must equal that member's connection id
   std::optional<std::string> message;      // system/disconnected message (exact)
   std::optional<uint64_t> ack_id;
-  std::optional<bool> success;
-  std::optional<std::string> error;  // ack error name
+  std::optional<bool> success;  // ack, invokeResponse, streamClosed (false: an error)
+  // The error's name: of an ack, invokeResponse, streamClosed, streamNack (its name) or a
+  // stream's terminal group message.
+  std::optional<std::string> error;
+  std::optional<std::string> error_message;  // that error's message, exactly
+  // Client SDK 1.1 answers (PROTOCOL.md §9.1, §9.2).
+  std::optional<std::string> invocation_id;      // invokeResponse
+  std::optional<std::string> stream_id;          // stream answers, stream group messages
+  std::optional<uint64_t> stream_sequence_id;    // stream group message
+  std::optional<bool> end_of_stream;             // stream group message
+  std::optional<uint64_t> expected_sequence_id;  // streamAck, streamNack
+  std::optional<std::string> user_error_code;    // stream's terminal group message
   std::optional<SequenceIdMatch> sequence_id;
   std::optional<bool> reconnection_token;  // present / absent
   // plain WebSocket

@@ -1,6 +1,7 @@
 // The json family (json.webpubsub.azure.v1 and the reliable variant): how join, leave,
-// send_to_group and event are read and run (ackIds, payloads), and how the ack expectation is
-// judged.
+// send_to_group and event are read and run (ackIds, payloads), how the ack expectation is
+// judged, and the client SDK 1.1 steps (invoke, cancel_invocation, stream_start, stream_data,
+// stream_end) whose answers the receive matcher checks.
 #include "conformance/steps/json.h"
 
 #include "base/encoding.h"
@@ -70,19 +71,20 @@ Field<Request> ClientField() {
 Field<Request> TargetField(std::string_view key, std::string doc) {
   return Req(key, &Request::target, NonEmptyString(), std::move(doc));
 }
-Table<Request> PayloadFields() {
+template <typename T>
+Table<T> PayloadFieldsOf(std::string_view data_doc =
+                             "the payload: the YAML value as JSON; text: a string; "
+                             "binary/protobuf: base64") {
   return {
-      Declared<Request>(
-          "data", "any value", nlohmann::json::object(),
-          "the payload: the YAML value as JSON; text: a string; binary/protobuf: base64"),
-      Declared<Request>(
-          "data_type", "one of json, text, binary, protobuf",
-          {{"enum", {"json", "text", "binary", "protobuf"}}},
-          "dataType on the wire (omitted when not given: the service default is json)"),
-      Declared<Request>("payload_size", "size", SchemaRef("size"),
-                        "a generated payload of this size instead of data"),
+      Declared<T>("data", "any value", nlohmann::json::object(), std::string(data_doc)),
+      Declared<T>("data_type", "one of json, text, binary, protobuf",
+                  {{"enum", {"json", "text", "binary", "protobuf"}}},
+                  "dataType on the wire (omitted when not given: the service default is json)"),
+      Declared<T>("payload_size", "size", SchemaRef("size"),
+                  "a generated payload of this size instead of data"),
   };
 }
+Table<Request> PayloadFields() { return PayloadFieldsOf<Request>(); }
 
 const Table<Request>& GroupTable() {
   static const Table<Request> t = {ClientField(), TargetField("group", "the group"), AckField(),
@@ -157,6 +159,121 @@ bool ReadEvent(StepInput& in) {
   s.event = r->target;
   s.payload = r->payload;
   s.ack = r->ack;
+  in.step.args = std::move(s);
+  return true;
+}
+
+// ---- Client SDK 1.1 requests: invoke, cancel_invocation, stream_* (PROTOCOL.md §9.1, §9.2)
+
+template <typename T>
+Field<T> SenderField() {
+  return Declared<T>("client", "client reference", SchemaRef("clientRef"), "the sending clients",
+                     true);
+}
+
+const Table<InvokeStep>& InvokeTable() {
+  static const Table<InvokeStep> t = Join<InvokeStep>(
+      {SenderField<InvokeStep>(),
+       Req("invocation_id", &InvokeStep::invocation_id, TemplateString(),
+           "invocationId (the SDK numbers them 1, 2, ... per client)"),
+       Req("event", &InvokeStep::event, TemplateString(), "the user event the handler answers"),
+       Opt("target", &InvokeStep::target, String(),
+           "the invocation target (default event, the only one the SDK sends)")},
+      PayloadFieldsOf<InvokeStep>("the payload (omitted: the request carries no dataType/data)"));
+  return t;
+}
+const Table<CancelInvocationStep>& CancelInvocationTable() {
+  static const Table<CancelInvocationStep> t = {
+      SenderField<CancelInvocationStep>(),
+      Req("invocation_id", &CancelInvocationStep::invocation_id, TemplateString(),
+          "the invocationId to cancel")};
+  return t;
+}
+const Table<StreamStartStep>& StreamStartTable() {
+  static const Table<StreamStartStep> t = {
+      SenderField<StreamStartStep>(),
+      Req("group", &StreamStartStep::group, TemplateString(), "the group the stream publishes to"),
+      Req("stream_id", &StreamStartStep::stream_id, TemplateString(), "streamId"),
+      Opt("idle_timeout_ms", &StreamStartStep::idle_timeout_ms, Integer(0, UINT64_MAX),
+          "idleTimeoutMs (default 300000, as the SDK sends)"),
+      Opt("no_echo", &StreamStartStep::no_echo, Boolean(),
+          "noEcho: the publisher does not receive its own fragments")};
+  return t;
+}
+const Table<StreamDataStep>& StreamDataTable() {
+  static const Table<StreamDataStep> t = Join<StreamDataStep>(
+      {SenderField<StreamDataStep>(),
+       Req("stream_id", &StreamDataStep::stream_id, TemplateString(), "streamId"),
+       Opt("sequence", &StreamDataStep::sequence, Integer(0, UINT64_MAX),
+           "streamSequenceId of the fragment (with data); omitted with data: a keepalive")},
+      PayloadFieldsOf<StreamDataStep>("the fragment's payload (needs sequence)"));
+  return t;
+}
+const Table<StreamEndStep>& StreamEndTable() {
+  static const Table<StreamEndStep> t = {
+      SenderField<StreamEndStep>(),
+      Req("stream_id", &StreamEndStep::stream_id, TemplateString(), "streamId"),
+      Opt("error_message", &StreamEndStep::error_message, String(),
+          "error.message: the publisher ends the stream with an error (UserError)"),
+      Opt("user_error_code", &StreamEndStep::user_error_code, String(), "error.userErrorCode")};
+  return t;
+}
+
+// Reads the mapping of a client SDK 1.1 step into `s` (its `clients`, its table's fields and,
+// when `payload` is given, the optional payload).
+template <typename S>
+bool ReadSdk11Step(StepInput& in, const Table<S>& table, S& s, Payload* payload) {
+  Context& c = in.c;
+  std::optional<ClientRef> ref;
+  if (!in.NeedMapWithClient(KeysOf(table), ref)) return false;
+  const Map& m = *in.map;
+  ReadFields(c, m, table, s);
+  if (payload) {
+    std::optional<Payload> p = c.ReadPayload(m, false);
+    if (!p) return false;
+    *payload = *p;
+  }
+  if (!ref) return false;
+  s.clients = *ref;
+  c.CheckKinds(s.clients, *m.Get("client"), kJsonKinds, in.what());
+  return true;
+}
+
+bool ReadInvoke(StepInput& in) {
+  InvokeStep s;
+  if (!ReadSdk11Step(in, InvokeTable(), s, &s.payload)) return false;
+  in.step.args = std::move(s);
+  return true;
+}
+bool ReadCancelInvocation(StepInput& in) {
+  CancelInvocationStep s;
+  if (!ReadSdk11Step(in, CancelInvocationTable(), s, nullptr)) return false;
+  in.step.args = std::move(s);
+  return true;
+}
+bool ReadStreamStart(StepInput& in) {
+  StreamStartStep s;
+  if (!ReadSdk11Step(in, StreamStartTable(), s, nullptr)) return false;
+  in.step.args = std::move(s);
+  return true;
+}
+bool ReadStreamData(StepInput& in) {
+  StreamDataStep s;
+  if (!ReadSdk11Step(in, StreamDataTable(), s, &s.payload)) return false;
+  const Map& m = *in.map;
+  const bool has_payload = s.payload.has_data || s.payload.filler_bytes;
+  if (s.sequence && !has_payload) {
+    in.c.Error(*m.Key("sequence"), "a fragment needs its payload: add 'data' or 'payload_size'");
+  } else if (!s.sequence && (has_payload || m.Has("data_type"))) {
+    in.c.Error(m.node(),
+               "a keepalive (no 'sequence') carries no payload: add 'sequence' for a fragment");
+  }
+  in.step.args = std::move(s);
+  return true;
+}
+bool ReadStreamEnd(StepInput& in) {
+  StreamEndStep s;
+  if (!ReadSdk11Step(in, StreamEndTable(), s, nullptr)) return false;
   in.step.args = std::move(s);
   return true;
 }
@@ -361,6 +478,120 @@ void IssueEvent(RunContext& cx, const Step& s, const IterContext& ctx, PendingLi
 }
 
 // ---------------------------------------------------------------------------------------------
+// Client SDK 1.1 requests (PROTOCOL.md §9.1, §9.2)
+
+// Completion: the first observation of member m that `answer` accepts, or its transport's end.
+// Added before the request is sent.
+std::function<bool()> UntilAnswer(RunContext& cx, uint32_t m,
+                                  std::function<bool(const Observation&)> answer) {
+  return cx.Until(m, [answer = std::move(answer)](const ObservedEvent& ev) {
+    return answer(ev.observation) || TransportEnded(ev.observation);
+  });
+}
+
+std::function<bool(const Observation&)> StreamAnswer(std::string stream_id,
+                                                     bool closed_only = false) {
+  return [stream_id = std::move(stream_id), closed_only](const Observation& o) {
+    if (o.stream_id != stream_id) return false;
+    if (o.kind == Observation::Kind::kStreamClosed) return true;
+    return !closed_only &&
+           (o.kind == Observation::Kind::kStreamAck || o.kind == Observation::Kind::kStreamNack);
+  };
+}
+
+void IssueInvoke(RunContext& cx, const Step& s, const IterContext& ctx, PendingList& out) {
+  const auto& v = s.As<InvokeStep>();
+  const int64_t now = cx.env.Now();
+  wps::InvokeRequest req;
+  req.invocation_id = ctx.Apply(v.invocation_id);
+  req.target = v.target;
+  req.event = ctx.Apply(v.event);
+  if (v.payload.has_data || v.payload.filler_bytes) req.payload = ToWire(v.payload, ctx);
+  for (uint32_t m : v.clients.members) {
+    MemberState& ms = cx.members[m];
+    if (!ms.ws) continue;
+    auto done = UntilAnswer(cx, m, [id = req.invocation_id](const Observation& o) {
+      return o.kind == Observation::Kind::kInvokeResponse && o.invocation_id == id;
+    });
+    Status st = ms.ws->Invoke(req);
+    cx.Arrow(now, cx.sc.members[m].name, "service",
+             "invoke " + req.event + " invocationId:" + req.invocation_id);
+    if (st.ok()) out.push_back(cx.Awaiting(s, std::move(done)));
+  }
+}
+
+void IssueCancelInvocation(RunContext& cx, const Step& s, const IterContext& ctx, PendingList&) {
+  const auto& v = s.As<CancelInvocationStep>();
+  const int64_t now = cx.env.Now();
+  const std::string id = ctx.Apply(v.invocation_id);
+  for (uint32_t m : v.clients.members) {
+    MemberState& ms = cx.members[m];
+    if (!ms.ws) continue;
+    (void)ms.ws->CancelInvocation(id);
+    cx.Arrow(now, cx.sc.members[m].name, "service", "cancelInvocation invocationId:" + id);
+  }
+}
+
+void IssueStreamStart(RunContext& cx, const Step& s, const IterContext& ctx, PendingList& out) {
+  const auto& v = s.As<StreamStartStep>();
+  const int64_t now = cx.env.Now();
+  wps::StreamStartRequest req;
+  req.group = ctx.Apply(v.group);
+  req.stream_id = ctx.Apply(v.stream_id);
+  req.idle_timeout_ms = v.idle_timeout_ms;
+  req.no_echo = v.no_echo;
+  for (uint32_t m : v.clients.members) {
+    MemberState& ms = cx.members[m];
+    if (!ms.ws) continue;
+    auto done = UntilAnswer(cx, m, StreamAnswer(req.stream_id));
+    Status st = ms.ws->StreamStart(req);
+    cx.Arrow(now, cx.sc.members[m].name, "service",
+             "sendToGroup " + req.group + " stream:" + req.stream_id +
+                 (v.no_echo ? " noEcho:true" : ""));
+    if (st.ok()) out.push_back(cx.Awaiting(s, std::move(done)));
+  }
+}
+
+void IssueStreamData(RunContext& cx, const Step& s, const IterContext& ctx, PendingList& out) {
+  const auto& v = s.As<StreamDataStep>();
+  const int64_t now = cx.env.Now();
+  wps::StreamDataRequest req;
+  req.stream_id = ctx.Apply(v.stream_id);
+  req.stream_sequence_id = v.sequence;
+  if (v.sequence) req.payload = ToWire(v.payload, ctx);
+  for (uint32_t m : v.clients.members) {
+    MemberState& ms = cx.members[m];
+    if (!ms.ws) continue;
+    std::function<bool()> done;
+    if (v.sequence) done = UntilAnswer(cx, m, StreamAnswer(req.stream_id));
+    Status st = ms.ws->StreamData(req);
+    cx.Arrow(now, cx.sc.members[m].name, "service",
+             "streamData " + req.stream_id +
+                 (v.sequence ? " #" + std::to_string(*v.sequence) : std::string(" keepalive")));
+    if (st.ok() && done) out.push_back(cx.Awaiting(s, std::move(done)));
+  }
+}
+
+void IssueStreamEnd(RunContext& cx, const Step& s, const IterContext& ctx, PendingList& out) {
+  const auto& v = s.As<StreamEndStep>();
+  const int64_t now = cx.env.Now();
+  wps::StreamEndRequest req;
+  req.stream_id = ctx.Apply(v.stream_id);
+  if (v.error_message || v.user_error_code) {
+    req.error = wps::StreamEndError{v.error_message, v.user_error_code};
+  }
+  for (uint32_t m : v.clients.members) {
+    MemberState& ms = cx.members[m];
+    if (!ms.ws) continue;
+    auto done = UntilAnswer(cx, m, StreamAnswer(req.stream_id, true));
+    Status st = ms.ws->StreamEnd(req);
+    cx.Arrow(now, cx.sc.members[m].name, "service",
+             "streamEnd " + req.stream_id + (req.error ? " error" : ""));
+    if (st.ok()) out.push_back(cx.Awaiting(s, std::move(done)));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Expectations
 
 // ack: the first ack with the request's id after it was sent (or, for client + ack_id, the
@@ -466,6 +697,43 @@ void RegisterJsonFamily(FamilyRegistry& r) {
              DocsOf(EventTable()),
              {"sendEvent", "userEvent"}},
             IssueEvent, PrepareEvent);
+  r.AddStep({"invoke",
+             StepKind::kInvoke,
+             ReadInvoke,
+             "invoke (client SDK 1.1 invokeEvent); completes on its invokeResponse",
+             DocsOf(InvokeTable()),
+             {"invokeEvent"}},
+            IssueInvoke);
+  r.AddStep({"cancel_invocation",
+             StepKind::kCancelInvocation,
+             ReadCancelInvocation,
+             "cancelInvocation for a pending invoke; completes on issue",
+             DocsOf(CancelInvocationTable()),
+             {"cancelInvocation"}},
+            IssueCancelInvocation);
+  r.AddStep({"stream_start",
+             StepKind::kStreamStart,
+             ReadStreamStart,
+             "opens a group stream (a sendToGroup carrying `stream`); completes on the first answer "
+             "for the stream (streamAck, streamNack or streamClosed)",
+             DocsOf(StreamStartTable()),
+             {"openGroupStream"}},
+            IssueStreamStart);
+  r.AddStep({"stream_data",
+             StepKind::kStreamData,
+             ReadStreamData,
+             "streamData: a fragment (completes on the next answer for its stream) or, without "
+             "`sequence`, a keepalive (completes on issue)",
+             DocsOf(StreamDataTable()),
+             {"streamData"}},
+            IssueStreamData);
+  r.AddStep({"stream_end",
+             StepKind::kStreamEnd,
+             ReadStreamEnd,
+             "streamEnd, with the publisher's error when given; completes on the streamClosed",
+             DocsOf(StreamEndTable()),
+             {"streamEnd"}},
+            IssueStreamEnd);
   r.AddExpectation(ExpectKind::kAck, Make<AckEvaluator>);
 }
 

@@ -1,5 +1,8 @@
 // The json family (json.webpubsub.azure.v1 requests, also sent by reliable clients): the join,
-// leave, send_to_group and event steps with their ackIds, and the ack expectation.
+// leave, send_to_group and event steps with their ackIds, the ack expectation, and the client
+// SDK 1.1 requests (PROTOCOL.md §9.1, §9.2): invoke, cancel_invocation, stream_start,
+// stream_data and stream_end. Their answers (invokeResponse, streamAck, streamNack,
+// streamClosed, `stream` info on group messages) are matched by receive/never_receive.
 //
 // Types: part of the scenario model (scenario.h includes this); the rest: conformance/steps/json.cc.
 #pragma once
@@ -44,6 +47,49 @@ struct EventStep {
   std::string event;
   Payload payload;
   AckSpec ack;
+};
+
+// invoke: {"type":"invoke","invocationId","target","event"[,"dataType","data"]}. Completes on
+// the invokeResponse with its invocationId.
+struct InvokeStep {
+  ClientRef clients;
+  std::string invocation_id;
+  std::string target = "event";
+  std::string event;
+  Payload payload;  // has_data false: no dataType/data
+};
+
+struct CancelInvocationStep {
+  ClientRef clients;
+  std::string invocation_id;
+};
+
+// stream_start: a sendToGroup carrying `stream`. Completes on the first answer for the stream
+// (streamAck, streamNack or streamClosed).
+struct StreamStartStep {
+  ClientRef clients;
+  std::string group;
+  std::string stream_id;
+  uint64_t idle_timeout_ms = 300000;
+  bool no_echo = false;
+};
+
+// stream_data: fragment `sequence` with a payload, or (no sequence) a keepalive. A fragment
+// completes on the next answer for its stream; a keepalive on issue.
+struct StreamDataStep {
+  ClientRef clients;
+  std::string stream_id;
+  std::optional<uint64_t> sequence;
+  Payload payload;
+};
+
+// stream_end: streamEnd, with the publisher's error when a message or code is given. Completes
+// on the streamClosed for the stream.
+struct StreamEndStep {
+  ClientRef clients;
+  std::string stream_id;
+  std::optional<std::string> error_message;
+  std::optional<std::string> user_error_code;
 };
 
 struct AckExpect {

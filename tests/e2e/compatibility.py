@@ -24,6 +24,10 @@ DOC = os.path.join(SOURCE, "docs", "compatibility.md")
 # Test file -> the clients it drives (package names as in package-lock.json, or Debian packages).
 FILES = [
     ("sdk.test.js", ["@azure/web-pubsub", "@azure/web-pubsub-client"]),
+    ("sdk11.test.js", ["@azure/web-pubsub-client", "@azure/web-pubsub-express", "express",
+                       "@azure/web-pubsub"]),
+    ("protobuf.test.js", ["protobufjs", "ws", "@azure/web-pubsub-client", "mqtt",
+                          "@azure/web-pubsub"]),
     ("serve_tls_quickstart.test.js", ["@azure/web-pubsub", "ws", "python3", "python3-requests"]),
     ("mqtt.test.js", ["mqtt", "@azure/web-pubsub"]),
     ("express.test.js", ["@azure/web-pubsub-express", "express", "ws", "mqtt"]),

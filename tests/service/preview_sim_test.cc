@@ -575,5 +575,59 @@ TEST_F(PreviewSim, RevokedRoleEndsTheStreamWithForbidden) {
   EXPECT_EQ(messages[1].stream->error->name, "Forbidden");
 }
 
+// ---- The simulated JSON client (clients/ws_client.h) ------------------------------------------
+
+// The scenario steps' client: a kJson WsClient sends the SDK 1.1 requests and records the
+// answers as observations of their own kinds, and stream info on group messages.
+TEST_F(PreviewSim, SimulatedJsonClientObservesInvocationAndStreamAnswers) {
+  app_->Enqueue("calc", AppServerReply::Reply("ok"));
+  WsClientOptions o;
+  o.kind = WsClientKind::kJson;
+  o.service = sim::Address{"service", 80};
+  o.access_token = Token("pub", kPubSubRoles);
+  WsClient pub(*client_host_, "pub", o);
+  pub.Connect();
+  Run();
+  ASSERT_TRUE(pub.JoinGroup("g", std::nullopt).ok());
+  ASSERT_TRUE(pub.Invoke(Invoke("1", "calc", wps::Payload::Text("x"))).ok());
+  ASSERT_TRUE(pub.StreamStart(Start("g", "s")).ok());
+  ASSERT_TRUE(pub.StreamData({"s", 1, wps::Payload::Text("frag")}).ok());
+  ASSERT_TRUE(pub.StreamData({"s", 3, wps::Payload::Text("gap")}).ok());
+  ASSERT_TRUE(pub.StreamEnd({"s", wps::StreamEndError{"bye", "E1"}}).ok());
+  ASSERT_TRUE(pub.StreamData({"s", 2, wps::Payload::Text("after")}).ok());
+  ASSERT_TRUE(pub.CancelInvocation("unknown").ok());
+  Run();
+  auto invoked = testing::ObservationsOf(pub, Observation::Kind::kInvokeResponse);
+  ASSERT_EQ(invoked.size(), 1u);
+  EXPECT_EQ(invoked[0]->invocation_id, "1");
+  EXPECT_TRUE(invoked[0]->success);
+  EXPECT_EQ(invoked[0]->payload, wps::Payload::Text("ok"));
+  auto acks = testing::ObservationsOf(pub, Observation::Kind::kStreamAck);
+  ASSERT_EQ(acks.size(), 2u);
+  EXPECT_EQ(acks[0]->stream_id, "s");
+  EXPECT_EQ(acks[0]->expected_sequence_id, 1u);
+  EXPECT_EQ(acks[1]->expected_sequence_id, 2u);
+  auto nacks = testing::ObservationsOf(pub, Observation::Kind::kStreamNack);
+  ASSERT_EQ(nacks.size(), 1u);
+  EXPECT_EQ(nacks[0]->error_name, "InvalidSequenceId");
+  EXPECT_EQ(nacks[0]->expected_sequence_id, 2u);
+  auto closed = testing::ObservationsOf(pub, Observation::Kind::kStreamClosed);
+  ASSERT_EQ(closed.size(), 2u);
+  EXPECT_TRUE(closed[0]->success);
+  EXPECT_FALSE(closed[1]->success);
+  EXPECT_EQ(closed[1]->error_name, "StreamNotFound");
+  auto messages = testing::ObservationsOf(pub, Observation::Kind::kGroupMessage);
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[0]->stream_id, "s");
+  EXPECT_EQ(messages[0]->stream_sequence_id, std::optional<uint64_t>(1));
+  EXPECT_FALSE(messages[0]->end_of_stream);
+  EXPECT_EQ(messages[1]->stream_sequence_id, std::optional<uint64_t>(2));
+  EXPECT_TRUE(messages[1]->end_of_stream);
+  EXPECT_EQ(messages[1]->error_name, "UserError");
+  EXPECT_EQ(messages[1]->text, "bye");
+  EXPECT_EQ(messages[1]->user_error_code, "E1");
+  EXPECT_TRUE(pub.open());
+}
+
 }  // namespace
 }  // namespace wpsim::service
