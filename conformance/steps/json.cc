@@ -429,11 +429,6 @@ class AckEvaluator : public Evaluator {
   std::vector<std::shared_ptr<AckRecord>> own_;  // client + ack_id form
 };
 
-template <typename T>
-std::unique_ptr<Evaluator> Make(RunContext& cx, const Expectation& e) {
-  return std::make_unique<T>(cx, e);
-}
-
 }  // namespace
 
 void RegisterJsonFamily(FamilyRegistry& r) {
@@ -466,7 +461,7 @@ void RegisterJsonFamily(FamilyRegistry& r) {
              DocsOf(EventTable()),
              {"sendEvent", "userEvent"}},
             IssueEvent, PrepareEvent);
-  r.AddExpectation(ExpectKind::kAck, Make<AckEvaluator>);
+  r.AddExpectation<AckEvaluator>(ExpectKind::kAck);
 }
 
 }  // namespace wpsim::conformance
