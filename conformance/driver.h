@@ -178,6 +178,19 @@ struct FamilyRegistry {
   void AddStep(shape::StepShape shape, Issue issue = nullptr, Prepare prepare = nullptr);
   void AddExpectation(ExpectKind kind, MakeExpectation make) { expectations[kind] = make; }
   void AddInvariant(InvariantKind kind, MakeInvariant make) { invariants[kind] = make; }
+  // The evaluator of the kind is an `E` made from the run context and the expectation (invariant).
+  template <typename E>
+  void AddExpectation(ExpectKind kind) {
+    AddExpectation(kind, [](RunContext& cx, const Expectation& e) -> std::unique_ptr<Evaluator> {
+      return std::make_unique<E>(cx, e);
+    });
+  }
+  template <typename E>
+  void AddInvariant(InvariantKind kind) {
+    AddInvariant(kind, [](RunContext& cx, const Invariant& inv) -> std::unique_ptr<Evaluator> {
+      return std::make_unique<E>(cx, inv);
+    });
+  }
 };
 
 // Every family, registered once (conformance/driver_registry.cc).

@@ -80,6 +80,26 @@ struct Unit {
   int64_t factor;
 };
 
+// A decimal number followed by one of `units` (after trimming): whether a number and a known
+// unit were found, and the exactly scaled value (nullopt when it is not whole or too large).
+struct Scaled {
+  bool number = false;
+  bool unit = false;
+  std::optional<int64_t> value;
+};
+template <size_t N>
+Scaled ParseWithUnit(std::string_view text, const std::array<Unit, N>& units) {
+  std::string_view s = Trim(text);
+  size_t pos = 0;
+  auto dec = ParseDecimalPrefix(s, pos);
+  if (!dec) return {};
+  std::string_view unit = Trim(s.substr(pos));
+  for (const Unit& u : units) {
+    if (unit == u.name) return {true, true, ScaleExact(*dec, u.factor)};
+  }
+  return {true, false, std::nullopt};
+}
+
 Result<int64_t> ParseDurationImpl(std::string_view text, bool allow_sign) {
   const std::string bad = "expected a duration like 5ms, got " + Quote(text);
   std::string_view s = Trim(text);
@@ -170,11 +190,6 @@ std::string FormatTime(int64_t ns) {
 
 Result<uint64_t> ParseByteSize(std::string_view text) {
   const std::string bad = "expected a size like 16MiB or 1024, got " + Quote(text);
-  std::string_view s = Trim(text);
-  size_t pos = 0;
-  auto dec = ParseDecimalPrefix(s, pos);
-  if (!dec) return MakeError("size", bad);
-  std::string_view unit = Trim(s.substr(pos));
   static constexpr std::array<Unit, 8> kUnits = {{{"", 1},
                                                   {"B", 1},
                                                   {"KB", 1000},
@@ -183,38 +198,28 @@ Result<uint64_t> ParseByteSize(std::string_view text) {
                                                   {"KiB", 1024},
                                                   {"MiB", 1024 * 1024},
                                                   {"GiB", 1024 * 1024 * 1024}}};
-  for (const Unit& u : kUnits) {
-    if (unit == u.name) {
-      auto bytes = ScaleExact(*dec, u.factor);
-      if (!bytes) return MakeError("size", "size " + Quote(text) + " is not a whole number of bytes");
-      return static_cast<uint64_t>(*bytes);
-    }
-  }
-  return MakeError("size", bad + " (units: B, KB, MB, GB, KiB, MiB, GiB)");
+  const Scaled r = ParseWithUnit(text, kUnits);
+  if (!r.number) return MakeError("size", bad);
+  if (!r.unit) return MakeError("size", bad + " (units: B, KB, MB, GB, KiB, MiB, GiB)");
+  if (!r.value) return MakeError("size", "size " + Quote(text) + " is not a whole number of bytes");
+  return static_cast<uint64_t>(*r.value);
 }
 
 Result<uint64_t> ParseBandwidth(std::string_view text) {
   const std::string bad = "expected a bandwidth like 10Mbps, got " + Quote(text);
-  std::string_view s = Trim(text);
-  size_t pos = 0;
-  auto dec = ParseDecimalPrefix(s, pos);
-  if (!dec) return MakeError("bandwidth", bad);
-  std::string_view unit = Trim(s.substr(pos));
   static constexpr std::array<Unit, 5> kUnits = {{{"bps", 1},
                                                   {"kbps", 1000},
                                                   {"Kbps", 1000},
                                                   {"Mbps", 1000 * 1000},
                                                   {"Gbps", 1000 * 1000 * 1000}}};
-  for (const Unit& u : kUnits) {
-    if (unit == u.name) {
-      auto bps = ScaleExact(*dec, u.factor);
-      if (!bps || *bps == 0) {
-        return MakeError("bandwidth", "bandwidth " + Quote(text) + " must be a positive whole number of bits per second");
-      }
-      return static_cast<uint64_t>(*bps);
-    }
+  const Scaled r = ParseWithUnit(text, kUnits);
+  if (!r.number) return MakeError("bandwidth", bad);
+  if (!r.unit) return MakeError("bandwidth", bad + " (units: bps, kbps, Mbps, Gbps)");
+  if (!r.value || *r.value == 0) {
+    return MakeError("bandwidth", "bandwidth " + Quote(text) +
+                                      " must be a positive whole number of bits per second");
   }
-  return MakeError("bandwidth", bad + " (units: bps, kbps, Mbps, Gbps)");
+  return static_cast<uint64_t>(*r.value);
 }
 
 Result<double> ParseFraction(std::string_view text) {

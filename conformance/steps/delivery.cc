@@ -532,26 +532,15 @@ class NoDeliveryOutsideGroupEvaluator : public InvariantEvaluator {
   std::vector<State> state_;
 };
 
-template <typename T>
-std::unique_ptr<Evaluator> MakeExpect(RunContext& cx, const Expectation& e) {
-  return std::make_unique<T>(cx, e);
-}
-template <typename T>
-std::unique_ptr<Evaluator> MakeInvariant(RunContext& cx, const Invariant& inv) {
-  return std::make_unique<T>(cx, inv);
-}
-
 }  // namespace
 
 void RegisterDeliveryFamily(FamilyRegistry& r) {
-  r.AddExpectation(ExpectKind::kReceive, MakeExpect<ReceiveEvaluator>);
-  r.AddExpectation(ExpectKind::kNeverReceive, MakeExpect<NeverReceiveEvaluator>);
-  r.AddInvariant(InvariantKind::kNoDuplicates, MakeInvariant<NoDuplicatesEvaluator>);
-  r.AddInvariant(InvariantKind::kSequenceIdsContiguous,
-                 MakeInvariant<SequenceIdsContiguousEvaluator>);
-  r.AddInvariant(InvariantKind::kPerPublisherOrder, MakeInvariant<PerPublisherOrderEvaluator>);
-  r.AddInvariant(InvariantKind::kNoDeliveryOutsideGroup,
-                 MakeInvariant<NoDeliveryOutsideGroupEvaluator>);
+  r.AddExpectation<ReceiveEvaluator>(ExpectKind::kReceive);
+  r.AddExpectation<NeverReceiveEvaluator>(ExpectKind::kNeverReceive);
+  r.AddInvariant<NoDuplicatesEvaluator>(InvariantKind::kNoDuplicates);
+  r.AddInvariant<SequenceIdsContiguousEvaluator>(InvariantKind::kSequenceIdsContiguous);
+  r.AddInvariant<PerPublisherOrderEvaluator>(InvariantKind::kPerPublisherOrder);
+  r.AddInvariant<NoDeliveryOutsideGroupEvaluator>(InvariantKind::kNoDeliveryOutsideGroup);
 }
 
 }  // namespace wpsim::conformance

@@ -660,11 +660,6 @@ class AckEvaluator : public Evaluator {
   std::vector<std::shared_ptr<AckRecord>> own_;  // client + ack_id form
 };
 
-template <typename T>
-std::unique_ptr<Evaluator> Make(RunContext& cx, const Expectation& e) {
-  return std::make_unique<T>(cx, e);
-}
-
 }  // namespace
 
 void RegisterJsonFamily(FamilyRegistry& r) {
@@ -734,7 +729,7 @@ void RegisterJsonFamily(FamilyRegistry& r) {
              DocsOf(StreamEndTable()),
              {"streamEnd"}},
             IssueStreamEnd);
-  r.AddExpectation(ExpectKind::kAck, Make<AckEvaluator>);
+  r.AddExpectation<AckEvaluator>(ExpectKind::kAck);
 }
 
 }  // namespace wpsim::conformance

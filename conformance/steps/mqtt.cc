@@ -737,11 +737,6 @@ class PubackEvaluator : public Evaluator {
   const Expectation& e_;
 };
 
-template <typename T>
-std::unique_ptr<Evaluator> Make(RunContext& cx, const Expectation& e) {
-  return std::make_unique<T>(cx, e);
-}
-
 }  // namespace
 
 std::function<bool()> ConnectMqtt(RunContext& cx, uint32_t m, const ConnectStep& c, const Step& s) {
@@ -819,9 +814,9 @@ void RegisterMqttFamily(FamilyRegistry& r) {
        DocsOf(PublishTable()),
        {"PUBLISH"}},
       IssuePublish);
-  r.AddExpectation(ExpectKind::kConnack, Make<ConnackEvaluator>);
-  r.AddExpectation(ExpectKind::kSuback, Make<SubackEvaluator>);
-  r.AddExpectation(ExpectKind::kPuback, Make<PubackEvaluator>);
+  r.AddExpectation<ConnackEvaluator>(ExpectKind::kConnack);
+  r.AddExpectation<SubackEvaluator>(ExpectKind::kSuback);
+  r.AddExpectation<PubackEvaluator>(ExpectKind::kPuback);
 }
 
 }  // namespace wpsim::conformance

@@ -715,10 +715,6 @@ class HttpStatusEvaluator : public Evaluator {
   const Expectation& e_;
 };
 
-std::unique_ptr<Evaluator> MakeHttpStatus(RunContext& cx, const Expectation& e) {
-  return std::make_unique<HttpStatusEvaluator>(cx, e);
-}
-
 }  // namespace
 
 void RegisterRestFamily(FamilyRegistry& r) {
@@ -732,7 +728,7 @@ void RegisterRestFamily(FamilyRegistry& r) {
              {"sendToAll", "sendToConnection", "sendToUser", "addToGroups"},
              {OpNames(true)}},
             IssueRest);
-  r.AddExpectation(ExpectKind::kHttpStatus, MakeHttpStatus);
+  r.AddExpectation<HttpStatusEvaluator>(ExpectKind::kHttpStatus);
 }
 
 }  // namespace wpsim::conformance

@@ -480,14 +480,10 @@ class UpstreamEventEvaluator : public Evaluator {
   const Expectation& e_;
 };
 
-std::unique_ptr<Evaluator> MakeUpstreamEvent(RunContext& cx, const Expectation& e) {
-  return std::make_unique<UpstreamEventEvaluator>(cx, e);
-}
-
 }  // namespace
 
 void RegisterUpstreamFamily(FamilyRegistry& r) {
-  r.AddExpectation(ExpectKind::kUpstreamEvent, MakeUpstreamEvent);
+  r.AddExpectation<UpstreamEventEvaluator>(ExpectKind::kUpstreamEvent);
   r.on_start.push_back(ProgramAppServer);
 }
 

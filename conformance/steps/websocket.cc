@@ -464,11 +464,6 @@ class ConnectedEvaluator : public Evaluator {
   std::map<uint32_t, PerMember> per_;
 };
 
-template <typename T>
-std::unique_ptr<Evaluator> Make(RunContext& cx, const Expectation& e) {
-  return std::make_unique<T>(cx, e);
-}
-
 }  // namespace
 
 void RegisterWebSocketFamily(FamilyRegistry& r) {
@@ -514,8 +509,8 @@ void RegisterWebSocketFamily(FamilyRegistry& r) {
              DocsOf(SendRawTable()),
              {}},
             IssueSendRaw);
-  r.AddExpectation(ExpectKind::kClosed, Make<ClosedEvaluator>);
-  r.AddExpectation(ExpectKind::kConnected, Make<ConnectedEvaluator>);
+  r.AddExpectation<ClosedEvaluator>(ExpectKind::kClosed);
+  r.AddExpectation<ConnectedEvaluator>(ExpectKind::kConnected);
 }
 
 }  // namespace wpsim::conformance
