@@ -82,12 +82,12 @@ struct Measured {
 Measured Summarise(const reports::ScenarioResult& r) {
   Measured m;
   m.delivered = r.Counter(reports::kCounterDelivered);
-  if (r.counters.count(std::string(reports::kCounterRestCalls))) {
-    m.operations = r.Counter(reports::kCounterRestCalls);
-    m.operations_name = "REST calls";
-  } else {
-    m.operations = r.Counter(reports::kCounterOperations);
-  }
+  // The same requests as error_rate counts (reports/threshold.h).
+  reports::ThresholdInput counted;
+  reports::SetErrorRateInput(r.counters, counted);
+  m.operations = counted.operations.value_or(0);
+  m.operations_name = counted.operations_name;
+  if (!counted.operations_detail.empty()) m.operations_name += " (" + counted.operations_detail + ")";
   m.errors = r.Counter(reports::kCounterErrors);
   m.latency = r.MergedLatency(reports::Metric::kPublishToReceive);
   auto it = r.throughput.find(std::string(reports::kCounterDelivered));

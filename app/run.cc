@@ -5,6 +5,8 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
+#include <variant>
 #include <iostream>
 
 #include "app/cli.h"
@@ -289,6 +291,56 @@ int RunMutation(const std::vector<Scenario>& scenarios, conformance::RunnerOptio
   return killed == bugs.size() ? kExitOk : kExitConformanceFailure;
 }
 
+// WPSIM_REAL_TIME_SCALE=N (real targets only): the time limits a loaded machine cannot keep —
+// latency thresholds (percentiles, max, min, mean, stddev) and expectations' `within:` windows —
+// are multiplied by N, and each scaled threshold says so in every report. For test suites on
+// shared machines (tests/e2e/readme_test.py); unset, the limits are the scenario's.
+// Returns the scale (1 when unset), or nullopt after printing why the value is wrong.
+std::optional<double> RealTimeScale() {
+  const char* text = std::getenv("WPSIM_REAL_TIME_SCALE");
+  if (text == nullptr || *text == '\0') return 1.0;
+  char* end = nullptr;
+  const double scale = std::strtod(text, &end);
+  if (end == text || *end != '\0' || !(scale >= 1 && scale <= 100)) {
+    std::cerr << "wpsim run: WPSIM_REAL_TIME_SCALE='" << text << "': give a number from 1 to 100\n";
+    return std::nullopt;
+  }
+  return scale;
+}
+
+void ScaleTimeLimits(std::vector<Scenario>& scenarios, double scale) {
+  char factor[32];
+  std::snprintf(factor, sizeof factor, "%g", scale);
+  for (Scenario& sc : scenarios) {
+    for (conformance::Threshold& t : sc.thresholds) {
+      switch (t.parsed.stat) {
+        case reports::ThresholdStat::kPercentile:
+        case reports::ThresholdStat::kMax:
+        case reports::ThresholdStat::kMin:
+        case reports::ThresholdStat::kMean:
+        case reports::ThresholdStat::kStddev:
+          t.parsed.limit *= scale;
+          t.expression += std::string(" (limit x") + factor + " by WPSIM_REAL_TIME_SCALE)";
+          break;
+        default:
+          break;
+      }
+    }
+    for (conformance::Expectation& e : sc.expectations) {
+      std::visit(
+          [scale](auto& args) {
+            if constexpr (requires { args.window.within_ns; }) {
+              if (args.window.within_ns) {
+                *args.window.within_ns =
+                    static_cast<int64_t>(static_cast<double>(*args.window.within_ns) * scale);
+              }
+            }
+          },
+          e.args);
+    }
+  }
+}
+
 }  // namespace
 
 void RegisterRun(CLI::App& sub, RunFlags& f) {
@@ -468,6 +520,15 @@ int RunRun(const RunFlags& flags, const std::vector<std::string>& argv) {
   if (sel.scenarios.empty()) {
     std::cerr << "wpsim run: no scenario matches the paths, --filter and --tags given (`wpsim run --list` shows names and tags)\n";
     return kExitUsage;
+  }
+  if (*target != Target::kSim) {
+    const std::optional<double> scale = RealTimeScale();
+    if (!scale) return kExitUsage;
+    if (*scale != 1) {
+      ScaleTimeLimits(sel.scenarios, *scale);
+      std::cout << "WPSIM_REAL_TIME_SCALE=" << *scale
+                << ": latency thresholds and within: windows multiplied by it\n";
+    }
   }
   if (flags.mutation) return RunMutation(sel.scenarios, options, flags);
   if (!options.upstream_listen.empty()) {

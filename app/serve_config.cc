@@ -214,7 +214,17 @@ Status ApplyServeConfig(std::string_view text, std::string_view file,
       if (!hubs.IsMap()) return Bad(file, hubs, "hubs must be a mapping from hub name to settings");
       for (const auto& kv : hubs) {
         const std::string name = kv.first.as<std::string>();
-        if (!service::IsValidHubName(name)) return Bad(file, kv.first, "invalid hub name '" + name + "'");
+        // A name with `*` or `?` is a pattern for hubs without settings of their own (the longest
+        // matching pattern wins; service/hub_config.cc FindHubSettings).
+        std::string literal;
+        for (char c : name) {
+          if (c != '*' && c != '?') literal += c;
+        }
+        const bool pattern = literal.size() != name.size();
+        if (!(pattern ? literal.empty() || service::IsValidHubName(literal)
+                      : service::IsValidHubName(name))) {
+          return Bad(file, kv.first, "invalid hub name '" + name + "'");
+        }
         if (Status s = ApplyHub(file, kv.second, options.hubs[service::HubKey(name)]); !s.ok()) return s;
       }
     }

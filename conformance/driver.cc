@@ -238,6 +238,16 @@ void RunContext::Bookkeep(uint32_t m, const Observation& o, int64_t now) {
             .histogram.Record(std::max<int64_t>(1, now - it->second));
         ms.ack_issued.erase(it);
       }
+      // error_rate (reports/model.h): answered requests, and the ones that failed.
+      if (!o.mqtt) {
+        result.Count(reports::kCounterAcks);
+        if (!o.success && o.error_name != "Duplicate") result.Count(reports::kCounterErrors);
+      } else if (o.mqtt->packet == "puback" || o.mqtt->packet == "pubrec") {
+        result.Count(reports::kCounterMqttAcks);
+        if (!o.mqtt->reason_codes.empty() && static_cast<int>(o.mqtt->reason_codes[0]) >= 0x80) {
+          result.Count(reports::kCounterErrors);
+        }
+      }
       if (o.mqtt) {
         std::string codes;
         for (mqtt::ReasonCode c : o.mqtt->reason_codes)

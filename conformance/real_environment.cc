@@ -408,14 +408,16 @@ std::string UpstreamServeConfig(const std::vector<const Scenario*>& scenarios,
   std::string out =
       "# wpsim serve --config: the event handlers of the selected scenarios, pointed at the\n"
       "# application server of `wpsim run --upstream-listen " + listen + "`.\n"
-      "# One hub per scenario; written by `wpsim run --print-upstream-config`.\n"
+      "# One hub per scenario (a pattern: the hub with any --hub-suffix); written by\n"
+      "# `wpsim run --print-upstream-config`.\n"
       "hubs:\n";
   size_t n = 0;
   for (const Scenario* sc : scenarios) {
     if (!sc->upstream.present) continue;
     ++n;
     const std::string hub = UpstreamHubName(*sc);
-    out += "  " + hub + ":  # " + sc->name + "\n    eventHandlers:\n";
+    // "<hub>*": the hub with any run's hub suffix (wpsim run --target local adds one).
+    out += "  \"" + hub + "*\":  # " + sc->name + "\n    eventHandlers:\n";
     for (const UpstreamHandler& h : sc->upstream.handlers) {
       out += "      - urlTemplate: " + YamlQuote(PointAtAppServer(h.url_template, "http://" + listen + "/" + hub)) + "\n";
       if (!h.user_event_pattern.empty()) {

@@ -583,14 +583,17 @@ void RunScenario(const Scenario& scenario, const RunnerOptions& options,
     return;
   }
   // Real targets: a per-run hub suffix keeps earlier runs' state on a shared service apart. An
-  // event-handler scenario on an external service uses its own fixed hub instead, the one its
-  // handler configuration names (UpstreamHubName).
+  // event-handler scenario on an external service uses the hub its handler configuration names
+  // (UpstreamHubName): on `local` (a wpsim serve, whose --config takes the hub pattern
+  // "<hub>*" that --print-upstream-config writes) with the run's suffix too; on `remote` as it
+  // is, since a cloud service's hub settings name exact hubs.
   std::optional<Scenario> renamed;
   if (options.target != Target::kSim) {
     const bool external = options.target == Target::kRemote || !options.connection_string.empty();
     if (external && scenario.upstream.present) {
       renamed = scenario;
       renamed->hub = UpstreamHubName(scenario);
+      if (options.target == Target::kLocal) renamed->hub += options.hub_suffix;
     } else if (!options.hub_suffix.empty()) {
       renamed = scenario;
       renamed->hub += options.hub_suffix;

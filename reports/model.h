@@ -159,10 +159,18 @@ struct Source {
 };
 
 // Well-known counter names (ScenarioResult::counters); thresholds read them.
-inline constexpr std::string_view kCounterOperations = "operations";  // error_rate denominator
-inline constexpr std::string_view kCounterErrors = "errors";  // REST answers >= 400: error_rate numerator
-// REST calls made: the error_rate denominator when present (only REST calls count errors).
+inline constexpr std::string_view kCounterOperations = "operations";  // steps and iterations run
+// Requests the service answered with a verdict (docs/scenarios.md "Thresholds"): error_rate is
+// kCounterErrors over their sum, and falls back to kCounterOperations when there are none.
+// REST calls made (a failure: an answer >= 400).
 inline constexpr std::string_view kCounterRestCalls = "rest_calls";
+// JSON/protobuf acks received (a failure: success false, except Duplicate, which answers a
+// resend of a request that was applied).
+inline constexpr std::string_view kCounterAcks = "acks";
+// MQTT PUBACK/PUBREC received for QoS 1/2 publishes (a failure: reason code >= 0x80).
+inline constexpr std::string_view kCounterMqttAcks = "mqtt_acks";
+// Failed requests of the three kinds above: the error_rate numerator.
+inline constexpr std::string_view kCounterErrors = "errors";
 inline constexpr std::string_view kCounterDelivered = "messages_delivered";  // throughput
 inline constexpr std::string_view kCounterSent = "messages_sent";
 

@@ -357,7 +357,8 @@ ThresholdResult EvaluateThreshold(const Threshold& t, const ThresholdInput& in) 
       const uint64_t errors = in.errors.value_or(0);
       r.observed_value = static_cast<double>(errors) / static_cast<double>(*in.operations);
       r.observed = FormatNumber(r.observed_value * 100, 4) + "% (" + std::to_string(errors) +
-                   " of " + std::to_string(*in.operations) + " " + in.operations_name + " failed)";
+                   " of " + std::to_string(*in.operations) + " " + in.operations_name + " failed" +
+                   (in.operations_detail.empty() ? "" : ": " + in.operations_detail) + ")";
       break;
     }
     case ThresholdStat::kThroughput: {
@@ -379,17 +380,55 @@ ThresholdResult EvaluateThreshold(const Threshold& t, const ThresholdInput& in) 
   return r;
 }
 
+void SetErrorRateInput(const std::map<std::string, uint64_t>& counters, ThresholdInput& in) {
+  auto get = [&counters](std::string_view name) -> std::optional<uint64_t> {
+    auto it = counters.find(std::string(name));
+    if (it == counters.end()) return std::nullopt;
+    return it->second;
+  };
+  if (std::optional<uint64_t> errors = get(kCounterErrors)) in.errors = errors;
+  // The kinds of request present, each with its count and its name (singular, plural).
+  struct Kind {
+    std::string_view counter;
+    const char* one;
+    const char* many;
+  };
+  static constexpr Kind kKinds[] = {{kCounterRestCalls, "REST call", "REST calls"},
+                                    {kCounterAcks, "ack", "acks"},
+                                    {kCounterMqttAcks, "PUBACK/PUBREC", "PUBACKs/PUBRECs"}};
+  uint64_t total = 0;
+  int present = 0;
+  std::string name;
+  std::string detail;
+  for (const Kind& k : kKinds) {
+    const std::optional<uint64_t> n = get(k.counter);
+    if (!n || *n == 0) continue;
+    total += *n;
+    ++present;
+    name = k.many;
+    if (!detail.empty()) detail += ", ";
+    detail += std::to_string(*n) + " " + (*n == 1 ? k.one : k.many);
+  }
+  if (present == 1) {
+    in.operations = total;
+    in.operations_name = name;
+  } else if (present > 1) {
+    in.operations = total;
+    in.operations_name = "requests";
+    in.operations_detail = detail;
+  } else if (std::optional<uint64_t> rest = get(kCounterRestCalls)) {
+    in.operations = rest;  // REST calls were counted but none was made
+    in.operations_name = "REST calls";
+  } else if (std::optional<uint64_t> operations = get(kCounterOperations)) {
+    in.operations = operations;
+  }
+}
+
 ThresholdResult EvaluateThreshold(const Threshold& t, const ScenarioResult& s) {
   const Histogram merged = s.MergedLatency(t.metric_or_default());
   ThresholdInput in;
   in.latency = &merged;
-  if (s.counters.count(std::string(kCounterRestCalls))) {
-    in.operations = s.Counter(kCounterRestCalls);
-    in.operations_name = "REST calls";
-  } else if (s.counters.count(std::string(kCounterOperations))) {
-    in.operations = s.Counter(kCounterOperations);
-  }
-  if (s.counters.count(std::string(kCounterErrors))) in.errors = s.Counter(kCounterErrors);
+  SetErrorRateInput(s.counters, in);
   if (s.counters.count(std::string(kCounterDelivered))) in.events = s.Counter(kCounterDelivered);
   in.duration_ns = s.duration_ns;
   return EvaluateThreshold(t, in);
@@ -398,8 +437,7 @@ ThresholdResult EvaluateThreshold(const Threshold& t, const ScenarioResult& s) {
 ThresholdResult EvaluateThreshold(const Threshold& t, const RunReport& report) {
   Histogram merged(report.histogram_significant_digits);
   ThresholdInput in;
-  std::optional<uint64_t> rest_calls;
-  std::optional<uint64_t> operations;
+  std::map<std::string, uint64_t> counters;  // error_rate's, summed over the scenarios
   for (const ScenarioResult& s : report.scenarios) {
     if (s.histogram_significant_digits == report.histogram_significant_digits) {
       Status st = merged.Merge(s.MergedLatency(t.metric_or_default()));
@@ -409,18 +447,14 @@ ThresholdResult EvaluateThreshold(const Threshold& t, const RunReport& report) {
       auto it = s.counters.find(std::string(name));
       if (it != s.counters.end()) total = total.value_or(0) + it->second;
     };
-    add(in.errors, kCounterErrors);
     add(in.events, kCounterDelivered);
-    add(rest_calls, kCounterRestCalls);
-    add(operations, kCounterOperations);
+    for (std::string_view name : {kCounterErrors, kCounterRestCalls, kCounterAcks,
+                                  kCounterMqttAcks, kCounterOperations}) {
+      auto it = s.counters.find(std::string(name));
+      if (it != s.counters.end()) counters[it->first] += it->second;
+    }
   }
-  // REST calls are what can fail; a run without any falls back to the operations counter.
-  if (rest_calls) {
-    in.operations = rest_calls;
-    in.operations_name = "REST calls";
-  } else {
-    in.operations = operations;
-  }
+  SetErrorRateInput(counters, in);
   in.latency = &merged;
   in.duration_ns = report.TotalScenarioDurationNs();
   return EvaluateThreshold(t, in);

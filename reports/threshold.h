@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,15 +60,18 @@ struct ThresholdInput {
   const Histogram* latency = nullptr;      // for latency statistics and count
   std::optional<uint64_t> operations;      // error_rate denominator
   std::string operations_name = "operations";  // what it counts, plural ("REST calls")
+  std::string operations_detail;  // the parts of a mixed count ("100 REST calls, 200 acks")
   std::optional<uint64_t> errors;          // error_rate numerator
   std::optional<uint64_t> events;          // throughput numerator (default: latency count)
   int64_t duration_ns = 0;                 // throughput window
 };
 
 ThresholdResult EvaluateThreshold(const Threshold& threshold, const ThresholdInput& input);
-// Against a scenario: the merged histogram of the threshold's metric, the counters
-// "errors" over "rest_calls" (else "operations"), "messages_delivered", and the scenario's
-// duration.
+// error_rate's numerator and denominator from run counters: "errors" over the requests that got
+// a verdict ("rest_calls" + "acks" + "mqtt_acks", named by kind), else over "operations".
+void SetErrorRateInput(const std::map<std::string, uint64_t>& counters, ThresholdInput& in);
+// Against a scenario: the merged histogram of the threshold's metric, error_rate's counters
+// (SetErrorRateInput), "messages_delivered", and the scenario's duration.
 ThresholdResult EvaluateThreshold(const Threshold& threshold, const ScenarioResult& scenario);
 // Against a whole run: histograms merged over all scenarios, counters summed, durations summed.
 ThresholdResult EvaluateThreshold(const Threshold& threshold, const RunReport& report);

@@ -88,11 +88,31 @@ bool EventHandlerSettings::MatchesUserEvent(std::string_view event) const {
   return false;
 }
 
+namespace {
+// The settings of `hub`: its own key, else the longest pattern key (with `*` or `?`, e.g.
+// "chat_*") that matches it, so the most specific pattern wins whatever the map order.
+const HubSettings* FindHubSettings(const HubSettingsMap& hubs, std::string_view hub) {
+  const std::string key = HubKey(hub);
+  auto it = hubs.find(key);
+  if (it != hubs.end()) return &it->second;
+  const HubSettings* best = nullptr;
+  size_t best_length = 0;
+  for (const auto& [pattern, settings] : hubs) {
+    if (pattern.find_first_of("*?") == std::string::npos) continue;
+    if (GlobMatches(pattern, key) && (best == nullptr || pattern.size() > best_length)) {
+      best = &settings;
+      best_length = pattern.size();
+    }
+  }
+  return best;
+}
+}  // namespace
+
 const EventHandlerSettings* FindEventHandler(const HubSettingsMap& hubs, std::string_view hub,
                                              EventKind kind, std::string_view event) {
-  auto it = hubs.find(HubKey(hub));
-  if (it == hubs.end()) return nullptr;
-  for (const EventHandlerSettings& handler : it->second.event_handlers) {
+  const HubSettings* settings = FindHubSettings(hubs, hub);
+  if (settings == nullptr) return nullptr;
+  for (const EventHandlerSettings& handler : settings->event_handlers) {
     const bool match = kind == EventKind::kSystem ? handler.MatchesSystemEvent(event)
                                                   : handler.MatchesUserEvent(event);
     if (match) return &handler;
@@ -101,8 +121,8 @@ const EventHandlerSettings* FindEventHandler(const HubSettingsMap& hubs, std::st
 }
 
 bool AllowsAnonymous(const HubSettingsMap& hubs, std::string_view hub) {
-  auto it = hubs.find(HubKey(hub));
-  return it != hubs.end() && it->second.allow_anonymous;
+  const HubSettings* settings = FindHubSettings(hubs, hub);
+  return settings != nullptr && settings->allow_anonymous;
 }
 
 std::string ExpandUrlTemplate(std::string_view url_template, std::string_view hub,

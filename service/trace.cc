@@ -356,9 +356,18 @@ bool TraceFeed::HandleHttp(Front& front, const http::Request& request) {
   front.StartViewerWebSocket(request.id, ws::AcceptResponse(offer),
                              options_.viewer_output_bytes_max, this);
   viewers_.insert(front.id());
-  // What happened before the page opened: the open connections and their groups, then the ring.
+  // What happened before the page opened: the open connections and their groups, then the
+  // newest events of the ring, within half the page's queue bound (so a full ring of large
+  // messages cannot get every new page dropped at once).
   const sim::Nanos now = service_.runtime().Now();
+  size_t budget = options_.viewer_output_bytes_max / 2;
+  auto fits = [&budget](size_t bytes) {
+    if (bytes > budget) return false;
+    budget -= bytes;
+    return true;
+  };
   for (const auto& [id, connected] : live_) {
+    if (!fits(connected.size())) break;
     SendTo(front, connected);
     auto groups = live_groups_.find(id);
     if (groups == live_groups_.end()) continue;
@@ -369,10 +378,14 @@ bool TraceFeed::HandleHttp(Front& front, const http::Request& request) {
       join.connection_id = id;
       join.group = group;
       if (hub != live_hub_.end()) join.hub = hub->second;
-      SendTo(front, EncodeTraceEvent(join, 0, now));
+      const std::string encoded = EncodeTraceEvent(join, 0, now);
+      if (!fits(encoded.size())) break;
+      SendTo(front, encoded);
     }
   }
-  for (const std::string& encoded : ring_) SendTo(front, encoded);
+  size_t first = ring_.size();
+  while (first > 0 && fits(ring_[first - 1].size())) --first;
+  for (size_t i = first; i < ring_.size(); ++i) SendTo(front, ring_[i]);
   return true;
 }
 

@@ -64,3 +64,41 @@ TEST(ServeConfigLimits, FlagsOverrideTheConfigFile) {
 
 }  // namespace
 }  // namespace wpsim::app
+
+namespace wpsim::app {
+namespace {
+
+TEST(ServeConfigHubs, APatternHubNameServesEverySuffixedHubAndTheLongestPatternWins) {
+  service::ServiceOptions o;
+  Status s = ApplyServeConfig(R"(
+hubs:
+  "up_a*":
+    eventHandlers:
+      - urlTemplate: "http://h/a/{event}"
+        systemEvents: [connect]
+  "up_a_b*":
+    eventHandlers:
+      - urlTemplate: "http://h/ab/{event}"
+        systemEvents: [connect]
+  up_a_b:
+    eventHandlers:
+      - urlTemplate: "http://h/exact/{event}"
+        systemEvents: [connect]
+)",
+                              "c.yaml", o);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  auto url = [&o](std::string_view hub) {
+    const service::EventHandlerSettings* h =
+        service::FindEventHandler(o.hubs, hub, service::EventKind::kSystem, "connect");
+    return h == nullptr ? std::string("none") : h->url_template;
+  };
+  EXPECT_EQ(url("up_a"), "http://h/a/{event}");
+  EXPECT_EQ(url("UP_A_r12345678"), "http://h/a/{event}");
+  EXPECT_EQ(url("up_a_b"), "http://h/exact/{event}");
+  EXPECT_EQ(url("up_a_b_r12345678"), "http://h/ab/{event}");
+  EXPECT_EQ(url("up_c"), "none");
+  EXPECT_FALSE(ApplyServeConfig("hubs:\n  \"1bad*\": {}\n", "c.yaml", o).ok());
+}
+
+}  // namespace
+}  // namespace wpsim::app

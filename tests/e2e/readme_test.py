@@ -15,6 +15,8 @@
   `npm install PACKAGES` (links node_modules to tests/e2e/node_modules, which holds the pinned
   versions of exactly those packages, installed by scripts/e2e-deps).
 - The whole script runs under one time limit; every background job is killed at the end.
+- WPSIM_REAL_TIME_SCALE=10 (unless set): latency thresholds and `within:` windows of runs on real
+  targets are multiplied by 10, so a loaded machine does not fail the README (see below).
 """
 import os
 import re
@@ -31,10 +33,12 @@ TIME_LIMIT_S = 420
 EXPECTED_OUTPUT = [
     r"^Development CA: .*/wpsim/dev-tls/ca\.pem \(created now\)$",
     r"^Trust it \(Node, Python\): export NODE_EXTRA_CA_CERTS=",
+    r"^Trace page: https://127\.0\.0\.1:\d+/trace\?token=[0-9a-f]{32}$",
     r"^Connection string: Endpoint=https://127\.0\.0\.1;Port=\d+;",
     r"^Message received: Hello World$",
     r"^topic1: Hello World!$",
     r"^https status 401$",
+    r"^<title>wpsim live trace</title>$",
     r"^\d+ passed, 0 failed, \d+ skipped$",
     r"^PASS  two-publishers-race",
     r"^  reproduce: wpsim run race-min\.yaml --seed 1 --perturb$",
@@ -124,6 +128,14 @@ def main():
                if k not in ("NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE",
                             "WebPubSubConnectionString", "XDG_DATA_HOME", "NO_COLOR")}
         env["HOME"] = home
+        # The README's runs against the emulator include quickstart-004, whose `p99 < 100ms`
+        # (the seed's "low latency (<100ms)") measures this machine's scheduling as much as the
+        # emulator: at load ~20 (parallel builds and tests) it failed although nothing was wrong.
+        # The README and the scenario keep the promise as written; this test, which checks that
+        # the commands work, runs them with the real-target time limits x10 (app/run.cc
+        # RealTimeScale; reports mark each scaled threshold). The latency itself is checked on
+        # the sim target, where it does not depend on load (service.shipped_scenarios_pass_in_sim).
+        env.setdefault("WPSIM_REAL_TIME_SCALE", "10")
         # Its own process group, so that a timeout ends the background servers too.
         proc = subprocess.Popen(["bash", "-c", "\n".join(script)], cwd=work, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

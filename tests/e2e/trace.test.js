@@ -108,7 +108,7 @@ test('the trace page shows connections, groups, frames, a refused connection and
     const sent = inRows.find((t) => t.includes('hello from the trace test'));
     assert.ok(sent.includes('chat') && sent.includes('alice') && sent.includes('room1'), sent);
     await page.waitForFunction(() => [...document.querySelectorAll('#events tr.kind-frame-out')]
-      .some((tr) => tr.textContent.includes('"ackId": 2')), null, { timeout: 10000 });
+      .some((tr) => tr.textContent.includes('"ackId":2')), null, { timeout: 10000 });
     // The connection table: alice in room1, bob in no group.
     await page.waitForFunction(() => {
       const rows = [...document.querySelectorAll('#connections tr')].map((tr) => tr.textContent);

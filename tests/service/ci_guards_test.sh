@@ -2,8 +2,8 @@
 # The CI guards themselves can fail (issue 20: "a green CI that cannot hide a gap"):
 #  - service.shipped_scenarios_pass_in_sim (shipped_scenarios.sh) fails when one shipped scenario
 #    is broken and when one stops being found, and passes on an unchanged copy;
-#  - e2e.browser fails, naming Chromium, when Chromium is missing (WPSIM_CHROMIUM points nowhere)
-#    instead of passing with skipped cases.
+#  - e2e.browser and e2e.trace fail, naming Chromium, when Chromium is missing (WPSIM_CHROMIUM
+#    points nowhere) instead of passing with skipped cases.
 # Usage: ci_guards_test.sh WPSIM_BIN SOURCE_DIR EXPECTED_SCENARIOS
 set -uo pipefail
 wpsim=$(realpath "$1")
@@ -47,6 +47,10 @@ if [[ -d "$src/tests/e2e/node_modules" ]]; then
     "$src/tests/e2e/browser.test.js" >"$tmp/out3" 2>&1
   status=$?
   check 1 "e2e.browser fails without Chromium" "no-chromium-here not found" "$tmp/out3" $status
+  WPSIM_BIN=$wpsim WPSIM_CHROMIUM="$tmp/no-chromium-here" "$src/tests/e2e/run.sh" \
+    "$src/tests/e2e/trace.test.js" >"$tmp/out4" 2>&1
+  status=$?
+  check 1 "e2e.trace fails without Chromium" "no-chromium-here not found" "$tmp/out4" $status
 else
   echo "FAIL: tests/e2e/node_modules missing (scripts/e2e-deps): cannot check e2e.browser"
   failures=$((failures + 1))

@@ -337,5 +337,37 @@ TEST_F(TraceSim, SlowPageIsDroppedAndTheRingStaysBounded) {
   EXPECT_TRUE(acked);
 }
 
+TEST_F(TraceSim, NewPageGetsTheNewestEventsThatFitItsQueueInsteadOfBeingDropped) {
+  StartService();
+  TraceFeedOptions o;
+  o.viewer_output_bytes_max = 64 * 1024;  // the ring (8 MiB) holds far more than this
+  TraceFeed feed(*service_, o);
+  Trace(&feed);
+  WsClient& c = Client("c", WsClientKind::kJson, Token("alice", {"webpubsub.sendToGroup"}));
+  c.Connect();
+  Run();
+  const std::string big(4000, 'x');
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_TRUE(
+        c.SendToGroup("g", protocol::webpubsub::Payload::Text(big + std::to_string(i)), std::nullopt,
+                      false)
+            .ok());
+  }
+  Run();
+  ASSERT_GT(feed.ring_bytes(), o.viewer_output_bytes_max);
+  Viewer viewer(*client_host_, "/trace/ws");
+  Run();
+  EXPECT_EQ(feed.viewer_count(), 1u);
+  EXPECT_EQ(feed.dropped_viewers(), 0u);
+  ASSERT_FALSE(viewer.messages.empty());
+  EXPECT_EQ(viewer.messages.front()["kind"], "connected");  // the snapshot comes first
+  // The last frame sent is among the replayed events.
+  bool newest = false;
+  for (const Json& m : viewer.messages) {
+    newest = newest || (m.contains("json") && m["json"]["data"] == big + "59");
+  }
+  EXPECT_TRUE(newest);
+}
+
 }  // namespace
 }  // namespace wpsim::service

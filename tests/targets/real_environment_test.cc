@@ -304,7 +304,7 @@ TEST(RealTargetUpstream, ServeConfigGivesEachScenarioItsOwnHubWithItsHandlers) {
   Scenario s = Load(kUpstreamScenario);
   Scenario plain = Load(std::string(kHeader) + "steps:\n  - connect: a\n");
   const std::string config = UpstreamServeConfig({&s, &plain}, "127.0.0.1:9000");
-  EXPECT_NE(config.find("hubs:\n  up_upstream_gatekeeper:  # upstream-gatekeeper\n    eventHandlers:\n"
+  EXPECT_NE(config.find("hubs:\n  \"up_upstream_gatekeeper*\":  # upstream-gatekeeper\n    eventHandlers:\n"
                         "      - urlTemplate: \"http://127.0.0.1:9000/up_upstream_gatekeeper/api/{event}\"\n"
                         "        userEventPattern: \"*\"\n"
                         "        systemEvents: [\"connect\", \"connected\"]\n"),
