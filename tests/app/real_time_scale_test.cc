@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -22,9 +23,14 @@ class RealTimeScale : public ::testing::Test {
   void SetUp() override {
     char dir[] = "/tmp/wpsim-scale-XXXXXX";
     ASSERT_NE(mkdtemp(dir), nullptr);
-    report_ = std::string(dir) + "/run.json";
+    dir_ = dir;
+    report_ = dir_ + "/run.json";
   }
-  void TearDown() override { unsetenv("WPSIM_REAL_TIME_SCALE"); }
+  void TearDown() override {
+    unsetenv("WPSIM_REAL_TIME_SCALE");
+    std::remove(report_.c_str());
+    rmdir(dir_.c_str());
+  }
   // The expression of the scenario's one threshold in the JSON report of a run on `target`.
   std::string ThresholdExpression(const std::string& target) {
     // Not the exit code: an unscaled 100 ms limit may fail on a loaded machine.
@@ -37,6 +43,7 @@ class RealTimeScale : public ::testing::Test {
     }
     return report->scenarios[0].thresholds[0].expression;
   }
+  std::string dir_;
   std::string report_;
 };
 
