@@ -175,7 +175,7 @@ void RegisterBench(CLI::App& sub, BenchFlags& f) {
   sub.add_option("--threshold", f.thresholds, "Pass/fail objective, e.g. 'p99 < 50ms', 'error_rate < 0.1%', 'throughput > 100000/s' (repeatable)");
   sub.add_option("--listen", f.listen, "local: HOST:PORT of the in-process service (default 127.0.0.1:0)");
   sub.add_option("--connection-string", f.connection_string,
-                 "local/remote: the service to load (default: $WebPubSubConnectionString); hubs get a per-run suffix");
+                 "local/remote: the service to load (remote default: $WebPubSubConnectionString); hubs get a per-run suffix");
   sub.add_option("--ca", f.ca_file, "Extra CA certificates (PEM) for https/wss endpoints");
   AddReportFileOptions(sub, f.reports);
   sub.add_flag("--print-scenario", f.print_scenario, "Print the generated scenario YAML and exit");
@@ -193,8 +193,10 @@ int RunBench(const BenchFlags& flags, const std::vector<std::string>& argv) {
     return UsageError("--target must be sim, local or remote, got '" + flags.target + "'");
   }
   const bool sim = options.target == conformance::Target::kSim;
+  // Only `remote` falls back to the environment: `local` without the flag keeps meaning the
+  // in-process service even where WebPubSubConnectionString is set for the SDKs.
   std::string connection_string = flags.connection_string;
-  if (connection_string.empty() && !sim) {
+  if (connection_string.empty() && options.target == conformance::Target::kRemote) {
     if (const char* env = std::getenv("WebPubSubConnectionString")) connection_string = env;
   }
   if (sim && (!flags.connection_string.empty() || !flags.ca_file.empty())) {
@@ -214,6 +216,12 @@ int RunBench(const BenchFlags& flags, const std::vector<std::string>& argv) {
   if (!flags.ca_file.empty()) {
     if (access(flags.ca_file.c_str(), R_OK) != 0) return UsageError("--ca: cannot read " + flags.ca_file);
     options.ca_file = flags.ca_file;
+  } else if (!connection_string.empty()) {
+    // As `wpsim run`: trust what the line `wpsim serve --tls` prints makes OpenSSL tools trust.
+    if (const char* env = std::getenv("SSL_CERT_FILE"); env != nullptr && env[0] != '\0') {
+      if (access(env, R_OK) != 0) return UsageError(std::string("SSL_CERT_FILE: cannot read ") + env);
+      options.ca_file = env;
+    }
   }
   options.seed = flags.seed;
   options.reproduce_prefix = {"wpsim", "bench"};
