@@ -311,6 +311,7 @@ class Shrinker {
     if (Exhausted()) return std::nullopt;
     ++runs_;
     RunnerOptions ro;
+    ro.record_latency = !loaded.scenario->thresholds.empty();
     ro.seed = seed_;
     ro.perturb = options_.perturb;
     ro.extra_bugs = options_.extra_bugs;
@@ -337,6 +338,7 @@ class Shrinker {
     if (Exhausted()) return false;
     ++runs_;
     RunnerOptions ro;
+    ro.record_latency = !scenario.thresholds.empty();
     ro.seed = seed_;
     ro.perturb = false;
     ro.event_budget = options_.event_budget;
@@ -550,8 +552,10 @@ class Shrinker {
   std::vector<ShrinkStep> log_;
 };
 
-RunnerOptions RunnerOptionsFor(const ExploreOptions& o, uint64_t seed, bool perturb) {
+RunnerOptions RunnerOptionsFor(const ExploreOptions& o, uint64_t seed, bool perturb, const Scenario& scenario) {
   RunnerOptions ro;
+  // Latency histograms only matter to thresholds (and cost ~40 % of a seed to allocate).
+  ro.record_latency = !scenario.thresholds.empty();
   ro.seed = seed;
   ro.perturb = perturb;
   ro.extra_bugs = o.extra_bugs;
@@ -847,7 +851,7 @@ Result<ExploreResult> ExploreSeeds(std::string_view yaml_text, const std::string
     reports::ScenarioResult probe;
     // A fixed seed (the scenario's own or the default), so a seed's plan does not depend on
     // where the exploration started.
-    RunScenario(scenario, RunnerOptionsFor(options, EffectiveSeed(scenario, RunnerOptions{}), false), probe);
+    RunScenario(scenario, RunnerOptionsFor(options, EffectiveSeed(scenario, RunnerOptions{}), false, scenario), probe);
     const int64_t tail = scenario.eventually.present
                              ? std::max(scenario.run.settle_ns, scenario.eventually.within_ns)
                              : scenario.run.settle_ns;
@@ -859,7 +863,7 @@ Result<ExploreResult> ExploreSeeds(std::string_view yaml_text, const std::string
     r.file = scenario.file;
     r.name = scenario.name + " [seed " + std::to_string(seed) + "]";
     r.ordinal = k;
-    RunnerOptions ro = RunnerOptionsFor(options, seed, options.perturb);
+    RunnerOptions ro = RunnerOptionsFor(options, seed, options.perturb, scenario);
     // With --swarm, the seed runs the scenario with its fault plan in the steps.
     std::optional<SwarmPlan> plan;
     std::string swarm_text;
@@ -986,12 +990,12 @@ void ShrinkFailures(std::string_view yaml_text, const std::string& file_name, co
     if (!min.ok()) continue;
     {
       reports::ScenarioResult r;
-      RunScenario(*min.scenario, RunnerOptionsFor(options, seed, false), r);
+      RunScenario(*min.scenario, RunnerOptionsFor(options, seed, false, *min.scenario), r);
       f.fails_without_perturbation = FailureSignature(r) == f.signature;
     }
     for (uint64_t k = 0; k < options.check_seeds; ++k) {
       reports::ScenarioResult r;
-      RunScenario(*min.scenario, RunnerOptionsFor(options, options.start_seed + k, options.perturb), r);
+      RunScenario(*min.scenario, RunnerOptionsFor(options, options.start_seed + k, options.perturb, *min.scenario), r);
       ++f.check_seeds_run;
       if (FailureSignature(r) == f.signature) ++f.check_seeds_failed;
     }
@@ -1025,7 +1029,8 @@ bool Reproduces(const std::string& path, uint64_t seed, const std::string& signa
   }
   result.file = loaded.scenario->file;
   result.name = loaded.scenario->name;
-  RunnerOptions ro = RunnerOptionsFor(options, seed, options.perturb);
+  RunnerOptions ro = RunnerOptionsFor(options, seed, options.perturb, *loaded.scenario);
+  ro.record_latency = true;  // as `wpsim run` would
   // `wpsim run` without --perturb leaves the scenario's own run.perturb in charge.
   if (!options.perturb) ro.perturb.reset();
   RunScenario(*loaded.scenario, ro, result);
