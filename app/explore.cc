@@ -1,5 +1,8 @@
 #include "app/explore.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -9,7 +12,9 @@
 
 #include "app/cli.h"
 #include "conformance/explore.h"
+#include "conformance/loader.h"
 #include "conformance/suite.h"
+#include "reports/json_report.h"
 #include "reports/reports.h"
 #include "service/options.h"
 
@@ -76,6 +81,177 @@ bool WriteFile(const std::string& path, const std::string& text) {
   return out.good();
 }
 
+// The progress line of a long exploration, on stderr and only when stderr is a terminal:
+// "seeds 1234/10000  2345 seeds/s  3 failing  12s left", redrawn at most every 100 ms of wall
+// time and cleared before any other output and at the end.
+class ProgressLine {
+ public:
+  ProgressLine(bool enabled, uint64_t total, double budget_s)
+      : enabled_(enabled), total_(total), budget_s_(budget_s), start_(WallNanos()) {}
+  ~ProgressLine() { Clear(); }
+  // False once the time budget is spent.
+  bool Update(uint64_t run, uint64_t failed) {
+    const int64_t now = WallNanos();
+    const double elapsed = static_cast<double>(now - start_) / 1e9;
+    if (enabled_ && now - last_ >= 100'000'000) {
+      last_ = now;
+      const double rate = elapsed > 0 ? static_cast<double>(run) / elapsed : 0.0;
+      char line[200];
+      int n = snprintf(line, sizeof line, "\rseeds %llu/%llu  %.0f seeds/s  %llu failing",
+                       static_cast<unsigned long long>(run), static_cast<unsigned long long>(total_), rate,
+                       static_cast<unsigned long long>(failed));
+      if (budget_s_ > 0 && n > 0 && static_cast<size_t>(n) < sizeof line) {
+        snprintf(line + n, sizeof line - static_cast<size_t>(n), "  %.0fs left", std::max(0.0, budget_s_ - elapsed));
+      } else if (rate > 0 && n > 0 && static_cast<size_t>(n) < sizeof line) {
+        snprintf(line + n, sizeof line - static_cast<size_t>(n), "  ~%.0fs to go",
+                 static_cast<double>(total_ - std::min(total_, run)) / rate);
+      }
+      fprintf(stderr, "%s\033[K", line);
+      fflush(stderr);
+      shown_ = true;
+    }
+    return budget_s_ <= 0 || elapsed < budget_s_;
+  }
+  void Clear() {
+    if (!shown_) return;
+    fprintf(stderr, "\r\033[K");
+    fflush(stderr);
+    shown_ = false;
+  }
+
+ private:
+  bool enabled_;
+  uint64_t total_;
+  double budget_s_;
+  int64_t start_;
+  int64_t last_ = 0;
+  bool shown_ = false;
+};
+
+// The command that replays `seed` as explored: `wpsim run` (the plan of a --swarm seed exists
+// only inside explore, so those replay through explore itself).
+std::vector<std::string> SeedReplay(const Picked& picked, uint64_t seed, const conformance::ExploreOptions& options) {
+  std::vector<std::string> rep;
+  if (options.swarm) {
+    rep = {"wpsim", "explore", picked.file, "--filter", picked.name, "--swarm", "--start-seed", std::to_string(seed),
+           "--seeds", "1", "--no-shrink"};
+    if (!options.perturb) rep.push_back("--no-perturb");
+  } else {
+    rep = {"wpsim", "run", picked.file, "--filter", picked.name, "--seed", std::to_string(seed)};
+    if (options.perturb) rep.push_back("--perturb");
+  }
+  for (service::Bug b : options.extra_bugs) {
+    rep.push_back("--inject-bug");
+    rep.push_back(std::string(service::BugName(b)));
+  }
+  return rep;
+}
+
+std::string Seconds(double s) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%.2fs", s);
+  return buf;
+}
+
+// The observed outcome of scenario `name` in the JSON report `path`; prints why not.
+std::optional<std::string> ObservedIn(const std::string& path, const std::string& name) {
+  Result<reports::RunReport> report = reports::ReadJsonReportFile(path);
+  if (!report.ok()) {
+    std::cerr << "wpsim explore: --match " << path << ": " << report.error().message << "\n";
+    return std::nullopt;
+  }
+  for (const reports::ScenarioResult& s : report.value().scenarios) {
+    if (s.name != name) continue;
+    if (s.observed.empty()) {
+      std::cerr << "wpsim explore: --match " << path << ": the run of " << name
+                << " recorded no observed outcome (only `wpsim run --target local|remote` records one, "
+                   "and not past "
+                << conformance::kRecordedOutcomeEventsMax << " observations)\n";
+      return std::nullopt;
+    }
+    return s.observed;
+  }
+  std::cerr << "wpsim explore: --match " << path << " has no run of scenario " << name << "\n";
+  return std::nullopt;
+}
+
+// --match: the seed loop until the report's outcome is reproduced, then the shrink.
+int RunMatch(const ExploreFlags& flags, conformance::ExploreOptions& options, const Picked& picked,
+             const std::vector<std::string>& argv, ProgressLine& bar) {
+  options.progress = [&bar](std::string_view line) {
+    bar.Clear();
+    std::cout << line << "\n" << std::flush;
+  };
+  std::cout << "matching " << picked.name << " (" << picked.file << ") against " << flags.match << ": seeds "
+            << options.start_seed << ".." << options.start_seed + options.seeds - 1 << ", perturbation "
+            << (options.perturb ? "on" : "off") << (options.swarm ? ", swarm faults on" : "") << "\n";
+  std::cout << "observed: " << options.match << "\n";
+  const int64_t wall0 = WallNanos();
+  Result<conformance::ExploreResult> explored = conformance::ExploreSeeds(picked.text, picked.file, options);
+  if (!explored.ok()) {
+    std::cerr << "wpsim explore: " << explored.error().message << (explored.error().message.ends_with("\n") ? "" : "\n");
+    return kExitUsage;
+  }
+  conformance::ExploreResult& result = explored.value();
+  bar.Clear();
+  const double secs = static_cast<double>(WallNanos() - wall0) / 1e9;
+  int code = kExitConformanceFailure;
+  if (!result.matched_seed) {
+    std::cout << "\nno seed of " << result.seeds_run << " reproduced the observed outcome (" << Seconds(secs)
+              << " wall)" << (result.interrupted ? ", stopped by --time-budget" : "")
+              << "; the most frequent outcomes instead:\n";
+    for (const conformance::CensusEntry& c : result.near_misses) {
+      std::cout << "  " << c.count << " x  seed " << c.first_seed << "  " << c.outcome << "\n";
+    }
+  } else {
+    code = kExitOk;
+    const uint64_t seed = *result.matched_seed;
+    std::cout << "\nseed " << seed << " reproduces the observed outcome (after " << result.seeds_run << " seed(s), "
+              << Seconds(secs) << " wall)\n";
+    if (result.matched_plan) std::cout << "  swarm fault plan: " << result.matched_plan->Describe() << "\n";
+    std::cout << "  replay: " << reports::ShellQuote(SeedReplay(picked, seed, options)) << "\n";
+    if (!flags.no_shrink) {
+      const std::string& text = result.matched_plan ? result.matched_yaml : picked.text;
+      conformance::ShrinkResult s = conformance::ShrinkScenario(text, picked.file, seed, "", options);
+      if (!s.reproduced) {
+        std::cout << "  shrink: the re-emitted scenario did not reproduce the outcome; not shrunk\n";
+      } else {
+        std::cout << "  shrunk in " << s.runs << " runs" << (s.budget_exhausted ? " (budget exhausted)" : "")
+                  << ": " << s.before.ToString() << " -> " << s.after.ToString() << "\n";
+        const std::string out_path = OutPathFor(flags, picked.name, 0);
+        const std::string header = "# Scenario found by `wpsim explore " + picked.file + " --match " + flags.match +
+                                   "`: seed " + std::to_string(seed) + " reproduces the observed outcome\n# " +
+                                   options.match + "\n";
+        if (!WriteFile(out_path, header + s.yaml)) {
+          std::cerr << "wpsim explore: cannot write " << out_path << "\n";
+          return kExitUsage;
+        }
+        conformance::LoadResult loaded = conformance::LoadScenarioPath(out_path);
+        bool ok = false;
+        if (loaded.ok()) {
+          conformance::RunnerOptions ro;
+          ro.seed = seed;
+          if (options.perturb) ro.perturb = true;
+          ro.extra_bugs = options.extra_bugs;
+          reports::ScenarioResult& check = result.report.scenarios.emplace_back();
+          check.file = loaded.scenario->file;
+          check.name = loaded.scenario->name + " [matched, seed " + std::to_string(seed) + "]";
+          ok = conformance::RunAndDescribe(*loaded.scenario, ro, check) == options.match;
+          check.observed = options.match;
+        }
+        std::cout << "  minimal scenario: " << out_path << "\n";
+        std::cout << "  reproduce: " << reports::ShellQuote(conformance::ReproduceArgv(out_path, seed, options))
+                  << (ok ? "" : "   (WARNING: the written file did not reproduce the outcome)") << "\n";
+      }
+    }
+  }
+  reports::RunReport& report = result.report;
+  report.trace_hash = report.CombinedTraceHash();
+  StampRun(report, argv, WallNanos() - wall0);
+  if (!WriteRequestedReports(report, flags.reports, "explore")) return kExitUsage;
+  return code;
+}
+
 }  // namespace
 
 void RegisterExplore(CLI::App& sub, ExploreFlags& f) {
@@ -99,6 +275,15 @@ void RegisterExplore(CLI::App& sub, ExploreFlags& f) {
                  "Run N seeds (every one: implies --seeds N --stop-after 0) and print the distinct "
                  "observable outcomes with counts and the first seed of each")
       ->check(CLI::Range(1, 100000000));
+  sub.add_flag("--swarm", f.swarm,
+               "Every seed also draws a fault plan (latency, loss, partitions, ...) from the "
+               "scenario's swarm: ranges; a failure's plan is written into its minimal scenario");
+  sub.add_option("--time-budget", f.time_budget,
+                 "Stop the seed loop after this many seconds of wall time (shrinking still follows)")
+      ->check(CLI::PositiveNumber);
+  sub.add_option("--match", f.match,
+                 "JSON report of a `wpsim run --target local|remote` of this scenario: search the seeds "
+                 "for a simulated run whose observed outcome equals the real one, then shrink it");
 }
 
 int RunExplore(const ExploreFlags& flags, const std::vector<std::string>& argv) {
@@ -115,6 +300,7 @@ int RunExplore(const ExploreFlags& flags, const std::vector<std::string>& argv) 
   options.shrink_budget = flags.shrink_budget;
   options.check_seeds = flags.check_seeds;
   options.verbose = flags.verbose;
+  options.swarm = flags.swarm;
   if (flags.census > 0) {
     options.census = true;
     options.seeds = flags.census;
@@ -123,10 +309,29 @@ int RunExplore(const ExploreFlags& flags, const std::vector<std::string>& argv) 
   if (!ParseBugNames(flags.inject_bugs, "explore", options.extra_bugs)) return kExitUsage;
   std::optional<Picked> picked = PickScenario(flags);
   if (!picked) return kExitUsage;
-  options.progress = [](std::string_view line) { std::cout << line << "\n" << std::flush; };
+  if (!flags.match.empty()) {
+    if (options.census) {
+      std::cerr << "wpsim explore: --match and --census do not go together\n";
+      return kExitUsage;
+    }
+    std::optional<std::string> observed = ObservedIn(flags.match, picked->name);
+    if (!observed) return kExitUsage;
+    options.match = *observed;
+    options.stop_after = 0;
+    ProgressLine bar(isatty(STDERR_FILENO) != 0, options.seeds, flags.time_budget);
+    options.on_seed = [&bar](uint64_t run, uint64_t failed) { return bar.Update(run, failed); };
+    return RunMatch(flags, options, *picked, argv, bar);
+  }
+  ProgressLine bar(isatty(STDERR_FILENO) != 0, options.seeds, flags.time_budget);
+  options.progress = [&bar](std::string_view line) {
+    bar.Clear();
+    std::cout << line << "\n" << std::flush;
+  };
+  options.on_seed = [&bar](uint64_t run, uint64_t failed) { return bar.Update(run, failed); };
 
   std::cout << "exploring " << picked->name << " (" << picked->file << "): seeds " << options.start_seed << ".."
-            << options.start_seed + options.seeds - 1 << ", perturbation " << (options.perturb ? "on" : "off");
+            << options.start_seed + options.seeds - 1 << ", perturbation " << (options.perturb ? "on" : "off")
+            << (options.swarm ? ", swarm faults on" : "");
   for (service::Bug b : options.extra_bugs) std::cout << ", bug " << service::BugName(b);
   std::cout << "\n";
   const int64_t wall0 = WallNanos();
@@ -137,6 +342,7 @@ int RunExplore(const ExploreFlags& flags, const std::vector<std::string>& argv) 
   }
   conformance::ExploreResult& result = explored.value();
   const int64_t explore_wall = WallNanos() - wall0;
+  bar.Clear();
   if (options.shrink) conformance::ShrinkFailures(picked->text, picked->file, options, result);
   const int64_t wall = WallNanos() - wall0;
 
@@ -144,7 +350,8 @@ int RunExplore(const ExploreFlags& flags, const std::vector<std::string>& argv) 
             << (result.stopped_early ? " (stopped after " + std::to_string(result.failures.size()) +
                                            " distinct failure(s); --stop-after 0 runs every seed)"
                                      : "")
-            << ", " << result.failures.size() << " distinct failure(s)\n";
+            << (result.interrupted ? " (stopped by --time-budget)" : "") << ", " << result.failures.size()
+            << " distinct failure(s)\n";
 
   if (options.census) {
     std::cout << "\ncensus: " << result.census.size() << " distinct outcome(s) in " << result.seeds_run
@@ -155,14 +362,13 @@ int RunExplore(const ExploreFlags& flags, const std::vector<std::string>& argv) 
       std::string text = c.outcome;
       if (text.size() > 300) text = text.substr(0, 297) + "...";
       std::cout << "  " << c.count << " x  seed " << c.first_seed << (c.failed ? "  FAIL" : "") << "  " << text << "\n";
-      std::vector<std::string> rep = {"wpsim", "run", picked->file, "--filter", picked->name, "--seed",
-                                      std::to_string(c.first_seed)};
-      if (options.perturb) rep.push_back("--perturb");
-      for (service::Bug b : options.extra_bugs) {
-        rep.push_back("--inject-bug");
-        rep.push_back(std::string(service::BugName(b)));
-      }
-      std::cout << "      " << reports::ShellQuote(rep) << "\n";
+      std::cout << "      " << reports::ShellQuote(SeedReplay(*picked, c.first_seed, options)) << "\n";
+    }
+    result.report.census_scenario = picked->name;
+    result.report.census_seeds = result.seeds_run;
+    for (const conformance::CensusEntry& c : result.census) {
+      result.report.census.push_back(reports::CensusRow{c.outcome, c.count, c.first_seed, c.failed,
+                                                        reports::ShellQuote(SeedReplay(*picked, c.first_seed, options))});
     }
     if (result.census.size() > kShown) {
       std::cout << "  ... " << result.census.size() - kShown << " more outcome(s) (all of them in --json/--html)\n";
@@ -174,15 +380,9 @@ int RunExplore(const ExploreFlags& flags, const std::vector<std::string>& argv) 
     std::cout << "\nfailure #" << i + 1 << ": " << f.signature << "\n";
     std::cout << "  failing seeds (" << f.seeds.size() << "): " << SeedList(f.seeds) << "\n";
     const uint64_t seed = f.seeds.front();
+    if (f.swarm_plan) std::cout << "  swarm fault plan of seed " << seed << ": " << f.swarm_plan->Describe() << "\n";
     if (!f.shrunk) {
-      std::vector<std::string> rep = {"wpsim", "run", picked->file, "--filter", picked->name, "--seed",
-                                      std::to_string(seed)};
-      if (options.perturb) rep.push_back("--perturb");
-      for (service::Bug b : options.extra_bugs) {
-        rep.push_back("--inject-bug");
-        rep.push_back(std::string(service::BugName(b)));
-      }
-      std::cout << "  reproduce: " << reports::ShellQuote(rep) << "\n";
+      std::cout << "  reproduce: " << reports::ShellQuote(SeedReplay(*picked, seed, options)) << "\n";
       continue;
     }
     const conformance::ShrinkResult& s = *f.shrunk;
@@ -204,7 +404,11 @@ int RunExplore(const ExploreFlags& flags, const std::vector<std::string>& argv) 
     std::string header = "# Minimal scenario found by `wpsim explore " + picked->file + "` with seed " +
                          std::to_string(seed) + (options.perturb ? " and perturbation" : "") + ".\n# Fails with: " +
                          f.first_message + "\n# Shrunk from " + s.before.ToString() + "\n#         to " +
-                         s.after.ToString() + "\n";
+                         s.after.ToString() + "\n" +
+                         (f.swarm_plan ? "# Swarm fault plan of the seed (the async parallel block of the first step, "
+                                         "as far as shrinking kept it): " +
+                                             f.swarm_plan->Describe() + "\n"
+                                       : "");
     if (!WriteFile(out_path, header + s.yaml)) {
       std::cerr << "wpsim explore: cannot write " << out_path << "\n";
       return kExitUsage;

@@ -29,6 +29,9 @@ struct ExploreFlags {
   ReportFileFlags reports;  // --junit/--json/--html/--md
   bool verbose = false;
   uint64_t census = 0;  // --census N: run N seeds (all of them) and count the distinct outcomes
+  bool swarm = false;   // --swarm: every seed also draws a fault plan
+  std::string match;    // --match REPORT.json: find a seed with the report's observed outcome
+  double time_budget = 0;  // --time-budget SECONDS: stop the seed loop after this much wall time
 };
 
 void RegisterExplore(CLI::App& sub, ExploreFlags& flags);

@@ -12,6 +12,7 @@
 #include "app/cli.h"
 #include "app/list.h"
 #include "app/mutation.h"
+#include "conformance/explore.h"
 #include "conformance/real_environment.h"
 #include "conformance/runner.h"
 #include "conformance/units.h"
@@ -170,7 +171,14 @@ reports::RunReport RunAll(const std::vector<Scenario>& scenarios, const conforma
       reports::ScenarioResult& r = report.AddScenario(sc.file, sc.name);
       if (ordinals) r.ordinal = static_cast<uint64_t>(rep) * suite_size + (*ordinals)[k];
       const int64_t wall0 = WallNanos();
-      conformance::RunScenario(sc, options, r);
+      if (options.target == Target::kSim) {
+        conformance::RunScenario(sc, options, r);
+      } else {
+        // A real run records what each client observed, in order: `wpsim explore --match`
+        // searches the simulator for a seed that reproduces it.
+        r.observed = conformance::RunAndDescribe(
+            sc, options, r, conformance::kRecordedOutcomeEventsMax);
+      }
       r.wall_duration_ns = WallNanos() - wall0;
       ++done;
       if (tty) fprintf(stderr, "\r\033[K");

@@ -226,16 +226,20 @@ void RunContext::Bookkeep(uint32_t m, const Observation& o, int64_t now) {
     case Observation::Kind::kOpened:
       if (ms.connect_issued_ns &&
           (o.kind == Observation::Kind::kConnected || kind == ClientKind::kWebSocket)) {
-        result.Latency(reports::Metric::kConnect, rk)
-            .histogram.Record(std::max<int64_t>(1, now - *ms.connect_issued_ns));
+        if (options.record_latency) {
+          result.Latency(reports::Metric::kConnect, rk)
+              .histogram.Record(std::max<int64_t>(1, now - *ms.connect_issued_ns));
+        }
         ms.connect_issued_ns.reset();
       }
       break;
     case Observation::Kind::kAck: {
       auto it = ms.ack_issued.find(o.ack_id);
       if (it != ms.ack_issued.end()) {
-        result.Latency(reports::Metric::kAckRtt, rk)
-            .histogram.Record(std::max<int64_t>(1, now - it->second));
+        if (options.record_latency) {
+          result.Latency(reports::Metric::kAckRtt, rk)
+              .histogram.Record(std::max<int64_t>(1, now - it->second));
+        }
         ms.ack_issued.erase(it);
       }
       // error_rate (reports/model.h): answered requests, and the ones that failed.
@@ -276,7 +280,7 @@ void RunContext::Bookkeep(uint32_t m, const Observation& o, int64_t now) {
       if (o.sequence_id) ms.max_sequence_id = std::max(ms.max_sequence_id, *o.sequence_id);
       result.Count(reports::kCounterDelivered);
       if (delivered_series_ && now >= throughput_start_ns_) delivered_series_->Add(now);
-      auto it = publishes.find(PayloadText(o));
+      auto it = options.record_latency ? publishes.find(PayloadText(o)) : publishes.end();
       if (it != publishes.end()) {
         const PublishRecord* best = nullptr;
         for (const PublishRecord& p : it->second) {

@@ -34,6 +34,7 @@
 
 #include "base/result.h"
 #include "clients/observation.h"
+#include "conformance/runner.h"
 #include "conformance/scenario.h"
 #include "reports/model.h"
 #include "service/options.h"
@@ -58,7 +59,50 @@ struct ExploreOptions {
   // Outcome census: also describe every run's observable outcome (RunOutcome) and count the
   // distinct ones (ExploreResult::census).
   bool census = false;
+  // Swarm faults: every seed also draws a fault plan (DrawSwarmPlan) from the scenario's `swarm:`
+  // ranges; the seed runs the scenario with the plan written into its steps (WithSwarmPlan).
+  bool swarm = false;
+  // --match: the observed outcome (reports::ScenarioResult::observed of a real run) to find; the
+  // seed loop stops at the first seed whose RunOutcome equals it (ExploreResult::matched_seed),
+  // and shrinking keeps candidates whose outcome still equals it.
+  std::string match;
+  // Called after every seed with the seeds run and failed so far; returning false stops the
+  // loop (ExploreResult::interrupted). `wpsim explore` draws its progress line and applies
+  // --time-budget here (wall time stays out of this library).
+  std::function<bool(uint64_t seeds_run, uint64_t seeds_failed)> on_seed;
 };
+
+// Swarm testing. A seed's fault plan is a pure function of (scenario, seed, window): the faults
+// are drawn from sim::Rng::Derive(seed, "swarm") -- a generator of its own, so the plan does
+// not change the run's other random choices -- and written into the scenario as an `async`
+// parallel block before the first step, one `at`-timed step per fault start and one per heal:
+//   latency       delay {client, latency: lognormal median=M sigma=0.8} .. delay {restore: true}
+//   loss          delay {client, loss: F} .. delay {restore: true}
+//   slow_reader   delay {client, receive_window: N} .. delay {restore: true}
+//   service_delay delay {client: upstream, latency: ...} .. delay {restore: true}
+//   partition     partition {client, direction: D} .. heal: client
+//   clock_skew    set_clock_skew {client, skew: +-S} .. set_clock_skew {skew: 0ms}
+//   reset         reset: client (no heal: the transport is gone)
+// So the plan is part of the scenario: the shrinker drops its steps like any other (a fault and
+// its heal are adjacent, so removing a pair drops one fault), and the minimal scenario replays
+// with `wpsim run` without --swarm. Overlapping link faults on one client end at the first
+// restore (restore sets every link setting back to the scenario's).
+struct PlannedFault {
+  SwarmFault kind = SwarmFault::kLatency;
+  std::string client;  // member name, or "upstream" for service_delay
+  int64_t at_ns = 0;
+  int64_t duration_ns = 0;  // 0 for reset
+  std::string detail;       // "lognormal median=7ms sigma=0.8", "service_to_client", ...
+};
+struct SwarmPlan {
+  std::vector<PlannedFault> faults;
+  // "none" or "partition sub service_to_client at 12ms for 30ms; loss pub 0.021 at 3ms for 9ms"
+  std::string Describe() const;
+};
+// Draws seed's plan; faults start in [0, window_ns) (the swarm section's window wins).
+SwarmPlan DrawSwarmPlan(const Scenario& scenario, uint64_t seed, int64_t window_ns);
+// The scenario text with `plan` as its first step (the text unchanged for an empty plan).
+Result<std::string> WithSwarmPlan(std::string_view yaml_text, const SwarmPlan& plan);
 
 // One distinct observable outcome of a census: how many seeds reached it and the first one.
 struct CensusEntry {
@@ -73,16 +117,27 @@ struct CensusEntry {
 // (group/server, payload), replays it dropped, acks (id and result), closes (code), refused
 // upgrades (status), MQTT PUBLISH (topic, payload), REST answers (status). Describe() gives
 // "sub: g:m, ack 1 ok | w: g:m".
+// Past max_events in all, the outcome is "too long" (Describe() then returns ""): `wpsim run`
+// records one for every scenario on a real target, load scenarios included.
 class RunOutcome {
  public:
-  explicit RunOutcome(const Scenario& scenario);
+  explicit RunOutcome(const Scenario& scenario, size_t max_events = SIZE_MAX);
   void Observe(uint32_t member, const clients::Observation& o);
   std::string Describe() const;
+  bool too_long() const { return too_long_; }
 
  private:
   const Scenario& scenario_;
   std::vector<std::vector<std::string>> events_;  // per member
+  size_t max_events_;
+  size_t events_total_ = 0;
+  bool too_long_ = false;
 };
+inline constexpr size_t kRecordedOutcomeEventsMax = 4096;
+
+// Runs `scenario` into `result` and returns its RunOutcome description ("" past max_events).
+std::string RunAndDescribe(const Scenario& scenario, RunnerOptions options, reports::ScenarioResult& result,
+                           size_t max_events = SIZE_MAX);
 
 // The size of a scenario as the shrinker reports it.
 struct ScenarioSize {
@@ -120,12 +175,16 @@ struct ShrinkResult {
   bool control_required = false;
 };
 
-// Shrinks `yaml_text` (one scenario) while a run with `seed` keeps failing with `signature`.
+// Shrinks `yaml_text` (one scenario) while a run with `seed` keeps failing with `signature` (with
+// options.match set: while its outcome stays options.match; `signature` is then unused).
 ShrinkResult ShrinkScenario(std::string_view yaml_text, const std::string& file_name, uint64_t seed,
                             const std::string& signature, const ExploreOptions& options);
 
 struct FoundFailure {
   std::string signature;
+  // --swarm: the first failing seed's fault plan and the scenario text it ran (what is shrunk).
+  std::optional<SwarmPlan> swarm_plan;
+  std::string swarm_yaml;
   std::string first_message;  // the first failure's message of the first failing seed
   std::vector<uint64_t> seeds;  // failing seeds with this signature, ascending
   std::optional<ShrinkResult> shrunk;
@@ -141,11 +200,18 @@ struct ExploreResult {
   uint64_t seeds_failed = 0;
   std::vector<FoundFailure> failures;  // in order of discovery
   bool stopped_early = false;          // stop_after reached before the last seed
+  bool interrupted = false;            // options.on_seed stopped the loop
   // One ScenarioResult per failing seed (named "<name> [seed N]"), sim target, virtual clock;
   // with census, also the first run of every distinct outcome ("<name> [outcome K: N seeds]").
   reports::RunReport report;
   // options.census: the distinct outcomes, most frequent first (ties: lower first seed).
   std::vector<CensusEntry> census;
+  // options.match: the first seed whose outcome equals it; its swarm plan and scenario text.
+  std::optional<uint64_t> matched_seed;
+  std::optional<SwarmPlan> matched_plan;
+  std::string matched_yaml;
+  // options.match: the closest outcomes seen (most frequent first, at most 5) when none matched.
+  std::vector<CensusEntry> near_misses;
 };
 
 // Explores one scenario given as YAML text: ExploreSeeds, then (options.shrink) ShrinkFailures.

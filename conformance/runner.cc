@@ -96,7 +96,15 @@ class ScenarioRun {
       Schedule(root);
       detached_.clear();
     }
-    RunFor(sc.run.settle_ns);
+    if (sc.eventually.present) {
+      // The liveness phase: every fault heals now, the eventual expectations are judged
+      // `within` later (the safety expectations then too).
+      HealAllFaults(cx_);
+      heal_ns_ = cx_.env.Now() - start;
+      RunFor(std::max(sc.run.settle_ns, sc.eventually.within_ns));
+    } else {
+      RunFor(sc.run.settle_ns);
+    }
     cx_.end_ns = cx_.env.Now();
     Evaluate();
     cx_.result.duration_ns = cx_.end_ns - start;
@@ -443,8 +451,17 @@ class ScenarioRun {
     for (size_t i = 0; i < sc.expectations.size(); ++i) {
       const Expectation& e = sc.expectations[i];
       if (!e.case_id.empty()) all_cases.insert(e.case_id);
+      const size_t failures_before = cx_.result.failures.size();
       if (evaluators_[i]) {
         evaluators_[i]->Finish();
+        if (e.eventually) {
+          // A liveness violation: its own message (and so its own explore signature).
+          for (size_t k = failures_before; k < cx_.result.failures.size(); ++k) {
+            cx_.result.failures[k].message = "eventually (within " + FormatDuration(sc.eventually.within_ns) +
+                                             " of the heal at " + FormatTime(heal_ns_) +
+                                             "): " + cx_.result.failures[k].message;
+          }
+        }
       } else {
         cx_.Fail(cx_.Where(e) + ": this expectation kind needs a client that is not available", "",
                  "", e.case_id);
@@ -491,6 +508,7 @@ class ScenarioRun {
   std::vector<std::unique_ptr<Evaluator>> evaluators_;            // per expectation
   std::vector<std::unique_ptr<Evaluator>> invariant_evaluators_;  // per invariant
   bool budget_ok_ = true;
+  int64_t heal_ns_ = 0;  // the liveness phase: when every fault healed (run time)
   // The scheduler (Schedule): strands ready to resume, and strands suspended until a condition.
   std::deque<std::coroutine_handle<>> ready_;
   std::vector<Suspended> suspended_;

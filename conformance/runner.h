@@ -54,6 +54,9 @@ struct RunnerOptions {
   // argv prefix of the reproduce command (e.g. {"wpsim", "run"}); the runner appends the file,
   // --filter, --seed and --target.
   std::vector<std::string> reproduce_prefix = {"wpsim", "run"};
+  // Latency histograms (connect, ack RTT, publish-to-receive, REST): false leaves them out, for
+  // `wpsim explore` on a scenario without thresholds (allocating them was ~40 % of a seed).
+  bool record_latency = true;
   // Sim: how many simulator events one scenario may use before it is stopped.
   uint64_t event_budget = 50'000'000;
   // Called with every client observation of the run (member index, as it happens), after the

@@ -200,6 +200,7 @@ struct Expectation {
   std::string case_id;  // conformance case id ("JSON-ACK-003"), see docs/conformance.md
   std::optional<uint32_t> from_step;  // synthesized from an inline check on this step
   ExpectArgs args;
+  bool eventually = false;  // from the `eventually:` section: judged after the liveness phase
 
   ExpectKind kind() const { return static_cast<ExpectKind>(args.index()); }
   template <typename T>
@@ -244,6 +245,15 @@ struct Requirements {
   bool scripted_upstream = false; // upstream section
 };
 
+// The liveness phase (`eventually:`): once the steps are done every fault heals
+// (HealAllFaults), the run goes on for `within` (at least run.settle), and then the eventual
+// expectations must hold; their failures read "eventually (within ... of the heal at ...): ...".
+struct EventuallySettings {
+  bool present = false;
+  SourcePos pos;
+  int64_t within_ns = 5'000'000'000;
+};
+
 struct Scenario {
   std::string file;  // path as given to the loader
   std::string name;
@@ -266,6 +276,8 @@ struct Scenario {
   std::vector<Expectation> expectations;
   std::vector<Invariant> invariants;
   std::vector<Threshold> thresholds;
+  SwarmSettings swarm;
+  EventuallySettings eventually;
 
   std::optional<uint32_t> FindClient(std::string_view name) const;
   std::optional<uint32_t> FindStep(std::string_view label) const;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 
 #include "reports/escape.h"
 
@@ -409,6 +410,26 @@ std::string ThresholdTable(const std::vector<ThresholdResult>& thresholds) {
   return out + "</table>\n";
 }
 
+// `wpsim explore --census`: every distinct outcome with its count, share, first seed and replay.
+std::string CensusSection(const RunReport& r) {
+  std::string out = "<section id=\"census\">\n<h2>Outcome census</h2>\n<p>" + std::to_string(r.census.size()) +
+                    " distinct outcome(s) of <code>" + Text(r.census_scenario) + "</code> in " +
+                    std::to_string(r.census_seeds) +
+                    " seeds, most frequent first (per member, in order, what it observed).</p>\n"
+                    "<table class=\"census\"><tr><th class=\"num\">seeds</th><th class=\"num\">share</th>"
+                    "<th class=\"num\">first seed</th><th>outcome</th><th>replay</th></tr>\n";
+  for (const CensusRow& c : r.census) {
+    char share[32];
+    snprintf(share, sizeof share, "%.1f%%",
+             r.census_seeds ? 100.0 * static_cast<double>(c.count) / static_cast<double>(r.census_seeds) : 0.0);
+    out += "<tr><td class=\"num\">" + std::to_string(c.count) + "</td><td class=\"num\">" + share +
+           "</td><td class=\"num\">" + std::to_string(c.first_seed) + "</td><td>" +
+           (c.failed ? StatusSpan(Outcome::kFail) + " " : "") + "<code>" + Text(c.outcome) + "</code></td><td><code>" +
+           Text(c.replay) + "</code></td></tr>\n";
+  }
+  return out + "</table>\n</section>\n";
+}
+
 std::string Summary(const RunReport& r) {
   const Totals t = r.ComputeTotals();
   const Verdict v = r.ComputeVerdict();
@@ -669,6 +690,7 @@ std::string WriteHtml(const RunReport& r) {
     out += "<section id=\"run-thresholds\">\n<h2>Thresholds</h2>\n" + ThresholdTable(r.thresholds) +
            "</section>\n";
   }
+  if (!r.census.empty()) out += CensusSection(r);
   out += ScenarioTable(r);
   out += Overview(r);
   out += "<section id=\"details\">\n<h2>Details</h2>\n";

@@ -51,6 +51,7 @@ json ScenarioToJson(const ScenarioResult& s) {
   j["seed"] = DecimalString(s.seed);
   j["trace_hash"] = FormatTraceHash(s.trace_hash);
   j["reproduce"] = s.reproduce;
+  if (!s.observed.empty()) j["observed"] = s.observed;
   j["histogram_significant_digits"] = s.histogram_significant_digits;
   json cases = json::array();
   for (const CaseResult& c : s.cases) {
@@ -258,6 +259,7 @@ ScenarioResult ReadScenario(const json& j, const std::string& where) {
   s.seed = DecimalU64(j, where, "seed");
   s.trace_hash = HexU64(j, where, "trace_hash");
   s.reproduce = Str(j, where, "reproduce");
+  if (j.contains("observed")) s.observed = Str(j, where, "observed");
   s.histogram_significant_digits = static_cast<int>(Int(j, where, "histogram_significant_digits"));
   if (s.histogram_significant_digits < Histogram::kMinSignificantDigits ||
       s.histogram_significant_digits > Histogram::kMaxSignificantDigits) {
@@ -396,6 +398,18 @@ RunReport ReadReport(const json& j) {
   for (size_t i = 0; i < thresholds.size(); ++i) {
     r.thresholds.push_back(ReadThreshold(thresholds[i], At("thresholds", i)));
   }
+  if (j.contains("census")) {
+    const json& census = Field(j, "", "census");
+    r.census_scenario = Str(census, "census", "scenario");
+    r.census_seeds = Uint(census, "census", "seeds");
+    const json& rows = Arr(census, "census", "outcomes");
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const std::string w = At("census.outcomes", i);
+      r.census.push_back(CensusRow{Str(rows[i], w, "outcome"), Uint(rows[i], w, "count"),
+                                   Uint(rows[i], w, "first_seed"), Bool(rows[i], w, "failed"),
+                                   Str(rows[i], w, "replay")});
+    }
+  }
   const json& totals = Field(j, "", "totals");
   Totals t{Uint(totals, "totals", "passed"), Uint(totals, "totals", "failed"),
            Uint(totals, "totals", "skipped"), Uint(totals, "totals", "errors")};
@@ -461,6 +475,17 @@ json ToJson(const RunReport& report) {
   json thresholds = json::array();
   for (const ThresholdResult& th : report.thresholds) thresholds.push_back(ThresholdToJson(th));
   j["thresholds"] = std::move(thresholds);
+  if (!report.census.empty()) {
+    json rows = json::array();
+    for (const CensusRow& c : report.census) {
+      rows.push_back({{"outcome", c.outcome},
+                      {"count", c.count},
+                      {"first_seed", c.first_seed},
+                      {"failed", c.failed},
+                      {"replay", c.replay}});
+    }
+    j["census"] = {{"scenario", report.census_scenario}, {"seeds", report.census_seeds}, {"outcomes", std::move(rows)}};
+  }
   json scenarios = json::array();
   for (const ScenarioResult& s : report.scenarios) scenarios.push_back(ScenarioToJson(s));
   j["scenarios"] = std::move(scenarios);

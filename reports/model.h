@@ -190,6 +190,10 @@ struct ScenarioResult {
   uint64_t seed = 0;
   uint64_t trace_hash = 0;
   std::string reproduce;  // one command line that reproduces this scenario exactly
+  // Per member, in order, what it observed that a race can change (conformance::RunOutcome):
+  // "sub: ack 1 ok, g:m | w: g:m". Recorded by `wpsim run` on local/remote (empty on sim and
+  // when it would be too long); `wpsim explore --match` searches seeds for a run with the same.
+  std::string observed;
   std::vector<CaseResult> cases;
   std::vector<Failure> failures;
   std::vector<ThresholdResult> thresholds;
@@ -248,6 +252,15 @@ struct Totals {
 enum class Verdict { kPass, kConformanceFailure, kThresholdFailure };
 std::string_view ToString(Verdict v);
 
+// One distinct outcome of `wpsim explore --census`.
+struct CensusRow {
+  std::string outcome;  // conformance::RunOutcome's description
+  uint64_t count = 0;
+  uint64_t first_seed = 0;
+  bool failed = false;  // the first seed's run failed an expectation
+  std::string replay;   // the command that replays the first seed
+};
+
 struct RunReport {
   int schema_version = kSchemaVersion;
   RunInfo run;
@@ -258,6 +271,10 @@ struct RunReport {
   int histogram_significant_digits = Histogram::kDefaultSignificantDigits;
   std::vector<ScenarioResult> scenarios;
   std::vector<ThresholdResult> thresholds;  // run-wide SLOs (CLI flags)
+  // `wpsim explore --census`: the distinct outcomes, most frequent first (empty otherwise).
+  std::string census_scenario;
+  uint64_t census_seeds = 0;
+  std::vector<CensusRow> census;
 
   // Appends a scenario (ordinal = its index) and returns it; the reference stays valid until
   // the next AddScenario.

@@ -43,6 +43,12 @@ std::vector<FieldDoc> UpstreamResponseDocs();
 const Table<UpstreamEventExpect>& UpstreamEventTable();
 void ReadUpstreamEvent(Context& c, const Map& m, const Node& kind_node, UpstreamEventExpect& u);
 
+// The swarm and eventually sections (conformance/shape/liveness.cc).
+const Table<SwarmSettings>& SwarmTable();
+void ReadSwarm(Context& c, const Node& n);
+const Table<EventuallySettings>& EventuallyTable();
+void ReadEventually(Context& c, const Node& n);
+
 void ReadExpectations(Context& c, const Node& n);
 void ReadInvariants(Context& c, const Node& n);
 void ReadThresholds(Context& c, const Node& n);

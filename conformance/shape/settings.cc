@@ -232,6 +232,11 @@ const Table<Scenario>& RootTable() {
                "Checks applied to every delivery.", ReadInvariants),
       ReaderOf("thresholds", false, NullOr(ListSchema("threshold")),
                "Latency / error-rate / throughput objectives.", ReadThresholds),
+      ReaderOf("eventually", false, {{"type", "object"}},
+               "The liveness phase: `within` and the expectations that hold once faults heal.",
+               ReadEventually),
+      ReaderOf("swarm", false, {{"type", "object"}},
+               "The fault ranges of `wpsim explore --swarm` (a run ignores it).", ReadSwarm),
   };
   return t;
 }
@@ -244,7 +249,8 @@ void ReadRoot(Context& c, const Node& root, const std::function<void(const Node&
   static const Keys kReadOrder = {"name",    "source",  "description", "tags",
                                   "hub",     "seed",    "targets",     "run",
                                   "clients", "network", "service",     "upstream",
-                                  "steps",   "expect",  "invariants",  "thresholds"};
+                                  "steps",   "expect",  "invariants",  "thresholds",
+                                  "eventually", "swarm"};
   for (std::string_view key : kReadOrder) {
     if (key == "steps") {
       if (auto v = m.Required(c, "steps")) read_steps(*v);

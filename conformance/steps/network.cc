@@ -2,6 +2,8 @@
 // and set_clock_skew steps are read, and how they (and the scheduled partitions) are applied.
 #include "conformance/steps/network.h"
 
+#include <set>
+
 #include "conformance/driver.h"
 #include "conformance/shape/sections.h"
 #include "conformance/shape/steps.h"
@@ -52,6 +54,9 @@ Table<NetworkTarget> DelayDocs() {
   t[2].schema = SchemaRef("bandwidth");
   t[3].schema = SchemaRef("fraction");
   t[4].schema = SchemaRef("size");
+  t.push_back(Declared<NetworkTarget>("restore", "true", {{"const", true}},
+                                      "true: back to the link's own settings in the network "
+                                      "section (instead of latency, bandwidth, ...)"));
   return t;
 }
 
@@ -124,9 +129,22 @@ bool ReadDelay(StepInput& in) {
   s.all = t.all;
   s.upstream = t.upstream;
   s.link = ReadLink(in.c, *in.map);
-  if (s.link.empty())
+  bool restore = false;
+  if (auto r = in.map->Get("restore")) {
+    if (!(r->IsScalar() && r->Scalar() == "true")) {
+      in.c.Error(*r, "restore takes only true (a delay without it changes link settings)");
+      return false;
+    }
+    restore = true;
+    if (!s.link.empty()) {
+      in.c.Error(*r, "restore: true sets the link back to its own settings; it takes no latency, "
+                     "bandwidth, loss or receive_window");
+    }
+  }
+  if (s.link.empty() && !restore)
     in.c.Error(in.map->node(),
-               "delay needs at least one of: latency, bandwidth, loss, receive_window");
+               "delay needs at least one of: latency, bandwidth, loss, receive_window (or restore: "
+               "true)");
   in.step.args = std::move(s);
   return true;
 }
@@ -461,6 +479,25 @@ void RegisterNetworkFamily(FamilyRegistry& r) {
        {SchemaRef("signedDuration")}},
       IssueClockSkew);
   r.on_start.push_back(ApplyScheduledPartitions);
+}
+
+void HealAllFaults(RunContext& cx) {
+  sim::SimNetwork* net = cx.env.network();
+  if (!net) return;
+  const sim::LinkConfig defaults = net->options().default_link;
+  std::set<std::string> hosts;
+  for (uint32_t m = 0; m < cx.sc.members.size(); ++m) {
+    const std::string host = cx.env.HostOf(m);
+    if (!hosts.insert(host).second) continue;
+    (void)net->Heal(host, "service");
+    (void)net->SetLink(host, "service", ToLinkConfig(cx.sc.ClientOf(m).network, defaults));
+    (void)net->SetClockSkew(host, 0);
+  }
+  (void)net->SetClockSkew("service", 0);
+  if (cx.env.app_server()) {
+    (void)net->Heal("app", "service");
+    (void)net->SetLink("service", "app", ToLinkConfig(cx.sc.network.upstream, defaults));
+  }
 }
 
 }  // namespace wpsim::conformance

@@ -62,7 +62,33 @@ struct ClockSkewStep {
   int64_t skew_ns = 0;               // signed
 };
 
+// Swarm testing (`wpsim explore --swarm`, conformance/explore.h): the fault kinds and ranges a
+// seed's fault plan is drawn from (the `swarm:` section; read by explore only, a run ignores it).
+enum class SwarmFault { kLatency, kLoss, kPartition, kReset, kSlowReader, kClockSkew, kServiceDelay };
+std::string_view SwarmFaultName(SwarmFault f);
+
+struct SwarmSettings {
+  bool present = false;  // the file has a `swarm:` section
+  SourcePos pos;
+  // The kinds drawn from; empty: latency, loss, partition, slow_reader and service_delay (reset
+  // and clock_skew change what a client legally observes, so a scenario opts into them).
+  std::vector<SwarmFault> faults;
+  uint64_t max_faults = 4;            // a plan has 0..max_faults faults
+  std::optional<int64_t> window_ns;   // faults start in [0, window); nullopt: the run's length
+  int64_t max_duration_ns = 50'000'000;   // a fault lasts 1ms..this, then heals
+  int64_t max_latency_ns = 20'000'000;    // latency faults: lognormal median in 1ms..this
+  double max_loss = 0.05;                 // loss faults: 0.5%..this
+  uint64_t min_receive_window = 4096;     // slow readers: a window of this..64 KiB
+  int64_t max_clock_skew_ns = 5'000'000'000;  // clock skew: -this..+this
+  std::optional<ClientRef> clients;       // the clients faults target (default: every client)
+};
+
 // How its steps run and its expectations are judged (conformance/driver.h).
 void RegisterNetworkFamily(FamilyRegistry& r);
+
+// The liveness phase (the `eventually:` section): heals every partition, sets every link back to
+// the scenario's settings and every clock skew to 0 (sim only; a no-op on other targets).
+class RunContext;
+void HealAllFaults(RunContext& cx);
 
 }  // namespace wpsim::conformance

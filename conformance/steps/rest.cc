@@ -611,8 +611,10 @@ std::function<bool()> Rest(RunContext& cx, uint32_t step, const RestStep& r,
                   member = r.client](const protocol::http::Response& resp) {
     RestRecord& rec = cx.rest_records[index];
     rec.time_ns = cx.env.Now();
-    cx.result.Latency(reports::Metric::kRestCall, reports::ClientKind::kRest)
-        .histogram.Record(std::max<int64_t>(1, rec.time_ns - intended));
+    if (cx.options.record_latency) {
+      cx.result.Latency(reports::Metric::kRestCall, reports::ClientKind::kRest)
+          .histogram.Record(std::max<int64_t>(1, rec.time_ns - intended));
+    }
     if (resp.status >= 400) cx.result.Count(reports::kCounterErrors);
     cx.Arrow(rec.time_ns, "service", cx.sc.members[rec.member].name, std::to_string(resp.status));
     if (all && resp.status == 200) {

@@ -293,3 +293,29 @@ TEST(ExploreShrink, ReEmittedShippedScenariosRunExactlyLikeTheOriginals) {
 
 }  // namespace
 }  // namespace wpsim::conformance
+
+namespace wpsim::conformance {
+namespace {
+
+TEST(ExploreSpeed, RunsWithoutLatencyHistogramsKeepTheirVerdictAndTraceHash) {
+  LoadResult loaded = LoadScenarioPath(kRacy);
+  ASSERT_TRUE(loaded.ok()) << FormatDiagnostics(loaded.diagnostics);
+  for (uint64_t seed = 1; seed <= 5; ++seed) {
+    RunnerOptions with;
+    with.seed = seed;
+    with.perturb = true;
+    RunnerOptions without = with;
+    without.record_latency = false;
+    reports::ScenarioResult a;
+    reports::ScenarioResult b;
+    RunScenario(*loaded.scenario, with, a);
+    RunScenario(*loaded.scenario, without, b);
+    EXPECT_FALSE(a.latency.empty());
+    EXPECT_TRUE(b.latency.empty());
+    EXPECT_EQ(a.trace_hash, b.trace_hash) << "seed " << seed;
+    EXPECT_EQ(FailureSignature(a), FailureSignature(b)) << "seed " << seed;
+  }
+}
+
+}  // namespace
+}  // namespace wpsim::conformance

@@ -943,7 +943,8 @@ TEST(ScenarioLoader, UnknownNamesGetSuggestions) {
                        "steps: [{connect: a}]\n"
                        "zzz: 1\n"),
             "7:1: unknown key 'zzz' in the scenario (valid keys: name, source, description, tags, hub, seed, "
-            "targets, run, network, service, upstream, clients, steps, expect, invariants, thresholds)");
+            "targets, run, network, service, upstream, clients, steps, expect, invariants, thresholds, "
+            "eventually, swarm)");
 }
 
 TEST(ScenarioLoader, ReportsEveryProblemSortedByPosition) {

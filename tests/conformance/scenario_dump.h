@@ -150,12 +150,18 @@ WPSIM_DUMP(ConnackExpect, clients, reason_code, session_present, assigned_client
 WPSIM_DUMP(SubackExpect, step, reason_codes)
 WPSIM_DUMP(PubackExpect, step, reason_code)
 WPSIM_DUMP(UpstreamEventExpect, event, clients, count, body, body_text, headers, window)
-WPSIM_DUMP(Expectation, pos, label, case_id, from_step, args)
+inline void to_json(nlohmann::json& j, const Expectation& e) {
+  j = {{"pos", e.pos}, {"label", e.label}, {"case_id", e.case_id}, {"from_step", e.from_step}, {"args", e.args}};
+  if (e.eventually) j["eventually"] = true;  // only then: the other files' digests stay put
+}
+WPSIM_DUMP(SwarmSettings, present, pos, faults, max_faults, window_ns, max_duration_ns, max_latency_ns,
+           max_loss, min_receive_window, max_clock_skew_ns, clients)
+WPSIM_DUMP(EventuallySettings, present, pos, within_ns)
 WPSIM_DUMP(Invariant, pos, kind, case_id, clients)
 WPSIM_DUMP(Threshold, pos, expression, parsed, case_id, clients, step)
 
 inline nlohmann::json DumpScenario(const Scenario& s) {
-  return {{"file", s.file},
+  nlohmann::json j = {{"file", s.file},
           {"name", s.name},
           {"name_pos", s.name_pos},
           {"source", s.source},
@@ -176,6 +182,10 @@ inline nlohmann::json DumpScenario(const Scenario& s) {
           {"expectations", s.expectations},
           {"invariants", s.invariants},
           {"thresholds", s.thresholds}};
+  // Only when present, so that the digests of files without them did not change.
+  if (s.swarm.present) j["swarm"] = s.swarm;
+  if (s.eventually.present) j["eventually"] = s.eventually;
+  return j;
 }
 
 }  // namespace wpsim::conformance

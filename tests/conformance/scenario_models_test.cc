@@ -105,6 +105,21 @@ TEST(ScenarioModels, TheDumpSeesADifferenceInAnyMember) {
   changed = *r.scenario;
   std::get<ReceiveExpect>(changed.expectations[0].args).window.within_ns = 2;
   EXPECT_NE(DumpScenario(changed).dump(), base);
+  changed = *r.scenario;
+  changed.expectations[0].eventually = true;
+  EXPECT_NE(DumpScenario(changed).dump(), base);
+  changed = *r.scenario;
+  changed.swarm.present = true;
+  const std::string with_swarm = DumpScenario(changed).dump();
+  EXPECT_NE(with_swarm, base);
+  changed.swarm.max_faults = 2;
+  EXPECT_NE(DumpScenario(changed).dump(), with_swarm);
+  changed = *r.scenario;
+  changed.eventually.present = true;
+  const std::string with_eventually = DumpScenario(changed).dump();
+  EXPECT_NE(with_eventually, base);
+  changed.eventually.within_ns = 3;
+  EXPECT_NE(DumpScenario(changed).dump(), with_eventually);
 }
 
 }  // namespace

@@ -31,6 +31,24 @@ TEST(HtmlReport, IsSelfContained) {
   EXPECT_NE(html.find("default-src 'none'"), std::string::npos);
 }
 
+TEST(HtmlReport, HasACensusSectionOnlyForACensus) {
+  RunReport r = MakeSampleReport(42);
+  EXPECT_EQ(WriteHtml(r).find("id=\"census\""), std::string::npos);
+  r.census_scenario = "race-x";
+  r.census_seeds = 4;
+  r.census = {CensusRow{"sub: g:<m>", 3, 2, false, "wpsim run x.yaml --seed 2"},
+              CensusRow{"sub: closed 1000", 1, 1, true, "wpsim run x.yaml --seed 1"}};
+  const std::string html = WriteHtml(r);
+  const size_t at = html.find("<section id=\"census\">");
+  ASSERT_NE(at, std::string::npos);
+  const std::string section = html.substr(at, html.find("</section>", at) - at);
+  EXPECT_NE(section.find("2 distinct outcome(s) of <code>race-x</code> in 4 seeds"), std::string::npos) << section;
+  EXPECT_NE(section.find("75.0%"), std::string::npos);
+  EXPECT_NE(section.find("sub: g:&lt;m&gt;"), std::string::npos);  // escaped
+  EXPECT_NE(section.find("wpsim run x.yaml --seed 1"), std::string::npos);
+  EXPECT_LT(at, html.find("id=\"scenario-table\""));
+}
+
 TEST(HtmlReport, SummaryIsPlainHtmlWithTheRunFacts) {
   const std::string html = WriteHtml(MakeSampleReport(42));
   const size_t summary = html.find("<section id=\"summary\">");

@@ -46,6 +46,31 @@ TEST(JsonReport, InjectedBugsRoundTripAndAreLeftOutWhenNone) {
   EXPECT_EQ(back->InjectedBugs(), (std::vector<std::string>{"drop-noecho", "fanout-skip-last"}));
 }
 
+TEST(JsonReport, ObservedOutcomeAndCensusRoundTripAndAreLeftOutWhenEmpty) {
+  RunReport r = MakeSampleReport(7);
+  const json plain = json::parse(WriteJson(r));
+  EXPECT_FALSE(plain["scenarios"][0].contains("observed"));
+  EXPECT_FALSE(plain.contains("census"));
+  r.scenarios[0].observed = "sub: ack 1 ok, g:m | w: g:m";
+  r.census_scenario = "race-x";
+  r.census_seeds = 10;
+  r.census = {CensusRow{"sub: g:m", 7, 2, false, "wpsim run x.yaml --seed 2 --perturb"},
+              CensusRow{"(nothing observed)", 3, 1, true, "wpsim run x.yaml --seed 1 --perturb"}};
+  Result<RunReport> back = ReadJsonReport(WriteJson(r));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->scenarios[0].observed, r.scenarios[0].observed);
+  EXPECT_TRUE(back->scenarios[1].observed.empty());
+  EXPECT_EQ(back->census_scenario, "race-x");
+  EXPECT_EQ(back->census_seeds, 10u);
+  ASSERT_EQ(back->census.size(), 2u);
+  EXPECT_EQ(back->census[1].outcome, "(nothing observed)");
+  EXPECT_EQ(back->census[1].count, 3u);
+  EXPECT_EQ(back->census[1].first_seed, 1u);
+  EXPECT_TRUE(back->census[1].failed);
+  EXPECT_EQ(back->census[0].replay, r.census[0].replay);
+  EXPECT_EQ(WriteJson(*back), WriteJson(r));
+}
+
 TEST(JsonReport, RoundTripsExactly) {
   const RunReport original = MakeSampleReport(7);
   const std::string text = WriteJson(original);
