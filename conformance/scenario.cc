@@ -136,6 +136,12 @@ std::string_view StepKindName(StepKind kind) {
       return "reset";
     case StepKind::kSetClockSkew:
       return "set_clock_skew";
+    case StepKind::kHttpRequest:
+      return "http_request";
+    case StepKind::kWsFrame:
+      return "ws_frame";
+    case StepKind::kMqttPacket:
+      return "mqtt_packet";
   }
   return "?";
 }
@@ -162,6 +168,8 @@ std::string_view ExpectKindName(ExpectKind kind) {
       return "puback";
     case ExpectKind::kUpstreamEvent:
       return "upstream_event";
+    case ExpectKind::kWire:
+      return "wire";
   }
   return "?";
 }

@@ -62,6 +62,7 @@
 #include "conformance/steps/rest.h"
 #include "conformance/steps/upstream.h"
 #include "conformance/steps/websocket.h"
+#include "conformance/steps/wire.h"
 #include "conformance/units.h"
 #include "reports/threshold.h"
 
@@ -130,8 +131,11 @@ enum class StepKind {
   kDelay,
   kReset,
   kSetClockSkew,
+  kHttpRequest,
+  kWsFrame,
+  kMqttPacket,
 };
-inline constexpr int kStepKindCount = 24;
+inline constexpr int kStepKindCount = 27;
 std::string_view StepKindName(StepKind kind);  // the YAML key: "connect", "send_to_group", ...
 
 // Variant alternatives in StepKind order.
@@ -139,7 +143,8 @@ using StepArgs = std::variant<ConnectStep, DisconnectStep, KillStep, RecoverStep
                               LeaveStep, SendToGroupStep, EventStep, SequenceAckStep, PingStep,
                               SendRawStep, SubscribeStep, UnsubscribeStep, PublishStep, RestStep,
                               WaitStep, BarrierStep, ParallelStep, RepeatStep, PartitionStep,
-                              HealStep, DelayStep, ResetStep, ClockSkewStep>;
+                              HealStep, DelayStep, ResetStep, ClockSkewStep, HttpRequestStep,
+                              WsFrameStep, MqttPacketStep>;
 static_assert(std::variant_size_v<StepArgs> == kStepKindCount);
 
 struct Step {
@@ -177,13 +182,14 @@ enum class ExpectKind {
   kSuback,
   kPuback,
   kUpstreamEvent,
+  kWire,
 };
-inline constexpr int kExpectKindCount = 10;
+inline constexpr int kExpectKindCount = 11;
 std::string_view ExpectKindName(ExpectKind kind);
 
 using ExpectArgs = std::variant<ReceiveExpect, NeverReceiveExpect, AckExpect, ClosedExpect,
                                 ConnectedExpect, HttpStatusExpect, ConnackExpect, SubackExpect,
-                                PubackExpect, UpstreamEventExpect>;
+                                PubackExpect, UpstreamEventExpect, WireExpect>;
 static_assert(std::variant_size_v<ExpectArgs> == kExpectKindCount);
 
 struct Expectation {

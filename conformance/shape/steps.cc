@@ -67,7 +67,7 @@ const std::vector<StepShape>& AllSteps() {
   static const std::vector<StepShape> all = [] {
     std::vector<StepShape> out;
     for (auto family : {WebSocketSteps, JsonSteps, ReliableSteps, MqttSteps, RestSteps, FlowSteps,
-                        NetworkSteps}) {
+                        NetworkSteps, WireSteps}) {
       for (StepShape& s : family()) out.push_back(std::move(s));
     }
     std::stable_sort(out.begin(), out.end(),
