@@ -99,6 +99,16 @@ std::string DescribeWireEvent(const WireEvent& e) {
       if (f.opcode == 8) {
         out += f.close_code ? " " + std::to_string(*f.close_code) : " without a code";
         if (!f.close_reason.empty()) out += " \"" + f.close_reason + "\"";
+      } else if (f.opcode == 2) {
+        static const char* kHex = "0123456789abcdef";
+        out += " [";
+        for (size_t i = 0; i < f.payload.size() && i < 48; ++i) {
+          const auto b = static_cast<uint8_t>(f.payload[i]);
+          if (i) out += ' ';
+          out += kHex[b >> 4];
+          out += kHex[b & 15];
+        }
+        out += f.payload.size() > 48 ? " ...]" : "]";
       } else if (!f.payload.empty()) {
         out += " \"" + f.payload.substr(0, 120) + "\"";
       }

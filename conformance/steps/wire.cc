@@ -295,7 +295,7 @@ const Table<HttpRequestStep>& HttpTable() {
           "Authorization: Bearer with a REST token whose aud is the target's URL"),
       Opt("method", &S::method, NonEmptyString(), "the method, verbatim (default GET)"),
       Opt("target", &S::target, String(),
-          "the request target, verbatim ({hub}, {token}, {host}); absolute-form allowed"),
+          "the request target, verbatim ({hub}, {token}, {host}, {endpoint}); absolute-form allowed"),
       Opt("headers", &S::headers, HeadersValue(),
           "headers in this order and case (a default of the same name is replaced)"),
       Opt("omit_headers", &S::omit_headers, StringList(),
@@ -533,6 +533,7 @@ using clients::WireEvent;
 std::string Substitute(RunContext& cx, uint32_t m, std::string s, const std::string& token) {
   const protocol::auth::ConnectionString& cs = cx.env.connection_string();
   const std::string host = cs.host + (cs.port ? ":" + std::to_string(*cs.port) : "");
+  s = Replace(std::move(s), "{endpoint}", cs.Endpoint());  // scheme://host[:port][/prefix]
   s = Replace(std::move(s), "{host}", host);
   s = Replace(std::move(s), "{hub}", protocol::http::PercentEncode(cx.sc.hub));
   s = Replace(std::move(s), "{token}", protocol::http::PercentEncode(token));
