@@ -28,6 +28,7 @@
 #include "clients/mqtt_client.h"
 #include "clients/observation.h"
 #include "clients/rest_client.h"
+#include "clients/wire_client.h"
 #include "clients/ws_client.h"
 #include "conformance/expectations.h"
 #include "conformance/runner.h"
@@ -98,6 +99,14 @@ struct MqttRecord {
   bool settled() const { return answer.has_value() || transport_ended; }
 };
 
+// Where a wire step's checks start: the wire connection it used and the number of events
+// that had arrived on it when the step was issued (conformance/steps/wire.cc).
+struct WireMark {
+  std::shared_ptr<clients::WireClient> client;
+  size_t index = 0;
+  int64_t time_ns = 0;
+};
+
 struct MemberState {
   std::unique_ptr<clients::WsClient> ws;
   // MQTT members keep one client (and so one MQTT session state) across connects.
@@ -117,6 +126,9 @@ struct MemberState {
   std::vector<std::shared_ptr<Waiter>> waiters;  // one-shot waits in flight
   // The status of the member's first WebSocket upgrade answer (101 or the refusal), 0 before.
   int first_upgrade_status = 0;
+  // Byte-level connection of the wire steps (http_request, ws_frame, mqtt_packet).
+  std::shared_ptr<clients::WireClient> wire;
+  std::map<uint32_t, WireMark> wire_marks;  // step id -> where its checks start (latest issue)
 };
 
 // A publish the runner made (for latency and invariants).

@@ -26,6 +26,7 @@ const FamilyRegistry& Families() {
     RegisterNetworkFamily(r);  // before upstream: scheduled partitions, then the app server
     RegisterUpstreamFamily(r);
     RegisterDeliveryFamily(r);
+    RegisterWireFamily(r);
     return r;
   }();
   return registry;

@@ -108,6 +108,8 @@ std::string_view ExpectKindName(ExpectKind kind) {
       return "puback";
     case ExpectKind::kUpstreamEvent:
       return "upstream_event";
+    case ExpectKind::kWire:
+      return "wire";
   }
   return "?";
 }

@@ -62,6 +62,7 @@
 #include "conformance/steps/rest.h"
 #include "conformance/steps/upstream.h"
 #include "conformance/steps/websocket.h"
+#include "conformance/steps/wire.h"
 #include "conformance/units.h"
 #include "reports/threshold.h"
 
@@ -135,8 +136,11 @@ enum class StepKind {
   kStreamStart,
   kStreamData,
   kStreamEnd,
+  kHttpRequest,
+  kWsFrame,
+  kMqttPacket,
 };
-inline constexpr int kStepKindCount = 29;
+inline constexpr int kStepKindCount = 32;
 // The YAML key: "connect", "send_to_group", ... (registered with the kind's family,
 // conformance/driver_registry.cc).
 std::string_view StepKindName(StepKind kind);
@@ -147,7 +151,8 @@ using StepArgs =
                  SendToGroupStep, EventStep, SequenceAckStep, PingStep, SendRawStep, SubscribeStep,
                  UnsubscribeStep, PublishStep, RestStep, WaitStep, BarrierStep, ParallelStep,
                  RepeatStep, PartitionStep, HealStep, DelayStep, ResetStep, ClockSkewStep,
-                 InvokeStep, CancelInvocationStep, StreamStartStep, StreamDataStep, StreamEndStep>;
+                 InvokeStep, CancelInvocationStep, StreamStartStep, StreamDataStep, StreamEndStep,
+                 HttpRequestStep, WsFrameStep, MqttPacketStep>;
 static_assert(std::variant_size_v<StepArgs> == kStepKindCount);
 
 struct Step {
@@ -185,13 +190,14 @@ enum class ExpectKind {
   kSuback,
   kPuback,
   kUpstreamEvent,
+  kWire,
 };
-inline constexpr int kExpectKindCount = 10;
+inline constexpr int kExpectKindCount = 11;
 std::string_view ExpectKindName(ExpectKind kind);
 
 using ExpectArgs = std::variant<ReceiveExpect, NeverReceiveExpect, AckExpect, ClosedExpect,
                                 ConnectedExpect, HttpStatusExpect, ConnackExpect, SubackExpect,
-                                PubackExpect, UpstreamEventExpect>;
+                                PubackExpect, UpstreamEventExpect, WireExpect>;
 static_assert(std::variant_size_v<ExpectArgs> == kExpectKindCount);
 
 struct Expectation {

@@ -375,11 +375,16 @@ bool ReadClientWindowed(ExpectInput& in) {
 bool ReadHttpStatus(ExpectInput& in) {
   Context& c = in.c;
   HttpStatusExpect h;
+  std::optional<uint32_t> step;
   if (auto v = in.m.Required(c, "step")) {
-    if (auto id = StepOfKind(c, *v, StepKind::kRest, "a ")) h.step = *id;
+    step = StepOfKind(c, *v, StepKind::kRest, "a ");
+    if (step) h.step = *step;
   }
-  if (auto v = in.m.Required(c, "status")) {
+  if (auto v = in.m.Get("status")) {
     if (auto st = c.Statuses(*v)) h.statuses = *st;
+  } else if (step && c.scenario().steps[*step].kind() == StepKind::kRest) {
+    // No status: the operation's success status, as a rest step's inline checks assume.
+    h.statuses = {RestOpSuccessStatus(c.scenario().steps[*step].As<RestStep>().op)};
   }
   if (auto v = in.m.Get("body")) h.body = YamlToJson(*v);
   if (auto v = in.m.Get("error_code")) h.error_code = c.Str(*v, "error_code");
@@ -479,7 +484,8 @@ const std::vector<ExpectShape>& ExpectShapes() {
          "the REST response of that step (with `all_pages`, one response whose `value` holds every "
          "page's items); `body` string values may name run-time ids as `${client.connection_id}`",
          Docs({{"step", "step label", "the rest step"},
-               {"status", "status or list", "the status (any of a list)"},
+               {"status", "status or list",
+                "the status (any of a list); default: the operation's success status"},
                {"body", "any value", "a JSON subset of the response body"},
                {"error_code", "string", "x-ms-error-code"}})},
         {"connack", ReadConnackExpect,

@@ -361,7 +361,7 @@ void ReadMqttClientOptions(Context& c, const Map& m, Client& client) {
 const Table<ConnackExpect>& ConnackTable() {
   static const Table<ConnackExpect> t = {
       Opt("reason_code", &ConnackExpect::reason_code, Integer(0, 255),
-          "CONNACK reason code (3.1.1: return code)"),
+          "CONNACK reason code (3.1.1: the return code 0..5 as sent)"),
       Opt("session_present", &ConnackExpect::session_present, Boolean(), "Session Present flag"),
       Opt("assigned_client_id", &ConnackExpect::assigned_client_id, String(),
           "5.0 Assigned Client Identifier"),
@@ -371,6 +371,18 @@ const Table<ConnackExpect>& ConnackTable() {
   return t;
 }
 
+namespace {
+// A 3.1.1 CONNACK carries a return code 0..5 (MQTT 3.1.1 section 3.2.2.3), compared as sent;
+// a 5.0 reason code (128, 135, ...) for an mqtt311 client is an error, not a silent mapping.
+void CheckV311ReturnCode(Context& c, const Node& n, const ClientRef& clients,
+                         const ConnackExpect& e) {
+  if (!e.reason_code || *e.reason_code <= 5 || c.AllMqtt5(clients)) return;
+  c.Error(n, "an mqtt311 CONNACK return code is 0..5 (1 protocol version, 2 identifier rejected, "
+             "3 server unavailable, 4 bad user name or password, 5 not authorized), got " +
+                 std::to_string(*e.reason_code) + " (a 5.0 reason code)");
+}
+}  // namespace
+
 std::optional<ConnackExpect> ReadConnack(Context& c, const Node& n, const ClientRef& clients) {
   ConnackExpect e;
   e.clients = clients;
@@ -378,6 +390,7 @@ std::optional<ConnackExpect> ReadConnack(Context& c, const Node& n, const Client
     auto code = c.Uint(n, "connack reason code", 0, 255);
     if (!code) return std::nullopt;
     e.reason_code = static_cast<uint8_t>(*code);
+    CheckV311ReturnCode(c, n, clients, e);
     return e;
   }
   Keys keys = KeysOf(ConnackTable());
@@ -385,6 +398,7 @@ std::optional<ConnackExpect> ReadConnack(Context& c, const Node& n, const Client
   Map m(c, n, "connack", keys);
   if (!m.ok()) return std::nullopt;
   ReadFields(c, m, ConnackTable(), e);
+  CheckV311ReturnCode(c, n, clients, e);
   return e;
 }
 
@@ -634,8 +648,12 @@ class ConnackEvaluator : public Evaluator {
       }
       const Observation& got = t->answer->observation;
       const mqtt::Properties& p = got.mqtt->properties;
-      const int code =
-          got.mqtt->reason_codes.empty() ? 0 : static_cast<int>(got.mqtt->reason_codes[0]);
+      int code = got.mqtt->reason_codes.empty() ? 0 : static_cast<int>(got.mqtt->reason_codes[0]);
+      // 3.1.1: the return code on the wire (the codec reads it as the 5.0 reason code).
+      if (cx_.sc.ClientOf(t->member).kind == ClientKind::kMqtt311 && code != 0) {
+        if (auto rc = mqtt::V311ConnectReturnCodeFor(static_cast<mqtt::ReasonCode>(code)))
+          code = static_cast<int>(*rc);
+      }
       bool ok = true;
       if (c_.reason_code && code != *c_.reason_code) ok = false;
       if (c_.session_present && got.mqtt->session_present != *c_.session_present) ok = false;

@@ -261,12 +261,29 @@ void CheckParams(Context& c, const Map& m, const RestOpInfo& info) {
   }
 }
 
+// A raw `websocket` client is never told its connection id (no system/connected message), so
+// a reference to it cannot name its connection in a REST path or `excluded` (it built
+// ".../connections/" before, a 405 that said nothing about the scenario).
+bool KnowsItsConnectionId(Context& c, const ClientRef& ref, const Node& at, std::string_view key) {
+  for (uint32_t m : ref.members) {
+    if (c.scenario().ClientOf(m).kind == ClientKind::kWebSocket) {
+      c.Error(at, Q(key) + ": " + Q(c.scenario().members[m].name) +
+                      " is a raw websocket client, which never learns its connection id; use a "
+                      "json client, or a literal connection_id");
+      return false;
+    }
+  }
+  return true;
+}
+
 void ReadConnectionAndBody(Context& c, const Map& m, S& s) {
   if (m.Has("connection") && m.Has("connection_id")) {
     c.Error(*m.Key("connection_id"), "give either 'connection' or 'connection_id', not both");
   } else if (auto v = m.Get("connection")) {
-    if (auto ref = c.Ref(*v, RefOptions{.single = true}))
-      s.connection = ConnectionTarget{*ref, std::nullopt};
+    if (auto ref = c.Ref(*v, RefOptions{.single = true})) {
+      if (KnowsItsConnectionId(c, *ref, *v, "connection"))
+        s.connection = ConnectionTarget{*ref, std::nullopt};
+    }
   } else if (auto v2 = m.Get("connection_id")) {
     if (auto id = c.Str(*v2, "connection_id")) s.connection = ConnectionTarget{std::nullopt, *id};
   }
@@ -348,6 +365,8 @@ bool ReadRest(StepInput& in) {
   auto client = RestClient(c, m);
   if (client) s.client = *client;
   ReadFields(c, m, ParamTable(), s);
+  if (s.excluded && !KnowsItsConnectionId(c, *s.excluded, *m.Get("excluded"), "excluded"))
+    s.excluded.reset();
   ReadConnectionAndBody(c, m, s);
   ReadFields(c, m, CommonTable(), s);
   ReadApiVersion(c, m, client, s);

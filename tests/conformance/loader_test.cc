@@ -1056,5 +1056,49 @@ TEST(ScenarioLoader, AUsersOwnScenarioNeedsNoSource) {
   EXPECT_EQ(bad.diagnostics[0].ToString(), "m.yaml:2:9: missing required key 'section' in source");
 }
 
+
+TEST(ScenarioLoader, AnMqtt311ConnackIsCheckedAgainstItsReturnCodeNotA5ReasonCode) {
+  Scenario s = MustLoad("clients: {old: mqtt311}\n"
+                        "steps: [{connect: {client: old, expect_connack: 5}}]\n");
+  ASSERT_EQ(s.expectations.size(), 1u);
+  EXPECT_EQ(s.expectations[0].As<ConnackExpect>().reason_code, 5);
+  EXPECT_EQ(FirstError("clients: {old: mqtt311}\n"
+                       "steps: [{connect: {client: old, expect_connack: 135}}]\n"),
+            "6:49: an mqtt311 CONNACK return code is 0..5 (1 protocol version, 2 identifier "
+            "rejected, 3 server unavailable, 4 bad user name or password, 5 not authorized), got "
+            "135 (a 5.0 reason code)");
+  MustLoad("clients: {new: mqtt5}\n"
+           "steps: [{connect: {client: new, expect_connack: 135}}]\n");
+}
+
+TEST(ScenarioLoader, ARestConnectionReferenceToARawWebSocketClientIsAnError) {
+  EXPECT_EQ(FirstError("clients: {raw: websocket, api: rest}\n"
+                       "steps:\n"
+                       "  - connect: raw\n"
+                       "  - rest: {op: close_connection, connection: raw}\n"),
+            "8:46: 'connection': 'raw' is a raw websocket client, which never learns its "
+            "connection id; use a json client, or a literal connection_id");
+  EXPECT_EQ(FirstError("clients: {raw: websocket, api: rest}\n"
+                       "steps:\n"
+                       "  - rest: {op: send_to_all, body: x, excluded: raw}\n"),
+            "7:48: 'excluded': 'raw' is a raw websocket client, which never learns its "
+            "connection id; use a json client, or a literal connection_id");
+}
+
+TEST(ScenarioLoader, HttpStatusWithoutStatusExpectsTheOperationsSuccessStatus) {
+  Scenario s = MustLoad("clients: {api: rest}\n"
+                        "steps:\n"
+                        "  - rest: {op: send_to_all, body: x}\n"
+                        "    as: all\n"
+                        "  - rest: {op: close_all_connections}\n"
+                        "    as: close\n"
+                        "expect:\n"
+                        "  - http_status: {step: all}\n"
+                        "  - http_status: {step: close}\n");
+  ASSERT_EQ(s.expectations.size(), 2u);
+  EXPECT_EQ(s.expectations[0].As<HttpStatusExpect>().statuses, std::vector<int>{202});
+  EXPECT_EQ(s.expectations[1].As<HttpStatusExpect>().statuses, std::vector<int>{204});
+}
+
 }  // namespace
 }  // namespace wpsim::conformance

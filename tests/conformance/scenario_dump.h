@@ -114,6 +114,12 @@ WPSIM_DUMP(CancelInvocationStep, clients, invocation_id)
 WPSIM_DUMP(StreamStartStep, clients, group, stream_id, idle_timeout_ms, no_echo)
 WPSIM_DUMP(StreamDataStep, clients, stream_id, sequence, payload)
 WPSIM_DUMP(StreamEndStep, clients, stream_id, error_message, user_error_code)
+WPSIM_DUMP(WireHeader, name, value)
+WPSIM_DUMP(HttpRequestStep, clients, upgrade, subprotocols, token, rest_auth, method, target,
+           headers, omit_headers, body, raw, pipeline, send_bytes, same_connection)
+WPSIM_DUMP(WireFrameArgs, fin, rsv, opcode, mask, payload, length, raw)
+WPSIM_DUMP(WsFrameStep, clients, frames)
+WPSIM_DUMP(MqttPacketStep, clients, bytes)
 WPSIM_DUMP(Step, id, pos, label, case_id, at_ns, timeout_ns, async, parent, children, args)
 WPSIM_DUMP(NullableString, is_null, value)
 WPSIM_DUMP(SequenceIdMatch, present, value)
@@ -150,6 +156,13 @@ WPSIM_DUMP(ConnackExpect, clients, reason_code, session_present, assigned_client
 WPSIM_DUMP(SubackExpect, step, reason_codes)
 WPSIM_DUMP(PubackExpect, step, reason_code)
 WPSIM_DUMP(UpstreamEventExpect, event, clients, count, body, body_text, headers, window)
+WPSIM_DUMP(WireHeaderCheck, name, kind, value)
+WPSIM_DUMP(WireResponseCheck, statuses, headers, body, body_contains, json)
+WPSIM_DUMP(WireFrameCheck, opcode, fin, payload, payload_contains, close_code, reason,
+           reason_contains)
+WPSIM_DUMP(WireMqttCheck, type, flags, packet_id, reason_codes, session_present,
+           properties_present, properties_absent, v5)
+WPSIM_DUMP(WireExpect, clients, responses, frames, packets, nothing_within_ns, ends)
 inline void to_json(nlohmann::json& j, const Expectation& e) {
   j = {{"pos", e.pos}, {"label", e.label}, {"case_id", e.case_id}, {"from_step", e.from_step}, {"args", e.args}};
   if (e.eventually) j["eventually"] = true;  // only then: the other files' digests stay put

@@ -85,6 +85,30 @@ class MutateSites(unittest.TestCase):
         self.assertEqual(len(ids), sum(len(s.variants) for s in fm.sites))  # all distinct
 
 
+    def test_if_constexpr_condition_is_not_mutated_and_its_body_is(self):
+        source = (b"template <typename T>\nint Pick(T v) {\n"
+                  b"  if constexpr (sizeof(T) > 4) {\n    return v > 3 ? 1 : 2;\n  }\n"
+                  b"  return 0;\n}\nint Use() { return Pick(5L); }\n")
+        _, fm = fixture_mutants(source)  # raised "cursor compared with None" before
+        changes = by_change(fm)
+        self.assertNotIn(3, {s.line for s in fm.sites})  # the constant condition
+        self.assertIn((4, "rel-boundary", "> -> >="), changes)  # the branch's own code
+
+    def test_runs_one_mutant_of_each_file_in_turn(self):
+        class F:
+            def __init__(self, rel):
+                self.rel = rel
+
+        class V:
+            def __init__(self, mid):
+                self.mutant_id = mid
+
+        p, s = F("protocol/a.cc"), F("service/b.cc")
+        items = [(p, None, V("p2")), (p, None, V("p1")), (s, None, V("s1")), (p, None, V("p3"))]
+        self.assertEqual([v.mutant_id for _, _, v in mutate.interleave_files(items)],
+                         ["p1", "s1", "p2", "p3"])
+
+
 class MutateSchemata(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

@@ -582,6 +582,20 @@ def write_reports(args, files, selected, results, allow, stale, timing, cov, bas
     return summary
 
 
+def interleave_files(items):
+    """The run order: one mutant of each file in turn (each file's in id order), so an
+    interrupted or --resume'd run has covered every selected file evenly instead of the
+    alphabetically first folders (protocol/ before service/) only."""
+    per_file = {}
+    for item in items:
+        per_file.setdefault(item[0].rel, []).append(item)
+    queues = [sorted(q, key=lambda x: x[2].mutant_id) for _, q in sorted(per_file.items())]
+    out = []
+    for i in range(max((len(q) for q in queues), default=0)):
+        out.extend(q[i] for q in queues if i < len(q))
+    return out
+
+
 def main(argv):
     args = parse_args(argv)
     t_start = time.time()
@@ -699,8 +713,8 @@ def main(argv):
         log("resuming: %d verdict(s) of this build reused" % len(results))
     elif os.path.exists(results_path):
         os.unlink(results_path)
-    todo = [(fm, s, v) for fm, s, v in selected
-            if v.mutant_id not in allow and v.mutant_id not in results]
+    todo = interleave_files([(fm, s, v) for fm, s, v in selected
+                             if v.mutant_id not in allow and v.mutant_id not in results])
     done = [0]
     kills = {}
     lock = threading.Lock()

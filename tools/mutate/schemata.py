@@ -195,8 +195,11 @@ class Finder:
             return
         if not banned and self.in_main(c):
             self.visit(c, function, parent)
+        # `if constexpr (c)`: c is a constant expression, never mutated. (A cursor compared with
+        # None raises in the bindings, so the condition is looked up once and tested first.)
+        skip = self.condition_of(c) if kind == CK.IF_STMT and self.is_constexpr_if(c) else None
         for ch in c.get_children():
-            if kind == CK.IF_STMT and self.is_constexpr_if(c) and self.condition_of(c) == ch:
+            if skip is not None and ch == skip:
                 continue
             self.walk(ch, function, banned, c)
 
@@ -237,11 +240,14 @@ class Finder:
         if c.kind == CK.DO_STMT:
             return children[-1] if children and children[-1].kind.is_expression() else None
         toks = _tokens(self.tu, c.extent)
-        if len(toks) < 3 or toks[1].spelling != "(":
+        first = 1
+        if c.kind == CK.IF_STMT and len(toks) > 1 and toks[1].spelling == "constexpr":
+            first = 2  # if constexpr (...)
+        if len(toks) < first + 2 or toks[first].spelling != "(":
             return None
         depth = 0
         close = None
-        for t in toks[1:]:
+        for t in toks[first:]:
             if t.spelling in ("(", "[", "{"):
                 depth += 1
             elif t.spelling in (")", "]", "}"):
