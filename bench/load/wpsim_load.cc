@@ -48,8 +48,10 @@
 #include <string_view>
 #include <vector>
 
+#include "base/encoding.h"
 #include "protocol/auth/connection_string.h"
 #include "protocol/auth/tokens.h"
+#include "protocol/http/url.h"
 #include "reports/histogram.h"
 
 namespace {
@@ -240,50 +242,6 @@ void AppendClientFrame(std::string* out, uint8_t opcode, std::string_view payloa
   for (size_t i = 0; i < n; ++i) (*out)[start + i] = static_cast<char>((*out)[start + i] ^ kMask[i & 3]);
 }
 
-std::string Base64Decode(std::string_view in) {
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (const char ch : in) {
-    int v;
-    if (ch >= 'A' && ch <= 'Z') {
-      v = ch - 'A';
-    } else if (ch >= 'a' && ch <= 'z') {
-      v = ch - 'a' + 26;
-    } else if (ch >= '0' && ch <= '9') {
-      v = ch - '0' + 52;
-    } else if (ch == '+') {
-      v = 62;
-    } else if (ch == '/') {
-      v = 63;
-    } else {
-      break;  // '=' padding
-    }
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
-}
-
-std::string PercentEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const unsigned char c : s) {
-    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xf]);
-    }
-  }
-  return out;
-}
-
 // ---- the driver -------------------------------------------------------------------------------
 
 enum class Wire { kWebSocket, kMqttTcp, kHttp };
@@ -382,7 +340,7 @@ std::string Driver::ClientToken(bool publisher) const {
 std::string Driver::UpgradeRequest(bool publisher) const {
   const bool mqtt = publisher ? pub_ == PubKind::kMqtt : (sub_ == SubKind::kMqtt311 || sub_ == SubKind::kMqtt5);
   std::string path = mqtt ? "/clients/mqtt/hubs/" : "/client/hubs/";
-  path += PercentEncode(o_.hub) + "?access_token=" + PercentEncode(ClientToken(publisher));
+  path += wpsim::protocol::http::PercentEncode(o_.hub) + "?access_token=" + wpsim::protocol::http::PercentEncode(ClientToken(publisher));
   std::string protocol;
   if (mqtt) {
     protocol = "mqtt";
@@ -660,7 +618,12 @@ void Driver::OnFrame(Conn* c, uint8_t opcode, std::string_view payload) {
       // Binary data (e.g. from an MQTT publisher) reaches a JSON subscriber base64-encoded.
       const size_t close = payload.find('"', at + 8);
       if (close == std::string_view::npos) return;
-      OnPayload(Base64Decode(payload.substr(at + 8, close - at - 8)));
+      const auto bytes = wpsim::Base64Decode(payload.substr(at + 8, close - at - 8));
+      if (!bytes) {
+        ++unknown_;
+        return;
+      }
+      OnPayload(std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()));
       return;
     }
     OnPayload(payload.substr(at + 8));
@@ -778,7 +741,7 @@ void Driver::Publish(uint32_t seq, int64_t sent_ns) {
       break;
     }
     case PubKind::kRest: {
-      const std::string path = "/api/hubs/" + PercentEncode(o_.hub) + "/groups/" + PercentEncode(o_.group) +
+      const std::string path = "/api/hubs/" + wpsim::protocol::http::PercentEncode(o_.hub) + "/groups/" + wpsim::protocol::http::PercentEncode(o_.group) +
                                "/:send?api-version=2024-01-01";
       const std::string url = "http://" + t_.host + ":" + std::to_string(t_.port) + path;
       // One bearer token per second of the run is plenty; tokens are cheap to mint here.
