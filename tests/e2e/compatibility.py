@@ -24,19 +24,23 @@ DOC = os.path.join(SOURCE, "docs", "compatibility.md")
 # Test file -> the clients it drives (package names as in package-lock.json, or Debian packages).
 FILES = [
     ("sdk.test.js", ["@azure/web-pubsub", "@azure/web-pubsub-client"]),
+    ("sdk10.test.js", ["web-pubsub-client-1.0", "@azure/web-pubsub"]),
     ("sdk11.test.js", ["@azure/web-pubsub-client", "@azure/web-pubsub-express", "express",
                        "@azure/web-pubsub"]),
     ("protobuf.test.js", ["protobufjs", "ws", "@azure/web-pubsub-client", "mqtt",
                           "@azure/web-pubsub"]),
     ("serve_tls_quickstart.test.js", ["@azure/web-pubsub", "ws", "python3", "python3-requests"]),
     ("mqtt.test.js", ["mqtt", "@azure/web-pubsub"]),
+    ("mqtt4.test.js", ["mqtt-4", "@azure/web-pubsub"]),
     ("express.test.js", ["@azure/web-pubsub-express", "express", "ws", "mqtt"]),
     ("browser.test.js", ["chromium", "@azure/web-pubsub"]),
     ("paho_mqtt.test.py", ["python3-paho-mqtt"]),
+    ("python_sdk.test.py", ["python3-azure", "python3-websockets"]),
 ]
 
 
-DEBIAN = ("python3", "python3-paho-mqtt", "python3-requests", "chromium")
+DEBIAN = ("python3", "python3-paho-mqtt", "python3-requests", "python3-azure", "python3-websockets",
+          "chromium")
 
 
 def versions():
@@ -44,7 +48,11 @@ def versions():
     out = {}
     for key, meta in lock.get("packages", {}).items():
         if key.startswith("node_modules/") and key.count("node_modules/") == 1:
-            out[key[len("node_modules/"):]] = meta.get("version", "?")
+            alias = key[len("node_modules/"):]
+            # An npm alias (tests/e2e/package.json "mqtt-4": "npm:mqtt@4.3.8") is shown as the
+            # package it installs: "mqtt 4.3.8".
+            name = meta.get("name", alias)
+            out[alias] = meta.get("version", "?") if name == alias else f"{meta.get('version', '?')}@@{name}"
     for deb in DEBIAN:
         r = subprocess.run(["dpkg-query", "-W", "-f=${Version}", deb], capture_output=True, text=True)
         out[deb] = r.stdout.strip() if r.returncode == 0 and r.stdout.strip() else "not installed"
@@ -79,6 +87,13 @@ def run_file(name):
     return rows
 
 
+def npm_label(alias, version):
+    if "@@" in version:
+        version, name = version.split("@@", 1)
+        return f"{name} {version}"
+    return f"{alias} {version}"
+
+
 def render(results, vers):
     lines = [
         "# Compatibility with real clients",
@@ -87,14 +102,15 @@ def render(results, vers):
         "(`ctest -R e2e.compatibility` regenerates it and fails when this page is out of date).",
         "Every row is one test: the official SDKs and other clients, unmodified, against",
         "`wpsim serve` on 127.0.0.1. Versions are those pinned in `tests/e2e/package-lock.json` or",
-        "installed from Debian 12. Clients not listed (the client SDK 1.0.x, the Python and other",
-        "languages' SDKs) are not tested: this project's machines reach only Debian and npm.",
+        "installed from Debian 12 (the Python server SDK is Debian's python3-azure). Clients not",
+        "listed (the .NET, Java and Go SDKs, other languages' MQTT clients) are not tested: this",
+        "project's machines reach only Debian and npm.",
         "",
     ]
     for name, clients in FILES:
         # npm packages with their pinned versions; Debian packages by name (their versions
         # move with security updates, so they go to the footer, outside the comparison).
-        label = ", ".join(c if c in DEBIAN else f"{c} {vers.get(c, '?')}" for c in clients)
+        label = ", ".join(c if c in DEBIAN else npm_label(c, vers.get(c, "?")) for c in clients)
         lines += [f"## {name}", "", f"Clients: {label}", "", "| flow | result |", "| --- | --- |"]
         for flow, passed in results[name]:
             result = "pass" if passed else ("skipped" if passed is None else "FAIL")

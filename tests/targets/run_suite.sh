@@ -9,6 +9,10 @@
 #   run_suite.sh remote-ip WPSIM SCENARIOS -- the same with an ordinary development certificate
 #                                            (CN=localhost, SAN IP:127.0.0.1) dialled as
 #                                            https://127.0.0.1:PORT: IP hosts match iPAddress SANs
+#   run_suite.sh hubs WPSIM SCENARIOS     -- two runs at once against one `wpsim serve` child
+#                                            each get their own hub suffix (the service's log
+#                                            shows only hubs with one of the two printed
+#                                            suffixes), and `--hub-suffix none` uses the bare hub
 #   run_suite.sh upstream WPSIM SCENARIOS -- the event-handler scenarios (SCENARIOS/upstream) on
 #                                            --target local against a separately started
 #                                            `wpsim serve --config` whose hubs' handlers call the
@@ -150,6 +154,47 @@ sys.exit("targets: only %d event-handler scenarios passed (at least 6 expected)"
          if passed < 6 else 0)
 PY
     ;;
+  hubs)
+    "$wpsim" serve --listen 127.0.0.1:0 --log-level info >"$dir/serve.out" 2>"$dir/serve.err" &
+    server_pid=$!
+    cs=
+    for _ in $(seq 1 100); do  # at most 10 s for the connection string line
+      cs=$(sed -n 's/^Connection string: //p' "$dir/serve.out")
+      [[ -n "$cs" ]] && break
+      sleep 0.1
+    done
+    [[ -n "$cs" ]] || { echo "targets: wpsim serve printed no connection string" >&2; cat "$dir/serve.err" >&2; exit 1; }
+    one="$scenarios/quickstarts/001-websocket-subscriber-rest-send-to-all.yaml"
+    # Two runs of the same scenario at the same time, against the same service.
+    timeout "$bound" "$wpsim" run --target local --connection-string "$cs" "$one" >"$dir/run1.out" 2>&1 &
+    p1=$!
+    timeout "$bound" "$wpsim" run --target local --connection-string "$cs" "$one" >"$dir/run2.out" 2>&1 &
+    p2=$!
+    wait "$p1" || { echo "targets: the first concurrent run failed:" >&2; cat "$dir/run1.out" >&2; exit 1; }
+    wait "$p2" || { echo "targets: the second concurrent run failed:" >&2; cat "$dir/run2.out" >&2; exit 1; }
+    run_bounded "$wpsim" run --target local --connection-string "$cs" --hub-suffix none "$one" >"$dir/run3.out" 2>&1
+    python3 - "$dir" <<'PY'
+import re, sys
+d = sys.argv[1]
+suffixes = []
+for name in ("run1.out", "run2.out"):
+    m = re.search(r"^hub suffix (\S+)$", open(f"{d}/{name}").read(), re.M)
+    if not m:
+        sys.exit(f"targets: {name} printed no 'hub suffix' line")
+    suffixes.append(m.group(1))
+if suffixes[0] == suffixes[1]:
+    sys.exit(f"targets: both runs used the hub suffix {suffixes[0]}")
+if re.search(r"^hub suffix", open(f"{d}/run3.out").read(), re.M):
+    sys.exit("targets: --hub-suffix none still printed a suffix")
+log = open(f"{d}/serve.err").read()
+hubs = set(re.findall(r"connected to hub (\S+) ", log)) | {
+    h.lower() for h in re.findall(r"REST \S+ /api/hubs/([^/?]+)", log)}
+want = {"myhub1" + s.lower() for s in suffixes} | {"myhub1"}
+print(f"targets: suffixes {suffixes}; hubs the service saw: {sorted(hubs)}")
+if hubs != want:
+    sys.exit(f"targets: the service saw hubs {sorted(hubs)}, expected exactly {sorted(want)}")
+PY
+    ;;
   usage)
     # Mistakes on the command line exit 2 with a message, before anything runs.
     expect_usage() {
@@ -176,7 +221,7 @@ PY
     expect_usage --print-upstream-config
     ;;
   *)
-    echo "usage: run_suite.sh local|remote|remote-ip|upstream|usage WPSIM SCENARIOS" >&2
+    echo "usage: run_suite.sh local|remote|remote-ip|upstream|hubs|usage WPSIM SCENARIOS" >&2
     exit 2
     ;;
 esac
