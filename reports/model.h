@@ -162,7 +162,7 @@ struct Source {
 inline constexpr std::string_view kCounterOperations = "operations";  // steps and iterations run
 // Requests the service answered with a verdict (docs/scenarios.md "Thresholds"): error_rate is
 // kCounterErrors over their sum, and falls back to kCounterOperations when there are none.
-// REST calls made (a failure: an answer >= 400).
+// REST calls made (a failure: an answer >= 400, or none: status 0, the transport failed).
 inline constexpr std::string_view kCounterRestCalls = "rest_calls";
 // JSON/protobuf acks received (a failure: success false, except Duplicate, which answers a
 // resend of a request that was applied).

@@ -51,6 +51,7 @@ class ReceiveEvaluator : public Evaluator {
 
   void OnObservation(uint32_t m, const ObservedEvent& ev) override {
     State& s = per_[m];
+    NoteConnection(s, ev);
     s.window.Feed(ev, [&](const ObservedEvent& in) { Take(s, in); });
   }
 
@@ -68,7 +69,7 @@ class ReceiveEvaluator : public Evaluator {
                        " matched)",
                    "next: " + DescribeMatcher(r_.in_order[s.next]) + " in " +
                        RunContext::DescribeWindow(w),
-                   s.recent.Describe(8), e_.case_id);
+                   s.recent.Describe(8) + ConnectionNote(s), e_.case_id);
         }
         total += s.next == r_.in_order.size() ? 1 : 0;
         continue;
@@ -81,7 +82,9 @@ class ReceiveEvaluator : public Evaluator {
                      " matching message(s)",
                  DescribeCount(c) + " x " + DescribeMatcher(r_.match) + " in " +
                      RunContext::DescribeWindow(w),
-                 std::to_string(s.n) + " matching; recent: " + s.recent.Describe(5), e_.case_id);
+                 std::to_string(s.n) + " matching; recent: " + s.recent.Describe(5) +
+                     ConnectionNote(s),
+                 e_.case_id);
       }
     }
     if (!r_.total.empty() && !r_.total.Accepts(total)) {
@@ -98,7 +101,34 @@ class ReceiveEvaluator : public Evaluator {
     ClientKind kind;
     size_t next = 0;  // in_order: matchers matched so far
     uint64_t n = 0;   // matching messages
+    // The member's connection as last seen (any time, in the window or not): the failed upgrade
+    // or close that ended it (cleared when it opens or recovers again), so a failure says "it never connected
+    // (tls: handshake failed ...)" instead of only "recent: nothing".
+    std::optional<clients::Observation> ended;
   };
+
+  static void NoteConnection(State& s, const ObservedEvent& ev) {
+    using Kind = clients::Observation::Kind;
+    switch (ev.observation.kind) {
+      case Kind::kOpened:
+      case Kind::kRecovered:
+        s.ended.reset();
+        break;
+      case Kind::kHandshakeFailed:
+      case Kind::kClosed:
+        s.ended = ev.observation;
+        break;
+      default:
+        break;
+    }
+  }
+
+  static std::string ConnectionNote(const State& s) {
+    if (!s.ended) return "";
+    const bool failed = s.ended->kind == clients::Observation::Kind::kHandshakeFailed;
+    return std::string(failed ? "; its connection never opened: " : "; its connection ended: ") +
+           DescribeObservation(*s.ended);
+  }
 
   void Take(State& s, const ObservedEvent& ev) {
     if (IsMessage(ev, s.kind)) s.recent.Add(ev);

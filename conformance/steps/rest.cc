@@ -634,7 +634,8 @@ std::function<bool()> Rest(RunContext& cx, uint32_t step, const RestStep& r,
       cx.result.Latency(reports::Metric::kRestCall, reports::ClientKind::kRest)
           .histogram.Record(std::max<int64_t>(1, rec.time_ns - intended));
     }
-    if (resp.status >= 400) cx.result.Count(reports::kCounterErrors);
+    // Status 0: no answer (connect, TLS or read failed): a failed call as much as a 5xx.
+    if (resp.status == 0 || resp.status >= 400) cx.result.Count(reports::kCounterErrors);
     cx.Arrow(rec.time_ns, "service", cx.sc.members[rec.member].name, std::to_string(resp.status));
     if (all && resp.status == 200) {
       nlohmann::json page = nlohmann::json::parse(resp.body, nullptr, false);

@@ -169,6 +169,41 @@ expect:
   EXPECT_EQ(r.failures[0].actual.find("m14"), std::string::npos) << r.failures[0].actual;
 }
 
+// A receive failure of a member whose connection never opened says why (the refused upgrade),
+// and one whose connection was closed says how; a member that stayed connected gets no note.
+TEST(ObservationStream, FailingReceiveNamesAConnectionThatNeverOpenedOrEnded) {
+  reports::ScenarioResult r = RunInline(R"(
+name: never-opened
+source: {seed: "000", section: Summary}
+description: one subscriber's token is expired, one is closed by the service, one stays
+hub: h
+clients:
+  expired: {kind: json, groups: [g], token: expired}
+  closed: {kind: json, user: gone, groups: [g]}
+  fine: {kind: json, groups: [g]}
+  api: rest
+steps:
+  - connect: [expired, closed, fine]
+  - rest: {op: close_user_connections, user: gone, expect_status: 204}
+  - wait: 100ms
+  - rest: {op: send_to_group, group: g, body: hi, content_type: text/plain, expect_status: 202}
+expect:
+  - receive: {client: [expired, closed, fine], data: bye, count: 1}
+)");
+  ASSERT_EQ(r.failures.size(), 3u) << Failures(r);
+  for (const auto& f : r.failures) {
+    if (f.message.find("expired received") != std::string::npos) {
+      EXPECT_NE(f.actual.find("; its connection never opened: handshake_failed status=401"),
+                std::string::npos)
+          << f.actual;
+    } else if (f.message.find("closed received") != std::string::npos) {
+      EXPECT_NE(f.actual.find("; its connection ended: closed"), std::string::npos) << f.actual;
+    } else {
+      EXPECT_EQ(f.actual.find("its connection"), std::string::npos) << f.actual;
+    }
+  }
+}
+
 // An ack expectation judges the first ack answering the step's request, recorded as it came.
 TEST(ObservationStream, AckExpectationSeesTheAnswerToItsOwnRequest) {
   reports::ScenarioResult r = RunInline(R"(

@@ -2,6 +2,7 @@
 // The local tests start the reference service in-process on 127.0.0.1:0 and drive real JSON
 // WebSocket clients through the environment, in real time; every wait is bounded.
 #include <gtest/gtest.h>
+#include <uv.h>
 
 #include <cstdio>
 #include <fstream>
@@ -273,6 +274,50 @@ TEST(RealTargetUpstream, EventHandlerScenariosRunAgainstTheInProcessService) {
   std::string failures;
   for (const reports::Failure& f : r.failures) failures += f.message + " / " + f.actual + "\n";
   EXPECT_EQ(r.status, reports::Outcome::kPass) << r.skip_reason << failures;
+}
+
+// A REST call that gets no answer (nothing listens at the endpoint: status 0) is a failed
+// request for error_rate, not one left out ("0 of 2 REST calls failed" before).
+TEST(RealTargetErrorRate, RestCallsWithoutAnAnswerCountAsFailed) {
+  // A port that was free a moment ago: connecting to it is refused.
+  uv_loop_t loop;
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  uv_tcp_t probe;
+  uv_tcp_init(&loop, &probe);
+  sockaddr_in any{};
+  uv_ip4_addr("127.0.0.1", 0, &any);
+  ASSERT_EQ(uv_tcp_bind(&probe, reinterpret_cast<const sockaddr*>(&any), 0), 0);
+  sockaddr_in bound{};
+  int len = sizeof bound;
+  uv_tcp_getsockname(&probe, reinterpret_cast<sockaddr*>(&bound), &len);
+  const int port = ntohs(bound.sin_port);
+  uv_close(reinterpret_cast<uv_handle_t*>(&probe), nullptr);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+
+  Scenario s = Load(R"(name: rest-unanswered
+source: {seed: "001", section: Publish messages}
+description: Two REST calls to an endpoint where nothing listens.
+hub: errorrate
+clients:
+  api: rest
+steps:
+  - rest: {op: send_to_all, body: one, content_type: text/plain}
+  - rest: {op: send_to_all, body: two, content_type: text/plain}
+thresholds:
+  - error_rate < 1%
+)");
+  RunnerOptions remote;
+  remote.target = Target::kRemote;
+  remote.connection_string =
+      "Endpoint=http://127.0.0.1;Port=" + std::to_string(port) + ";AccessKey=k;Version=1.0;";
+  reports::ScenarioResult r;
+  RunScenario(s, remote, r);
+  EXPECT_EQ(r.Counter(reports::kCounterRestCalls), 2u);
+  EXPECT_EQ(r.Counter(reports::kCounterErrors), 2u);
+  ASSERT_EQ(r.thresholds.size(), 1u);
+  EXPECT_FALSE(r.thresholds[0].passed);
+  EXPECT_EQ(r.thresholds[0].observed, "100% (2 of 2 REST calls failed)");
 }
 
 TEST(RealTargetUpstream, AnExternalServiceNeedsUpstreamListenAndThenUsesTheScenariosOwnHub) {
