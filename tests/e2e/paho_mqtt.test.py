@@ -12,9 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import re
-import subprocess
 import sys
 import threading
 import time
@@ -22,23 +20,9 @@ import time
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from wpsim_serve import start_serve
 
 HUB = "quickstart"
-
-
-def start_serve():
-    wpsim = os.environ.get("WPSIM_BIN") or os.path.join(
-        os.path.dirname(__file__), "..", "..", "build", "bin", "wpsim")
-    proc = subprocess.Popen([wpsim, "serve", "--listen", "127.0.0.1:0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        line = proc.stdout.readline()
-        m = re.match(r"^Connection string: (.*)$", line.strip())
-        if m:
-            return proc, m.group(1)
-    proc.kill()
-    raise RuntimeError("wpsim serve printed no connection string")
 
 
 def b64url(data):

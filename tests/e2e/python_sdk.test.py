@@ -9,31 +9,16 @@ are observed by those clients. Each flow prints "ok - <flow>" when all of its ch
 Environment: WPSIM_BIN = the wpsim binary. Exit status 0 = pass."""
 import asyncio
 import json
-import os
 import re
-import subprocess
 import sys
 import time
 
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 from azure.messaging.webpubsubservice import WebPubSubServiceClient
 import websockets
+from wpsim_serve import start_serve
 
 JSON_PROTOCOL = "json.webpubsub.azure.v1"
-
-
-def start_serve():
-    wpsim = os.environ.get("WPSIM_BIN") or os.path.join(
-        os.path.dirname(__file__), "..", "..", "build", "bin", "wpsim")
-    proc = subprocess.Popen([wpsim, "serve", "--listen", "127.0.0.1:0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        m = re.match(r"^Connection string: (.*)$", proc.stdout.readline().strip())
-        if m:
-            return proc, m.group(1)
-    proc.kill()
-    raise RuntimeError("wpsim serve printed no connection string")
 
 
 def check(cond, what):
