@@ -179,15 +179,21 @@ struct FamilyRegistry {
     Issue issue = nullptr;
     Prepare prepare = nullptr;
   };
-  std::map<StepKind, StepEntry> steps;
+  std::vector<StepEntry> steps;  // in registration order
+  // The entry of a kind; null for a type no family registered.
+  const StepEntry* Find(StepKind kind) const;
   std::map<ExpectKind, MakeExpectation> expectations;
   std::map<InvariantKind, MakeInvariant> invariants;
   // Run once when the run starts (after every Prepare), e.g. programming the app server.
   std::vector<void (*)(RunContext&)> on_start;
 
-  // A step kind's one registration line: its shape and how it runs. Each kind and each YAML key
-  // is registered once.
-  void AddStep(shape::StepShape shape, Issue issue = nullptr, Prepare prepare = nullptr);
+  // A step kind's one registration line: its step type (the family's struct the reader puts in
+  // Step::args), its shape and how it runs. Each type and each YAML key is registered once.
+  template <typename T>
+  void AddStep(shape::StepShape shape, Issue issue = nullptr, Prepare prepare = nullptr) {
+    shape.kind = StepKindOf<T>();
+    Add(std::move(shape), issue, prepare);
+  }
   void AddExpectation(ExpectKind kind, MakeExpectation make) { expectations[kind] = make; }
   void AddInvariant(InvariantKind kind, MakeInvariant make) { invariants[kind] = make; }
   // The evaluator of the kind is an `E` made from the run context and the expectation (invariant).
@@ -203,6 +209,11 @@ struct FamilyRegistry {
       return std::make_unique<E>(cx, inv);
     });
   }
+
+ private:
+  void Add(shape::StepShape shape, Issue issue, Prepare prepare);
+  // kind -> index into `steps` (looked up only: the order of the addresses is never seen).
+  std::map<StepKind, size_t> index_;
 };
 
 // Every family, registered once (conformance/driver_registry.cc).

@@ -1,17 +1,23 @@
 // The step families, one line each (conformance/driver.h), and what is derived from their
 // registrations: the step kinds' names (StepKindName) and shapes (shape::AllSteps). A new step
-// kind is one AddStep line in its family's Register function; a new family adds its line here.
+// kind is its type in the family's header and one AddStep<T> line in the family's Register
+// function; a new family adds its line here.
 // The families' headers come with the scenario model (conformance/scenario.h includes them).
 #include "base/result.h"
 #include "conformance/driver.h"
 
 namespace wpsim::conformance {
 
-void FamilyRegistry::AddStep(shape::StepShape shape, Issue issue, Prepare prepare) {
-  const StepKind kind = shape.kind;
-  for (const auto& entry : steps) WPSIM_ASSERT(entry.second.shape.name != shape.name);
-  WPSIM_ASSERT(steps.find(kind) == steps.end());
-  steps.emplace(kind, StepEntry{std::move(shape), issue, prepare});
+void FamilyRegistry::Add(shape::StepShape shape, Issue issue, Prepare prepare) {
+  for (const StepEntry& entry : steps) WPSIM_ASSERT(entry.shape.name != shape.name);
+  const bool added = index_.emplace(shape.kind, steps.size()).second;
+  WPSIM_ASSERT(added);
+  steps.push_back(StepEntry{std::move(shape), issue, prepare});
+}
+
+const FamilyRegistry::StepEntry* FamilyRegistry::Find(StepKind kind) const {
+  auto it = index_.find(kind);
+  return it == index_.end() ? nullptr : &steps[it->second];
 }
 
 const FamilyRegistry& Families() {
@@ -33,9 +39,8 @@ const FamilyRegistry& Families() {
 }
 
 std::string_view StepKindName(StepKind kind) {
-  const auto& steps = Families().steps;
-  auto it = steps.find(kind);
-  return it == steps.end() ? "?" : it->second.shape.name;
+  const FamilyRegistry::StepEntry* entry = Families().Find(kind);
+  return entry == nullptr ? "?" : entry->shape.name;
 }
 
 namespace shape {
@@ -43,7 +48,7 @@ namespace shape {
 const std::vector<StepShape>& AllSteps() {
   static const std::vector<StepShape> all = [] {
     std::vector<StepShape> out;
-    for (const auto& entry : Families().steps) out.push_back(entry.second.shape);
+    for (const auto& entry : Families().steps) out.push_back(entry.shape);
     return out;
   }();
   return all;

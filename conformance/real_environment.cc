@@ -274,27 +274,20 @@ class RealEnvironment final : public Environment {
 int64_t StepWaitNs(const Scenario& sc, uint32_t id) {
   const Step& s = sc.steps[id];
   int64_t own = 0;
-  switch (s.kind()) {
-    case StepKind::kWait:
-      own = s.As<WaitStep>().duration_ns;
-      break;
-    case StepKind::kParallel:
-      for (uint32_t c : s.children) own = std::max(own, StepWaitNs(sc, c));
-      break;
-    case StepKind::kRepeat: {
-      const RepeatStep& r = s.As<RepeatStep>();
-      int64_t body = 0;
-      for (uint32_t c : s.children) body = std::max(body, sc.steps[c].at_ns.value_or(0)) + StepWaitNs(sc, c);
-      if (r.duration_ns) {
-        own = *r.duration_ns;
-      } else if (r.count) {
-        own = body * static_cast<int64_t>(*r.count);
-        if (r.rate && *r.count > 0) own = std::max(own, r.rate->IntendedOffsetNs(*r.count - 1));
-      }
-      break;
+  if (const auto* wait = s.args.If<WaitStep>()) {
+    own = wait->duration_ns;
+  } else if (s.Is<ParallelStep>()) {
+    for (uint32_t c : s.children) own = std::max(own, StepWaitNs(sc, c));
+  } else if (const auto* r = s.args.If<RepeatStep>()) {
+    int64_t body = 0;
+    for (uint32_t c : s.children)
+      body = std::max(body, sc.steps[c].at_ns.value_or(0)) + StepWaitNs(sc, c);
+    if (r->duration_ns) {
+      own = *r->duration_ns;
+    } else if (r->count) {
+      own = body * static_cast<int64_t>(*r->count);
+      if (r->rate && *r->count > 0) own = std::max(own, r->rate->IntendedOffsetNs(*r->count - 1));
     }
-    default:
-      break;
   }
   return own;
 }

@@ -80,9 +80,12 @@ class ScenarioRun {
   ScenarioRun(const Scenario& scenario, const RunnerOptions& options,
               reports::ScenarioResult& result, Environment& env)
       : cx_(scenario, options, result, env), families_(Families()) {
+    entries_.reserve(cx_.sc.steps.size());
     for (const Step& s : cx_.sc.steps) {
-      auto it = families_.steps.find(s.kind());
-      if (it != families_.steps.end() && it->second.prepare) it->second.prepare(cx_, s);
+      const FamilyRegistry::StepEntry* entry = families_.Find(s.kind());
+      WPSIM_ASSERT(entry != nullptr);
+      entries_.push_back(entry);
+      if (entry->prepare) entry->prepare(cx_, s);
     }
   }
 
@@ -282,9 +285,7 @@ class ScenarioRun {
     }
   }
 
-  static bool IsBlock(const Step& s) {
-    return s.kind() == StepKind::kParallel || s.kind() == StepKind::kRepeat;
-  }
+  static bool IsBlock(const Step& s) { return s.Is<ParallelStep>() || s.Is<RepeatStep>(); }
 
   // Step `id` on the current strand: its `at` (from block_start), then issue and, unless it is
   // async, its completion. An async block runs on a strand of its own.
@@ -316,7 +317,7 @@ class ScenarioRun {
 
   Strand Block(uint32_t id, IterContext ctx) {
     const Step& s = cx_.sc.steps[id];
-    Strand body = s.kind() == StepKind::kParallel ? Parallel(id, ctx) : Repeat(id, ctx);
+    Strand body = s.Is<ParallelStep>() ? Parallel(id, ctx) : Repeat(id, ctx);
     co_await Join{*this, body};
   }
 
@@ -338,34 +339,26 @@ class ScenarioRun {
     cx_.issuing_intended = ctx.intended_ns.has_value();
     MarkIssued(id);
     std::vector<Pending> out;
-    switch (s.kind()) {
-      case StepKind::kWait: {
-        const int64_t until = now + s.As<WaitStep>().duration_ns;
-        out.push_back(Pending{id, [this, until] { return cx_.env.Now() >= until; }, until, false});
-        break;
-      }
-      case StepKind::kBarrier: {
-        auto waiting = std::make_shared<std::vector<Pending>>(std::move(cx_.async_pending));
-        cx_.async_pending.clear();
-        const bool quiesce = s.As<BarrierStep>().quiesce;
-        out.push_back(Pending{id,
-                              [this, waiting, quiesce] {
-                                for (const Pending& p : *waiting) {
-                                  if (!p.done()) return false;
-                                }
-                                return !quiesce || cx_.env.Quiescent();
-                              },
-                              now + cx_.StepTimeout(s), true,
-                              /*stays_done=*/false});  // quiescence comes and goes
-        break;
-      }
-      default: {
-        WPSIM_ASSERT(!IsBlock(s));
-        auto it = families_.steps.find(s.kind());
-        WPSIM_ASSERT(it != families_.steps.end() && it->second.issue != nullptr);
-        it->second.issue(cx_, s, ctx, out);
-        break;
-      }
+    if (const auto* wait = s.args.If<WaitStep>()) {
+      const int64_t until = now + wait->duration_ns;
+      out.push_back(Pending{id, [this, until] { return cx_.env.Now() >= until; }, until, false});
+    } else if (const auto* barrier = s.args.If<BarrierStep>()) {
+      auto waiting = std::make_shared<std::vector<Pending>>(std::move(cx_.async_pending));
+      cx_.async_pending.clear();
+      const bool quiesce = barrier->quiesce;
+      out.push_back(Pending{id,
+                            [this, waiting, quiesce] {
+                              for (const Pending& p : *waiting) {
+                                if (!p.done()) return false;
+                              }
+                              return !quiesce || cx_.env.Quiescent();
+                            },
+                            now + cx_.StepTimeout(s), true,
+                            /*stays_done=*/false});  // quiescence comes and goes
+    } else {
+      WPSIM_ASSERT(!IsBlock(s));
+      WPSIM_ASSERT(entries_[id]->issue != nullptr);
+      entries_[id]->issue(cx_, s, ctx, out);
     }
     return out;
   }
@@ -505,6 +498,7 @@ class ScenarioRun {
 
   RunContext cx_;
   const FamilyRegistry& families_;
+  std::vector<const FamilyRegistry::StepEntry*> entries_;         // per step id, its kind's entry
   std::vector<std::unique_ptr<Evaluator>> evaluators_;            // per expectation
   std::vector<std::unique_ptr<Evaluator>> invariant_evaluators_;  // per invariant
   bool budget_ok_ = true;

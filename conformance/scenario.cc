@@ -1,8 +1,5 @@
 #include "conformance/scenario.h"
 
-#include <concepts>
-#include <type_traits>
-
 namespace wpsim::conformance {
 
 std::string FormatPos(const SourcePos& pos) {
@@ -128,29 +125,6 @@ std::string_view InvariantKindName(InvariantKind kind) {
   return "?";
 }
 
-namespace {
-
-// Every step addressed to clients names them in `ClientRef clients` (the network and barrier
-// steps' optional references are restrictions, not addressees).
-template <typename T>
-concept AddressedToClients = requires(const T& t) {
-  { t.clients } -> std::same_as<const ClientRef&>;
-};
-
-}  // namespace
-
-const ClientRef* Step::Clients() const {
-  return std::visit(
-      [](const auto& a) -> const ClientRef* {
-        if constexpr (AddressedToClients<std::decay_t<decltype(a)>>) {
-          return &a.clients;
-        } else {
-          return nullptr;
-        }
-      },
-      args);
-}
-
 std::optional<uint32_t> Scenario::FindClient(std::string_view client_name) const {
   for (uint32_t i = 0; i < clients.size(); ++i) {
     if (clients[i].name == client_name) return i;
@@ -174,19 +148,11 @@ Requirements Scenario::Needs() const {
                      s.keepalive_ns || s.anonymous || s.max_message_bytes ||
                      s.mqtt_session_window_ns || s.upstream_timeout_ns || s.token_clock_skew_ns;
   for (const Step& step : steps) {
-    switch (step.kind()) {
-      case StepKind::kPartition:
-      case StepKind::kHeal:
-      case StepKind::kDelay:
-      case StepKind::kReset:
-        r.network_control = true;
-        break;
-      case StepKind::kSetClockSkew:
-        r.clock_control = true;
-        break;
-      default:
-        break;
+    if (step.Is<PartitionStep>() || step.Is<HealStep>() || step.Is<DelayStep>() ||
+        step.Is<ResetStep>()) {
+      r.network_control = true;
     }
+    if (step.Is<ClockSkewStep>()) r.clock_control = true;
   }
   return r;
 }

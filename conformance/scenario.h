@@ -18,8 +18,9 @@
 // Layout. The types several families share (positions, clients, client references, payloads,
 // windows, counts) are in conformance/scenario_types.h; each step family's step and expectation
 // types are in its own header, conformance/steps/<family>.h, next to the module that reads, runs
-// and judges them (docs/architecture.md). This header gathers them: one StepKind / StepArgs
-// (ExpectKind / ExpectArgs) alternative per kind is its registration in the model.
+// and judges them (docs/architecture.md). A step holds its family's type in a StepArgs (the model
+// lists no step kinds: they exist by their registration); an expectation kind is one ExpectKind /
+// ExpectArgs alternative.
 //
 // Execution semantics the runner implements (documented for authors in docs/scenarios.md):
 //  * Steps run in order. A step is *issued* at max(previous step's completion, run start +
@@ -41,17 +42,20 @@
 //    run is bounded by `run.time_limit`.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "base/result.h"
 #include "conformance/scenario_types.h"
 #include "conformance/steps/delivery.h"
 #include "conformance/steps/flow.h"
@@ -106,54 +110,96 @@ struct ServiceSettings {
 // ---------------------------------------------------------------------------------------------
 // Steps
 
-enum class StepKind {
-  kConnect,
-  kDisconnect,
-  kKill,
-  kRecover,
-  kJoin,
-  kLeave,
-  kSendToGroup,
-  kEvent,
-  kSequenceAck,
-  kPing,
-  kSendRaw,
-  kSubscribe,
-  kUnsubscribe,
-  kPublish,
-  kRest,
-  kWait,
-  kBarrier,
-  kParallel,
-  kRepeat,
-  kPartition,
-  kHeal,
-  kDelay,
-  kReset,
-  kSetClockSkew,
-  kInvoke,
-  kCancelInvocation,
-  kStreamStart,
-  kStreamData,
-  kStreamEnd,
-  kHttpRequest,
-  kWsFrame,
-  kMqttPacket,
+// A step's arguments: a value of one family's step type (ConnectStep, JoinStep, ...; declared in
+// conformance/steps/<family>.h), held by value and copied with the model. The model lists no step
+// types: a kind exists by its family's registration line (FamilyRegistry::AddStep<T>,
+// conformance/driver.h), which names its YAML key, its reader and how it runs.
+
+// A step kind is the identity of its step type: one StepType per type, compared by address.
+struct StepType {
+  void* (*clone)(const void* value);
+  void (*destroy)(void* value);
+  const ClientRef* (*clients)(const void* value);  // the addressees, or null (see Step::Clients)
 };
-inline constexpr int kStepKindCount = 32;
-// The YAML key: "connect", "send_to_group", ... (registered with the kind's family,
-// conformance/driver_registry.cc).
+using StepKind = const StepType*;
+
+namespace detail {
+// Every step addressed to clients names them in `ClientRef clients` (the network and barrier
+// steps' optional references are restrictions, not addressees).
+template <typename T>
+concept AddressedToClients = requires(const T& t) {
+  { t.clients } -> std::same_as<const ClientRef&>;
+};
+template <typename T>
+inline constexpr StepType kStepType = {
+    [](const void* v) -> void* { return new T(*static_cast<const T*>(v)); },
+    [](void* v) { delete static_cast<T*>(v); },
+    [](const void* v) -> const ClientRef* {
+      if constexpr (AddressedToClients<T>) {
+        return &static_cast<const T*>(v)->clients;
+      } else {
+        (void)v;
+        return nullptr;
+      }
+    },
+};
+}  // namespace detail
+
+template <typename T>
+StepKind StepKindOf() {
+  return &detail::kStepType<T>;
+}
+
+// The YAML key of a registered kind: "connect", "send_to_group", ... ("?" for none); derived from
+// the registrations (conformance/driver_registry.cc).
 std::string_view StepKindName(StepKind kind);
 
-// Variant alternatives in StepKind order.
-using StepArgs =
-    std::variant<ConnectStep, DisconnectStep, KillStep, RecoverStep, JoinStep, LeaveStep,
-                 SendToGroupStep, EventStep, SequenceAckStep, PingStep, SendRawStep, SubscribeStep,
-                 UnsubscribeStep, PublishStep, RestStep, WaitStep, BarrierStep, ParallelStep,
-                 RepeatStep, PartitionStep, HealStep, DelayStep, ResetStep, ClockSkewStep,
-                 InvokeStep, CancelInvocationStep, StreamStartStep, StreamDataStep, StreamEndStep,
-                 HttpRequestStep, WsFrameStep, MqttPacketStep>;
-static_assert(std::variant_size_v<StepArgs> == kStepKindCount);
+class StepArgs {
+ public:
+  StepArgs() = default;
+  template <typename T, typename = std::enable_if_t<!std::is_same_v<std::decay_t<T>, StepArgs>>>
+  StepArgs(T&& value)  // NOLINT(google-explicit-constructor): `step.args = JoinStep{...}`
+      : type_(StepKindOf<std::decay_t<T>>()), value_(new std::decay_t<T>(std::forward<T>(value))) {}
+  StepArgs(const StepArgs& o)
+      : type_(o.type_), value_(o.value_ ? o.type_->clone(o.value_) : nullptr) {}
+  StepArgs(StepArgs&& o) noexcept : type_(o.type_), value_(o.value_) {
+    o.type_ = nullptr;
+    o.value_ = nullptr;
+  }
+  StepArgs& operator=(StepArgs o) noexcept {
+    std::swap(type_, o.type_);
+    std::swap(value_, o.value_);
+    return *this;
+  }
+  ~StepArgs() {
+    if (value_) type_->destroy(value_);
+  }
+
+  StepKind kind() const { return type_; }  // null while empty
+  template <typename T>
+  bool Is() const {
+    return type_ == StepKindOf<T>();
+  }
+  template <typename T>
+  const T& As() const {
+    WPSIM_ASSERT(Is<T>());
+    return *static_cast<const T*>(value_);
+  }
+  template <typename T>
+  T& As() {
+    WPSIM_ASSERT(Is<T>());
+    return *static_cast<T*>(value_);
+  }
+  template <typename T>
+  const T* If() const {
+    return Is<T>() ? static_cast<const T*>(value_) : nullptr;
+  }
+  const ClientRef* Clients() const { return value_ ? type_->clients(value_) : nullptr; }
+
+ private:
+  StepKind type_ = nullptr;
+  void* value_ = nullptr;
+};
 
 struct Step {
   uint32_t id = 0;
@@ -167,13 +213,17 @@ struct Step {
   std::vector<uint32_t> children;     // parallel / repeat only
   StepArgs args;
 
-  StepKind kind() const { return static_cast<StepKind>(args.index()); }
+  StepKind kind() const { return args.kind(); }
+  template <typename T>
+  bool Is() const {
+    return args.Is<T>();
+  }
   template <typename T>
   const T& As() const {
-    return std::get<T>(args);
+    return args.As<T>();
   }
-  // The members this step acts for (empty for control and network steps).
-  const ClientRef* Clients() const;
+  // The members this step acts for (null for control and network steps).
+  const ClientRef* Clients() const { return args.Clients(); }
 };
 
 // ---------------------------------------------------------------------------------------------

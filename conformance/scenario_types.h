@@ -17,11 +17,8 @@
 namespace wpsim::conformance {
 
 // Declared here for every family header (conformance/steps/<family>.h declares its Register
-// function with them).
+// function with it).
 struct FamilyRegistry;
-namespace shape {
-struct StepShape;
-}  // namespace shape
 
 // A position in a scenario file. line and column are 1-based; line 0 means "unknown".
 struct SourcePos {

@@ -5,25 +5,16 @@
 # write its JSON figures. Also: a refused token is reported as an error, not a pass.
 set -euo pipefail
 wpsim=$1 load=$2
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/serve.sh"
 dir=$(mktemp -d)
-server_pid=
 cleanup() {
-  if [[ -n "$server_pid" ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  stop_serve
   rm -rf "$dir"
 }
 trap cleanup EXIT
 trap 'exit 1' TERM INT
-"$wpsim" serve --listen 127.0.0.1:0 --log-level error >"$dir/serve.out" 2>"$dir/serve.err" &
-server_pid=$!
-line=
-for _ in $(seq 1 100); do
-  line=$(grep -m1 '^Connection string: ' "$dir/serve.out" || true)
-  [[ -n "$line" ]] && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$dir/serve.err" >&2; exit 1; }
-  sleep 0.1
-done
-[[ -n "$line" ]] || { echo "load.smoke: wpsim serve printed no connection string" >&2; exit 1; }
-cs=${line#Connection string: }
+start_serve load.smoke "$wpsim" "$dir" || exit 1
+cs=$serve_cs
 i=0
 for pair in "websocket json" "websocket rest" "json json" "json rest" "json mqtt" "mqtt311 mqtt" "mqtt5 mqtt" "mqtt5 rest"; do
   set -- $pair

@@ -257,18 +257,11 @@ std::optional<uint32_t> StepOfKind(Context& c, const Node& v, StepKind want,
 
 // The ackId setting of a request step, or nullptr for steps that cannot carry one.
 const AckSpec* AckOf(const Step& s) {
-  switch (s.kind()) {
-    case StepKind::kJoin:
-      return &s.As<JoinStep>().ack;
-    case StepKind::kLeave:
-      return &s.As<LeaveStep>().ack;
-    case StepKind::kSendToGroup:
-      return &s.As<SendToGroupStep>().ack;
-    case StepKind::kEvent:
-      return &s.As<EventStep>().ack;
-    default:
-      return nullptr;
-  }
+  if (s.Is<JoinStep>()) return &s.As<JoinStep>().ack;
+  if (s.Is<LeaveStep>()) return &s.As<LeaveStep>().ack;
+  if (s.Is<SendToGroupStep>()) return &s.As<SendToGroupStep>().ack;
+  if (s.Is<EventStep>()) return &s.As<EventStep>().ack;
+  return nullptr;
 }
 
 bool ReadAck(ExpectInput& in) {
@@ -377,12 +370,12 @@ bool ReadHttpStatus(ExpectInput& in) {
   HttpStatusExpect h;
   std::optional<uint32_t> step;
   if (auto v = in.m.Required(c, "step")) {
-    step = StepOfKind(c, *v, StepKind::kRest, "a ");
+    step = StepOfKind(c, *v, StepKindOf<RestStep>(), "a ");
     if (step) h.step = *step;
   }
   if (auto v = in.m.Get("status")) {
     if (auto st = c.Statuses(*v)) h.statuses = *st;
-  } else if (step && c.scenario().steps[*step].kind() == StepKind::kRest) {
+  } else if (step && c.scenario().steps[*step].Is<RestStep>()) {
     // No status: the operation's success status, as a rest step's inline checks assume.
     h.statuses = {RestOpSuccessStatus(c.scenario().steps[*step].As<RestStep>().op)};
   }
@@ -404,12 +397,12 @@ bool ReadConnackExpect(ExpectInput& in) {
   return true;
 }
 
-// suback, puback: the step (of kind `kWant`) and its reason code(s) under `key`.
-template <typename E, StepKind kWant>
+// suback, puback: the step (a `Want`) and its reason code(s) under `key`.
+template <typename E, typename Want>
 bool ReadStepCheck(ExpectInput& in, std::string_view key, void (*read)(Context&, const Node&, E&)) {
   E e;
   if (auto v = in.m.Required(in.c, "step")) {
-    if (auto id = StepOfKind(in.c, *v, kWant, "a ")) e.step = *id;
+    if (auto id = StepOfKind(in.c, *v, StepKindOf<Want>(), "a ")) e.step = *id;
   }
   if (auto v = in.m.Required(in.c, key)) read(in.c, *v, e);
   in.e.args = std::move(e);
@@ -417,14 +410,15 @@ bool ReadStepCheck(ExpectInput& in, std::string_view key, void (*read)(Context&,
 }
 
 bool ReadSuback(ExpectInput& in) {
-  return ReadStepCheck<SubackExpect, StepKind::kSubscribe>(
-      in, "reason_codes", [](Context& c, const Node& v, SubackExpect& s) {
-        if (auto codes = c.ReasonCodes(v)) s.reason_codes = *codes;
-      });
+  return ReadStepCheck<SubackExpect, SubscribeStep>(in, "reason_codes",
+                                                    [](Context& c, const Node& v, SubackExpect& s) {
+                                                      if (auto codes = c.ReasonCodes(v))
+                                                        s.reason_codes = *codes;
+                                                    });
 }
 
 bool ReadPuback(ExpectInput& in) {
-  return ReadStepCheck<PubackExpect, StepKind::kPublish>(
+  return ReadStepCheck<PubackExpect, PublishStep>(
       in, "reason_code", [](Context& c, const Node& v, PubackExpect& p) {
         if (auto code = c.Uint(v, "reason_code", 0, 255))
           p.reason_code = static_cast<uint8_t>(*code);

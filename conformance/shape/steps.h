@@ -62,7 +62,6 @@ bool ReadClientsStep(StepInput& in, const Table<S>& table, std::initializer_list
 
 struct StepShape {
   std::string_view name;  // the YAML key
-  StepKind kind;
   bool (*read)(StepInput&);
   std::string doc;
   std::vector<FieldDoc> fields;  // the keys of its mapping form (without the modifiers)
@@ -70,6 +69,7 @@ struct StepShape {
   // The JSON schemas of its other forms than the mapping (`- connect: a`, `- wait: 1s`);
   // {"type": "null"} allows the bare kind (`- barrier`, `- barrier:`).
   std::vector<nlohmann::json> shorthand = {};
+  StepKind kind = nullptr;  // its step type, set by its registration (FamilyRegistry::AddStep<T>)
 };
 
 // The step modifiers (as, at, timeout, async, case), documented.
@@ -79,7 +79,7 @@ const std::vector<FieldDoc>& StepModifierDocs();
 // reference alone: `- kill: a`).
 std::vector<FieldDoc> WithClient(std::vector<FieldDoc> fields);
 
-// Every step kind, in StepKind order (derived from the families' registrations,
+// Every step kind, in registration order (derived from the families' registrations,
 // conformance/driver_registry.cc).
 const std::vector<StepShape>& AllSteps();
 const StepShape* FindStep(std::string_view name);

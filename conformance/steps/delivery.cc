@@ -455,8 +455,8 @@ class NoDeliveryOutsideGroupEvaluator : public InvariantEvaluator {
     if (!o.mqtt) {
       for (const auto& [step, acks] : cx_.step_acks) {
         const Step& st = cx_.sc.steps[step];
-        if (st.kind() != StepKind::kJoin && st.kind() != StepKind::kLeave) continue;
-        const bool join = st.kind() == StepKind::kJoin;
+        if (!st.Is<JoinStep>() && !st.Is<LeaveStep>()) continue;
+        const bool join = st.Is<JoinStep>();
         const std::string& group = join ? st.As<JoinStep>().group : st.As<LeaveStep>().group;
         for (const auto& a : acks) {
           if (a->member == m && a->ack && a->ack->serial == ev.serial && o.success) {
@@ -468,10 +468,10 @@ class NoDeliveryOutsideGroupEvaluator : public InvariantEvaluator {
     }
     for (const auto& [step, records] : cx_.step_mqtt) {
       const Step& st = cx_.sc.steps[step];
-      if (st.kind() != StepKind::kSubscribe && st.kind() != StepKind::kUnsubscribe) continue;
+      if (!st.Is<SubscribeStep>() && !st.Is<UnsubscribeStep>()) continue;
       for (const auto& r : records) {
         if (r->member != m || !r->answer || r->answer->serial != ev.serial) continue;
-        if (st.kind() == StepKind::kSubscribe) {
+        if (st.Is<SubscribeStep>()) {
           const auto& subs = st.As<SubscribeStep>().subscriptions;
           for (size_t k = 0; k < subs.size() && k < o.mqtt->reason_codes.size(); ++k) {
             if (!protocol::mqtt::IsError(o.mqtt->reason_codes[k]))
@@ -489,7 +489,7 @@ class NoDeliveryOutsideGroupEvaluator : public InvariantEvaluator {
   // a REST add answered 2xx, or a join without ackId (not confirmable: benefit of the doubt).
   bool AddedSince(uint32_t m, const std::string& group, int64_t since, int64_t time) const {
     for (const Step& s : cx_.sc.steps) {
-      if (s.kind() == StepKind::kJoin && s.As<JoinStep>().ack.mode == AckSpec::Mode::kNone &&
+      if (s.Is<JoinStep>() && s.As<JoinStep>().ack.mode == AckSpec::Mode::kNone &&
           s.As<JoinStep>().group == group && cx_.last_issued.count(s.id) &&
           cx_.last_issued.at(s.id) >= since && cx_.step_issued[s.id] <= time) {
         const auto& ms = s.As<JoinStep>().clients.members;
@@ -534,7 +534,7 @@ class NoDeliveryOutsideGroupEvaluator : public InvariantEvaluator {
     if (std::find(c.groups.begin(), c.groups.end(), group) != c.groups.end()) return true;
     for (const auto& [step, acks] : cx_.step_acks) {
       const Step& s = cx_.sc.steps[step];
-      if (s.kind() != StepKind::kJoin || s.As<JoinStep>().group != group) continue;
+      if (!s.Is<JoinStep>() || s.As<JoinStep>().group != group) continue;
       for (const auto& a : acks) {
         if (a->member == m && a->ack && a->ack->observation.success && a->ack->time_ns <= time)
           return true;
@@ -542,7 +542,7 @@ class NoDeliveryOutsideGroupEvaluator : public InvariantEvaluator {
     }
     // Joins without an ackId cannot be confirmed; give them the benefit of the doubt.
     for (const Step& s : cx_.sc.steps) {
-      if (s.kind() == StepKind::kJoin && s.As<JoinStep>().ack.mode == AckSpec::Mode::kNone &&
+      if (s.Is<JoinStep>() && s.As<JoinStep>().ack.mode == AckSpec::Mode::kNone &&
           s.As<JoinStep>().group == group && cx_.step_issued[s.id] >= 0 &&
           cx_.step_issued[s.id] <= time) {
         const auto& ms = s.As<JoinStep>().clients.members;

@@ -136,33 +136,29 @@ void RegisterFlowFamily(FamilyRegistry& r) {
   const Table<ParallelStep> parallel = {Declared<ParallelStep>(
       "steps", "list of steps", {{"type", "array"}, {"items", SchemaRef("step")}},
       "the children (or a bare list)")};
-  r.AddStep({"wait",
-             StepKind::kWait,
-             ReadWait,
-             "wait (shorthand: `- wait: 1s`)",
-             DocsOf(WaitTable()),
-             {},
-             {SchemaRef("duration")}});
-  r.AddStep({"barrier",
-             StepKind::kBarrier,
-             ReadBarrier,
-             "wait until every pending operation completed",
-             DocsOf(BarrierTable()),
-             {},
-             {{{"type", "null"}}}});
-  r.AddStep({"parallel",
-             StepKind::kParallel,
-             ReadBlock,
-             "issue all children at the same instant",
-             DocsOf(parallel),
-             {},
-             {{{"type", "array"}, {"minItems", 1}, {"items", SchemaRef("step")}}}});
-  r.AddStep({"repeat",
-             StepKind::kRepeat,
-             ReadBlock,
-             "run the children count times or for a duration (closed or open loop)",
-             DocsOf(RepeatTable()),
-             {}});
+  r.AddStep<WaitStep>({"wait",
+                       ReadWait,
+                       "wait (shorthand: `- wait: 1s`)",
+                       DocsOf(WaitTable()),
+                       {},
+                       {SchemaRef("duration")}});
+  r.AddStep<BarrierStep>({"barrier",
+                          ReadBarrier,
+                          "wait until every pending operation completed",
+                          DocsOf(BarrierTable()),
+                          {},
+                          {{{"type", "null"}}}});
+  r.AddStep<ParallelStep>({"parallel",
+                           ReadBlock,
+                           "issue all children at the same instant",
+                           DocsOf(parallel),
+                           {},
+                           {{{"type", "array"}, {"minItems", 1}, {"items", SchemaRef("step")}}}});
+  r.AddStep<RepeatStep>({"repeat",
+                         ReadBlock,
+                         "run the children count times or for a duration (closed or open loop)",
+                         DocsOf(RepeatTable()),
+                         {}});
 }
 
 }  // namespace wpsim::conformance

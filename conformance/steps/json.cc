@@ -418,7 +418,7 @@ std::string AckFlag(std::optional<uint64_t> ack) {
 }
 
 void IssueGroupStep(RunContext& cx, const Step& s, const IterContext& ctx, PendingList& out) {
-  const bool join = s.kind() == StepKind::kJoin;
+  const bool join = s.Is<JoinStep>();
   const GroupStep& g = join ? static_cast<const GroupStep&>(s.As<JoinStep>())
                             : static_cast<const GroupStep&>(s.As<LeaveStep>());
   const int64_t now = cx.env.Now();
@@ -664,71 +664,65 @@ class AckEvaluator : public Evaluator {
 
 void RegisterJsonFamily(FamilyRegistry& r) {
   using namespace shape;  // the readers, tables and docs above
-  r.AddStep({"join",
-             StepKind::kJoin,
-             ReadJoin,
-             "joinGroup; completes on the ack when `ack` is given",
-             DocsOf(GroupTable()),
-             {"joinGroup"}},
-            IssueGroupStep, PrepareJoin);
-  r.AddStep({"leave",
-             StepKind::kLeave,
-             ReadLeave,
-             "leaveGroup; completes on the ack when `ack` is given",
-             DocsOf(GroupTable()),
-             {"leaveGroup"}},
-            IssueGroupStep, PrepareLeave);
-  r.AddStep({"send_to_group",
-             StepKind::kSendToGroup,
-             ReadSendToGroup,
-             "sendToGroup; completes on the ack when `ack` is given",
-             DocsOf(SendToGroupTable()),
-             {"sendToGroup", "groupSend"}},
-            IssueSendToGroup, PrepareSendToGroup);
-  r.AddStep({"event",
-             StepKind::kEvent,
-             ReadEvent,
-             "a user event to the upstream (sendEvent)",
-             DocsOf(EventTable()),
-             {"sendEvent", "userEvent"}},
-            IssueEvent, PrepareEvent);
-  r.AddStep({"invoke",
-             StepKind::kInvoke,
-             ReadInvoke,
-             "invoke (client SDK 1.1 invokeEvent); completes on its invokeResponse",
-             DocsOf(InvokeTable()),
-             {"invokeEvent"}},
-            IssueInvoke);
-  r.AddStep({"cancel_invocation",
-             StepKind::kCancelInvocation,
-             ReadCancelInvocation,
-             "cancelInvocation for a pending invoke; completes on issue",
-             DocsOf(CancelInvocationTable()),
-             {"cancelInvocation"}},
-            IssueCancelInvocation);
-  r.AddStep({"stream_start",
-             StepKind::kStreamStart,
-             ReadStreamStart,
-             "opens a group stream (a sendToGroup carrying `stream`); completes on the first answer "
-             "for the stream (streamAck, streamNack or streamClosed)",
-             DocsOf(StreamStartTable()),
-             {"openGroupStream"}},
-            IssueStreamStart);
-  r.AddStep({"stream_data",
-             StepKind::kStreamData,
-             ReadStreamData,
-             "streamData: a fragment (completes on the next answer for its stream) or, without "
-             "`sequence`, a keepalive (completes on issue)",
-             DocsOf(StreamDataTable()),
-             {"streamData"}},
-            IssueStreamData);
-  r.AddStep({"stream_end",
-             StepKind::kStreamEnd,
-             ReadStreamEnd,
-             "streamEnd, with the publisher's error when given; completes on the streamClosed",
-             DocsOf(StreamEndTable()),
-             {"streamEnd"}},
-            IssueStreamEnd);
+  r.AddStep<JoinStep>({"join",
+                       ReadJoin,
+                       "joinGroup; completes on the ack when `ack` is given",
+                       DocsOf(GroupTable()),
+                       {"joinGroup"}},
+                      IssueGroupStep, PrepareJoin);
+  r.AddStep<LeaveStep>({"leave",
+                        ReadLeave,
+                        "leaveGroup; completes on the ack when `ack` is given",
+                        DocsOf(GroupTable()),
+                        {"leaveGroup"}},
+                       IssueGroupStep, PrepareLeave);
+  r.AddStep<SendToGroupStep>({"send_to_group",
+                              ReadSendToGroup,
+                              "sendToGroup; completes on the ack when `ack` is given",
+                              DocsOf(SendToGroupTable()),
+                              {"sendToGroup", "groupSend"}},
+                             IssueSendToGroup, PrepareSendToGroup);
+  r.AddStep<EventStep>({"event",
+                        ReadEvent,
+                        "a user event to the upstream (sendEvent)",
+                        DocsOf(EventTable()),
+                        {"sendEvent", "userEvent"}},
+                       IssueEvent, PrepareEvent);
+  r.AddStep<InvokeStep>({"invoke",
+                         ReadInvoke,
+                         "invoke (client SDK 1.1 invokeEvent); completes on its invokeResponse",
+                         DocsOf(InvokeTable()),
+                         {"invokeEvent"}},
+                        IssueInvoke);
+  r.AddStep<CancelInvocationStep>({"cancel_invocation",
+                                   ReadCancelInvocation,
+                                   "cancelInvocation for a pending invoke; completes on issue",
+                                   DocsOf(CancelInvocationTable()),
+                                   {"cancelInvocation"}},
+                                  IssueCancelInvocation);
+  r.AddStep<StreamStartStep>(
+      {"stream_start",
+       ReadStreamStart,
+       "opens a group stream (a sendToGroup carrying `stream`); completes on the first answer "
+       "for the stream (streamAck, streamNack or streamClosed)",
+       DocsOf(StreamStartTable()),
+       {"openGroupStream"}},
+      IssueStreamStart);
+  r.AddStep<StreamDataStep>(
+      {"stream_data",
+       ReadStreamData,
+       "streamData: a fragment (completes on the next answer for its stream) or, without "
+       "`sequence`, a keepalive (completes on issue)",
+       DocsOf(StreamDataTable()),
+       {"streamData"}},
+      IssueStreamData);
+  r.AddStep<StreamEndStep>(
+      {"stream_end",
+       ReadStreamEnd,
+       "streamEnd, with the publisher's error when given; completes on the streamClosed",
+       DocsOf(StreamEndTable()),
+       {"streamEnd"}},
+      IssueStreamEnd);
   r.AddExpectation<AckEvaluator>(ExpectKind::kAck);
 }
 

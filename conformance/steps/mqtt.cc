@@ -808,23 +808,20 @@ void DisconnectMqtt(RunContext& cx, uint32_t step, uint32_t m, const DisconnectS
 
 void RegisterMqttFamily(FamilyRegistry& r) {
   using namespace shape;  // the readers, tables and docs above
-  r.AddStep({"subscribe",
-             StepKind::kSubscribe,
-             ReadSubscribe,
-             "MQTT SUBSCRIBE; completes on SUBACK",
-             DocsOf(SubscribeTable()),
-             {"SUBSCRIBE"}},
-            IssueSubscribe);
-  r.AddStep({"unsubscribe",
-             StepKind::kUnsubscribe,
-             ReadUnsubscribe,
-             "MQTT UNSUBSCRIBE; completes on UNSUBACK",
-             DocsOf(UnsubscribeTable()),
-             {"UNSUBSCRIBE"}},
-            IssueUnsubscribe);
-  r.AddStep(
+  r.AddStep<SubscribeStep>({"subscribe",
+                            ReadSubscribe,
+                            "MQTT SUBSCRIBE; completes on SUBACK",
+                            DocsOf(SubscribeTable()),
+                            {"SUBSCRIBE"}},
+                           IssueSubscribe);
+  r.AddStep<UnsubscribeStep>({"unsubscribe",
+                              ReadUnsubscribe,
+                              "MQTT UNSUBSCRIBE; completes on UNSUBACK",
+                              DocsOf(UnsubscribeTable()),
+                              {"UNSUBSCRIBE"}},
+                             IssueUnsubscribe);
+  r.AddStep<PublishStep>(
       {"publish",
-       StepKind::kPublish,
        ReadPublish,
        "MQTT PUBLISH with one of payload, payload_base64, payload_json, payload_size; QoS 1/2 "
        "complete on "

@@ -438,40 +438,36 @@ void ApplyScheduledPartitions(RunContext& cx) {
 
 void RegisterNetworkFamily(FamilyRegistry& r) {
   using namespace shape;  // the readers, tables and docs above
-  r.AddStep({"partition",
-             StepKind::kPartition,
-             ReadPartition,
-             "cut links (sim only)",
-             DocsOf(PartitionTable()),
-             {},
-             {SchemaRef("networkTarget")}},
-            IssuePartition);
-  r.AddStep({"heal",
-             StepKind::kHeal,
-             ReadHeal,
-             "restore links (sim only; `- heal` heals everything)",
-             DocsOf(HealTable()),
-             {},
-             {{{"type", "null"}}, SchemaRef("networkTarget")}},
-            IssueHeal);
-  r.AddStep({"delay",
-             StepKind::kDelay,
-             ReadDelay,
-             "change link settings, starting from the link's own settings in `network` (sim only)",
-             DocsOf(DelayDocs()),
-             {}},
-            IssueDelay);
-  r.AddStep({"reset",
-             StepKind::kReset,
-             ReadReset,
-             "TCP-like reset of the members' streams (sim only)",
-             WithClient({}),
-             {},
-             {SchemaRef("clientRef")}},
-            IssueReset);
-  r.AddStep(
+  r.AddStep<PartitionStep>({"partition",
+                            ReadPartition,
+                            "cut links (sim only)",
+                            DocsOf(PartitionTable()),
+                            {},
+                            {SchemaRef("networkTarget")}},
+                           IssuePartition);
+  r.AddStep<HealStep>({"heal",
+                       ReadHeal,
+                       "restore links (sim only; `- heal` heals everything)",
+                       DocsOf(HealTable()),
+                       {},
+                       {{{"type", "null"}}, SchemaRef("networkTarget")}},
+                      IssueHeal);
+  r.AddStep<DelayStep>(
+      {"delay",
+       ReadDelay,
+       "change link settings, starting from the link's own settings in `network` (sim only)",
+       DocsOf(DelayDocs()),
+       {}},
+      IssueDelay);
+  r.AddStep<ResetStep>({"reset",
+                        ReadReset,
+                        "TCP-like reset of the members' streams (sim only)",
+                        WithClient({}),
+                        {},
+                        {SchemaRef("clientRef")}},
+                       IssueReset);
+  r.AddStep<ClockSkewStep>(
       {"set_clock_skew",
-       StepKind::kSetClockSkew,
        ReadClockSkew,
        "shift a clock, for token expiry cases (sim only; `- set_clock_skew: +6m` is the service's)",
        DocsOf(ClockSkewTable()),

@@ -118,22 +118,20 @@ void IssueSequenceAck(RunContext& cx, const Step& s, const IterContext&, Pending
 
 void RegisterReliableFamily(FamilyRegistry& r) {
   using namespace shape;  // the readers, tables and docs above
-  r.AddStep({"recover",
-             StepKind::kRecover,
-             ReadRecover,
-             "reliable reconnect with awps_connection_id and the reconnection token",
-             WithClient(DocsOf(RecoverTable())),
-             {},
-             {SchemaRef("clientRef")}},
-            IssueRecover, PrepareRecover);
-  r.AddStep({"sequence_ack",
-             StepKind::kSequenceAck,
-             ReadSequenceAck,
-             "a sequenceAck request (reliable only)",
-             WithClient(DocsOf(SequenceAckTable())),
-             {"sequenceAck"},
-             {SchemaRef("clientRef")}},
-            IssueSequenceAck);
+  r.AddStep<RecoverStep>({"recover",
+                          ReadRecover,
+                          "reliable reconnect with awps_connection_id and the reconnection token",
+                          WithClient(DocsOf(RecoverTable())),
+                          {},
+                          {SchemaRef("clientRef")}},
+                         IssueRecover, PrepareRecover);
+  r.AddStep<SequenceAckStep>({"sequence_ack",
+                              ReadSequenceAck,
+                              "a sequenceAck request (reliable only)",
+                              WithClient(DocsOf(SequenceAckTable())),
+                              {"sequenceAck"},
+                              {SchemaRef("clientRef")}},
+                             IssueSequenceAck);
 }
 
 }  // namespace wpsim::conformance

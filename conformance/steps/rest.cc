@@ -686,7 +686,7 @@ class HttpStatusEvaluator : public Evaluator {
     if (it == cx_.step_rest.end()) {
       // A connect step's expect_status: the upgrade's status.
       const Step& s = cx_.sc.steps[h.step];
-      if (s.kind() == StepKind::kConnect) {
+      if (s.Is<ConnectStep>()) {
         for (uint32_t m : s.As<ConnectStep>().clients.members) {
           const int status = cx_.members[m].first_upgrade_status;
           if (std::find(h.statuses.begin(), h.statuses.end(), status) == h.statuses.end()) {
@@ -741,15 +741,15 @@ class HttpStatusEvaluator : public Evaluator {
 
 void RegisterRestFamily(FamilyRegistry& r) {
   using namespace shape;  // the readers, tables and docs above
-  r.AddStep({"rest",
-             StepKind::kRest,
-             ReadRest,
-             "one REST data-plane operation (`op` + its parameters; shorthand `- rest: health`); "
-             "completes on the response",
-             DocsOf(Join(CommonTable(), ParamTable())),
-             {"sendToAll", "sendToConnection", "sendToUser", "addToGroups"},
-             {OpNames(true)}},
-            IssueRest);
+  r.AddStep<RestStep>(
+      {"rest",
+       ReadRest,
+       "one REST data-plane operation (`op` + its parameters; shorthand `- rest: health`); "
+       "completes on the response",
+       DocsOf(Join(CommonTable(), ParamTable())),
+       {"sendToAll", "sendToConnection", "sendToUser", "addToGroups"},
+       {OpNames(true)}},
+      IssueRest);
   r.AddExpectation<HttpStatusEvaluator>(ExpectKind::kHttpStatus);
 }
 

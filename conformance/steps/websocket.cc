@@ -468,9 +468,8 @@ class ConnectedEvaluator : public Evaluator {
 
 void RegisterWebSocketFamily(FamilyRegistry& r) {
   using namespace shape;  // the readers, tables and docs above
-  r.AddStep(
+  r.AddStep<ConnectStep>(
       {"connect",
-       StepKind::kConnect,
        ReadConnect,
        "open the connection (completes when it is established or refused); overrides apply to this "
        "connect only",
@@ -478,37 +477,33 @@ void RegisterWebSocketFamily(FamilyRegistry& r) {
        {"CONNECT"},
        {SchemaRef("clientRef")}},
       IssueConnect);
-  r.AddStep({"disconnect",
-             StepKind::kDisconnect,
-             ReadDisconnect,
-             "clean close (close frame, MQTT DISCONNECT)",
-             WithClient(DocsOf(DisconnectTable())),
-             {"DISCONNECT"},
-             {SchemaRef("clientRef")}},
-            IssueDisconnect);
-  r.AddStep({"kill",
-             StepKind::kKill,
-             ReadKill,
-             "abrupt: no close frame, no DISCONNECT",
-             WithClient({}),
-             {},
-             {SchemaRef("clientRef")}},
-            IssueKill);
-  r.AddStep({"ping",
-             StepKind::kPing,
-             ReadPing,
-             "JSON kinds: a ping request (pong expected)",
-             WithClient({}),
-             {},
-             {SchemaRef("clientRef")}},
-            IssuePing);
-  r.AddStep({"send_raw",
-             StepKind::kSendRaw,
-             ReadSendRaw,
-             "a raw frame: plain clients' messages, malformed JSON requests",
-             DocsOf(SendRawTable()),
-             {}},
-            IssueSendRaw);
+  r.AddStep<DisconnectStep>({"disconnect",
+                             ReadDisconnect,
+                             "clean close (close frame, MQTT DISCONNECT)",
+                             WithClient(DocsOf(DisconnectTable())),
+                             {"DISCONNECT"},
+                             {SchemaRef("clientRef")}},
+                            IssueDisconnect);
+  r.AddStep<KillStep>({"kill",
+                       ReadKill,
+                       "abrupt: no close frame, no DISCONNECT",
+                       WithClient({}),
+                       {},
+                       {SchemaRef("clientRef")}},
+                      IssueKill);
+  r.AddStep<PingStep>({"ping",
+                       ReadPing,
+                       "JSON kinds: a ping request (pong expected)",
+                       WithClient({}),
+                       {},
+                       {SchemaRef("clientRef")}},
+                      IssuePing);
+  r.AddStep<SendRawStep>({"send_raw",
+                          ReadSendRaw,
+                          "a raw frame: plain clients' messages, malformed JSON requests",
+                          DocsOf(SendRawTable()),
+                          {}},
+                         IssueSendRaw);
   r.AddExpectation<ClosedEvaluator>(ExpectKind::kClosed);
   r.AddExpectation<ConnectedEvaluator>(ExpectKind::kConnected);
 }

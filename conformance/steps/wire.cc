@@ -1070,27 +1070,26 @@ class WireEvaluator : public Evaluator {
 
 void RegisterWireFamily(FamilyRegistry& r) {
   using namespace shape;  // the readers and docs above
-  r.AddStep({"http_request",
-             StepKind::kHttpRequest,
-             ReadHttpRequest,
-             "a hand-made HTTP/1.1 request (or a WebSocket upgrade) on a new wire connection",
-             HttpRequestDocs(),
-             {}},
-            IssueHttpRequest);
-  r.AddStep({"ws_frame",
-             StepKind::kWsFrame,
-             ReadWsFrame,
-             "individual WebSocket frames on the member's upgraded wire connection",
-             WsFrameDocs(),
-             {}},
-            IssueWsFrame);
-  r.AddStep({"mqtt_packet",
-             StepKind::kMqttPacket,
-             ReadMqttPacket,
-             "raw MQTT bytes in one binary frame on the member's upgraded wire connection",
-             MqttPacketDocs(),
-             {}},
-            IssueMqttPacket);
+  r.AddStep<HttpRequestStep>(
+      {"http_request",
+       ReadHttpRequest,
+       "a hand-made HTTP/1.1 request (or a WebSocket upgrade) on a new wire connection",
+       HttpRequestDocs(),
+       {}},
+      IssueHttpRequest);
+  r.AddStep<WsFrameStep>({"ws_frame",
+                          ReadWsFrame,
+                          "individual WebSocket frames on the member's upgraded wire connection",
+                          WsFrameDocs(),
+                          {}},
+                         IssueWsFrame);
+  r.AddStep<MqttPacketStep>(
+      {"mqtt_packet",
+       ReadMqttPacket,
+       "raw MQTT bytes in one binary frame on the member's upgraded wire connection",
+       MqttPacketDocs(),
+       {}},
+      IssueMqttPacket);
   r.AddExpectation<WireEvaluator>(ExpectKind::kWire);
 }
 

@@ -242,14 +242,14 @@ TEST(ScenarioLoader, StepsAreStoredInPreOrderWithChildrenAndLabels) {
   ASSERT_EQ(s.steps.size(), 8u);
   for (uint32_t i = 0; i < s.steps.size(); ++i) EXPECT_EQ(s.steps[i].id, i);
   EXPECT_EQ(s.root_steps, (std::vector<uint32_t>{0, 1, 4, 7}));
-  EXPECT_EQ(s.steps[1].kind(), StepKind::kParallel);
+  EXPECT_TRUE(s.steps[1].Is<ParallelStep>());
   EXPECT_EQ(s.steps[1].children, (std::vector<uint32_t>{2, 3}));
   EXPECT_EQ(s.steps[2].parent, 1u);
-  EXPECT_EQ(s.steps[4].kind(), StepKind::kRepeat);
+  EXPECT_TRUE(s.steps[4].Is<RepeatStep>());
   EXPECT_EQ(s.steps[4].children, (std::vector<uint32_t>{5, 6}));
   EXPECT_EQ(s.steps[4].As<RepeatStep>().count, 3u);
   EXPECT_EQ(s.steps[5].As<SendToGroupStep>().payload.data, "hi ${i}");
-  EXPECT_EQ(s.steps[7].kind(), StepKind::kBarrier);
+  EXPECT_TRUE(s.steps[7].Is<BarrierStep>());
   EXPECT_EQ(s.FindStep("ja"), 2u);
   EXPECT_EQ(s.FindStep("jb"), 3u);
   EXPECT_EQ(s.FindStep("loop"), 4u);
@@ -326,7 +326,7 @@ TEST(ScenarioLoader, ConnectionLifecycleStepsParse) {
   const DisconnectStep& d2 = s.steps[4].As<DisconnectStep>();
   EXPECT_FALSE(d2.code.has_value());
   EXPECT_FALSE(d2.send_code);
-  EXPECT_EQ(s.steps[5].kind(), StepKind::kKill);
+  EXPECT_TRUE(s.steps[5].Is<KillStep>());
   EXPECT_EQ(s.steps[6].As<RecoverStep>().fault, RecoverFault::kBadToken);
   EXPECT_EQ(s.steps[7].As<RecoverStep>().fault, RecoverFault::kNone);
   // Inline checks became expectations, in step order, pointing at their steps.

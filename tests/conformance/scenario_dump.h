@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <stdexcept>
 #include <variant>
 
 #include "conformance/scenario.h"
@@ -120,6 +121,28 @@ WPSIM_DUMP(HttpRequestStep, clients, upgrade, subprotocols, token, rest_auth, me
 WPSIM_DUMP(WireFrameArgs, fin, rsv, opcode, mask, payload, length, raw)
 WPSIM_DUMP(WsFrameStep, clients, frames)
 WPSIM_DUMP(MqttPacketStep, clients, bytes)
+// Step::args as the models were recorded (a variant in this order: {"index": i, "value": ...}).
+// A new step type is appended here with its WPSIM_DUMP line above.
+template <typename... Ts>
+struct StepTypeList {};
+using DumpedStepTypes =
+    StepTypeList<ConnectStep, DisconnectStep, KillStep, RecoverStep, JoinStep, LeaveStep,
+                 SendToGroupStep, EventStep, SequenceAckStep, PingStep, SendRawStep, SubscribeStep,
+                 UnsubscribeStep, PublishStep, RestStep, WaitStep, BarrierStep, ParallelStep,
+                 RepeatStep, PartitionStep, HealStep, DelayStep, ResetStep, ClockSkewStep,
+                 InvokeStep, CancelInvocationStep, StreamStartStep, StreamDataStep, StreamEndStep,
+                 HttpRequestStep, WsFrameStep, MqttPacketStep>;
+template <typename... Ts>
+nlohmann::json DumpStepArgs(const StepArgs& a, StepTypeList<Ts...>) {
+  nlohmann::json j;
+  size_t i = 0;
+  ((a.Is<Ts>() ? (void)(j = {{"index", i}, {"value", a.As<Ts>()}}) : (void)0, ++i), ...);
+  if (j.is_null()) throw std::logic_error("step type missing in tests/conformance/scenario_dump.h");
+  return j;
+}
+inline void to_json(nlohmann::json& j, const StepArgs& a) {
+  j = DumpStepArgs(a, DumpedStepTypes{});
+}
 WPSIM_DUMP(Step, id, pos, label, case_id, at_ns, timeout_ns, async, parent, children, args)
 WPSIM_DUMP(NullableString, is_null, value)
 WPSIM_DUMP(SequenceIdMatch, present, value)

@@ -100,7 +100,7 @@ TEST(ScenarioModels, TheDumpSeesADifferenceInAnyMember) {
   ASSERT_TRUE(r.ok()) << FormatDiagnostics(r.diagnostics);
   const std::string base = DumpScenario(*r.scenario).dump();
   Scenario changed = *r.scenario;
-  std::get<JoinStep>(changed.steps[1].args).ack.id = 7;
+  changed.steps[1].args.As<JoinStep>().ack.id = 7;
   EXPECT_NE(DumpScenario(changed).dump(), base);
   changed = *r.scenario;
   std::get<ReceiveExpect>(changed.expectations[0].args).window.within_ns = 2;

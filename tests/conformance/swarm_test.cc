@@ -141,7 +141,7 @@ TEST(SwarmPlan, WrittenIntoTheStepsAsAnAsyncBlockThatLoads) {
       continue;
     }
     EXPECT_NE(text.value().find("async: true"), std::string::npos);
-    EXPECT_EQ(loaded.scenario->steps.front().kind(), StepKind::kParallel);
+    EXPECT_TRUE(loaded.scenario->steps.front().Is<ParallelStep>());
   }
 }
 

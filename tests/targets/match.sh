@@ -9,13 +9,10 @@
 # Every wait is bounded; the child server is always killed.
 set -euo pipefail
 wpsim=$1 scenarios=$2
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/serve.sh"
 dir=$(mktemp -d)
-server_pid=
 cleanup() {
-  if [[ -n "$server_pid" ]]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  stop_serve
   rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -29,22 +26,8 @@ lines = [l for l in open(sys.argv[1]) if not l.startswith(("targets:", "network:
 open(sys.argv[2], "w").write("".join(lines))
 PY
 
-: >"$dir/serve.out"
-"$wpsim" serve --listen 127.0.0.1:0 --log-level error >"$dir/serve.out" 2>"$dir/serve.err" &
-server_pid=$!
-line=
-for _ in $(seq 1 100); do  # at most 10 s for the connection string line
-  line=$(grep -m1 '^Connection string: ' "$dir/serve.out" || true)
-  [[ -n "$line" ]] && break
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    echo "match: wpsim serve exited early:" >&2
-    cat "$dir/serve.err" >&2
-    exit 1
-  fi
-  sleep 0.1
-done
-[[ -n "$line" ]] || { echo "match: wpsim serve printed no connection string" >&2; exit 1; }
-cs=${line#Connection string: }
+start_serve match "$wpsim" "$dir" || exit 1
+cs=$serve_cs
 
 timeout 60 "$wpsim" run --target local --connection-string "$cs" --json "$dir/real.json" "$dir/loopback.yaml"
 observed=$(python3 - "$dir/real.json" <<'PY'

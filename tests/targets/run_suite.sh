@@ -20,16 +20,14 @@
 # Every wait is bounded; the child server is always killed.
 set -euo pipefail
 mode=$1 wpsim=$2 scenarios=$3
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/serve.sh"
 dir=$(mktemp -d)
-server_pid= run_pid=
+run_pid=
 cleanup() {
   if [[ -n "$run_pid" ]]; then
     kill "$run_pid" 2>/dev/null || true
   fi
-  if [[ -n "$server_pid" ]]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  stop_serve
   rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -70,25 +68,8 @@ case "$mode" in
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
       -subj /CN=localhost -addext subjectAltName=$san \
       -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
-    "$wpsim" serve --listen 127.0.0.1:0 --tls-cert "$dir/cert.pem" --tls-key "$dir/key.pem" \
-      --log-level error >"$dir/serve.out" 2>"$dir/serve.err" &
-    server_pid=$!
-    line=
-    for _ in $(seq 1 100); do  # at most 10 s for the connection string line
-      line=$(grep -m1 '^Connection string: ' "$dir/serve.out" || true)
-      [[ -n "$line" ]] && break
-      if ! kill -0 "$server_pid" 2>/dev/null; then
-        echo "targets: wpsim serve exited early:" >&2
-        cat "$dir/serve.err" >&2
-        exit 1
-      fi
-      sleep 0.1
-    done
-    if [[ -z "$line" ]]; then
-      echo "targets: wpsim serve printed no connection string" >&2
-      exit 1
-    fi
-    cs=${line#Connection string: }
+    start_serve targets "$wpsim" "$dir" --tls-cert "$dir/cert.pem" --tls-key "$dir/key.pem" || exit 1
+    cs=$serve_cs
     # remote: the certificate names localhost; the service answers on 127.0.0.1 either way.
     # remote-ip: the endpoint stays https://127.0.0.1, as `wpsim serve` printed it.
     [[ $mode == remote ]] && cs=${cs/https:\/\/127.0.0.1/https://localhost}
@@ -108,22 +89,8 @@ case "$mode" in
       >"$dir/handlers.yaml"
     grep -q "urlTemplate: \"http://127.0.0.1:$port/upstream_connect_and_user_events/api/{event}\"" \
       "$dir/handlers.yaml" || { echo "targets: unexpected handler configuration:" >&2; cat "$dir/handlers.yaml" >&2; exit 1; }
-    "$wpsim" serve --listen 127.0.0.1:0 --config "$dir/handlers.yaml" --log-level error \
-      >"$dir/serve.out" 2>"$dir/serve.err" &
-    server_pid=$!
-    line=
-    for _ in $(seq 1 100); do  # at most 10 s for the connection string line
-      line=$(grep -m1 '^Connection string: ' "$dir/serve.out" || true)
-      [[ -n "$line" ]] && break
-      if ! kill -0 "$server_pid" 2>/dev/null; then
-        echo "targets: wpsim serve exited early:" >&2
-        cat "$dir/serve.err" >&2
-        exit 1
-      fi
-      sleep 0.1
-    done
-    [[ -n "$line" ]] || { echo "targets: wpsim serve printed no connection string" >&2; exit 1; }
-    cs=${line#Connection string: }
+    start_serve targets "$wpsim" "$dir" --config "$dir/handlers.yaml" || exit 1
+    cs=$serve_cs
     # Without --upstream-listen a running service cannot run them: every one is skipped.
     run_bounded "$wpsim" run --target local --connection-string "$cs" --json "$dir/skipped.json" \
       "$scenarios/upstream"
