@@ -4,7 +4,8 @@
 # scripts/bench-compare). Source it, then:
 #
 #   start_serve WHO WPSIM DIR [SERVE ARGS...]
-#     starts `WPSIM serve --listen 127.0.0.1:0 --log-level error SERVE ARGS...` in the background
+#     starts `WPSIM serve --listen 127.0.0.1:0 --log-level LEVEL SERVE ARGS...` in the background
+#     (LEVEL: $serve_log_level, default error)
 #     (its output in DIR/serve.out and DIR/serve.err), sets serve_pid, and waits at most 10 s for
 #     its "Connection string: " line, whose value it puts in serve_cs. Returns 1, with a message
 #     prefixed "WHO: " and the server's stderr on stderr, when the server exits first or prints no
@@ -19,7 +20,8 @@ start_serve() {
   local who=$1 wpsim=$2 dir=$3
   shift 3
   : >"$dir/serve.out"
-  "$wpsim" serve --listen 127.0.0.1:0 --log-level error "$@" >"$dir/serve.out" 2>"$dir/serve.err" &
+  "$wpsim" serve --listen 127.0.0.1:0 --log-level "${serve_log_level:-error}" "$@" \
+    >"$dir/serve.out" 2>"$dir/serve.err" &
   serve_pid=$!
   local line= _
   for _ in $(seq 1 100); do  # at most 10 s for the connection string line

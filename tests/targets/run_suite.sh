@@ -122,15 +122,8 @@ sys.exit("targets: only %d event-handler scenarios passed (at least 6 expected)"
 PY
     ;;
   hubs)
-    "$wpsim" serve --listen 127.0.0.1:0 --log-level info >"$dir/serve.out" 2>"$dir/serve.err" &
-    server_pid=$!
-    cs=
-    for _ in $(seq 1 100); do  # at most 10 s for the connection string line
-      cs=$(sed -n 's/^Connection string: //p' "$dir/serve.out")
-      [[ -n "$cs" ]] && break
-      sleep 0.1
-    done
-    [[ -n "$cs" ]] || { echo "targets: wpsim serve printed no connection string" >&2; cat "$dir/serve.err" >&2; exit 1; }
+    serve_log_level=info start_serve targets "$wpsim" "$dir" || exit 1
+    cs=$serve_cs
     one="$scenarios/quickstarts/001-websocket-subscriber-rest-send-to-all.yaml"
     # Two runs of the same scenario at the same time, against the same service.
     timeout "$bound" "$wpsim" run --target local --connection-string "$cs" "$one" >"$dir/run1.out" 2>&1 &
