@@ -283,6 +283,7 @@ class Driver {
   void OnReadable(Conn* c);
   void OnConnected(Conn* c);
   void Parse(Conn* c);
+  size_t ParseFrames(Conn* c, std::string_view data);
   bool ParseHttpResponse(Conn* c);
   void OnFrame(Conn* c, uint8_t opcode, std::string_view payload);
   void OnMqttBytes(Conn* c, std::string_view bytes);
@@ -314,6 +315,9 @@ class Driver {
   std::string first_error_;
   int64_t first_send_ns_ = 0;
   int64_t last_delivery_ns_ = 0;
+  int64_t now_ns_ = 0;  // arrival time of the bytes being parsed (one clock read per recv)
+  std::vector<char> rbuf_ = std::vector<char>(256 * 1024);
+  std::string unmasked_;  // scratch for the rare masked server frame
 };
 
 std::string Driver::ClientToken(bool publisher) const {
@@ -459,24 +463,36 @@ void Driver::MarkReady(Conn* c) {
 }
 
 void Driver::OnReadable(Conn* c) {
-  char buf[65536];
+  // The hot path: an upgraded WebSocket or MQTT/TCP connection whose previous read ended on a
+  // frame boundary (the common case) is parsed straight out of the shared receive buffer; only a
+  // trailing partial frame is copied into the connection's own buffer.
   for (;;) {
-    const ssize_t n = ::recv(c->fd, buf, sizeof buf, 0);
+    const ssize_t n = ::recv(c->fd, rbuf_.data(), rbuf_.size(), 0);
     if (n > 0) {
-      c->in.append(buf, static_cast<size_t>(n));
-      if (static_cast<size_t>(n) < sizeof buf) break;
+      now_ns_ = NowNs();
+      const std::string_view got(rbuf_.data(), static_cast<size_t>(n));
+      if (c->upgraded && c->wire != Wire::kHttp && c->in_off == c->in.size()) {
+        c->in.clear();
+        c->in_off = 0;
+        const size_t used = c->wire == Wire::kMqttTcp ? (OnMqttBytes(c, got), got.size()) : ParseFrames(c, got);
+        if (c->closed) return;
+        c->in.assign(got.substr(used));
+      } else {
+        c->in.append(got);
+        Parse(c);
+        if (c->closed) return;
+      }
+      if (static_cast<size_t>(n) < rbuf_.size()) return;
       continue;
     }
     if (n == 0) {
-      Parse(c);
       Close(c, "connection closed by the server");
       return;
     }
-    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return;
     Close(c, std::string("recv: ") + strerror(errno));
     return;
   }
-  Parse(c);
 }
 
 bool Driver::ParseHttpResponse(Conn* c) {
@@ -533,46 +549,8 @@ void Driver::Parse(Conn* c) {
         MarkReady(c);  // plain WebSocket: in the group from the token once upgraded
       }
     }
-    for (;;) {
-      const size_t avail = c->in.size() - c->in_off;
-      if (avail < 2) break;
-      const auto* p = reinterpret_cast<const uint8_t*>(c->in.data() + c->in_off);
-      const bool fin = p[0] & 0x80;
-      const uint8_t opcode = p[0] & 0x0f;
-      const bool masked = p[1] & 0x80;
-      uint64_t len = p[1] & 0x7f;
-      size_t header = 2;
-      if (len == 126) {
-        if (avail < 4) break;
-        len = (uint64_t{p[2]} << 8) | p[3];
-        header = 4;
-      } else if (len == 127) {
-        if (avail < 10) break;
-        len = 0;
-        for (int i = 0; i < 8; ++i) len = (len << 8) | p[2 + i];
-        header = 10;
-      }
-      const size_t mask_at = header;
-      if (masked) header += 4;
-      if (avail < header + len) break;
-      std::string payload(reinterpret_cast<const char*>(p) + header, static_cast<size_t>(len));
-      if (masked) {
-        for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(payload[i] ^ p[mask_at + (i & 3)]);
-      }
-      c->in_off += header + static_cast<size_t>(len);
-      if (opcode == 0) {
-        c->fragment += payload;
-        if (fin) {
-          OnFrame(c, 1, c->fragment);
-          c->fragment.clear();
-        }
-      } else if (!fin && opcode < 8) {
-        c->fragment = payload;
-      } else {
-        OnFrame(c, opcode, payload);
-      }
-      if (c->closed) return;
-    }
+    c->in_off += ParseFrames(c, std::string_view(c->in).substr(c->in_off));
+    if (c->closed) return;
   }
   if (c->in_off == c->in.size()) {
     c->in.clear();
@@ -581,6 +559,54 @@ void Driver::Parse(Conn* c) {
     c->in.erase(0, c->in_off);
     c->in_off = 0;
   }
+}
+
+// Parses whole WebSocket frames from `data`; returns the bytes consumed (a partial frame stays).
+size_t Driver::ParseFrames(Conn* c, std::string_view data) {
+  size_t off = 0;
+  for (;;) {
+    const size_t avail = data.size() - off;
+    if (avail < 2) break;
+    const auto* p = reinterpret_cast<const uint8_t*>(data.data() + off);
+    const bool fin = p[0] & 0x80;
+    const uint8_t opcode = p[0] & 0x0f;
+    const bool masked = p[1] & 0x80;
+    uint64_t len = p[1] & 0x7f;
+    size_t header = 2;
+    if (len == 126) {
+      if (avail < 4) break;
+      len = (uint64_t{p[2]} << 8) | p[3];
+      header = 4;
+    } else if (len == 127) {
+      if (avail < 10) break;
+      len = 0;
+      for (int i = 0; i < 8; ++i) len = (len << 8) | p[2 + i];
+      header = 10;
+    }
+    const size_t mask_at = header;
+    if (masked) header += 4;
+    if (avail < header || avail - header < len) break;
+    std::string_view payload(reinterpret_cast<const char*>(p) + header, static_cast<size_t>(len));
+    if (masked) {  // servers do not mask (RFC 6455 5.1); unmask a copy anyway
+      unmasked_.assign(payload);
+      for (size_t i = 0; i < unmasked_.size(); ++i) unmasked_[i] = static_cast<char>(unmasked_[i] ^ p[mask_at + (i & 3)]);
+      payload = unmasked_;
+    }
+    off += header + static_cast<size_t>(len);
+    if (opcode == 0) {
+      c->fragment += payload;
+      if (fin) {
+        OnFrame(c, 1, c->fragment);
+        c->fragment.clear();
+      }
+    } else if (!fin && opcode < 8) {
+      c->fragment = payload;
+    } else {
+      OnFrame(c, opcode, payload);
+    }
+    if (c->closed) break;
+  }
+  return off;
 }
 
 void Driver::OnFrame(Conn* c, uint8_t opcode, std::string_view payload) {
@@ -633,8 +659,11 @@ void Driver::OnFrame(Conn* c, uint8_t opcode, std::string_view payload) {
 }
 
 void Driver::OnMqttBytes(Conn* c, std::string_view bytes) {
-  std::string& s = c->mqtt_in;
-  s.append(bytes);
+  // Parse in place when no partial packet is pending; keep only a trailing partial packet.
+  std::string& pending = c->mqtt_in;
+  const bool direct = pending.empty();
+  if (!direct) pending.append(bytes);
+  const std::string_view s = direct ? bytes : std::string_view(pending);
   size_t off = 0;
   const bool v5 = c->publisher ? sub_ != SubKind::kMqtt311 : sub_ == SubKind::kMqtt5;
   while (s.size() - off >= 2) {
@@ -702,7 +731,11 @@ void Driver::OnMqttBytes(Conn* c, std::string_view bytes) {
     }
     off += i + len;
   }
-  s.erase(0, off);
+  if (direct) {
+    pending.assign(s.substr(off));
+  } else {
+    pending.erase(0, off);
+  }
 }
 
 void Driver::OnPayload(std::string_view payload) {
@@ -713,7 +746,7 @@ void Driver::OnPayload(std::string_view payload) {
     ++unknown_;
     return;
   }
-  const int64_t now = NowNs();
+  const int64_t now = now_ns_;
   latency_.Record(now - static_cast<int64_t>(sent));
   ++delivered_;
   last_delivery_ns_ = now;
