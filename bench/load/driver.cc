@@ -1,248 +1,31 @@
-// wpsim-load: an external fan-out load driver — one process, one thread, epoll, non-blocking
-// sockets — for comparing `wpsim serve` with a peer broker from the outside (issue 15, `make
-// bench-compare`, docs/performance.md "Peer comparison").
-//
-// N subscribers join one group (Web PubSub: through the token's `webpubsub.group` claim; MQTT:
-// SUBSCRIBE to the topic), a publisher sends M messages to it, and every subscriber counts what
-// it receives. Each payload starts with a marker "M<seq:8 hex><send time:16 hex>" (padded with
-// 'x' to --size), so a delivery is matched to its message and timed on arrival with one
-// monotonic clock (publisher and subscribers share the process).
-//
-// Two load shapes, as in wpsim bench:
-//   closed loop (default): at most --inflight messages not yet delivered to every subscriber; the
-//     result is the maximum sustainable delivery rate;
-//   open loop (--rate R): message k is due at start + k/R and timed from that instant, not from
-//     when the driver got round to sending it (no coordinated omission).
-//
-// Client kinds (--sub): websocket (no subprotocol: the payload is the frame), json
-// (json.webpubsub.azure.v1: the payload is the message's `data`), mqtt311 / mqtt5 (over
-// WebSocket at /clients/mqtt/hubs/<hub> for ws:// targets, over plain TCP for mqtt:// targets).
-// Publishers (--pub): json (sendToGroup from a json.webpubsub.azure.v1 connection), rest
-// (POST .../groups/<g>/:send, text/plain, keep-alive, pipelined), mqtt (PUBLISH QoS 0).
-//
-// Exit status: 0 when every message reached every subscriber and nothing failed, 1 otherwise, 2
-// on a usage error. The summary is one line on stdout; --json writes the figures as JSON.
+#include "bench/load/driver.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <strings.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
-#include <cinttypes>
-#include <csignal>
-#include <cstdint>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
-#include <ctime>
-#include <fstream>
-#include <memory>
-#include <nlohmann/json.hpp>
-#include <string>
-#include <string_view>
-#include <vector>
 
 #include "base/encoding.h"
 #include "protocol/auth/connection_string.h"
 #include "protocol/auth/tokens.h"
 #include "protocol/http/url.h"
-#include "reports/histogram.h"
 
-namespace {
+namespace wpsim::load {
 
-namespace auth = wpsim::protocol::auth;
-
-int64_t NowNs() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
-int64_t UnixSeconds() { return static_cast<int64_t>(time(nullptr)); }
-
-enum class SubKind { kWebSocket, kJson, kMqtt311, kMqtt5 };
-enum class PubKind { kJson, kRest, kMqtt };
-
-struct Options {
-  std::string target = "ws://127.0.0.1:8080";
-  std::string access_key;
-  std::string hub = "load";
-  std::string group = "load";
-  std::string sub = "json";
-  std::string pub = "json";
-  uint32_t subscribers = 100;
-  uint32_t publishers = 1;
-  uint32_t messages = 1000;
-  uint32_t size = 64;
-  uint32_t inflight = 32;
-  double rate = 0;  // messages per second; 0: closed loop
-  double timeout_s = 120;
-  uint32_t connect_batch = 200;
-  uint32_t settle_ms = 200;
-  std::string json_out;
-  std::string label;
-};
-
-// Where to connect: host, port, and whether MQTT runs over plain TCP (mqtt://).
-struct Target {
-  std::string host;
-  uint16_t port = 0;
-  bool mqtt_tcp = false;
-};
-
-bool ParseTarget(const std::string& text, Target* out, std::string* error) {
-  std::string rest;
-  if (text.rfind("ws://", 0) == 0) {
-    rest = text.substr(5);
-  } else if (text.rfind("http://", 0) == 0) {
-    rest = text.substr(7);
-  } else if (text.rfind("mqtt://", 0) == 0) {
-    rest = text.substr(7);
-    out->mqtt_tcp = true;
-  } else {
-    *error = "--target must start with ws://, http:// or mqtt:// (TLS is not supported by this driver)";
-    return false;
-  }
-  while (!rest.empty() && rest.back() == '/') rest.pop_back();
-  const size_t colon = rest.rfind(':');
-  if (colon == std::string::npos) {
-    *error = "--target needs an explicit port, e.g. ws://127.0.0.1:8080";
-    return false;
-  }
-  out->host = rest.substr(0, colon);
-  const long port = std::strtol(rest.c_str() + colon + 1, nullptr, 10);
-  if (port <= 0 || port > 65535) {
-    *error = "--target has an invalid port in '" + text + "'";
-    return false;
-  }
-  out->port = static_cast<uint16_t>(port);
-  return true;
-}
-
-// ---- payload marker ---------------------------------------------------------------------------
-
-constexpr size_t kMarkerSize = 1 + 8 + 16;
-
-void WriteHex(char* out, uint64_t value, int digits) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (int i = digits - 1; i >= 0; --i) {
-    out[i] = kHex[value & 0xf];
-    value >>= 4;
-  }
-}
-
-bool ReadHex(const char* in, int digits, uint64_t* value) {
-  uint64_t v = 0;
-  for (int i = 0; i < digits; ++i) {
-    const char c = in[i];
-    uint64_t d;
-    if (c >= '0' && c <= '9') {
-      d = static_cast<uint64_t>(c - '0');
-    } else if (c >= 'a' && c <= 'f') {
-      d = static_cast<uint64_t>(c - 'a' + 10);
-    } else {
-      return false;
-    }
-    v = (v << 4) | d;
-  }
-  *value = v;
-  return true;
-}
-
-std::string MakePayload(uint32_t seq, int64_t sent_ns, uint32_t size) {
-  std::string p(std::max<size_t>(size, kMarkerSize), 'x');
-  p[0] = 'M';
-  WriteHex(p.data() + 1, seq, 8);
-  WriteHex(p.data() + 9, static_cast<uint64_t>(sent_ns), 16);
-  return p;
-}
-
-// ---- wire helpers -----------------------------------------------------------------------------
-
-void AppendVarint(std::string* out, size_t value) {
-  do {
-    uint8_t byte = value & 0x7f;
-    value >>= 7;
-    if (value) byte |= 0x80;
-    out->push_back(static_cast<char>(byte));
-  } while (value);
-}
-
-void AppendU16(std::string* out, size_t value) {
-  out->push_back(static_cast<char>((value >> 8) & 0xff));
-  out->push_back(static_cast<char>(value & 0xff));
-}
-
-void AppendMqttString(std::string* out, std::string_view s) {
-  AppendU16(out, s.size());
-  out->append(s);
-}
-
-std::string MqttPacket(uint8_t first_byte, const std::string& body) {
-  std::string out(1, static_cast<char>(first_byte));
-  AppendVarint(&out, body.size());
-  out += body;
-  return out;
-}
-
-constexpr int kMqttKeepAliveSeconds = 120;
-constexpr int64_t kMqttPingIntervalNs = 60'000'000'000;
-
-std::string MqttConnect(bool v5, const std::string& client_id) {
-  std::string body;
-  AppendMqttString(&body, "MQTT");
-  body.push_back(static_cast<char>(v5 ? 5 : 4));
-  body.push_back(0x02);  // clean session / clean start
-  AppendU16(&body, kMqttKeepAliveSeconds);  // wpsim refuses 0 on 3.1.1 (1-180 s)
-  if (v5) body.push_back(0);
-  AppendMqttString(&body, client_id);
-  return MqttPacket(0x10, body);
-}
-
-std::string MqttSubscribe(bool v5, const std::string& topic) {
-  std::string body;
-  AppendU16(&body, 1);
-  if (v5) body.push_back(0);
-  AppendMqttString(&body, topic);
-  body.push_back(0);  // QoS 0
-  return MqttPacket(0x82, body);
-}
-
-std::string MqttPublish(bool v5, const std::string& topic, const std::string& payload) {
-  std::string body;
-  AppendMqttString(&body, topic);
-  if (v5) body.push_back(0);
-  body += payload;
-  return MqttPacket(0x30, body);
-}
-
-// A masked client frame (RFC 6455 §5.3); the masking key is fixed, which servers accept.
-void AppendClientFrame(std::string* out, uint8_t opcode, std::string_view payload) {
-  static constexpr uint8_t kMask[4] = {0x37, 0xfa, 0x21, 0x3d};
-  out->push_back(static_cast<char>(0x80 | opcode));
-  const size_t n = payload.size();
-  if (n < 126) {
-    out->push_back(static_cast<char>(0x80 | n));
-  } else if (n < 65536) {
-    out->push_back(static_cast<char>(0x80 | 126));
-    AppendU16(out, n);
-  } else {
-    out->push_back(static_cast<char>(0x80 | 127));
-    for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>((uint64_t{n} >> (8 * i)) & 0xff));
-  }
-  out->append(reinterpret_cast<const char*>(kMask), 4);
-  const size_t start = out->size();
-  out->append(payload);
-  for (size_t i = 0; i < n; ++i) (*out)[start + i] = static_cast<char>((*out)[start + i] ^ kMask[i & 3]);
-}
-
-// ---- the driver -------------------------------------------------------------------------------
+namespace auth = protocol::auth;
+namespace http = protocol::http;
 
 enum class Wire { kWebSocket, kMqttTcp, kHttp };
 
@@ -267,58 +50,35 @@ struct Conn {
   std::string request;  // the upgrade or first request, sent once connected
 };
 
-class Driver {
- public:
-  Driver(Options options, Target target, SubKind sub, PubKind pub)
-      : o_(std::move(options)), t_(std::move(target)), sub_(sub), pub_(pub),
-        counts_(o_.messages, 0) {}
 
-  int Run();
+Driver::Driver(Options options, Target target, SubKind sub, PubKind pub)
+    : o_(std::move(options)), t_(std::move(target)), sub_(sub), pub_(pub), realtime_(o_.start_at_unix > 0),
+      counts_(o_.messages, 0) {
+  own_total_ = o_.shard_index < o_.messages ? (o_.messages - o_.shard_index + o_.shard_count - 1) / o_.shard_count : 0;
+}
 
- private:
-  bool Dial(Conn* c);
-  void Close(Conn* c, const std::string& why);
-  void Flush(Conn* c);
-  void Send(Conn* c, std::string_view bytes);
-  void OnReadable(Conn* c);
-  void OnConnected(Conn* c);
-  void Parse(Conn* c);
-  size_t ParseFrames(Conn* c, std::string_view data);
-  bool ParseHttpResponse(Conn* c);
-  void OnFrame(Conn* c, uint8_t opcode, std::string_view payload);
-  void OnMqttBytes(Conn* c, std::string_view bytes);
-  void OnPayload(std::string_view payload);
-  void MarkReady(Conn* c);
-  void Publish(uint32_t seq, int64_t sent_ns);
-  std::string UpgradeRequest(bool publisher) const;
-  std::string ClientToken(bool publisher) const;
-  void Watch(Conn* c);
+Driver::~Driver() {
+  for (auto& c : conns_) {
+    if (!c->closed && c->fd >= 0) close(c->fd);
+  }
+  if (epoll_ >= 0) close(epoll_);
+}
 
-  Options o_;
-  Target t_;
-  SubKind sub_;
-  PubKind pub_;
-  int epoll_ = -1;
-  std::vector<std::unique_ptr<Conn>> conns_;
-  std::vector<Conn*> publishers_;
-  std::vector<uint32_t> counts_;
-  wpsim::reports::Histogram latency_{3};
-  uint64_t delivered_ = 0;
-  uint64_t completed_ = 0;
-  uint64_t unknown_ = 0;
-  uint64_t errors_ = 0;
-  uint64_t closed_ = 0;
-  uint32_t sent_ = 0;
-  uint32_t ready_subs_ = 0;
-  uint32_t ready_pubs_ = 0;
-  uint32_t next_pub_ = 0;
-  std::string first_error_;
-  int64_t first_send_ns_ = 0;
-  int64_t last_delivery_ns_ = 0;
-  int64_t now_ns_ = 0;  // arrival time of the bytes being parsed (one clock read per recv)
-  std::vector<char> rbuf_ = std::vector<char>(256 * 1024);
-  std::string unmasked_;  // scratch for the rare masked server frame
-};
+std::string CheckOptions(const Options& o, const Target& t, SubKind sub, PubKind pub) {
+  const bool sub_mqtt = sub == SubKind::kMqtt311 || sub == SubKind::kMqtt5;
+  if (t.mqtt_tcp && (!sub_mqtt || pub != PubKind::kMqtt)) return "an mqtt:// target needs --sub mqtt311|mqtt5 and --pub mqtt";
+  if (!t.mqtt_tcp && o.access_key.empty()) return "a ws:// target needs --access-key (or --connection-string)";
+  if (o.shard_count == 0 || o.shard_index >= o.shard_count) return "the shard index must be below the shard count";
+  if (o.subscribers == 0) return "every shard needs at least one subscriber";
+  if (o.publishers == 0) return "every shard needs at least one publisher";
+  return "";
+}
+
+// Unique across the workers and shards of one load (each has its own file descriptors); letters
+// and digits only (MQTT 3.1.1 3.1.3.1).
+std::string Driver::MqttClientId(const Conn* c) const {
+  return std::string(c->publisher ? "pub" : "sub") + std::to_string(o_.shard_index) + "n" + std::to_string(c->fd);
+}
 
 std::string Driver::ClientToken(bool publisher) const {
   auth::ConnectionString cs;
@@ -344,7 +104,7 @@ std::string Driver::ClientToken(bool publisher) const {
 std::string Driver::UpgradeRequest(bool publisher) const {
   const bool mqtt = publisher ? pub_ == PubKind::kMqtt : (sub_ == SubKind::kMqtt311 || sub_ == SubKind::kMqtt5);
   std::string path = mqtt ? "/clients/mqtt/hubs/" : "/client/hubs/";
-  path += wpsim::protocol::http::PercentEncode(o_.hub) + "?access_token=" + wpsim::protocol::http::PercentEncode(ClientToken(publisher));
+  path += http::PercentEncode(o_.hub) + "?access_token=" + http::PercentEncode(ClientToken(publisher));
   std::string protocol;
   if (mqtt) {
     protocol = "mqtt";
@@ -445,7 +205,7 @@ void Driver::OnConnected(Conn* c) {
   } else if (c->wire == Wire::kMqttTcp) {
     c->upgraded = true;
     Send(c, MqttConnect(sub_ == SubKind::kMqtt5 || (c->publisher && sub_ != SubKind::kMqtt311),
-                        (c->publisher ? "pub" : "sub") + std::to_string(c->fd)));
+                        MqttClientId(c)));
   } else {
     Send(c, c->request);
   }
@@ -469,7 +229,7 @@ void Driver::OnReadable(Conn* c) {
   for (;;) {
     const ssize_t n = ::recv(c->fd, rbuf_.data(), rbuf_.size(), 0);
     if (n > 0) {
-      now_ns_ = NowNs();
+      now_ns_ = NowNs(realtime_);
       const std::string_view got(rbuf_.data(), static_cast<size_t>(n));
       if (c->upgraded && c->wire != Wire::kHttp && c->in_off == c->in.size()) {
         c->in.clear();
@@ -543,7 +303,7 @@ void Driver::Parse(Conn* c) {
         std::string frame;
         AppendClientFrame(&frame, 2,
                           MqttConnect(c->publisher ? sub_ != SubKind::kMqtt311 : sub_ == SubKind::kMqtt5,
-                                      (c->publisher ? "pub" : "sub") + std::to_string(c->fd)));
+                                      MqttClientId(c)));
         Send(c, frame);
       } else if (!c->json) {
         MarkReady(c);  // plain WebSocket: in the group from the token once upgraded
@@ -750,7 +510,10 @@ void Driver::OnPayload(std::string_view payload) {
   latency_.Record(now - static_cast<int64_t>(sent));
   ++delivered_;
   last_delivery_ns_ = now;
-  if (++counts_[seq] == o_.subscribers) ++completed_;
+  if (++counts_[seq] == o_.subscribers) {
+    ++completed_;
+    if (Own(seq)) ++own_completed_;
+  }
 }
 
 void Driver::Publish(uint32_t seq, int64_t sent_ns) {
@@ -774,7 +537,7 @@ void Driver::Publish(uint32_t seq, int64_t sent_ns) {
       break;
     }
     case PubKind::kRest: {
-      const std::string path = "/api/hubs/" + wpsim::protocol::http::PercentEncode(o_.hub) + "/groups/" + wpsim::protocol::http::PercentEncode(o_.group) +
+      const std::string path = "/api/hubs/" + http::PercentEncode(o_.hub) + "/groups/" + http::PercentEncode(o_.group) +
                                "/:send?api-version=2024-01-01";
       const std::string url = "http://" + t_.host + ":" + std::to_string(t_.port) + path;
       // One bearer token per second of the run is plenty; tokens are cheap to mint here.
@@ -787,21 +550,36 @@ void Driver::Publish(uint32_t seq, int64_t sent_ns) {
       break;
     }
   }
-  if (first_send_ns_ == 0) first_send_ns_ = NowNs();
   Send(c, bytes);
 }
 
-int Driver::Run() {
+// Workers: tell the parent this worker is ready, then wait for the common start instant.
+bool Driver::StartBarrier(int64_t* start_ns) {
+  const char ready = 'r';
+  if (write(o_.ready_fd, &ready, 1) != 1) {
+    first_error_ = std::string("start barrier: ") + strerror(errno);
+    return false;
+  }
+  int64_t at = 0;
+  size_t got = 0;
+  while (got < sizeof at) {
+    const ssize_t n = read(o_.go_fd, reinterpret_cast<char*>(&at) + got, sizeof at - got);
+    if (n > 0) {
+      got += static_cast<size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      first_error_ = "start barrier: the parent gave no start (another worker failed during setup)";
+      return false;
+    }
+  }
+  *start_ns = at;
+  return true;
+}
+
+reports::LoadReport Driver::Run() {
   epoll_ = epoll_create1(EPOLL_CLOEXEC);
   const bool sub_mqtt = sub_ == SubKind::kMqtt311 || sub_ == SubKind::kMqtt5;
-  if (t_.mqtt_tcp && (!sub_mqtt || pub_ != PubKind::kMqtt)) {
-    fprintf(stderr, "wpsim-load: an mqtt:// target needs --sub mqtt311|mqtt5 and --pub mqtt\n");
-    return 2;
-  }
-  if (!t_.mqtt_tcp && o_.access_key.empty()) {
-    fprintf(stderr, "wpsim-load: a ws:// target needs --access-key (or --connection-string)\n");
-    return 2;
-  }
   const uint32_t total = o_.subscribers + o_.publishers;
   conns_.reserve(total);
   for (uint32_t i = 0; i < total; ++i) {
@@ -822,17 +600,19 @@ int Driver::Run() {
     conns_.push_back(std::move(c));
   }
 
-  const int64_t start = NowNs();
+  const int64_t start = NowNs(realtime_);
+  const int64_t wall_offset = NowNs(true) - start;  // this clock -> wall clock
   const int64_t deadline = start + static_cast<int64_t>(o_.timeout_s * 1e9);
+  const int64_t start_at_ns = o_.start_at_unix > 0 ? static_cast<int64_t>(std::llround(o_.start_at_unix * 1e9)) : 0;
   size_t dialled = 0;
   int64_t all_ready_ns = 0;
   int64_t load_start_ns = 0;
   std::vector<epoll_event> events(1024);
   int64_t last_ping_ns = start;
-  const uint32_t expected_ready_subs = o_.subscribers;
   bool finished = false;
+  bool failed = false;
   while (!finished) {
-    const int64_t now = NowNs();
+    int64_t now = NowNs(realtime_);
     if (now > deadline) {
       if (first_error_.empty()) first_error_ = "timed out";
       break;
@@ -840,45 +620,66 @@ int Driver::Run() {
     // Setup: keep at most connect_batch connections in their handshake at once.
     while (dialled < conns_.size() && dialled - (ready_subs_ + ready_pubs_ + closed_) < o_.connect_batch) {
       if (!Dial(conns_[dialled].get())) {
-        fprintf(stderr, "wpsim-load: %s\n", first_error_.c_str());
-        return 1;
+        failed = true;
+        break;
       }
       ++dialled;
     }
+    if (failed) break;
     if (closed_ > 0 && all_ready_ns == 0) break;  // a connection failed during setup
-    if (all_ready_ns == 0 && ready_subs_ == expected_ready_subs && ready_pubs_ == o_.publishers) {
+    if (all_ready_ns == 0 && ready_subs_ == o_.subscribers && ready_pubs_ == o_.publishers) {
       all_ready_ns = now;
+      if (o_.ready_fd >= 0) {
+        if (!StartBarrier(&load_start_ns)) break;
+        now = NowNs(realtime_);
+      } else if (start_at_ns > 0) {
+        if (now > start_at_ns) {
+          first_error_ = "shard " + std::to_string(o_.shard_index) + "/" + std::to_string(o_.shard_count) +
+                         ": subscribers ready at --start-at + " + std::to_string((now - start_at_ns) / 1'000'000) +
+                         " ms (start later)";
+          break;
+        }
+        load_start_ns = start_at_ns;
+      }
+    }
+    if (start_at_ns > 0 && all_ready_ns == 0 && now >= start_at_ns) {
+      first_error_ = "shard " + std::to_string(o_.shard_index) + "/" + std::to_string(o_.shard_count) + ": " +
+                     std::to_string(ready_subs_) + " of " + std::to_string(o_.subscribers) +
+                     " subscribers ready at --start-at (start later)";
+      break;
     }
     if (all_ready_ns != 0 && load_start_ns == 0 && now - all_ready_ns >= int64_t{o_.settle_ms} * 1'000'000) {
       load_start_ns = now;
     }
     int timeout_ms = 1;
-    if (load_start_ns != 0) {
+    if (load_start_ns != 0 && now >= load_start_ns) {
       if (o_.rate > 0) {
-        const auto due = static_cast<uint32_t>(std::min<double>(o_.messages, (now - load_start_ns) * 1e-9 * o_.rate + 1));
-        while (sent_ < due) {
-          Publish(sent_, load_start_ns + static_cast<int64_t>(sent_ * 1e9 / o_.rate));
+        // Message s is due at start + s / rate whichever shard sends it.
+        while (sent_ < own_total_) {
+          const uint32_t seq = OwnSeq(sent_);
+          const int64_t due = load_start_ns + static_cast<int64_t>(seq * 1e9 / o_.rate);
+          if (due > now) break;
+          Publish(seq, due);
           ++sent_;
         }
         timeout_ms = 0;
       } else {
-        while (sent_ < o_.messages && sent_ - completed_ < o_.inflight) {
-          bool room = true;
-          if (pub_ == PubKind::kRest) {
-            // Stay below the service's pipelining bound (32 unanswered requests per connection).
-            room = publishers_[next_pub_ % publishers_.size()]->rest_outstanding < 16;
+        while (sent_ < own_total_ && sent_ - own_completed_ < o_.inflight) {
+          if (pub_ == PubKind::kRest && publishers_[next_pub_ % publishers_.size()]->rest_outstanding >= 16) {
+            break;  // stay below the service's pipelining bound (32 unanswered requests per connection)
           }
-          if (!room) break;
-          Publish(sent_, NowNs());
+          Publish(OwnSeq(sent_), NowNs(realtime_));
           ++sent_;
         }
       }
-      if (sent_ == o_.messages && completed_ == o_.messages) {
+      if (sent_ == own_total_ && completed_ == o_.messages) {
         bool answered = true;
         for (Conn* p : publishers_) answered = answered && p->rest_outstanding == 0;
         finished = answered;
         if (finished) break;
       }
+    } else if (load_start_ns != 0) {
+      timeout_ms = static_cast<int>(std::clamp<int64_t>((load_start_ns - now) / 1'000'000, 0, 1));
     }
     if (now - last_ping_ns >= kMqttPingIntervalNs) {
       last_ping_ns = now;
@@ -906,137 +707,39 @@ int Driver::Run() {
       if (!c->closed && (events[i].events & EPOLLOUT)) Flush(c);
     }
   }
-  const int64_t end = NowNs();
-  for (auto& c : conns_) {
-    if (!c->closed && c->fd >= 0) close(c->fd);
-  }
-  close(epoll_);
+  const int64_t end = NowNs(realtime_);
 
-  const uint64_t expected = uint64_t{o_.messages} * o_.subscribers;
-  const double load_s = (load_start_ns && last_delivery_ns_ > load_start_ns) ? (last_delivery_ns_ - load_start_ns) * 1e-9 : 0;
-  const double rate = load_s > 0 ? delivered_ / load_s : 0;
-  const double setup_s = ((all_ready_ns ? all_ready_ns : end) - start) * 1e-9;
-  double loadavg[3] = {0, 0, 0};
+  reports::LoadReport r;
+  r.label = o_.label;
+  r.target = o_.target;
+  r.sub = o_.sub;
+  r.pub = o_.pub;
+  r.mode = o_.rate > 0 ? "open" : "closed";
+  r.subscribers = o_.subscribers;
+  r.publishers = o_.publishers;
+  r.messages = o_.messages;
+  r.size = o_.size;
+  r.rate_msgs_per_s = o_.rate;
+  r.inflight = o_.inflight;
+  r.shard_index = o_.shard_index;
+  r.shard_count = o_.shard_count;
+  r.clock = realtime_ ? "realtime" : "monotonic";
+  r.sent = sent_;
+  r.delivered = delivered_;
+  r.expected = uint64_t{o_.messages} * o_.subscribers;
+  r.unknown_payloads = unknown_;
+  r.errors = errors_;
+  r.first_error = first_error_;
+  if (load_start_ns != 0) r.load_start_unix_ns = load_start_ns + wall_offset;
+  if (last_delivery_ns_ != 0) r.last_delivery_unix_ns = last_delivery_ns_ + wall_offset;
+  r.setup_seconds = static_cast<double>((all_ready_ns ? all_ready_ns : end) - start) * 1e-9;
   if (FILE* f = fopen("/proc/loadavg", "r")) {
-    if (fscanf(f, "%lf %lf %lf", &loadavg[0], &loadavg[1], &loadavg[2]) != 3) loadavg[0] = 0;
+    if (fscanf(f, "%lf", &r.loadavg_1m) != 1) r.loadavg_1m = 0;
     fclose(f);
   }
-  const double pcts[] = {50, 90, 99, 99.9};
-  const auto q = latency_.ValuesAtPercentiles(pcts);
-  const bool ok = finished && delivered_ == expected && errors_ == 0 && unknown_ == 0;
-  printf("%s%s%s sub=%s pub=%s subscribers=%u messages=%u size=%u %s: delivered %" PRIu64 "/%" PRIu64
-         " in %.3f s = %.0f deliveries/s; latency p50 %.3f ms p99 %.3f ms p99.9 %.3f ms max %.3f ms; setup %.2f s;"
-         " errors %" PRIu64 "; unmatched payloads %" PRIu64 "; load %.2f%s%s\n",
-         o_.label.empty() ? "" : "[", o_.label.c_str(), o_.label.empty() ? "" : "] ", o_.sub.c_str(), o_.pub.c_str(),
-         o_.subscribers, o_.messages, o_.size,
-         o_.rate > 0 ? ("open loop " + std::to_string(static_cast<long>(o_.rate)) + " msg/s").c_str()
-                     : ("closed loop, " + std::to_string(o_.inflight) + " in flight").c_str(),
-         delivered_, expected, load_s, rate, q[0] / 1e6, q[2] / 1e6, q[3] / 1e6, latency_.max() / 1e6, setup_s,
-         errors_, unknown_, loadavg[0], first_error_.empty() ? "" : "; first error: ", first_error_.c_str());
-  if (!o_.json_out.empty()) {
-    nlohmann::json j = {
-        {"label", o_.label},
-        {"target", o_.target},
-        {"sub", o_.sub},
-        {"pub", o_.pub},
-        {"subscribers", o_.subscribers},
-        {"publishers", o_.publishers},
-        {"messages", o_.messages},
-        {"size", o_.size},
-        {"mode", o_.rate > 0 ? "open" : "closed"},
-        {"rate_msgs_per_s", o_.rate},
-        {"inflight", o_.inflight},
-        {"sent", sent_},
-        {"delivered", delivered_},
-        {"expected", expected},
-        {"unknown_payloads", unknown_},
-        {"errors", errors_},
-        {"first_error", first_error_},
-        {"load_seconds", load_s},
-        {"deliveries_per_s", rate},
-        {"setup_seconds", setup_s},
-        {"latency_ns", {{"p50", q[0]}, {"p90", q[1]}, {"p99", q[2]}, {"p99_9", q[3]}, {"max", latency_.max()}}},
-        {"loadavg_1m", loadavg[0]},
-        {"ok", ok},
-    };
-    std::ofstream(o_.json_out) << j.dump(2) << "\n";
-  }
-  return ok ? 0 : 1;
+  r.finished = finished;
+  r.latency = std::move(latency_);
+  return r;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  signal(SIGPIPE, SIG_IGN);
-  Options o;
-  std::string connection_string;
-  CLI::App app{"wpsim-load: external fan-out load driver (epoll, one process) for wpsim serve or an MQTT broker"};
-  app.add_option("--target", o.target, "ws://HOST:PORT (Web PubSub service) or mqtt://HOST:PORT (MQTT over TCP)")
-      ->capture_default_str();
-  app.add_option("--connection-string", connection_string,
-                 "Endpoint=http://HOST:PORT;AccessKey=...;Version=1.0; (sets --target and --access-key)");
-  app.add_option("--access-key", o.access_key, "Access key the tokens are signed with");
-  app.add_option("--hub", o.hub, "Hub")->capture_default_str();
-  app.add_option("--group", o.group, "Group (MQTT: topic)")->capture_default_str();
-  app.add_option("--sub", o.sub, "Subscriber kind: websocket | json | mqtt311 | mqtt5")->capture_default_str();
-  app.add_option("--pub", o.pub, "Publisher kind: json | rest | mqtt")->capture_default_str();
-  app.add_option("-c,--subscribers", o.subscribers, "Subscriber connections")->capture_default_str()->check(CLI::Range(1u, 100000u));
-  app.add_option("--publishers", o.publishers, "Publisher connections (round robin)")->capture_default_str()->check(CLI::Range(1u, 64u));
-  app.add_option("-n,--messages", o.messages, "Messages to send")->capture_default_str()->check(CLI::Range(1u, 100000000u));
-  app.add_option("--size", o.size, "Payload bytes (at least 25: the marker)")->capture_default_str()->check(CLI::Range(25u, 1u << 20));
-  app.add_option("--inflight", o.inflight, "Closed loop: messages not yet delivered to every subscriber")
-      ->capture_default_str()->check(CLI::Range(1u, 100000u));
-  app.add_option("--rate", o.rate, "Open loop: messages per second (0: closed loop)")->capture_default_str()->check(CLI::Range(0.0, 1e7));
-  app.add_option("--timeout", o.timeout_s, "Give up after this many seconds")->capture_default_str()->check(CLI::Range(1.0, 86400.0));
-  app.add_option("--connect-batch", o.connect_batch, "Connections in their handshake at once")->capture_default_str()->check(CLI::Range(1u, 10000u));
-  app.add_option("--settle-ms", o.settle_ms, "Pause between the last subscriber being ready and the first message")->capture_default_str();
-  app.add_option("--json", o.json_out, "Write the figures as JSON");
-  app.add_option("--label", o.label, "Label printed with the summary");
-  CLI11_PARSE(app, argc, argv);
-
-  if (!connection_string.empty()) {
-    auto cs = auth::ParseConnectionString(connection_string);
-    if (!cs.ok()) {
-      fprintf(stderr, "wpsim-load: --connection-string: %s\n", cs.error().message.c_str());
-      return 2;
-    }
-    if (cs->scheme != "http") {
-      fprintf(stderr, "wpsim-load: --connection-string: only http:// endpoints (no TLS in this driver)\n");
-      return 2;
-    }
-    o.target = "ws://" + cs->host + ":" + std::to_string(cs->port.value_or(80));
-    o.access_key = cs->access_key;
-  }
-  Target t;
-  std::string error;
-  if (!ParseTarget(o.target, &t, &error)) {
-    fprintf(stderr, "wpsim-load: %s\n", error.c_str());
-    return 2;
-  }
-  SubKind sub;
-  if (o.sub == "websocket") {
-    sub = SubKind::kWebSocket;
-  } else if (o.sub == "json") {
-    sub = SubKind::kJson;
-  } else if (o.sub == "mqtt311") {
-    sub = SubKind::kMqtt311;
-  } else if (o.sub == "mqtt5") {
-    sub = SubKind::kMqtt5;
-  } else {
-    fprintf(stderr, "wpsim-load: unknown --sub '%s' (websocket, json, mqtt311, mqtt5)\n", o.sub.c_str());
-    return 2;
-  }
-  PubKind pub;
-  if (o.pub == "json") {
-    pub = PubKind::kJson;
-  } else if (o.pub == "rest") {
-    pub = PubKind::kRest;
-  } else if (o.pub == "mqtt") {
-    pub = PubKind::kMqtt;
-  } else {
-    fprintf(stderr, "wpsim-load: unknown --pub '%s' (json, rest, mqtt)\n", o.pub.c_str());
-    return 2;
-  }
-  Driver driver(std::move(o), std::move(t), sub, pub);
-  return driver.Run();
-}
+}  // namespace wpsim::load
