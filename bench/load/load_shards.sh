@@ -5,6 +5,7 @@
 #  2. Two shards (--shard 0/2 and 1/2, MQTT 3.1.1 subscribers, REST publishers, open loop) that
 #     start at one --start-at instant, then `wpsim report merge`: merged counts = sums, every
 #     message sent once, the merged histogram is the bucket-wise union of the shards', nothing lost.
+#  2b. The same through `wpsim bench --workers 2` and `wpsim bench --shard i/2 --start-at`.
 #  3. A shard given twice, a missing shard and a shard not ready at --start-at are refused.
 set -euo pipefail
 wpsim=$1 load=$2
@@ -78,6 +79,28 @@ assert m["load_start_unix_ns"] == min(x["load_start_unix_ns"] for x in s)
 assert m["last_delivery_unix_ns"] == max(x["last_delivery_unix_ns"] for x in s)
 PY
 grep -q '2 shards merged: delivered 4200/4200' "$dir/merge.out" || { cat "$dir/merge.out" >&2; exit 1; }
+
+# 2b. The same through wpsim bench: --workers 2, and two --shard runs merged by wpsim report merge.
+timeout 60 "$wpsim" bench --target remote --connection-string "$cs" --kind websocket --path group -c 20 \
+  --messages 100 --rate 400/s --workers 2 --json "$dir/bench-workers.json" >"$dir/bench-workers.out"
+at=$(( $(date +%s) + 3 ))
+timeout 60 "$wpsim" bench --target local --connection-string "$cs" --kind json --path client-group -c 9 \
+  --messages 60 --rate 200/s --shard 0/2 --start-at "$at" --json "$dir/bench0.json" >"$dir/bench0.out" &
+bench0=$!
+timeout 60 "$wpsim" bench --target local --connection-string "$cs" --kind json --path client-group -c 9 \
+  --messages 60 --rate 200/s --shard 1/2 --start-at "$at" --json "$dir/bench1.json" >"$dir/bench1.out"
+wait "$bench0" || { cat "$dir/bench0.out" >&2; exit 1; }
+"$wpsim" report merge "$dir/bench0.json" "$dir/bench1.json" -o "$dir/bench-merged.json" --verdict-exit >/dev/null
+python3 - "$dir/bench-workers.json" "$dir/bench-merged.json" <<'PY'
+import json, sys
+w, m = (json.load(open(f)) for f in sys.argv[1:])
+assert w["ok"] and w["delivered"] == w["expected"] == 2000 and w["shard"]["merged"] == 2 and w["pub"] == "rest", w
+assert m["ok"] and m["delivered"] == m["expected"] == 540 and m["sent"] == 60 and m["pub"] == "json", m
+PY
+if "$wpsim" bench --target local --connection-string "$cs" -c 10 --workers 2 >"$dir/path.out" 2>&1; then
+  echo "load.shards: bench --workers with --path broadcast was accepted" >&2; exit 1
+fi
+grep -q 'send to a group: --path group (REST) or client-group' "$dir/path.out" || { cat "$dir/path.out" >&2; exit 1; }
 
 # 3. Refusals: the same shard twice, a missing shard, a shard not ready at --start-at.
 if "$wpsim" report merge "$dir/shard0.json" "$dir/shard0.json" >"$dir/twice.out" 2>&1; then

@@ -24,9 +24,6 @@
 //
 // Exit status: 0 when every message reached every subscriber and nothing failed, 1 otherwise, 2
 // on a usage error. The summary is one line on stdout; --json writes the figures as JSON.
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -40,6 +37,7 @@
 #include <vector>
 
 #include "bench/load/driver.h"
+#include "bench/load/workers.h"
 #include "protocol/auth/connection_string.h"
 #include "reports/load_report.h"
 
@@ -47,145 +45,11 @@ namespace {
 
 using wpsim::load::Options;
 
-uint32_t Share(uint32_t total, uint32_t index, uint32_t count) {
-  return total / count + (index < total % count ? 1 : 0);
-}
-
-bool WriteAll(int fd, const std::string& text) {
-  size_t off = 0;
-  while (off < text.size()) {
-    const ssize_t n = write(fd, text.data() + off, text.size() - off);
-    if (n > 0) {
-      off += static_cast<size_t>(n);
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else {
-      return false;
-    }
-  }
-  return true;
-}
-
-std::string ReadAll(int fd) {
-  std::string out;
-  char buf[65536];
-  for (;;) {
-    const ssize_t n = read(fd, buf, sizeof buf);
-    if (n > 0) {
-      out.append(buf, static_cast<size_t>(n));
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else {
-      return out;
-    }
-  }
-}
-
 int Finish(const wpsim::reports::LoadReport& r, const std::string& json_out) {
   printf("%s\n", wpsim::reports::LoadSummaryLine(r).c_str());
   fflush(stdout);
   if (!json_out.empty()) std::ofstream(json_out) << wpsim::reports::LoadReportToJson(r).dump(2) << "\n";
   return r.ok() ? 0 : 1;
-}
-
-// --workers N: N forked worker processes, shards 0..N-1 of one load on this machine; a pipe
-// barrier starts their publishers together once every worker's connections are ready.
-int RunWorkers(const Options& o, const wpsim::load::Target& t, wpsim::load::SubKind sub, wpsim::load::PubKind pub,
-               uint32_t workers) {
-  struct Worker {
-    pid_t pid = -1;
-    int ready = -1, go = -1, result = -1;
-  };
-  std::vector<Worker> ws(workers);
-  for (uint32_t i = 0; i < workers; ++i) {
-    int ready[2], go[2], result[2];
-    if (pipe2(ready, O_CLOEXEC) != 0 || pipe2(go, O_CLOEXEC) != 0 || pipe2(result, O_CLOEXEC) != 0) {
-      fprintf(stderr, "wpsim-load: pipe: %s\n", strerror(errno));
-      return 1;
-    }
-    fflush(stdout);
-    const pid_t pid = fork();
-    if (pid < 0) {
-      fprintf(stderr, "wpsim-load: fork: %s\n", strerror(errno));
-      return 1;
-    }
-    if (pid == 0) {
-      for (uint32_t j = 0; j < i; ++j) {
-        close(ws[j].ready);
-        close(ws[j].go);
-        close(ws[j].result);
-      }
-      close(ready[0]);
-      close(go[1]);
-      close(result[0]);
-      Options wo = o;
-      wo.shard_index = i;
-      wo.shard_count = workers;
-      wo.subscribers = Share(o.subscribers, i, workers);
-      wo.publishers = std::max<uint32_t>(1, Share(o.publishers, i, workers));
-      wo.inflight = std::max<uint32_t>(1, (o.inflight + workers - 1) / workers);
-      wo.ready_fd = ready[1];
-      wo.go_fd = go[0];
-      wo.label = (o.label.empty() ? "" : o.label + ", ") + "worker " + std::to_string(i) + "/" + std::to_string(workers);
-      wpsim::load::Driver driver(std::move(wo), t, sub, pub);
-      const wpsim::reports::LoadReport r = driver.Run();
-      const bool ok = WriteAll(result[1], wpsim::reports::LoadReportToJson(r).dump());
-      _exit(ok && r.ok() ? 0 : 1);
-    }
-    close(ready[1]);
-    close(go[0]);
-    close(result[1]);
-    ws[i] = Worker{pid, ready[0], go[1], result[0]};
-  }
-  // The barrier: one byte from every worker, then the common start instant to all.
-  bool all_ready = true;
-  const int64_t deadline = wpsim::load::NowNs() + static_cast<int64_t>(o.timeout_s * 1e9);
-  for (Worker& w : ws) {
-    pollfd p{w.ready, POLLIN, 0};
-    const int64_t left_ms = (deadline - wpsim::load::NowNs()) / 1'000'000;
-    char byte = 0;
-    if (left_ms <= 0 || poll(&p, 1, static_cast<int>(left_ms)) != 1 || read(w.ready, &byte, 1) != 1) {
-      all_ready = false;
-      break;
-    }
-  }
-  if (all_ready) {
-    const int64_t start = wpsim::load::NowNs() + int64_t{o.settle_ms} * 1'000'000;
-    for (Worker& w : ws) {
-      if (write(w.go, &start, sizeof start) != static_cast<ssize_t>(sizeof start)) all_ready = false;
-    }
-  }
-  for (Worker& w : ws) {
-    close(w.go);  // a worker still waiting reads end-of-file: "no start"
-    close(w.ready);
-  }
-  std::vector<wpsim::reports::LoadReport> reports;
-  std::string failure;
-  for (uint32_t i = 0; i < workers; ++i) {
-    const std::string text = ReadAll(ws[i].result);
-    close(ws[i].result);
-    int status = 0;
-    waitpid(ws[i].pid, &status, 0);
-    const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-    auto r = wpsim::reports::LoadReportFromJson(j, "worker " + std::to_string(i));
-    if (!r.ok()) {
-      if (failure.empty()) failure = "worker " + std::to_string(i) + " wrote no report (exit status " + std::to_string(status) + ")";
-      continue;
-    }
-    printf("%s\n", wpsim::reports::LoadSummaryLine(*r).c_str());
-    reports.push_back(std::move(r).value());
-  }
-  if (!failure.empty()) {
-    fprintf(stderr, "wpsim-load: %s\n", failure.c_str());
-    return 1;
-  }
-  auto merged = wpsim::reports::MergeLoadReports(reports);
-  if (!merged.ok()) {
-    fprintf(stderr, "wpsim-load: merging the workers: %s\n", merged.error().message.c_str());
-    return 1;
-  }
-  merged->label = o.label;
-  return Finish(*merged, o.json_out);
 }
 
 }  // namespace
@@ -284,10 +148,11 @@ int main(int argc, char** argv) {
       fprintf(stderr, "wpsim-load: --shard %s needs --start-at (the instant every shard starts publishing)\n", shard.c_str());
       return 2;
     }
-    o.shard_index = i;
-    o.shard_count = n;
-    o.subscribers = Share(o.subscribers, i, n);
-    o.publishers = std::max<uint32_t>(1, Share(o.publishers, i, n));
+    if (o.subscribers < n) {
+      fprintf(stderr, "wpsim-load: every shard needs at least one subscriber (-c %u for %u shards)\n", o.subscribers, n);
+      return 2;
+    }
+    o = wpsim::load::ShardOptions(o, i, n);
   } else if (o.start_at_unix > 0 && workers > 1) {
     fprintf(stderr, "wpsim-load: --start-at is for --shard; --workers start together by themselves\n");
     return 2;
@@ -301,7 +166,14 @@ int main(int argc, char** argv) {
     fprintf(stderr, "wpsim-load: %s\n", e.c_str());
     return 2;
   }
-  if (workers > 1) return RunWorkers(o, t, sub, pub, workers);
+  if (workers > 1) {
+    auto merged = wpsim::load::RunWorkers(o, t, sub, pub, workers, stdout);
+    if (!merged.ok()) {
+      fprintf(stderr, "wpsim-load: %s\n", merged.error().message.c_str());
+      return 1;
+    }
+    return Finish(*merged, o.json_out);
+  }
   wpsim::load::Driver driver(o, t, sub, pub);
   return Finish(driver.Run(), o.json_out);
 }
