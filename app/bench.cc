@@ -1,9 +1,15 @@
 #include "app/bench.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <optional>
 
@@ -152,6 +158,66 @@ std::string Ratio(double measured, double baseline) {
 }
 
 
+// `wpsim serve` as a child process on 127.0.0.1 for `--target local --workers N` without a
+// connection string: the service gets a process (and a core) of its own, the load engine others.
+class ServeChild {
+ public:
+  ServeChild() = default;
+  ServeChild(const ServeChild&) = delete;
+  ServeChild& operator=(const ServeChild&) = delete;
+  ~ServeChild() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (out_ >= 0) close(out_);
+  }
+
+  // The child's connection string, once it printed it (within 10 s).
+  Result<std::string> Start(const std::string& listen) {
+    char exe[4096];
+    const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0) return MakeError("bench", "cannot find the wpsim executable (/proc/self/exe)");
+    exe[n] = 0;
+    int out[2];
+    if (pipe2(out, O_CLOEXEC) != 0) return MakeError("bench", std::string("pipe: ") + strerror(errno));
+    std::cout.flush();
+    pid_ = fork();
+    if (pid_ < 0) return MakeError("bench", std::string("fork: ") + strerror(errno));
+    if (pid_ == 0) {
+      dup2(out[1], 1);
+      dup2(out[1], 2);  // its "stopped" line too; a start failure shows as no connection string
+      execl(exe, exe, "serve", "--listen", listen.c_str(), "--log-level", "error", "--max-connections", "0",
+            "--max-connections-per-peer", "0", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(out[1]);
+    out_ = out[0];
+    std::string text;
+    for (int waited_ms = 0; waited_ms < 10'000;) {
+      pollfd p{out_, POLLIN, 0};
+      if (poll(&p, 1, 100) != 1) {
+        waited_ms += 100;
+        continue;
+      }
+      char buf[4096];
+      const ssize_t got = read(out_, buf, sizeof buf);
+      if (got <= 0) break;
+      text.append(buf, static_cast<size_t>(got));
+      const size_t at = text.find("Connection string: ");
+      if (at != std::string::npos) {
+        const size_t eol = text.find('\n', at);
+        if (eol != std::string::npos) return text.substr(at + 19, eol - at - 19);
+      }
+    }
+    return MakeError("bench", "wpsim serve (child process) printed no connection string");
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;  // kept open: the child's stdout
+};
+
 // --workers N / --shard i/n: the load in the wpsim-load engine, N forked processes on this
 // machine or one shard of n on several; counts add and histograms merge (MergeLoadReports).
 int RunBenchSpread(const BenchFlags& flags, const std::string& connection_string, const LoadSpec& spec,
@@ -216,6 +282,12 @@ int RunBenchSpread(const BenchFlags& flags, const std::string& connection_string
     o.hub = "bench_s" + std::to_string(static_cast<int64_t>(flags.start_at));
     o.start_at_unix = flags.start_at;
     o = load::ShardOptions(o, i, n);
+    if (std::string e = load::CheckOptions(o, target, sub, pub); !e.empty()) return UsageError(e);
+    load::Driver driver(o, target, sub, pub);
+    r = driver.Run();
+  } else if (flags.workers <= 1) {
+    if (flags.start_at > 0) return UsageError("--start-at is for --shard; --workers start together by themselves");
+    o.hub = "bench" + conformance::RandomHubSuffix();
     if (std::string e = load::CheckOptions(o, target, sub, pub); !e.empty()) return UsageError(e);
     load::Driver driver(o, target, sub, pub);
     r = driver.Run();
@@ -291,9 +363,8 @@ void RegisterBench(CLI::App& sub, BenchFlags& f) {
   AddReportFileOptions(sub, f.reports);
   sub.add_flag("--print-scenario", f.print_scenario, "Print the generated scenario YAML and exit");
   sub.add_option("--workers", f.workers,
-                 "local (with --connection-string) / remote: the load in N processes of the wpsim-load engine, "
-                 "figures merged (--path group or client-group; http:// only)")
-      ->capture_default_str()
+                 "local / remote: the load in N processes of the wpsim-load engine, figures merged (--path group or "
+                 "client-group; http:// only; local without --connection-string starts wpsim serve as a child)")
       ->check(CLI::Range(1u, 256u));
   sub.add_option("--shard", f.shard, "I/N: shard I of a load spread over N machines (needs --start-at; merge with wpsim report merge)");
   sub.add_option("--start-at", f.start_at, "Shards: wall-clock instant (seconds since 1970) at which every shard starts publishing");
@@ -396,9 +467,19 @@ int RunBench(const BenchFlags& flags, const std::vector<std::string>& argv) {
 
   Result<conformance::LoadPlan> plan = conformance::PlanLoad(spec);
   if (!plan.ok()) return UsageError(plan.error().message);
-  if (flags.workers > 1 || !flags.shard.empty()) {
-    if (sim || connection_string.empty()) {
-      return UsageError("--workers and --shard load a running service: --target local or remote with a connection string");
+  if (flags.workers > 0 || !flags.shard.empty()) {
+    if (sim) return UsageError("--workers and --shard need --target local or remote");
+    std::optional<ServeChild> serve;
+    if (connection_string.empty()) {
+      // local without a connection string: `wpsim serve` in a child process.
+      if (!flags.shard.empty()) return UsageError("--shard loads a running service: give --connection-string");
+      serve.emplace();
+      Result<std::string> cs = serve->Start(flags.listen.empty() ? "127.0.0.1:0" : flags.listen);
+      if (!cs.ok()) {
+        std::cerr << "wpsim bench: " << cs.error().message << "\n";
+        return kExitConformanceFailure;
+      }
+      connection_string = cs.value();
     }
     if (flags.baseline != "websocket" && flags.baseline != "none") {
       return UsageError("--workers and --shard run no baseline (leave --baseline out)");

@@ -38,7 +38,7 @@ struct BenchFlags {
   std::string ca_file;            // extra CA certificates for https endpoints
   ReportFileFlags reports;  // --junit/--json/--html/--md
   bool print_scenario = false;
-  uint32_t workers = 1;  // > 1: the load in N processes of the wpsim-load engine (local/remote)
+  uint32_t workers = 0;  // > 0: the load in N processes of the wpsim-load engine (local/remote)
   std::string shard;     // "i/n": shard i of a load spread over n machines (needs start_at)
   double start_at = 0;   // shards: wall-clock start instant, seconds since 1970
 };

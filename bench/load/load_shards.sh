@@ -5,7 +5,8 @@
 #  2. Two shards (--shard 0/2 and 1/2, MQTT 3.1.1 subscribers, REST publishers, open loop) that
 #     start at one --start-at instant, then `wpsim report merge`: merged counts = sums, every
 #     message sent once, the merged histogram is the bucket-wise union of the shards', nothing lost.
-#  2b. The same through `wpsim bench --workers 2` and `wpsim bench --shard i/2 --start-at`.
+#  2b. The same through `wpsim bench --workers 2` and `wpsim bench --shard i/2 --start-at`, and
+#      `wpsim bench --target local --workers 2` against the `wpsim serve` child it starts itself.
 #  3. A shard given twice, a missing shard and a shard not ready at --start-at are refused.
 set -euo pipefail
 wpsim=$1 load=$2
@@ -96,6 +97,14 @@ import json, sys
 w, m = (json.load(open(f)) for f in sys.argv[1:])
 assert w["ok"] and w["delivered"] == w["expected"] == 2000 and w["shard"]["merged"] == 2 and w["pub"] == "rest", w
 assert m["ok"] and m["delivered"] == m["expected"] == 540 and m["sent"] == 60 and m["pub"] == "json", m
+PY
+# --target local --workers without a connection string: the bench starts `wpsim serve` as a child.
+timeout 60 "$wpsim" bench --target local --kind mqtt311 --path client-group -c 12 --messages 50 --rate 500/s \
+  --workers 2 --json "$dir/bench-local.json" >"$dir/bench-local.out"
+python3 - "$dir/bench-local.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["ok"] and r["delivered"] == r["expected"] == 600 and r["target"].startswith("ws://127.0.0.1:"), r
 PY
 if "$wpsim" bench --target local --connection-string "$cs" -c 10 --workers 2 >"$dir/path.out" 2>&1; then
   echo "load.shards: bench --workers with --path broadcast was accepted" >&2; exit 1
