@@ -257,7 +257,8 @@ int RunBenchSpread(const BenchFlags& flags, const std::string& connection_string
   o.pub = pub == load::PubKind::kRest ? "rest" : pub == load::PubKind::kMqtt ? "mqtt" : "json";
   o.group = "bench";
   o.subscribers = spec.subscribers;
-  o.publishers = std::min<uint32_t>(spec.publishers, 64);
+  if (spec.publishers > 64) return UsageError("--workers and --shard take at most 64 publishers");
+  o.publishers = spec.publishers;
   if (plan.messages > 100'000'000) return UsageError("--workers and --shard send at most 100000000 messages");
   o.messages = static_cast<uint32_t>(plan.messages);
   o.size = spec.size;
