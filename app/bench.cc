@@ -1,18 +1,27 @@
 #include "app/bench.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <optional>
 
 #include "app/cli.h"
+#include "bench/load/driver.h"
+#include "bench/load/workers.h"
 #include "conformance/load.h"
 #include "conformance/real_environment.h"
 #include "conformance/runner.h"
 #include "conformance/units.h"
 #include "protocol/auth/connection_string.h"
+#include "reports/load_report.h"
 #include "reports/reports.h"
 #include "sim/seam.h"
 
@@ -148,6 +157,181 @@ std::string Ratio(double measured, double baseline) {
   return buf;
 }
 
+
+// `wpsim serve` as a child process on 127.0.0.1 for `--target local --workers N` without a
+// connection string: the service gets a process (and a core) of its own, the load engine others.
+class ServeChild {
+ public:
+  ServeChild() = default;
+  ServeChild(const ServeChild&) = delete;
+  ServeChild& operator=(const ServeChild&) = delete;
+  ~ServeChild() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (out_ >= 0) close(out_);
+  }
+
+  // The child's connection string, once it printed it (within 10 s).
+  Result<std::string> Start(const std::string& listen) {
+    char exe[4096];
+    const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0) return MakeError("bench", "cannot find the wpsim executable (/proc/self/exe)");
+    exe[n] = 0;
+    int out[2];
+    if (pipe2(out, O_CLOEXEC) != 0) return MakeError("bench", std::string("pipe: ") + strerror(errno));
+    std::cout.flush();
+    pid_ = fork();
+    if (pid_ < 0) return MakeError("bench", std::string("fork: ") + strerror(errno));
+    if (pid_ == 0) {
+      dup2(out[1], 1);
+      dup2(out[1], 2);  // its "stopped" line too; a start failure shows as no connection string
+      execl(exe, exe, "serve", "--listen", listen.c_str(), "--log-level", "error", "--max-connections", "0",
+            "--max-connections-per-peer", "0", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(out[1]);
+    out_ = out[0];
+    std::string text;
+    for (int waited_ms = 0; waited_ms < 10'000;) {
+      pollfd p{out_, POLLIN, 0};
+      if (poll(&p, 1, 100) != 1) {
+        waited_ms += 100;
+        continue;
+      }
+      char buf[4096];
+      const ssize_t got = read(out_, buf, sizeof buf);
+      if (got <= 0) break;
+      text.append(buf, static_cast<size_t>(got));
+      const size_t at = text.find("Connection string: ");
+      if (at != std::string::npos) {
+        const size_t eol = text.find('\n', at);
+        if (eol != std::string::npos) return text.substr(at + 19, eol - at - 19);
+      }
+    }
+    return MakeError("bench", "wpsim serve (child process) printed no connection string");
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;  // kept open: the child's stdout
+};
+
+// --workers N / --shard i/n: the load in the wpsim-load engine, N forked processes on this
+// machine or one shard of n on several; counts add and histograms merge (MergeLoadReports).
+int RunBenchSpread(const BenchFlags& flags, const std::string& connection_string, const LoadSpec& spec,
+                   const conformance::LoadPlan& plan, const std::vector<reports::Threshold>& thresholds) {
+  Result<protocol::auth::ConnectionString> cs = protocol::auth::ParseConnectionString(connection_string);
+  if (!cs.ok()) return UsageError("connection string: " + cs.error().message);
+  if (cs->scheme != "http") {
+    return UsageError("--workers and --shard drive http:// endpoints only (the load engine has no TLS)");
+  }
+  if (!flags.reports.junit.empty() || !flags.reports.html.empty() || !flags.reports.md.empty()) {
+    return UsageError("--workers and --shard write a load report: --json only (merge shards with wpsim report merge)");
+  }
+  load::Options o;
+  load::SubKind sub;
+  switch (spec.kind) {
+    case ClientKind::kWebSocket: sub = load::SubKind::kWebSocket; break;
+    case ClientKind::kJson: sub = load::SubKind::kJson; break;
+    case ClientKind::kMqtt311: sub = load::SubKind::kMqtt311; break;
+    case ClientKind::kMqtt5: sub = load::SubKind::kMqtt5; break;
+    default: return UsageError("--workers and --shard load websocket, json, mqtt311 or mqtt5 subscribers");
+  }
+  load::PubKind pub;
+  if (spec.path == LoadPath::kGroup) {
+    pub = load::PubKind::kRest;
+  } else if (spec.path == LoadPath::kClientGroup) {
+    pub = conformance::IsMqtt(spec.kind) ? load::PubKind::kMqtt : load::PubKind::kJson;
+  } else {
+    return UsageError("--workers and --shard send to a group: --path group (REST) or client-group");
+  }
+  if (spec.qos != 0) return UsageError("--workers and --shard publish at QoS 0");
+  if (spec.size < load::kMarkerSize) return UsageError("--workers and --shard need --size of at least 25 (the marker)");
+  Result<conformance::Rate> rate = conformance::ParseRate(flags.rate);
+  if (!rate.ok()) return UsageError("--rate: " + rate.error().message);
+  o.target = "ws://" + cs->host + ":" + std::to_string(cs->port.value_or(80));
+  o.access_key = cs->access_key;
+  o.sub = std::string(conformance::ClientKindName(spec.kind));
+  o.pub = pub == load::PubKind::kRest ? "rest" : pub == load::PubKind::kMqtt ? "mqtt" : "json";
+  o.group = "bench";
+  o.subscribers = spec.subscribers;
+  if (spec.publishers > 64) return UsageError("--workers and --shard take at most 64 publishers");
+  o.publishers = spec.publishers;
+  if (plan.messages > 100'000'000) return UsageError("--workers and --shard send at most 100000000 messages");
+  o.messages = static_cast<uint32_t>(plan.messages);
+  o.size = spec.size;
+  o.rate = rate->PerSecond();
+  o.timeout_s = static_cast<double>(plan.messages) / o.rate + 120;
+  o.json_out = flags.reports.json;
+  load::Target target;
+  std::string error;
+  if (!load::ParseTarget(o.target, &target, &error)) return UsageError(error);
+
+  reports::LoadReport r;
+  if (!flags.shard.empty()) {
+    unsigned i = 0, n = 0;
+    char tail = 0;
+    if (sscanf(flags.shard.c_str(), "%u/%u%c", &i, &n, &tail) != 2 || n == 0 || i >= n) {
+      return UsageError("--shard wants I/N with 0 <= I < N, got '" + flags.shard + "'");
+    }
+    if (flags.workers > 1) return UsageError("--shard and --workers do not combine (one sharded bench per machine)");
+    if (n > 1 && flags.start_at <= 0) return UsageError("--shard needs --start-at (the instant every shard starts publishing)");
+    if (spec.subscribers < n) return UsageError("every shard needs at least one subscriber");
+    // The shards of one load share the hub: its suffix comes from the start instant.
+    o.hub = "bench_s" + std::to_string(static_cast<int64_t>(flags.start_at));
+    o.start_at_unix = flags.start_at;
+    o = load::ShardOptions(o, i, n);
+    if (std::string e = load::CheckOptions(o, target, sub, pub); !e.empty()) return UsageError(e);
+    load::Driver driver(o, target, sub, pub);
+    r = driver.Run();
+  } else if (flags.workers <= 1) {
+    if (flags.start_at > 0) return UsageError("--start-at is for --shard; --workers start together by themselves");
+    o.hub = "bench" + conformance::RandomHubSuffix();
+    if (std::string e = load::CheckOptions(o, target, sub, pub); !e.empty()) return UsageError(e);
+    load::Driver driver(o, target, sub, pub);
+    r = driver.Run();
+  } else {
+    if (flags.start_at > 0) return UsageError("--start-at is for --shard; --workers start together by themselves");
+    if (spec.subscribers < flags.workers) return UsageError("every worker needs at least one subscriber");
+    o.hub = "bench" + conformance::RandomHubSuffix();
+    if (std::string e = load::CheckOptions(o, target, sub, pub); !e.empty()) return UsageError(e);
+    std::cout.flush();
+    Result<reports::LoadReport> merged = load::RunWorkers(o, target, sub, pub, flags.workers, stdout);
+    if (!merged.ok()) {
+      std::cerr << "wpsim bench: " << merged.error().message << "\n";
+      return kExitConformanceFailure;
+    }
+    r = std::move(merged).value();
+  }
+  std::cout << reports::LoadSummaryLine(r) << "\n";
+  if (!o.json_out.empty()) {
+    if (Status st = reports::WriteTextFile(o.json_out, reports::LoadReportToJson(r).dump(2) + "\n"); !st.ok()) {
+      std::cerr << "wpsim bench: writing " << o.json_out << " failed: " << st.error().message << "\n";
+      return kExitUsage;
+    }
+    std::cout << "report: " << o.json_out << "\n";
+  }
+  // Thresholds on this process's figures (a shard's own; merge shards for the whole load's).
+  reports::ThresholdInput input;
+  input.latency = &r.latency;
+  input.operations = r.sent;
+  input.operations_name = "messages sent";
+  input.errors = r.errors;
+  input.events = r.delivered;
+  input.duration_ns = r.last_delivery_unix_ns - r.load_start_unix_ns;
+  bool broken = false;
+  for (const reports::Threshold& t : thresholds) {
+    const reports::ThresholdResult tr = reports::EvaluateThreshold(t, input);
+    std::cout << "    " << (tr.passed ? "PASS " : "FAIL ") << tr.expression << "  observed " << tr.observed
+              << (tr.message.empty() ? "" : "  " + tr.message) << "\n";
+    broken = broken || !tr.passed;
+  }
+  if (!r.ok()) return kExitConformanceFailure;
+  return broken ? kExitThreshold : kExitOk;
+}
+
 }  // namespace
 
 void RegisterBench(CLI::App& sub, BenchFlags& f) {
@@ -179,6 +363,12 @@ void RegisterBench(CLI::App& sub, BenchFlags& f) {
   sub.add_option("--ca", f.ca_file, "Extra CA certificates (PEM) for https/wss endpoints");
   AddReportFileOptions(sub, f.reports);
   sub.add_flag("--print-scenario", f.print_scenario, "Print the generated scenario YAML and exit");
+  sub.add_option("--workers", f.workers,
+                 "local / remote: the load in N processes of the wpsim-load engine, figures merged (--path group or "
+                 "client-group; http:// only; local without --connection-string starts wpsim serve as a child)")
+      ->check(CLI::Range(1u, 256u));
+  sub.add_option("--shard", f.shard, "I/N: shard I of a load spread over N machines (needs --start-at; merge with wpsim report merge)");
+  sub.add_option("--start-at", f.start_at, "Shards: wall-clock instant (seconds since 1970) at which every shard starts publishing");
 }
 
 int RunBench(const BenchFlags& flags, const std::vector<std::string>& argv) {
@@ -278,6 +468,27 @@ int RunBench(const BenchFlags& flags, const std::vector<std::string>& argv) {
 
   Result<conformance::LoadPlan> plan = conformance::PlanLoad(spec);
   if (!plan.ok()) return UsageError(plan.error().message);
+  if (flags.workers > 0 || !flags.shard.empty()) {
+    if (sim) return UsageError("--workers and --shard need --target local or remote");
+    std::optional<ServeChild> serve;
+    if (connection_string.empty()) {
+      // local without a connection string: `wpsim serve` in a child process.
+      if (!flags.shard.empty()) return UsageError("--shard loads a running service: give --connection-string");
+      serve.emplace();
+      Result<std::string> cs = serve->Start(flags.listen.empty() ? "127.0.0.1:0" : flags.listen);
+      if (!cs.ok()) {
+        std::cerr << "wpsim bench: " << cs.error().message << "\n";
+        return kExitConformanceFailure;
+      }
+      connection_string = cs.value();
+    }
+    if (flags.baseline != "websocket" && flags.baseline != "none") {
+      return UsageError("--workers and --shard run no baseline (leave --baseline out)");
+    }
+    if (flags.print_scenario) return UsageError("--workers and --shard run no scenario to print");
+    return RunBenchSpread(flags, connection_string, spec, plan.value(), thresholds);
+  }
+  if (flags.start_at > 0) return UsageError("--start-at needs --shard");
   if (flags.print_scenario) {
     Result<std::string> yaml = conformance::LoadScenarioYaml(spec);
     if (!yaml.ok()) return UsageError(yaml.error().message);

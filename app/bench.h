@@ -1,7 +1,10 @@
 // `wpsim bench`: the fan-out load driver. Builds an open-loop load (conformance/load.h), runs it
 // after a baseline load in the same process, prints a k6-style summary with the
 // measured-vs-baseline ratios, evaluates --threshold expressions and writes the usual reports.
-// See docs/cli.md ("wpsim bench") for flags and exit codes.
+// See docs/cli.md ("wpsim bench") for flags and exit codes. With --workers N or --shard i/n
+// the load runs in the wpsim-load engine (bench/load) instead of the scenario runner: several
+// processes or machines on one group, their figures merged (docs/ci.md, "Load from several
+// machines").
 #pragma once
 
 #include <cstdint>
@@ -35,6 +38,9 @@ struct BenchFlags {
   std::string ca_file;            // extra CA certificates for https endpoints
   ReportFileFlags reports;  // --junit/--json/--html/--md
   bool print_scenario = false;
+  uint32_t workers = 0;  // > 0: the load in N processes of the wpsim-load engine (local/remote)
+  std::string shard;     // "i/n": shard i of a load spread over n machines (needs start_at)
+  double start_at = 0;   // shards: wall-clock start instant, seconds since 1970
 };
 
 void RegisterBench(CLI::App& sub, BenchFlags& flags);

@@ -7,6 +7,8 @@
 #include "app/cli.h"
 #include "app/common.h"
 #include "conformance/units.h"
+#include "reports/json_report.h"
+#include "reports/load_report.h"
 #include "reports/reports.h"
 
 namespace wpsim::app {
@@ -80,7 +82,61 @@ int RunCompare(const ReportCompareFlags& f) {
   return outcome->regression ? kExitConformanceFailure : kExitOk;
 }
 
+// The shard reports of `wpsim-load --shard i/n` (kind "wpsim-load"): counts added, histograms
+// merged, one JSON report and its summary line.
+int RunMergeLoad(const ReportMergeFlags& f) {
+  if (!f.junit.empty() || !f.html.empty() || !f.md.empty()) {
+    std::cerr << "wpsim report merge: load reports (wpsim-load) merge into JSON only (-o/--json)\n";
+    return kExitUsage;
+  }
+  std::vector<reports::LoadReport> shards;
+  for (const std::string& path : f.inputs) {
+    Result<std::string> text = reports::ReadTextFile(path);
+    if (!text.ok()) {
+      std::cerr << "wpsim report merge: " << text.error().message << "\n";
+      return kExitUsage;
+    }
+    const nlohmann::json j = nlohmann::json::parse(text.value(), nullptr, false);
+    if (!reports::IsLoadReportJson(j)) {
+      std::cerr << "wpsim report merge: " << path << " is not a wpsim-load report, " << f.inputs[0]
+                << " is: merge run reports and load reports separately\n";
+      return kExitUsage;
+    }
+    Result<reports::LoadReport> r = reports::LoadReportFromJson(j, path);
+    if (!r.ok()) {
+      std::cerr << "wpsim report merge: " << r.error().message << "\n";
+      return kExitUsage;
+    }
+    shards.push_back(std::move(r).value());
+  }
+  Result<reports::LoadReport> merged = reports::MergeLoadReports(shards);
+  if (!merged.ok()) {
+    std::cerr << "wpsim report merge: cannot merge: " << merged.error().message << "\n";
+    return kExitUsage;
+  }
+  const bool to_stdout = f.json.empty() || f.json == "-";
+  const std::string json = reports::LoadReportToJson(*merged).dump(2) + "\n";
+  if (to_stdout) {
+    std::cout << json;
+  } else if (Status st = reports::WriteTextFile(f.json, json); !st.ok()) {
+    std::cerr << "wpsim report merge: writing " << f.json << " failed: " << st.error().message << "\n";
+    return kExitUsage;
+  }
+  std::ostream& info = to_stdout ? std::cerr : std::cout;
+  info << "merged " << shards.size() << " load report(s): " << reports::LoadSummaryLine(*merged) << "\n";
+  if (!to_stdout) info << "report: " << f.json << "\n";
+  if (!f.verdict_exit) return kExitOk;
+  return merged->ok() ? kExitOk : kExitConformanceFailure;
+}
+
 int RunMerge(const ReportMergeFlags& f) {
+  if (!f.inputs.empty()) {
+    // A load report (wpsim-load) is recognised by its "kind"; anything else is read as a run report.
+    Result<std::string> first = reports::ReadTextFile(f.inputs[0]);
+    if (first.ok() && reports::IsLoadReportJson(nlohmann::json::parse(first.value(), nullptr, false))) {
+      return RunMergeLoad(f);
+    }
+  }
   std::vector<reports::RunReport> inputs;
   for (const std::string& path : f.inputs) {
     std::optional<reports::RunReport> r = Load("merge", path);
@@ -175,7 +231,9 @@ void RegisterReport(CLI::App& sub, ReportFlags& flags) {
   flags.compare_sub = compare;
 
   CLI::App* merge = sub.add_subcommand(
-      "merge", "Merge shard reports exactly (histograms merge, counts add) into one report");
+      "merge",
+      "Merge shard reports exactly (histograms merge, counts add) into one report; also the shard reports of "
+      "wpsim-load --shard i/n");
   ReportMergeFlags& m = flags.merge;
   merge->add_option("inputs", m.inputs, "JSON reports to merge")->required();
   merge->add_option("-o,--json", m.json, "Write the merged JSON report (default: stdout if no other output)");
