@@ -10,7 +10,7 @@ export CCACHE_BASEDIR ?= $(CURDIR)
 export CCACHE_NOHASHDIR ?= true
 
 .PHONY: all bootstrap configure build run test bench asan fuzz format clean e2e-deps mutate \
-  mutate-sample soak bench-compare
+  mutate-sample soak bench-compare races-long
 
 all: build
 
@@ -76,6 +76,13 @@ soak: build e2e-deps
 	cc -O2 -Wall -Werror -shared -fPIC -o $(BUILD)/soak-heap.so scripts/soak-heap.c -lpthread
 	cd tests/e2e && WPSIM_BIN=$(CURDIR)/$(BUILD)/bin/wpsim SOAK_SECONDS=$(SOAK_SECONDS) \
 	  WPSIM_SOAK_HEAP_PRELOAD=$(CURDIR)/$(BUILD)/soak-heap.so node soak.js
+
+# Every race of scenarios/races/ under 10,000 seeds with swarm faults on the correct service
+# (scripts/races-long; docs/scenarios.md "Races" has the last run). Not part of `make test`,
+# which runs 200 seeds of each (races.*).
+RACES_SEEDS ?= 10000
+races-long: build
+	scripts/races-long --wpsim $(BUILD)/bin/wpsim --seeds $(RACES_SEEDS)
 
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i

@@ -135,10 +135,7 @@ void WsClient::Kill() {
       !connection_id_.empty()) {
     recovering_ = true;
     recovery_started_ = runtime_.Now();
-    recovery_timer_ = runtime_.SetTimer(runtime_.Now(), [this] {
-      recovery_timer_ = 0;
-      Dial(true);
-    });
+    RecoverNow();
   }
 }
 
@@ -308,7 +305,14 @@ bool WsClient::AcceptSequence(uint64_t sequence_id, Observation& o) {
   if (!CheckTransportSequence(sequence_id)) return false;
   sequence_updated_ = true;
   if (sequence_id > max_sequence_id_) {
+    const uint64_t diff = sequence_id - max_sequence_id_;
     max_sequence_id_ = sequence_id;
+    // The SDK's quickSequenceAckDiff: a jump of more than 300 ids acks at once rather than at
+    // the next tick, so that the service's buffer is released before it fills.
+    if (options_.auto_sequence_ack && diff > kQuickSequenceAckDiff && open() &&
+        SequenceAck(max_sequence_id_).ok()) {
+      sequence_updated_ = false;
+    }
     return true;
   }
   o.kind = Observation::Kind::kReplayDropped;
@@ -350,7 +354,17 @@ void WsClient::OnClosed(ws::Connection& connection, const ws::CloseInfo& info) {
     recovering_ = true;
     recovery_started_ = runtime_.Now();
   }
-  TryRecover();
+  // The SDK (_handleConnectionClose) dials the recovery at once and waits 1 s only after an
+  // attempt failed; so does Kill().
+  RecoverNow();
+}
+
+void WsClient::RecoverNow() {
+  if (recovery_timer_ != 0) runtime_.CancelTimer(recovery_timer_);
+  recovery_timer_ = runtime_.SetTimer(runtime_.Now(), [this] {
+    recovery_timer_ = 0;
+    Dial(true);
+  });
 }
 
 void WsClient::TryRecover() {

@@ -7,9 +7,11 @@
 // event always has dataType). A reliable client behaves like the SDK (PROTOCOL.md §8): it
 // remembers the largest sequenceId seen and drops every data message at or below it (recorded
 // as kReplayDropped, not delivered), acks cumulatively every `sequence_ack_interval` when a
-// sequenced message arrived since the last ack (replays included), and after an unexpected drop retries recovery
-// (awps_connection_id + awps_reconnection_token) every `recovery_retry_interval` for up to
-// `recovery_budget`; a 1008 close ends recovery. Kill() drops the transport without a closing
+// sequenced message arrived since the last ack (replays included), or at once when a message's
+// sequenceId is more than 300 above the largest seen (the SDK's quickSequenceAckDiff), and after
+// an unexpected drop (a close or Kill) dials the recovery (awps_connection_id +
+// awps_reconnection_token) at once, then every `recovery_retry_interval` after a failed attempt
+// for up to `recovery_budget`; a 1008 close ends recovery. Kill() drops the transport without a closing
 // handshake (an abrupt network loss).
 #pragma once
 
@@ -26,6 +28,10 @@
 #include "sim/seam.h"
 
 namespace wpsim::clients {
+
+// @azure/web-pubsub-client's quickSequenceAckDiff: a sequenceId this far above the largest seen
+// is acked at once.
+inline constexpr uint64_t kQuickSequenceAckDiff = 300;
 
 enum class WsClientKind { kRaw, kJson, kReliable };
 
@@ -112,6 +118,7 @@ class WsClient : public protocol::websocket::ConnectionHandler {
   void Record(Observation o);
   void ArmSequenceAck();
   void TryRecover();
+  void RecoverNow();
   void HandleServiceMessage(std::string_view text);
   bool CheckTransportSequence(uint64_t sequence_id);
   bool AcceptSequence(uint64_t sequence_id, Observation& o);

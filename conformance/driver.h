@@ -138,6 +138,12 @@ struct PublishRecord {
   std::string path;
   uint64_t index = 0;     // per publisher
   bool intended = false;  // time_ns is the open-loop intended send time (not the issue time)
+  // What the built-in liveness checks need (eventually: all_acked_delivered): the group sent
+  // to ("" for broadcasts and other paths), and how the publish was acknowledged: the ack of a
+  // sendToGroup with an ackId, or the index into rest_records of a REST send.
+  std::string group;
+  std::shared_ptr<AckRecord> ack;
+  int64_t rest_record = -1;
 };
 
 // An expectation's time window once known: [open, close] in run time.

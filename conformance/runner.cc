@@ -436,6 +436,7 @@ class ScenarioRun {
       invariant_evaluators_.push_back(it == families_.invariants.end() ? nullptr
                                                                        : it->second(cx_, inv));
     }
+    liveness_evaluators_ = MakeLivenessChecks(cx_);
   }
 
   void Evaluate() {
@@ -464,6 +465,15 @@ class ScenarioRun {
       const Invariant& inv = sc.invariants[i];
       if (!inv.case_id.empty()) all_cases.insert(inv.case_id);
       if (invariant_evaluators_[i]) invariant_evaluators_[i]->Finish();
+    }
+    for (auto& live : liveness_evaluators_) {
+      const size_t failures_before = cx_.result.failures.size();
+      live->Finish();
+      for (size_t k = failures_before; k < cx_.result.failures.size(); ++k) {
+        cx_.result.failures[k].message = "eventually (within " + FormatDuration(sc.eventually.within_ns) +
+                                         " of the heal at " + FormatTime(heal_ns_) +
+                                         "): " + cx_.result.failures[k].message;
+      }
     }
     for (const Step& s : sc.steps) {
       if (!s.case_id.empty()) all_cases.insert(s.case_id);
@@ -501,6 +511,7 @@ class ScenarioRun {
   std::vector<const FamilyRegistry::StepEntry*> entries_;         // per step id, its kind's entry
   std::vector<std::unique_ptr<Evaluator>> evaluators_;            // per expectation
   std::vector<std::unique_ptr<Evaluator>> invariant_evaluators_;  // per invariant
+  std::vector<std::unique_ptr<Evaluator>> liveness_evaluators_;   // eventually: built-in checks
   bool budget_ok_ = true;
   int64_t heal_ns_ = 0;  // the liveness phase: when every fault healed (run time)
   // The scheduler (Schedule): strands ready to resume, and strands suspended until a condition.

@@ -304,10 +304,19 @@ struct Requirements {
 // The liveness phase (`eventually:`): once the steps are done every fault heals
 // (HealAllFaults), the run goes on for `within` (at least run.settle), and then the eventual
 // expectations must hold; their failures read "eventually (within ... of the heal at ...): ...".
+// Two built-in liveness checks can be switched on there instead of written out by hand
+// (conformance/steps/delivery.cc, MakeLivenessChecks).
 struct EventuallySettings {
   bool present = false;
   SourcePos pos;
   int64_t within_ns = 5'000'000'000;
+  // Every acknowledged publish (sendToGroup with a success or Duplicate ack, REST send answered
+  // 2xx) reached every member present throughout (in the group or connected before the publish
+  // was issued, and never taken out by a step or a lost transport).
+  bool all_acked_delivered = false;
+  // Every reliable client whose transport was lost recovered, and then has every message
+  // published to it while it was a member (replays it dropped count as had).
+  bool recovered_caught_up = false;
 };
 
 struct Scenario {

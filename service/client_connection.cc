@@ -14,6 +14,8 @@
 //    1003, malformed messages with 1007).
 #include "service/client_connection.h"
 
+#include <algorithm>
+
 #include "base/encoding.h"
 #include "protocol/protobuf/messages.h"
 #include "protocol/webpubsub/json_text.h"
@@ -31,6 +33,19 @@ namespace ws = protocol::websocket;
 namespace pb = protocol::protobuf;
 
 namespace {
+// Injected race bugs (service/options.h) apply or answer a request later: `fn` runs `delay`
+// from now on the connection with this id if it is still in its hub then.
+constexpr sim::Nanos kBugDelay = 2 * sim::kMillisecond;
+
+template <typename Fn>
+void OnConnectionLater(Service& service, const std::string& hub, const std::string& id, Fn fn) {
+  service.runtime().SetTimer(service.runtime().Now() + kBugDelay, [&service, hub, id, fn] {
+    Hub* h = service.FindHub(hub);
+    auto* c = h == nullptr ? nullptr : dynamic_cast<ClientConnection*>(h->Find(id));
+    if (c != nullptr) fn(*c);
+  });
+}
+
 // The subprotocol a kind implies ("" for raw: none, or a custom one kept by the connection).
 std::string_view StandardSubprotocol(ClientKind kind) {
   switch (kind) {
@@ -119,6 +134,7 @@ void ClientConnection::SendControl(const SharedBytes& message, bool once) {
 
 void ClientConnection::SendSequencedProtobuf(const SharedBytes& body, uint64_t sequence_id) {
   if (front_ == nullptr) return;
+  written_through_ = std::max(written_through_, sequence_id);
   std::string& scratch = service_.render_scratch();
   pb::SequencedMessage(body).RenderInto(sequence_id, scratch);
   if (!front_->SendBinary(AsBytes(scratch)).ok()) {
@@ -128,6 +144,7 @@ void ClientConnection::SendSequencedProtobuf(const SharedBytes& body, uint64_t s
 
 void ClientConnection::SendSequenced(const wps::SequencedMessage& message, uint64_t sequence_id) {
   if (front_ == nullptr) return;
+  written_through_ = std::max(written_through_, sequence_id);
   std::string& scratch = service_.render_scratch();
   message.RenderInto(sequence_id, scratch);
   if (!front_->SendText(scratch).ok()) Fail(ws::close_code::kPolicyViolation, "slow consumer");
@@ -270,6 +287,11 @@ void ClientConnection::HandleRequest(wps::Request& request) {
     }
     hub_.state().Join(this, join->group);
     Remember(join->ack_id);
+    if (service_.options().HasBug(Bug::kLateJoinAck)) {
+      OnConnectionLater(service_, hub_.name(), connection_id,
+                        [ack_id = join->ack_id](ClientConnection& c) { c.SendAck(ack_id); });
+      return;
+    }
     SendAck(join->ack_id);
   } else if (auto* leave = std::get_if<wps::LeaveGroupRequest>(&request)) {
     if (IsDuplicate(leave->ack_id)) return;
@@ -278,7 +300,14 @@ void ClientConnection::HandleRequest(wps::Request& request) {
                    "The client does not have permission to leave group '" + leave->group + "'.");
       return;
     }
-    hub_.state().Leave(this, leave->group);
+    if (service_.options().HasBug(Bug::kLeaveAckBeforeApply)) {
+      OnConnectionLater(service_, hub_.name(), connection_id,
+                        [group = leave->group](ClientConnection& c) {
+                          c.hub_.state().Leave(&c, group);
+                        });
+    } else {
+      hub_.state().Leave(this, leave->group);
+    }
     Remember(leave->ack_id);
     SendAck(leave->ack_id);
   } else if (auto* send = std::get_if<wps::SendToGroupRequest>(&request)) {
@@ -289,14 +318,42 @@ void ClientConnection::HandleRequest(wps::Request& request) {
       return;
     }
     const bool ack_first = service_.options().HasBug(Bug::kAckBeforeApply);
-    if (ack_first) {
-      Remember(send->ack_id);
-      SendAck(send->ack_id);
+    const bool no_echo = send->no_echo && !service_.options().HasBug(Bug::kDropNoEcho);
+    const bool late = service_.options().HasBug(Bug::kUnorderedFanout) && (sends_++ % 2 == 0);
+    if (ack_first || late) {
+      if (ack_first) {
+        Remember(send->ack_id);
+        SendAck(send->ack_id);
+      }
+      // The fan-out follows later: with ack-before-apply it is lost if this connection ends
+      // meanwhile; a late (unordered) one goes out regardless.
+      auto fanout = [group = send->group, payload = send->payload, no_echo](Hub& hub,
+                                                                            ClientConnection* c,
+                                                                            const std::optional<std::string>& user) {
+        OutboundMessage message = OutboundMessage::Group(group, user, payload);
+        FanoutOptions options;
+        if (no_echo) options.no_echo_sender = c;
+        hub.SendToGroup(group, message, options);
+      };
+      if (ack_first) {
+        OnConnectionLater(service_, hub_.name(), connection_id,
+                          [fanout](ClientConnection& c) { fanout(c.hub_, &c, c.user_id); });
+        return;
+      }
+      Service& service = service_;
+      service_.runtime().SetTimer(
+          service_.runtime().Now() + kBugDelay,
+          [&service, hub = hub_.name(), id = connection_id, user = user_id, fanout] {
+            Hub* h = service.FindHub(hub);
+            if (h == nullptr) return;
+            fanout(*h, dynamic_cast<ClientConnection*>(h->Find(id)), user);
+          });
+    } else {
+      OutboundMessage message = OutboundMessage::Group(send->group, user_id, std::move(send->payload));
+      FanoutOptions options;
+      if (no_echo) options.no_echo_sender = this;
+      hub_.SendToGroup(send->group, message, options);
     }
-    OutboundMessage message = OutboundMessage::Group(send->group, user_id, std::move(send->payload));
-    FanoutOptions options;
-    if (send->no_echo && !service_.options().HasBug(Bug::kDropNoEcho)) options.no_echo_sender = this;
-    hub_.SendToGroup(send->group, message, options);
     if (!ack_first && !ended_) {
       Remember(send->ack_id);
       SendAck(send->ack_id);
@@ -513,15 +570,32 @@ void ClientConnection::OnTransportClosed(bool client_closed, std::string_view re
 }
 
 bool ClientConnection::Recover(Front* front, std::string_view token) {
-  if (ended_ || !IsReliable(kind_) || front_ != nullptr) return false;
+  if (ended_ || !IsReliable(kind_)) return false;
   if (reconnection_nonce_ == 0 || token != reconnection_token()) return false;
+  if (front_ != nullptr) {
+    // The client recovers before the service noticed its old transport drop (an abrupt loss
+    // sends no close frame). The recovery takes over: everything not acked is replayed on the
+    // new transport and the connection lives on. Refusing with 1008 would end a recoverable
+    // session (1008 means "connection removed, do not retry" to the client SDK). The old
+    // transport, if anyone still reads it, gets that 1008: it is no longer the connection's,
+    // and a second holder of the token must not take it back (docs/conformance.md REL-013).
+    Front* old = front_;
+    front_ = nullptr;
+    service_.Log("connection " + connection_id + " recovered on a new transport; the old one is closed");
+    old->CloseWebSocket(ws::close_code::kPolicyViolation,
+                        "The connection was recovered on another transport.");
+  }
   Attach(front);
   if (!outbox_) outbox_ = std::make_unique<ReliableOutbox>(service_.options().reliable_limits);
   if (service_.options().HasBug(Bug::kResetSequenceOnRecover)) outbox_->ResetSequenceForBug();
+  if (service_.options().HasBug(Bug::kAckIdsLostOnRecover)) acks_.reset();
   const int copies = service_.options().HasBug(Bug::kDuplicateOnReplay) ? 2 : 1;
   for (int i = 0; i < copies; ++i) {
     const sim::Nanos now = service_.runtime().Now();
+    const uint64_t skip_through =
+        service_.options().HasBug(Bug::kReplayFromLastSent) ? written_through_ : 0;
     outbox_->ForEach([&](const ReliableOutbox::Entry& entry) {
+      if (entry.sequence_id <= skip_through) return;
       // REST messageTtlSeconds: a message that waited past its TTL for the client to come back
       // is dropped (its sequence id is skipped; the client acks cumulatively past the gap).
       if (entry.expires_at != 0 && now >= entry.expires_at) return;

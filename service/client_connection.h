@@ -118,6 +118,11 @@ class ClientConnection : public Subscriber {
   // ones are implied by kind_.
   std::string custom_subprotocol_;
   std::unique_ptr<AckIdCache> acks_;        // once a request carried an ackId
+  // For two injected bugs (service/options.h): client group sends so far (unordered-fanout
+  // delays every other one) and the highest sequence id written to a transport
+  // (replay-from-last-sent replays only above it).
+  uint64_t sends_ = 0;
+  uint64_t written_through_ = 0;
   std::unique_ptr<ReliableOutbox> outbox_;  // reliable: on the first sequenced message
   // Pending invocations: invocationId → the ticket of the upstream call answering it (a
   // cancelled then reused id gets a new ticket, so a stale answer is recognised and dropped).

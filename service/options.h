@@ -23,12 +23,18 @@ inline constexpr std::string_view kDefaultAccessKey = "ABCDEFGHIJKLMNOPQRSTUVWXY
 // Each bug deliberately breaks one rule the conformance suite checks.
 enum class Bug : uint8_t {
   kSkipRoleCheck,            // every join/leave/send is allowed regardless of roles
-  kAckBeforeApply,           // sendToGroup acks before the message is fanned out
+  kAckBeforeApply,           // sendToGroup acks, fans out 2 ms later (lost if the connection ends)
   kDropNoEcho,               // noEcho is ignored: publishers receive their own messages
   kResetSequenceOnRecover,   // reliable sequence ids restart at 1 after a recovery
   kDuplicateOnReplay,        // recovery replays every un-acked message twice
   kFanoutSkipLast,           // a fan-out skips its last receiver
   kIgnoreTokenExpiry,        // expired client tokens are accepted
+  // Race-specific bugs (issue 17): each shows only when two operations overlap in time.
+  kLateJoinAck,              // joinGroup applied at once, acked 2 ms later
+  kLeaveAckBeforeApply,      // leaveGroup acked at once, applied 2 ms later
+  kUnorderedFanout,          // every other client group fan-out dispatched 2 ms late
+  kAckIdsLostOnRecover,      // the ackId cache is cleared by a recovery
+  kReplayFromLastSent,         // a recovery replays only what was never written to a transport
 };
 std::string_view BugName(Bug bug);
 std::optional<Bug> ParseBug(std::string_view name);

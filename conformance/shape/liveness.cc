@@ -90,9 +90,16 @@ const Table<EventuallySettings>& EventuallyTable() {
   static const Table<E> t = {
       Opt("within", &E::within_ns, PositiveDurationValue(),
           "the bound in virtual time from the heal to the verdict (default 5s)"),
+      Opt("all_acked_delivered", &E::all_acked_delivered, Boolean(),
+          "built-in check: every acknowledged publish (sendToGroup acked success or Duplicate, "
+          "REST send answered 2xx) reached every member present throughout (default false)"),
+      Opt("recovered_caught_up", &E::recovered_caught_up, Boolean(),
+          "built-in check: every reliable client that lost its transport recovered and has "
+          "every message published to it meanwhile (default false)"),
       Declared<E>("expect", "list", {{"type", "array"}},
-                  "expectations that must hold once every fault healed (the grammar of `expect`)",
-                  true),
+                  "expectations that must hold once every fault healed (the grammar of `expect`; "
+                  "optional when a built-in check is on)",
+                  false),
   };
   return t;
 }
@@ -104,11 +111,15 @@ void ReadEventually(Context& c, const Node& n) {
   sc.eventually.present = true;
   sc.eventually.pos = c.Pos(n);
   ReadFields(c, m, EventuallyTable(), sc.eventually);
+  const bool builtin = sc.eventually.all_acked_delivered || sc.eventually.recovered_caught_up;
+  if (builtin && !m.Has("expect")) return;
   if (auto list = m.Required(c, "expect")) {
     const size_t before = sc.expectations.size();
     ReadExpectations(c, *list);
     for (size_t i = before; i < sc.expectations.size(); ++i) sc.expectations[i].eventually = true;
-    if (list->IsSequence() && list->size() == 0) c.Error(*list, "eventually needs at least one expectation");
+    if (list->IsSequence() && list->size() == 0 && !builtin)
+      c.Error(*list, "eventually needs at least one expectation (or a built-in check: "
+                     "all_acked_delivered, recovered_caught_up)");
   }
 }
 

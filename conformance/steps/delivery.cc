@@ -3,6 +3,9 @@
 #include <algorithm>
 
 #include "conformance/driver.h"
+#include "conformance/steps/network.h"
+#include "conformance/steps/rest.h"
+#include "conformance/steps/websocket.h"
 #include "protocol/mqtt/types.h"
 
 namespace wpsim::conformance {
@@ -562,7 +565,270 @@ class NoDeliveryOutsideGroupEvaluator : public InvariantEvaluator {
   std::vector<State> state_;
 };
 
+// ---------------------------------------------------------------------------------------------
+// Built-in liveness checks (the `eventually:` section's all_acked_delivered and
+// recovered_caught_up), judged after the liveness phase like the eventual expectations.
+//
+// Who must have a publish: the members of json/reliable clients (other than its publisher)
+// "present throughout": a member of the group (token claim, a successful join ack, a REST add
+// answered 2xx) or, for a broadcast, connected, before the publish was issued, and not taken
+// out since — no step of the scenario can remove it (its own leave of the group, disconnect,
+// a REST remove/close naming it, its user, the group or everyone; kill and reset too unless it
+// is a reliable client), and it never lost its connection for good (a plain client's close, a
+// reliable client's transport not recovered, a second connection id).
+
+class LivenessEvaluator : public Evaluator {
+ public:
+  enum class Check { kAllAckedDelivered, kRecoveredCaughtUp };
+
+  LivenessEvaluator(RunContext& cx, Check check) : cx_(cx), check_(check) {
+    state_.resize(cx.sc.members.size());
+    for (uint32_t m = 0; m < cx.sc.members.size(); ++m) cx_.Listen(m, this);
+  }
+
+  void OnObservation(uint32_t m, const ObservedEvent& ev) override {
+    const Observation& o = ev.observation;
+    State& s = state_[m];
+    switch (o.kind) {
+      case Observation::Kind::kGroupMessage:
+      case Observation::Kind::kServerMessage:
+      case Observation::Kind::kRawMessage: ++s.had[PayloadText(o)]; break;
+      case Observation::Kind::kConnected:
+        if (!s.connected_ns) {
+          s.connected_ns = ev.time_ns;
+          s.connection_id = o.connection_id;
+        } else if (!o.connection_id.empty() && o.connection_id != s.connection_id) {
+          s.new_connection = true;
+        }
+        break;
+      case Observation::Kind::kClosed:
+      case Observation::Kind::kHandshakeFailed:
+        if (s.connected_ns) {
+          s.lost = true;
+          s.ever_lost = true;
+          s.lost_ns = ev.time_ns;
+        }
+        break;
+      case Observation::Kind::kOpened:  // an explicit `recover` step's new transport
+      case Observation::Kind::kRecovered: s.lost = false; break;
+      case Observation::Kind::kDisconnected: s.disconnected = true; break;
+      default: break;
+    }
+  }
+
+  void Finish() override {
+    const bool acked_only = check_ == Check::kAllAckedDelivered;
+    const std::string name = acked_only ? "all_acked_delivered" : "recovered_caught_up";
+    for (uint32_t m = 0; m < cx_.sc.members.size(); ++m) {
+      const ClientKind kind = cx_.sc.ClientOf(m).kind;
+      if (!IsJsonProtocol(kind)) continue;
+      const bool reliable = kind == ClientKind::kReliable;
+      const State& s = state_[m];
+      const std::string& who = cx_.sc.members[m].name;
+      if (!acked_only) {
+        if (!reliable || !s.ever_lost || DeliberatelyClosed(m)) continue;
+        if (s.lost || s.new_connection) {
+          cx_.Fail(name + ": " + who + " lost its transport at " + FormatTime(s.lost_ns) +
+                       " and did not recover",
+                   "a recovery of the same connection", s.new_connection ? "a new connection" : "no recovery",
+                   "", s.lost_ns);
+          continue;
+        }
+      } else if (s.new_connection || s.disconnected || (s.ever_lost && (!reliable || s.lost))) {
+        continue;  // not present throughout
+      }
+      // Publish keys m must have, with how many times, and the first one for the message.
+      // A send retried with the same ackId (after a recovery) is one message: the service
+      // applies it once and answers the retry Duplicate.
+      std::map<std::string, std::pair<uint64_t, const PublishRecord*>> owed;
+      std::set<std::pair<uint32_t, uint64_t>> ack_ids;  // (publisher, ackId) counted
+      for (const auto& [key, records] : cx_.publishes) {
+        for (const PublishRecord& p : records) {
+          if (p.publisher == m || !Counts(p, acked_only)) continue;
+          if (!PresentThroughout(m, p, reliable)) continue;
+          if (p.ack && !ack_ids.insert({p.publisher, p.ack->ack_id}).second) continue;
+          auto& o = owed[key];
+          if (o.first++ == 0) o.second = &p;
+        }
+      }
+      for (const auto& [key, o] : owed) {
+        auto had = s.had.find(key);
+        const uint64_t n = had == s.had.end() ? 0 : had->second;
+        if (n >= o.first) continue;
+        const PublishRecord& p = *o.second;
+        cx_.Fail(name + ": " + who + " did not receive " + Q(key) + " (" + Describe(p) + ")",
+                 std::to_string(o.first) + " cop" + (o.first == 1 ? "y" : "ies") + " of " + Q(key),
+                 "received " + std::to_string(n), "", p.time_ns);
+        break;  // one failure per member
+      }
+    }
+  }
+
+ private:
+  struct State {
+    std::map<std::string, uint64_t> had;  // payload key -> deliveries
+    std::optional<int64_t> connected_ns;
+    std::string connection_id;
+    bool new_connection = false;
+    bool lost = false;       // the transport is gone (not recovered since)
+    bool ever_lost = false;
+    int64_t lost_ns = 0;
+    bool disconnected = false;  // system/disconnected: the service ended the connection
+  };
+
+  static std::string Q(const std::string& s) { return "\"" + s + "\""; }
+
+  // Whether publish p is one the check covers: acknowledged (all_acked_delivered), or
+  // acknowledged or sent by a publisher whose transport never broke (recovered_caught_up).
+  bool Counts(const PublishRecord& p, bool acked_only) const {
+    if (p.path != reports::kPathServerToAll && p.group.empty()) return false;
+    if (p.ack && p.ack->ack) {
+      const Observation& a = p.ack->ack->observation;
+      if (a.success || a.error_name == "Duplicate") return true;
+    }
+    if (p.rest_record >= 0) {
+      const RestRecord& r = cx_.rest_records[static_cast<size_t>(p.rest_record)];
+      if (r.done && r.status >= 200 && r.status < 300) return true;
+    }
+    if (acked_only) return false;
+    return !p.ack && p.rest_record < 0 && !state_[p.publisher].ever_lost &&
+           !state_[p.publisher].new_connection;
+  }
+
+  std::string Describe(const PublishRecord& p) const {
+    std::string d = p.group.empty() ? "broadcast" : "to group " + p.group;
+    d += " by " + cx_.sc.members[p.publisher].name + ", issued at " + FormatTime(p.time_ns);
+    if (p.ack && p.ack->ack) d += ", acked at " + FormatTime(p.ack->ack->time_ns);
+    if (p.rest_record >= 0) {
+      const RestRecord& r = cx_.rest_records[static_cast<size_t>(p.rest_record)];
+      d += ", answered " + std::to_string(r.status) + " at " + FormatTime(r.time_ns);
+    }
+    return d;
+  }
+
+  static bool Names(const std::optional<ClientRef>& ref, uint32_t m) {
+    return ref && std::find(ref->members.begin(), ref->members.end(), m) != ref->members.end();
+  }
+  static bool SameGroup(const std::string& pattern, const std::string& group) {
+    return pattern == group || pattern.find("${") != std::string::npos;
+  }
+
+  // Whether m was in p's group (connected, for a broadcast) before p was issued and no step or
+  // lost transport could have taken it out.
+  bool PresentThroughout(uint32_t m, const PublishRecord& p, bool reliable) const {
+    const State& s = state_[m];
+    if (!s.connected_ns || *s.connected_ns > p.time_ns) return false;
+    if (!p.group.empty() && !MemberBefore(m, p.group, p.time_ns)) return false;
+    return !MayBeRemoved(m, p.group, reliable);
+  }
+
+  bool MemberBefore(uint32_t m, const std::string& group, int64_t time) const {
+    const Client& c = cx_.sc.ClientOf(m);
+    if (std::find(c.groups.begin(), c.groups.end(), group) != c.groups.end()) return true;
+    for (const auto& [step, acks] : cx_.step_acks) {
+      const Step& st = cx_.sc.steps[step];
+      if (st.kind() != StepKind::kJoin || cx_.sc.steps[step].As<JoinStep>().group != group) continue;
+      for (const auto& a : acks) {
+        if (a->member == m && a->ack && a->ack->observation.success && a->ack->time_ns <= time)
+          return true;
+      }
+    }
+    for (const auto& [step, records] : cx_.step_rest) {
+      const RestStep& r = cx_.sc.steps[step].As<RestStep>();
+      const bool adds = (r.op == RestOp::kAddConnectionToGroup && r.connection &&
+                         Names(r.connection->client, m)) ||
+                        (r.op == RestOp::kAddUserToGroup && r.user &&
+                         cx_.sc.members[m].user == r.user);
+      if (!adds || !r.group || *r.group != group) continue;
+      for (size_t index : records) {
+        const RestRecord& rec = cx_.rest_records[index];
+        if (rec.done && rec.status < 300 && rec.time_ns <= time) return true;
+      }
+    }
+    return false;
+  }
+
+  // Whether a step of the scenario could take m out of `group` ("" for a broadcast: only
+  // closes count).
+  bool MayBeRemoved(uint32_t m, const std::string& group, bool reliable) const {
+    const std::optional<std::string>& user = cx_.sc.members[m].user;
+    for (const Step& st : cx_.sc.steps) {
+      switch (st.kind()) {
+        case StepKind::kLeave:
+          if (!group.empty() && Names(st.As<LeaveStep>().clients, m) &&
+              SameGroup(st.As<LeaveStep>().group, group))
+            return true;
+          break;
+        case StepKind::kDisconnect:
+          if (Names(st.As<DisconnectStep>().clients, m)) return true;
+          break;
+        case StepKind::kKill:
+          if (!reliable && Names(st.As<KillStep>().clients, m)) return true;
+          break;
+        case StepKind::kReset:
+          if (!reliable && Names(st.As<ResetStep>().clients, m)) return true;
+          break;
+        case StepKind::kRest: {
+          const RestStep& r = st.As<RestStep>();
+          const bool names_m = r.connection && Names(r.connection->client, m);
+          const bool names_user = r.user && user && *r.user == *user;
+          const bool names_group = !r.group || SameGroup(*r.group, group);
+          const bool removals = !group.empty();  // group removals only matter for group sends
+          switch (r.op) {
+            case RestOp::kRemoveConnectionFromGroup:
+              if (removals && names_m && names_group) return true;
+              break;
+            case RestOp::kRemoveUserFromGroup:
+              if (removals && names_user && names_group) return true;
+              break;
+            case RestOp::kRemoveConnectionFromAllGroups:
+              if (removals && names_m) return true;
+              break;
+            case RestOp::kRemoveUserFromAllGroups:
+              if (removals && names_user) return true;
+              break;
+            case RestOp::kRemoveFromGroups:
+              if (removals) return true;
+              break;
+            case RestOp::kCloseConnection:
+              if (names_m) return true;
+              break;
+            case RestOp::kCloseUserConnections:
+              if (names_user) return true;
+              break;
+            case RestOp::kCloseGroupConnections:  // closes every member of a group: maybe m
+            case RestOp::kCloseAllConnections:
+            case RestOp::kRequest: return true;
+            default: break;
+          }
+          break;
+        }
+        default: break;
+      }
+    }
+    return false;
+  }
+
+  // A reliable member the scenario itself closed (disconnect, REST close): not a lost transport.
+  bool DeliberatelyClosed(uint32_t m) const { return MayBeRemoved(m, "", true); }
+
+  RunContext& cx_;
+  const Check check_;
+  std::vector<State> state_;
+};
+
 }  // namespace
+
+std::vector<std::unique_ptr<Evaluator>> MakeLivenessChecks(RunContext& cx) {
+  std::vector<std::unique_ptr<Evaluator>> out;
+  const EventuallySettings& e = cx.sc.eventually;
+  if (!e.present) return out;
+  if (e.all_acked_delivered)
+    out.push_back(std::make_unique<LivenessEvaluator>(cx, LivenessEvaluator::Check::kAllAckedDelivered));
+  if (e.recovered_caught_up)
+    out.push_back(std::make_unique<LivenessEvaluator>(cx, LivenessEvaluator::Check::kRecoveredCaughtUp));
+  return out;
+}
 
 void RegisterDeliveryFamily(FamilyRegistry& r) {
   r.AddExpectation<ReceiveEvaluator>(ExpectKind::kReceive);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -96,5 +97,11 @@ struct NeverReceiveExpect {
 
 // How its steps run and its expectations are judged (conformance/driver.h).
 void RegisterDeliveryFamily(FamilyRegistry& r);
+
+// The built-in liveness checks the scenario's `eventually:` section switches on
+// (all_acked_delivered, recovered_caught_up), listening from now on; none without the section.
+class Evaluator;
+class RunContext;
+std::vector<std::unique_ptr<Evaluator>> MakeLivenessChecks(RunContext& cx);
 
 }  // namespace wpsim::conformance

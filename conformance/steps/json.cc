@@ -459,8 +459,12 @@ void IssueSendToGroup(RunContext& cx, const Step& s, const IterContext& ctx, Pen
     cx.Arrow(now, cx.sc.members[m].name, "service",
              "sendToGroup " + group + AckFlag(ack) +
                  (g.no_echo ? std::string(" noEcho:") + (*g.no_echo ? "true" : "false") : ""));
-    if (st.ok() && ack)
+    PublishRecord& published = cx.publishes[WireText(g.payload, ctx)].back();
+    published.group = group;
+    if (st.ok() && ack) {
       out.push_back(cx.Awaiting(s, AwaitAck(cx, s.id, m, *ack, ctx.intended_ns.value_or(now))));
+      published.ack = cx.step_acks[s.id].back();
+    }
   }
 }
 

@@ -606,6 +606,9 @@ std::function<bool()> Rest(RunContext& cx, uint32_t step, const RestStep& r,
                   : r.op == RestOp::kSendToUser  ? reports::kPathServerToUser
                                                  : reports::kPathServerToConnection);
     cx.RecordPublish(r.client, key, ctx.intended_ns.value_or(now), p);
+    PublishRecord& published = cx.publishes[key].back();
+    if (r.op == RestOp::kSendToGroup && r.group) published.group = cx.Template(*r.group, ctx);
+    published.rest_record = static_cast<int64_t>(index);
     if (key == body) {
       // MQTT 3.1.1 receivers (and MQTT 5 ones without a content type) see the body as binary,
       // which PayloadText keys by its base64 (as RecordMqttPublish does the other way round).

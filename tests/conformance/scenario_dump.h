@@ -192,7 +192,7 @@ inline void to_json(nlohmann::json& j, const Expectation& e) {
 }
 WPSIM_DUMP(SwarmSettings, present, pos, faults, max_faults, window_ns, max_duration_ns, max_latency_ns,
            max_loss, min_receive_window, max_clock_skew_ns, clients)
-WPSIM_DUMP(EventuallySettings, present, pos, within_ns)
+WPSIM_DUMP(EventuallySettings, present, pos, within_ns, all_acked_delivered, recovered_caught_up)
 WPSIM_DUMP(Invariant, pos, kind, case_id, clients)
 WPSIM_DUMP(Threshold, pos, expression, parsed, case_id, clients, step)
 

@@ -120,6 +120,12 @@ TEST(ScenarioModels, TheDumpSeesADifferenceInAnyMember) {
   EXPECT_NE(with_eventually, base);
   changed.eventually.within_ns = 3;
   EXPECT_NE(DumpScenario(changed).dump(), with_eventually);
+  const std::string with_within = DumpScenario(changed).dump();
+  changed.eventually.all_acked_delivered = true;
+  EXPECT_NE(DumpScenario(changed).dump(), with_within);
+  changed.eventually.all_acked_delivered = false;
+  changed.eventually.recovered_caught_up = true;
+  EXPECT_NE(DumpScenario(changed).dump(), with_within);
 }
 
 }  // namespace

@@ -272,5 +272,93 @@ TEST(Liveness, TheEventuallySectionIsValidated) {
   EXPECT_NE(FormatDiagnostics(bad.diagnostics).find("live.yaml:"), std::string::npos);
 }
 
+// --- the built-in liveness checks (eventually: all_acked_delivered, recovered_caught_up) -----
+
+// pub sends three acked messages to g; w (json) is in g throughout, sub (reliable) joins first
+// and loses its transport in the middle (a reset: both ends see it), then recovers on its own.
+const std::string kAcked = R"(name: liveness-acked
+description: acked sends to a group with a member present throughout and a recovering one
+hub: swarm
+targets: [sim]
+network: {latency: 2ms}
+clients:
+  pub: {kind: json, roles: [webpubsub.sendToGroup]}
+  w: {kind: json, roles: [webpubsub.joinLeaveGroup]}
+  sub: {kind: reliable, roles: [webpubsub.joinLeaveGroup]}
+steps:
+  - connect: [pub, w, sub]
+  - join: {client: [w, sub], group: g, ack: auto, expect_ack: success}
+  - send_to_group: {client: pub, group: g, data: m0, data_type: text, ack: auto, expect_ack: success}
+  - reset: sub
+  - send_to_group: {client: pub, group: g, data: m1, data_type: text, ack: auto, expect_ack: success}
+  - send_to_group: {client: pub, group: g, data: m2, data_type: text, ack: auto, expect_ack: success}
+)";
+
+std::string Messages(const reports::ScenarioResult& r) {
+  std::string out;
+  for (const reports::Failure& f : r.failures) out += f.message + "\n";
+  return out;
+}
+
+TEST(LivenessBuiltIn, AllAckedDeliveredAndRecoveredCaughtUpHoldOnTheCorrectService) {
+  reports::ScenarioResult r = RunText(
+      kAcked + "eventually:\n  within: 2s\n  all_acked_delivered: true\n  recovered_caught_up: true\n");
+  EXPECT_EQ(r.status, reports::Outcome::kPass) << Messages(r);
+}
+
+TEST(LivenessBuiltIn, AllAckedDeliveredNamesTheMemberThatMissedAnAcknowledgedMessage) {
+  // fanout-skip-last: every fan-out skips its last receiver (sub, the last to join).
+  reports::ScenarioResult r = RunText(kAcked + "service: {inject_bug: [fanout-skip-last]}\n" +
+                                      "eventually:\n  within: 2s\n  all_acked_delivered: true\n");
+  ASSERT_EQ(r.status, reports::Outcome::kFail);
+  const std::string m = Messages(r);
+  EXPECT_NE(m.find("eventually (within 2s of the heal at "), std::string::npos) << m;
+  EXPECT_NE(m.find("all_acked_delivered: sub did not receive \"m0\" (to group g by pub"), std::string::npos) << m;
+  EXPECT_NE(m.find("acked at "), std::string::npos) << m;
+  EXPECT_EQ(m.find("all_acked_delivered: w "), std::string::npos) << m;
+}
+
+TEST(LivenessBuiltIn, AMemberAStepTakesOutOfTheGroupIsNotOwedItsMessages) {
+  // w leaves g after m0: it owes nothing, though it gets neither m1 nor m2.
+  std::string text = kAcked;
+  text.replace(text.find("  - reset: sub\n"), 15, "  - reset: sub\n  - leave: {client: w, group: g, ack: auto, expect_ack: success}\n");
+  reports::ScenarioResult r = RunText(text + "eventually:\n  within: 2s\n  all_acked_delivered: true\n");
+  EXPECT_EQ(r.status, reports::Outcome::kPass) << Messages(r);
+}
+
+TEST(LivenessBuiltIn, RecoveredCaughtUpFailsForAClientWhoseRecoveryIsLost) {
+  // The replay-from-last-sent bug replays only what was never written to the old transport:
+  // a message in flight at the reset is lost for good. mx reaches the service at 2 ms and is
+  // written to sub's transport; the reset 3 ms in catches it on the wire.
+  std::string text = kAcked;
+  text.replace(text.find("  - reset: sub\n"), 15,
+               "  - parallel:\n      steps:\n        - send_to_group: {client: pub, group: g, data: mx, data_type: text}\n"
+               "        - reset: sub\n          at: 3ms\n");
+  reports::ScenarioResult clean = RunText(text + "eventually:\n  within: 2s\n  recovered_caught_up: true\n");
+  EXPECT_EQ(clean.status, reports::Outcome::kPass) << Messages(clean);
+  reports::ScenarioResult r = RunText(text + "service: {inject_bug: [replay-from-last-sent]}\n" +
+                                      "eventually:\n  within: 2s\n  recovered_caught_up: true\n");
+  ASSERT_EQ(r.status, reports::Outcome::kFail);
+  const std::string m = Messages(r);
+  EXPECT_NE(m.find("recovered_caught_up: sub did not receive \"mx\""), std::string::npos) << m;
+}
+
+TEST(LivenessBuiltIn, RecoveredCaughtUpFailsForAClientThatNeverRecovered) {
+  // A 1 ms recovery window: the service ends the connection before the client is back.
+  reports::ScenarioResult r = RunText(kAcked + "service: {recovery_window: 1ms}\n" +
+                                      "eventually:\n  within: 2s\n  recovered_caught_up: true\n");
+  ASSERT_EQ(r.status, reports::Outcome::kFail);
+  const std::string m = Messages(r);
+  EXPECT_NE(m.find("recovered_caught_up: sub lost its transport at "), std::string::npos) << m;
+  EXPECT_NE(m.find("and did not recover"), std::string::npos) << m;
+}
+
+TEST(LivenessBuiltIn, ABuiltInCheckNeedsNoExpectList) {
+  EXPECT_TRUE(LoadScenarioText(kAcked + "eventually: {all_acked_delivered: true}\n", "live.yaml").ok());
+  LoadResult none = LoadScenarioText(kAcked + "eventually: {all_acked_delivered: false}\n", "live.yaml");
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(FormatDiagnostics(none.diagnostics).find("expect"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace wpsim::conformance

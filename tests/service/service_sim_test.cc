@@ -341,6 +341,96 @@ TEST_F(ServiceSim, RecoveryWithAWrongTokenIsAcceptedThenClosedWith1008) {
   EXPECT_TRUE(r.open());
 }
 
+// A recovery that arrives while the service still has the old transport attached (the client
+// saw a drop the service has not seen yet) takes the connection over instead of answering 1008,
+// which the client SDK reads as "removed, do not retry" (docs/conformance.md REL-013).
+TEST_F(ServiceSim, RecoveryWhileTheOldTransportIsAttachedTakesTheConnectionOver) {
+  WsClient& r = Client("r", WsClientKind::kReliable, Token("r", {}, {"g"}));
+  r.Connect();
+  Run();
+  auto connected = Of(r, Observation::Kind::kConnected);
+  ASSERT_EQ(connected.size(), 1u);
+  const std::string id = r.connection_id();
+  const std::string token = connected[0]->reconnection_token;  // before more observations arrive
+  Rest().Call("POST", "/api/hubs/hub/groups/g/:send", "text/plain", "before", "s");
+  Run(10 * sim::kMillisecond);
+  WsClientOptions o = WsOptions(WsClientKind::kReliable, "");
+  o.auto_sequence_ack = false;
+  o.extra_query = "awps_connection_id=" + id + "&awps_reconnection_token=" +
+                  protocol::http::PercentEncode(token);
+  WsClient& again = Client("again", o);
+  again.Connect();
+  Run();
+  EXPECT_EQ(Of(again, Observation::Kind::kClosed).size(), 0u);
+  EXPECT_TRUE(again.open());
+  auto old_closed = Of(r, Observation::Kind::kClosed);
+  ASSERT_EQ(old_closed.size(), 1u);
+  EXPECT_EQ(old_closed[0]->close_code, 1008);  // and so it does not take the connection back
+  // The un-acked message is replayed on the new transport, and new traffic follows it.
+  Rest().Call("POST", "/api/hubs/hub/groups/g/:send", "text/plain", "after", "s");
+  Run(100 * sim::kMillisecond);
+  auto msgs = Of(again, Observation::Kind::kGroupMessage);
+  ASSERT_EQ(msgs.size(), 2u);
+  EXPECT_EQ(msgs[0]->payload, wps::Payload::Text("before"));
+  EXPECT_EQ(msgs[0]->sequence_id, 1u);
+  EXPECT_EQ(msgs[1]->payload, wps::Payload::Text("after"));
+  EXPECT_EQ(msgs[1]->sequence_id, 2u);
+}
+
+// Like @azure/web-pubsub-client (_handleConnectionClose), the simulated reliable client dials
+// its recovery at once after an unexpected close, not after its 1 s retry interval (it waited
+// 1 s after a close but 0 after a kill). Here the service closed it (REST close: 1000), so the
+// recovery is refused with 1008, within milliseconds.
+TEST_F(ServiceSim, ReliableClientDialsItsRecoveryAtOnceAfterAnUnexpectedClose) {
+  WsClient& r = Client("r", WsClientKind::kReliable, Token("r"));
+  r.Connect();
+  Run();
+  Rest().Call("DELETE", "/api/hubs/hub/connections/" + r.connection_id(), "", "", "s");
+  Run(100 * sim::kMillisecond);
+  auto closed = Of(r, Observation::Kind::kClosed);
+  ASSERT_EQ(closed.size(), 2u);
+  EXPECT_EQ(closed[0]->close_code, 1000);
+  EXPECT_EQ(closed[1]->close_code, 1008);  // the recovery, refused: the connection was closed
+}
+
+// The SDK's quickSequenceAckDiff: a message whose sequenceId is more than 300 above the largest
+// seen is acked at once rather than at the next 1 s tick.
+TEST_F(ServiceSim, ReliableClientAcksAtOnceAfterASequenceIdJumpOfMoreThan300) {
+  WsClientOptions manual = WsOptions(WsClientKind::kReliable, Token("r", {}, {"g"}));
+  manual.auto_sequence_ack = false;
+  WsClient& r = Client("r", manual);
+  r.Connect();
+  Run();
+  const std::string token = Of(r, Observation::Kind::kConnected).at(0)->reconnection_token;
+  for (int i = 0; i < 302; ++i) {
+    Rest().Call("POST", "/api/hubs/hub/groups/g/:send", "text/plain", "m" + std::to_string(i), "s");
+  }
+  Run(5 * sim::kSecond);
+  ASSERT_EQ(Of(r, Observation::Kind::kGroupMessage).size(), 302u);
+  ASSERT_TRUE(r.SequenceAck(301).ok());  // the service keeps 302 only
+  Run(50 * sim::kMillisecond);
+  auto take_over = [&](const std::string& name) -> WsClient& {
+    WsClientOptions o = WsOptions(WsClientKind::kReliable, "");
+    o.extra_query = "awps_connection_id=" + r.connection_id() +
+                    "&awps_reconnection_token=" + protocol::http::PercentEncode(token);
+    return Client(name, o);
+  };
+  // A fresh client (largest seen: 0; auto acks every 1 s, and at once on a jump > 300) takes
+  // the connection over: the replay is 302 alone, a jump of 302.
+  WsClient& again = take_over("again");
+  again.Connect();
+  Run(100 * sim::kMillisecond);  // well before the 1 s tick
+  auto replayed = Of(again, Observation::Kind::kGroupMessage);
+  ASSERT_EQ(replayed.size(), 1u);
+  EXPECT_EQ(replayed[0]->sequence_id, 302u);
+  // The jump from 0 to 302 was acked at once: a third take-over gets nothing replayed.
+  WsClient& third = take_over("third");
+  third.Connect();
+  Run(100 * sim::kMillisecond);
+  EXPECT_TRUE(third.open());
+  EXPECT_EQ(Of(third, Observation::Kind::kGroupMessage).size(), 0u);
+}
+
 class ServiceSimSmallBuffer : public ServiceSim {
  protected:
   ServiceSimSmallBuffer() : ServiceSim(SmallBuffer()) {}
