@@ -166,12 +166,17 @@ struct ExpectInput {
   Expectation& e;
 };
 
+// Keys an expectation's reader reads itself: key, type (docs), JSON schema, doc string.
 Table<Expectation> Docs(
-    std::initializer_list<std::tuple<std::string_view, std::string, std::string>> keys) {
+    std::initializer_list<std::tuple<std::string_view, std::string, nlohmann::json, std::string>>
+        keys) {
   Table<Expectation> t;
-  for (const auto& [key, type, doc] : keys) t.push_back(Declared<Expectation>(key, type, {}, doc));
+  for (const auto& [key, type, schema, doc] : keys)
+    t.push_back(Declared<Expectation>(key, type, schema, doc));
   return t;
 }
+
+nlohmann::json ByteSchema() { return {{"type", "integer"}, {"minimum", 0}, {"maximum", 255}}; }
 
 template <typename T>
 Table<Expectation> DocsFrom(const Table<T>& table) {
@@ -182,10 +187,11 @@ Table<Expectation> DocsFrom(const Table<T>& table) {
 }
 
 Table<Expectation> WindowDocs(bool until) {
-  Table<Expectation> t =
-      Docs({{"after", "step label", "the window opens when that step is issued"}});
+  Table<Expectation> t = Docs(
+      {{"after", "step label", SchemaRef("label"), "the window opens when that step is issued"}});
   if (until)
-    t.push_back(Declared<Expectation>("until", "step label or end", {},
+    t.push_back(Declared<Expectation>("until", "step label or end",
+                                      {{"anyOf", {SchemaRef("label"), {{"const", "end"}}}}},
                                       "the window closes when that step is issued"));
   t.push_back(Declared<Expectation>("within", "duration > 0", SchemaRef("duration"),
                                     "the window closes this long after it opens"));
@@ -450,13 +456,16 @@ const std::vector<ExpectShape>& ExpectShapes() {
   static const std::vector<ExpectShape> shapes = [] {
     const Table<Expectation> matcher = DocsFrom(MatcherTable());
     const Table<Expectation> counts =
-        Docs({{"in_order", "list of matchers", "a subsequence of messages, in this order"},
-              {"count", "count", "per member (default at_least 1)"},
-              {"total", "count", "summed over members"}});
+        Docs({{"in_order",
+               "list of matchers",
+               {{"type", "array"}, {"minItems", 1}, {"items", SchemaRef("matcher")}},
+               "a subsequence of messages, in this order"},
+              {"count", "count", SchemaRef("count"), "per member (default at_least 1)"},
+              {"total", "count", SchemaRef("count"), "summed over members"}});
     const Table<Expectation> ack_by =
-        Docs({{"step", "step label", "the request step (all its members)"},
-              {"client", "client reference", "or one connection ..."},
-              {"ack_id", "integer", "... and the ackId"}});
+        Docs({{"step", "step label", SchemaRef("label"), "the request step (all its members)"},
+              {"client", "client reference", SchemaRef("clientRef"), "or one connection ..."},
+              {"ack_id", "integer", {{"type", "integer"}, {"minimum", 0}}, "... and the ackId"}});
     return std::vector<ExpectShape>{
         {"receive", ReadReceive,
          "every member received matching messages `count` times (default at least once) in the "
@@ -477,21 +486,22 @@ const std::vector<ExpectShape>& ExpectShapes() {
         {"http_status", ReadHttpStatus,
          "the REST response of that step (with `all_pages`, one response whose `value` holds every "
          "page's items); `body` string values may name run-time ids as `${client.connection_id}`",
-         Docs({{"step", "step label", "the rest step"},
-               {"status", "status or list",
-                "the status (any of a list); default: the operation's success status"},
-               {"body", "any value", "a JSON subset of the response body"},
-               {"error_code", "string", "x-ms-error-code"}})},
+         Docs(
+             {{"step", "step label", SchemaRef("label"), "the rest step"},
+              {"status", "status or list", SchemaRef("statusList"),
+               "the status (any of a list); default: the operation's success status"},
+              {"body", "any value", nlohmann::json::object(), "a JSON subset of the response body"},
+              {"error_code", "string", SchemaRef("scalar"), "x-ms-error-code"}})},
         {"connack", ReadConnackExpect,
          "the CONNACK (inline `expect_connack`: the one answering that step's CONNECT; top-level: "
          "the member's first)",
          Cat({{ClientDoc("the MQTT clients")}, DocsFrom(ConnackTable())})},
         {"suback", ReadSuback, "the SUBACK of that subscribe",
-         Docs({{"step", "step label", "the subscribe step"},
-               {"reason_codes", "reason code or list", "per topic"}})},
+         Docs({{"step", "step label", SchemaRef("label"), "the subscribe step"},
+               {"reason_codes", "reason code or list", SchemaRef("reasonCodes"), "per topic"}})},
         {"puback", ReadPuback, "the PUBACK (QoS 1) or PUBREC (QoS 2) of that publish",
-         Docs({{"step", "step label", "the publish step"},
-               {"reason_code", "integer 0..255", "the reason code"}})},
+         Docs({{"step", "step label", SchemaRef("label"), "the publish step"},
+               {"reason_code", "integer 0..255", ByteSchema(), "the reason code"}})},
         {"upstream_event", ReadUpstreamEventExpect,
          "the application server received that event (needs `upstream`)",
          Cat({DocsFrom(UpstreamEventTable()), WindowDocs(true)})},

@@ -174,7 +174,7 @@ Json Defs() {
   defs["token"] = ShorthandOr(DocsOf(TokenTable()), "fault");
   defs["link"] = ObjectSchema(DocsOf(LinkTable()));
   defs["will"] = ObjectSchema(WillDocs());
-  defs["upstreamResponse"] = ObjectSchema(UpstreamResponseDocs());
+  defs["upstreamResponse"] = UpstreamResponseSchema();
   return defs;
 }
 

@@ -37,8 +37,9 @@ void ReadNetwork(Context& c, const Node& n);
 
 const Table<UpstreamSettings>& UpstreamTable();
 void ReadUpstream(Context& c, const Node& n);
-// The keys of one scripted response (upstream.responses items), for scenarios/schema.json.
-std::vector<FieldDoc> UpstreamResponseDocs();
+// The JSON schema of one scripted response (upstream.responses items): its keys, and exactly one
+// action among them (scenarios/schema.json).
+nlohmann::json UpstreamResponseSchema();
 // The upstream_event expectation's fields (the upstream family owns it).
 const Table<UpstreamEventExpect>& UpstreamEventTable();
 void ReadUpstreamEvent(Context& c, const Map& m, const Node& kind_node, UpstreamEventExpect& u);

@@ -268,9 +268,7 @@ class InvariantEvaluator : public Evaluator {
 // still above the final publish count is the violation.
 class NoDuplicatesEvaluator : public InvariantEvaluator {
  public:
-  NoDuplicatesEvaluator(RunContext& cx, const Invariant& inv) : InvariantEvaluator(cx, inv) {
-    state_.resize(cx.sc.members.size());
-  }
+  using InvariantEvaluator::InvariantEvaluator;
 
   void OnObservation(uint32_t m, const ObservedEvent& ev) override {
     const Observation& o = ev.observation;
@@ -312,17 +310,14 @@ class NoDuplicatesEvaluator : public InvariantEvaluator {
     auto pub = cx_.publishes.find(key);
     return pub == cx_.publishes.end() ? 1 : pub->second.size();
   }
-  std::vector<State> state_;
+  std::vector<State> state_ = std::vector<State>(cx_.sc.members.size());  // per member
 };
 
 // sequence_ids_contiguous: within one transport, sequenceIds rise by exactly one; a new
 // transport (recovery) may replay from any id not above the highest seen + 1.
 class SequenceIdsContiguousEvaluator : public InvariantEvaluator {
  public:
-  SequenceIdsContiguousEvaluator(RunContext& cx, const Invariant& inv)
-      : InvariantEvaluator(cx, inv) {
-    state_.resize(cx.sc.members.size());
-  }
+  using InvariantEvaluator::InvariantEvaluator;
 
   void OnObservation(uint32_t m, const ObservedEvent& ev) override {
     const Observation& o = ev.observation;
@@ -353,16 +348,14 @@ class SequenceIdsContiguousEvaluator : public InvariantEvaluator {
     uint32_t transport = 0;
     uint64_t last_in_transport = 0;
   };
-  std::vector<State> state_;
+  std::vector<State> state_ = std::vector<State>(cx_.sc.members.size());  // per member
 };
 
 // per_publisher_order: messages of one publisher arrive in the order it published them. A
 // delivery is attributed when exactly one publish so far carries its payload.
 class PerPublisherOrderEvaluator : public InvariantEvaluator {
  public:
-  PerPublisherOrderEvaluator(RunContext& cx, const Invariant& inv) : InvariantEvaluator(cx, inv) {
-    last_.resize(cx.sc.members.size());
-  }
+  using InvariantEvaluator::InvariantEvaluator;
 
   void OnObservation(uint32_t m, const ObservedEvent& ev) override {
     const Observation& o = ev.observation;
@@ -381,7 +374,8 @@ class PerPublisherOrderEvaluator : public InvariantEvaluator {
   }
 
  private:
-  std::vector<std::map<uint32_t, uint64_t>> last_;
+  std::vector<std::map<uint32_t, uint64_t>> last_ =
+      std::vector<std::map<uint32_t, uint64_t>>(cx_.sc.members.size());
 };
 
 // no_delivery_outside_group: a group message reaches only members of the group. The member's
@@ -392,10 +386,7 @@ class PerPublisherOrderEvaluator : public InvariantEvaluator {
 // (a REST add answered later still counts, as its issue time decides).
 class NoDeliveryOutsideGroupEvaluator : public InvariantEvaluator {
  public:
-  NoDeliveryOutsideGroupEvaluator(RunContext& cx, const Invariant& inv)
-      : InvariantEvaluator(cx, inv) {
-    state_.resize(cx.sc.members.size());
-  }
+  using InvariantEvaluator::InvariantEvaluator;
 
   void OnObservation(uint32_t m, const ObservedEvent& ev) override {
     const Observation& o = ev.observation;
@@ -514,10 +505,10 @@ class NoDeliveryOutsideGroupEvaluator : public InvariantEvaluator {
   // Whether REST step r adds member m to `group`.
   bool RestAdds(const RestStep& r, uint32_t m, const std::string& group) const {
     const bool adds = r.op == RestOp::kAddConnectionToGroup || r.op == RestOp::kAddUserToGroup ||
-                      r.op == RestOp::kAddToGroups;
+                      r.op == RestOp::kAddConnectionsToGroups;
     if (!adds) return false;
-    if (r.op != RestOp::kAddToGroups && (!r.group || *r.group != group)) return false;
-    if (r.op == RestOp::kAddToGroups &&
+    if (r.op != RestOp::kAddConnectionsToGroups && (!r.group || *r.group != group)) return false;
+    if (r.op == RestOp::kAddConnectionsToGroups &&
         std::find(r.groups.begin(), r.groups.end(), group) == r.groups.end())
       return false;
     if (r.op == RestOp::kAddConnectionToGroup && r.connection && r.connection->client &&
@@ -562,7 +553,7 @@ class NoDeliveryOutsideGroupEvaluator : public InvariantEvaluator {
     return false;
   }
 
-  std::vector<State> state_;
+  std::vector<State> state_ = std::vector<State>(cx_.sc.members.size());  // per member
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,11 @@
-// The flow family's YAML shape: wait, barrier, parallel and repeat (the driver runs them).
+// The flow family's YAML shape: wait, barrier, parallel and repeat (the driver runs them), and
+// wait_until (shape and issue).
 #include "conformance/steps/flow.h"
 
+#include <memory>
+
 #include "conformance/driver.h"
+#include "conformance/expectations.h"
 #include "conformance/shape/steps.h"
 #include "conformance/units.h"
 
@@ -125,12 +129,56 @@ bool ReadBlock(StepInput& in) {
   return true;
 }
 
+const Table<WaitUntilStep>& WaitUntilTable() {
+  static const Table<WaitUntilStep> t = {
+      Opt("received", &WaitUntilStep::received, Integer(1, 1000000000),
+          "messages each member receives after the step is issued (default 1)"),
+  };
+  return t;
+}
+
+// Every kind but rest: the clients that receive messages.
+bool ReadWaitUntil(StepInput& in) {
+  WaitUntilStep s;
+  const bool ok = ReadClientsStep(in, WaitUntilTable(),
+                                  {ClientKind::kWebSocket, ClientKind::kJson, ClientKind::kReliable,
+                                   ClientKind::kMqtt311, ClientKind::kMqtt5},
+                                  s);
+  if (ok) in.step.args = std::move(s);
+  return ok;
+}
+
 }  // namespace
 }  // namespace wpsim::conformance::shape
 
 namespace wpsim::conformance {
+namespace {
 
-// No issue functions: the driver runs these steps itself.
+// A data message for wait_until: what a publisher sent, not an ack, pong or system message.
+bool IsDataMessage(const ObservedEvent& ev, ClientKind kind) {
+  if (kind == ClientKind::kWebSocket || IsMqtt(kind)) return IsMessage(ev, kind);
+  const clients::Observation::Kind k = ev.observation.kind;
+  return k == clients::Observation::Kind::kGroupMessage ||
+         k == clients::Observation::Kind::kServerMessage;
+}
+
+// Counts each member's data messages from now on; the step completes when every member has
+// `received` of them (or times out like any step).
+void IssueWaitUntil(RunContext& cx, const Step& s, const IterContext&, PendingList& out) {
+  const auto& w = s.As<WaitUntilStep>();
+  for (uint32_t m : w.clients.members) {
+    const ClientKind kind = cx.sc.ClientOf(m).kind;
+    auto seen = std::make_shared<uint64_t>(0);
+    out.push_back(
+        cx.Awaiting(s, cx.Until(m, [kind, seen, want = w.received](const ObservedEvent& ev) {
+          return IsDataMessage(ev, kind) && ++*seen >= want;
+        })));
+  }
+}
+
+}  // namespace
+
+// No issue functions but wait_until's: the driver runs the other steps itself.
 void RegisterFlowFamily(FamilyRegistry& r) {
   using namespace shape;  // the readers, tables and docs above
   const Table<ParallelStep> parallel = {Declared<ParallelStep>(
@@ -159,6 +207,14 @@ void RegisterFlowFamily(FamilyRegistry& r) {
                          "run the children count times or for a duration (closed or open loop)",
                          DocsOf(RepeatTable()),
                          {}});
+  r.AddStep<WaitUntilStep>({"wait_until",
+                            ReadWaitUntil,
+                            "wait until every member received `received` messages (default 1) "
+                            "since the step was issued; times out like any step",
+                            WithClient(DocsOf(WaitUntilTable())),
+                            {},
+                            {SchemaRef("clientRef")}},
+                           IssueWaitUntil);
 }
 
 }  // namespace wpsim::conformance

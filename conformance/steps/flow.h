@@ -1,6 +1,6 @@
-// The flow family: wait, barrier, parallel and repeat. Only their shape lives in flow.cc (they are
-// registered without an issue function); running them is the driver's own work
-// (conformance/runner.cc).
+// The flow family: wait, barrier, parallel, repeat and wait_until. The first four are registered
+// without an issue function (running them is the driver's own work, conformance/runner.cc);
+// wait_until is issued here, on the observation stream.
 //
 // The family's types are part of the scenario model (conformance/scenario.h includes this
 // header); their YAML shape lives in conformance/steps/flow.cc.
@@ -32,6 +32,13 @@ struct RepeatStep {
   std::optional<Rate> rate;
   std::optional<int64_t> duration_ns;
   std::string index_var = "i";  // "${i}" in strings of the children
+};
+
+// Waits until every addressed member has received `received` messages since the step was
+// issued: group and server messages (json, reliable), frames (websocket), PUBLISH (mqtt).
+struct WaitUntilStep {
+  ClientRef clients;
+  uint64_t received = 1;
 };
 
 // Registers the steps' names and shapes (conformance/driver.h).

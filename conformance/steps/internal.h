@@ -38,6 +38,18 @@ std::function<bool()> ConnectMqtt(RunContext& cx, uint32_t m, const ConnectStep&
 // Sends DISCONNECT for member m; appends the wait for the close when it was open.
 void DisconnectMqtt(RunContext& cx, uint32_t step, uint32_t m, const DisconnectStep& d,
                     PendingList& out);
+inline bool IsConnack(const clients::Observation& o) {
+  return o.mqtt && o.mqtt->packet == "connack";
+}
+// The evaluators of the connack, suback and puback expectations (mqtt_judge.cc).
+std::unique_ptr<Evaluator> MakeConnackEvaluator(RunContext& cx, const Expectation& e);
+std::unique_ptr<Evaluator> MakeSubackEvaluator(RunContext& cx, const Expectation& e);
+std::unique_ptr<Evaluator> MakePubackEvaluator(RunContext& cx, const Expectation& e);
+
+// ---- wire -----------------------------------------------------------------------------------
+
+// The evaluator of a wire expectation (wire_judge.cc).
+std::unique_ptr<Evaluator> MakeWireEvaluator(RunContext& cx, const Expectation& e);
 
 namespace shape {
 

@@ -127,41 +127,31 @@ std::optional<Request> ReadRequest(StepInput& in, const Table<Request>& table, b
   return r;
 }
 
+// The whole reader of a request step S read through `table`: the request's target goes to
+// `target` (the group or the event name); the payload and noEcho when S has them.
 template <typename S>
-bool ReadGroupStep(StepInput& in) {
+bool ReadRequestStep(StepInput& in, const Table<Request>& table, std::string S::*target) {
   S s;
-  auto r = ReadRequest(in, GroupTable(), false, s.clients);
+  constexpr bool kWithPayload = requires(S & x) { x.payload; };
+  auto r = ReadRequest(in, table, kWithPayload, s.clients);
   if (!r) return false;
-  s.group = r->target;
+  s.*target = r->target;
   s.ack = r->ack;
+  if constexpr (kWithPayload) s.payload = r->payload;
+  if constexpr (requires(S & x) { x.no_echo; }) s.no_echo = r->no_echo;
   in.step.args = std::move(s);
   return true;
 }
-bool ReadJoin(StepInput& in) { return ReadGroupStep<JoinStep>(in); }
-bool ReadLeave(StepInput& in) { return ReadGroupStep<LeaveStep>(in); }
-
+bool ReadJoin(StepInput& in) {
+  return ReadRequestStep<JoinStep>(in, GroupTable(), &JoinStep::group);
+}
+bool ReadLeave(StepInput& in) {
+  return ReadRequestStep<LeaveStep>(in, GroupTable(), &LeaveStep::group);
+}
 bool ReadSendToGroup(StepInput& in) {
-  SendToGroupStep s;
-  auto r = ReadRequest(in, SendToGroupTable(), true, s.clients);
-  if (!r) return false;
-  s.group = r->target;
-  s.payload = r->payload;
-  s.ack = r->ack;
-  s.no_echo = r->no_echo;
-  in.step.args = std::move(s);
-  return true;
+  return ReadRequestStep(in, SendToGroupTable(), &SendToGroupStep::group);
 }
-
-bool ReadEvent(StepInput& in) {
-  EventStep s;
-  auto r = ReadRequest(in, EventTable(), true, s.clients);
-  if (!r) return false;
-  s.event = r->target;
-  s.payload = r->payload;
-  s.ack = r->ack;
-  in.step.args = std::move(s);
-  return true;
-}
+bool ReadEvent(StepInput& in) { return ReadRequestStep(in, EventTable(), &EventStep::event); }
 
 // ---- Client SDK 1.1 requests: invoke, cancel_invocation, stream_* (PROTOCOL.md §9.1, §9.2)
 
@@ -239,24 +229,21 @@ bool ReadSdk11Step(StepInput& in, const Table<S>& table, S& s, Payload* payload)
   return true;
 }
 
-bool ReadInvoke(StepInput& in) {
-  InvokeStep s;
-  if (!ReadSdk11Step(in, InvokeTable(), s, &s.payload)) return false;
+// The whole reader of a client SDK 1.1 step without rules across its fields (the payload when
+// the step has one).
+template <typename S>
+bool ReadSdk11(StepInput& in, const Table<S>& table) {
+  S s;
+  Payload* payload = nullptr;
+  if constexpr (requires(S & x) { x.payload; }) payload = &s.payload;
+  if (!ReadSdk11Step(in, table, s, payload)) return false;
   in.step.args = std::move(s);
   return true;
 }
-bool ReadCancelInvocation(StepInput& in) {
-  CancelInvocationStep s;
-  if (!ReadSdk11Step(in, CancelInvocationTable(), s, nullptr)) return false;
-  in.step.args = std::move(s);
-  return true;
-}
-bool ReadStreamStart(StepInput& in) {
-  StreamStartStep s;
-  if (!ReadSdk11Step(in, StreamStartTable(), s, nullptr)) return false;
-  in.step.args = std::move(s);
-  return true;
-}
+bool ReadInvoke(StepInput& in) { return ReadSdk11(in, InvokeTable()); }
+bool ReadCancelInvocation(StepInput& in) { return ReadSdk11(in, CancelInvocationTable()); }
+bool ReadStreamStart(StepInput& in) { return ReadSdk11(in, StreamStartTable()); }
+bool ReadStreamEnd(StepInput& in) { return ReadSdk11(in, StreamEndTable()); }
 bool ReadStreamData(StepInput& in) {
   StreamDataStep s;
   if (!ReadSdk11Step(in, StreamDataTable(), s, &s.payload)) return false;
@@ -268,12 +255,6 @@ bool ReadStreamData(StepInput& in) {
     in.c.Error(m.node(),
                "a keepalive (no 'sequence') carries no payload: add 'sequence' for a fragment");
   }
-  in.step.args = std::move(s);
-  return true;
-}
-bool ReadStreamEnd(StepInput& in) {
-  StreamEndStep s;
-  if (!ReadSdk11Step(in, StreamEndTable(), s, nullptr)) return false;
   in.step.args = std::move(s);
   return true;
 }
@@ -350,23 +331,17 @@ std::function<bool()> AwaitAck(RunContext& cx, uint32_t step, uint32_t m, uint64
   return [rec] { return rec->settled(); };
 }
 
-// Explicit ackIds are kept out of the automatic sequence.
-void ReserveAck(RunContext& cx, const ClientRef& clients, const AckSpec& ack) {
-  if (ack.mode != AckSpec::Mode::kExplicit) return;
-  for (uint32_t m : clients.members) cx.members[m].explicit_acks.insert(ack.id);
+// Explicit ackIds are kept out of the automatic sequence (before the run, for a request step S).
+template <typename S>
+void ReserveAck(RunContext& cx, const Step& s) {
+  const S& r = s.As<S>();
+  if (r.ack.mode != AckSpec::Mode::kExplicit) return;
+  for (uint32_t m : r.clients.members) cx.members[m].explicit_acks.insert(r.ack.id);
 }
-void PrepareJoin(RunContext& cx, const Step& s) {
-  ReserveAck(cx, s.As<JoinStep>().clients, s.As<JoinStep>().ack);
-}
-void PrepareLeave(RunContext& cx, const Step& s) {
-  ReserveAck(cx, s.As<LeaveStep>().clients, s.As<LeaveStep>().ack);
-}
-void PrepareSendToGroup(RunContext& cx, const Step& s) {
-  ReserveAck(cx, s.As<SendToGroupStep>().clients, s.As<SendToGroupStep>().ack);
-}
-void PrepareEvent(RunContext& cx, const Step& s) {
-  ReserveAck(cx, s.As<EventStep>().clients, s.As<EventStep>().ack);
-}
+void PrepareJoin(RunContext& cx, const Step& s) { ReserveAck<JoinStep>(cx, s); }
+void PrepareLeave(RunContext& cx, const Step& s) { ReserveAck<LeaveStep>(cx, s); }
+void PrepareSendToGroup(RunContext& cx, const Step& s) { ReserveAck<SendToGroupStep>(cx, s); }
+void PrepareEvent(RunContext& cx, const Step& s) { ReserveAck<EventStep>(cx, s); }
 // ---------------------------------------------------------------------------------------------
 // Payloads
 

@@ -25,7 +25,7 @@ struct RestOpInfo {
   Keys optional;
 };
 const std::vector<RestOpInfo> kRestOps = {
-    {"health", RestOp::kHealth, {}, {}},
+    {"health", RestOp::kGetServiceStatus, {}, {}},
     {"send_to_all",
      RestOp::kSendToAll,
      {"body"},
@@ -35,11 +35,11 @@ const std::vector<RestOpInfo> kRestOps = {
      {},
      {"excluded", "excluded_ids", "reason"}},
     {"generate_token",
-     RestOp::kGenerateToken,
+     RestOp::kGenerateClientToken,
      {},
      {"user", "roles", "minutes_to_expire", "groups", "client_type"}},
-    {"add_to_groups", RestOp::kAddToGroups, {"groups"}, {"filter"}},
-    {"remove_from_groups", RestOp::kRemoveFromGroups, {"groups"}, {"filter"}},
+    {"add_to_groups", RestOp::kAddConnectionsToGroups, {"groups"}, {"filter"}},
+    {"remove_from_groups", RestOp::kRemoveConnectionsFromGroups, {"groups"}, {"filter"}},
     {"close_connection", RestOp::kCloseConnection, {"connection"}, {"reason"}},
     {"connection_exists", RestOp::kConnectionExists, {"connection"}, {}},
     {"send_to_connection",
@@ -83,7 +83,7 @@ const std::vector<RestOpInfo> kRestOps = {
     {"remove_user_from_all_groups", RestOp::kRemoveUserFromAllGroups, {"user"}, {}},
     {"add_user_to_group", RestOp::kAddUserToGroup, {"user", "group"}, {}},
     {"remove_user_from_group", RestOp::kRemoveUserFromGroup, {"user", "group"}, {}},
-    {"request", RestOp::kRequest, {"method", "path"}, {"query", "body", "content_type"}},
+    {"request", kRestRequest, {"method", "path"}, {"query", "body", "content_type"}},
 };
 
 const std::vector<EnumName<Permission>> kPermissions = {
@@ -383,94 +383,15 @@ bool ReadRest(StepInput& in) {
 namespace wpsim::conformance {
 
 std::string_view RestOpName(RestOp op) {
-  switch (op) {
-    case RestOp::kHealth:
-      return "health";
-    case RestOp::kSendToAll:
-      return "send_to_all";
-    case RestOp::kCloseAllConnections:
-      return "close_all_connections";
-    case RestOp::kGenerateToken:
-      return "generate_token";
-    case RestOp::kAddToGroups:
-      return "add_to_groups";
-    case RestOp::kRemoveFromGroups:
-      return "remove_from_groups";
-    case RestOp::kCloseConnection:
-      return "close_connection";
-    case RestOp::kConnectionExists:
-      return "connection_exists";
-    case RestOp::kSendToConnection:
-      return "send_to_connection";
-    case RestOp::kRemoveConnectionFromAllGroups:
-      return "remove_connection_from_all_groups";
-    case RestOp::kGroupExists:
-      return "group_exists";
-    case RestOp::kSendToGroup:
-      return "send_to_group";
-    case RestOp::kCloseGroupConnections:
-      return "close_group_connections";
-    case RestOp::kListConnectionsInGroup:
-      return "list_connections_in_group";
-    case RestOp::kAddConnectionToGroup:
-      return "add_connection_to_group";
-    case RestOp::kRemoveConnectionFromGroup:
-      return "remove_connection_from_group";
-    case RestOp::kGrantPermission:
-      return "grant_permission";
-    case RestOp::kRevokePermission:
-      return "revoke_permission";
-    case RestOp::kCheckPermission:
-      return "check_permission";
-    case RestOp::kUserExists:
-      return "user_exists";
-    case RestOp::kSendToUser:
-      return "send_to_user";
-    case RestOp::kCloseUserConnections:
-      return "close_user_connections";
-    case RestOp::kRemoveUserFromAllGroups:
-      return "remove_user_from_all_groups";
-    case RestOp::kAddUserToGroup:
-      return "add_user_to_group";
-    case RestOp::kRemoveUserFromGroup:
-      return "remove_user_from_group";
-    case RestOp::kRequest:
-      return "request";
+  for (const shape::RestOpInfo& i : shape::kRestOps) {
+    if (i.op == op) return i.name;
   }
   return "?";
 }
 
 std::optional<protocol::rest::Operation> RestOperationOf(RestOp op) {
-  using Op = protocol::rest::Operation;
-  switch (op) {
-    case RestOp::kHealth: return Op::kGetServiceStatus;
-    case RestOp::kSendToAll: return Op::kSendToAll;
-    case RestOp::kCloseAllConnections: return Op::kCloseAllConnections;
-    case RestOp::kGenerateToken: return Op::kGenerateClientToken;
-    case RestOp::kAddToGroups: return Op::kAddConnectionsToGroups;
-    case RestOp::kRemoveFromGroups: return Op::kRemoveConnectionsFromGroups;
-    case RestOp::kCloseConnection: return Op::kCloseConnection;
-    case RestOp::kConnectionExists: return Op::kConnectionExists;
-    case RestOp::kSendToConnection: return Op::kSendToConnection;
-    case RestOp::kRemoveConnectionFromAllGroups: return Op::kRemoveConnectionFromAllGroups;
-    case RestOp::kGroupExists: return Op::kGroupExists;
-    case RestOp::kSendToGroup: return Op::kSendToGroup;
-    case RestOp::kCloseGroupConnections: return Op::kCloseGroupConnections;
-    case RestOp::kListConnectionsInGroup: return Op::kListConnectionsInGroup;
-    case RestOp::kAddConnectionToGroup: return Op::kAddConnectionToGroup;
-    case RestOp::kRemoveConnectionFromGroup: return Op::kRemoveConnectionFromGroup;
-    case RestOp::kGrantPermission: return Op::kGrantPermission;
-    case RestOp::kRevokePermission: return Op::kRevokePermission;
-    case RestOp::kCheckPermission: return Op::kCheckPermission;
-    case RestOp::kUserExists: return Op::kUserExists;
-    case RestOp::kSendToUser: return Op::kSendToUser;
-    case RestOp::kCloseUserConnections: return Op::kCloseUserConnections;
-    case RestOp::kRemoveUserFromAllGroups: return Op::kRemoveUserFromAllGroups;
-    case RestOp::kAddUserToGroup: return Op::kAddUserToGroup;
-    case RestOp::kRemoveUserFromGroup: return Op::kRemoveUserFromGroup;
-    case RestOp::kRequest: return std::nullopt;
-  }
-  return std::nullopt;
+  if (op == kRestRequest) return std::nullopt;
+  return op;
 }
 
 int RestOpSuccessStatus(RestOp op) {
@@ -533,7 +454,7 @@ std::function<bool()> Rest(RunContext& cx, uint32_t step, const RestStep& r,
   std::string method, path, content_type, body;
   std::vector<std::pair<std::string, std::string>> query;
   auto enc = [](const std::string& s) { return http::PercentEncode(s); };
-  if (r.op == RestOp::kRequest) {
+  if (r.op == kRestRequest) {
     method = r.method;
     path = Replace(cx.Template(r.path, ctx), "{hub}", enc(cx.sc.hub));
     for (const auto& [k, v] : r.query_params) query.emplace_back(k, cx.Template(v, ctx));
@@ -554,7 +475,8 @@ std::function<bool()> Rest(RunContext& cx, uint32_t step, const RestStep& r,
     }
     for (const std::string& id : r.excluded_ids)
       query.emplace_back("excluded", cx.Template(id, ctx));
-    const bool groups_op = r.op == RestOp::kAddToGroups || r.op == RestOp::kRemoveFromGroups;
+    const bool groups_op =
+        r.op == RestOp::kAddConnectionsToGroups || r.op == RestOp::kRemoveConnectionsFromGroups;
     if (r.filter && !groups_op) query.emplace_back("filter", cx.Template(*r.filter, ctx));
     if (r.message_ttl_seconds)
       query.emplace_back("messageTtlSeconds", std::to_string(*r.message_ttl_seconds));
@@ -563,7 +485,7 @@ std::function<bool()> Rest(RunContext& cx, uint32_t step, const RestStep& r,
     if (r.max_page_size) query.emplace_back("maxpagesize", std::to_string(*r.max_page_size));
     if (r.top) query.emplace_back("top", std::to_string(*r.top));
     if (r.continuation_token) query.emplace_back("continuationToken", *r.continuation_token);
-    if (r.op == RestOp::kGenerateToken) {
+    if (r.op == RestOp::kGenerateClientToken) {
       if (r.user) query.emplace_back("userId", cx.Template(*r.user, ctx));
       for (const std::string& role : r.roles) query.emplace_back("role", role);
       for (const std::string& g : r.groups) query.emplace_back("group", g);

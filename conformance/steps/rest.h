@@ -15,35 +15,11 @@
 
 namespace wpsim::conformance {
 
-// The REST data-plane operations of PROTOCOL.md §11.2, plus a raw request for negative cases.
-enum class RestOp {
-  kHealth,
-  kSendToAll,
-  kCloseAllConnections,
-  kGenerateToken,
-  kAddToGroups,
-  kRemoveFromGroups,
-  kCloseConnection,
-  kConnectionExists,
-  kSendToConnection,
-  kRemoveConnectionFromAllGroups,
-  kGroupExists,
-  kSendToGroup,
-  kCloseGroupConnections,
-  kListConnectionsInGroup,
-  kAddConnectionToGroup,
-  kRemoveConnectionFromGroup,
-  kGrantPermission,
-  kRevokePermission,
-  kCheckPermission,
-  kUserExists,
-  kSendToUser,
-  kCloseUserConnections,
-  kRemoveUserFromAllGroups,
-  kAddUserToGroup,
-  kRemoveUserFromGroup,
-  kRequest,  // method + path + query + headers + body, verbatim
-};
+// The REST data-plane operation a step calls: one of the router's (PROTOCOL.md §11.2,
+// protocol/rest/router.h), or kRestRequest (`request`: method, path, query, headers and body
+// sent verbatim, for negative cases).
+using RestOp = protocol::rest::Operation;
+inline constexpr RestOp kRestRequest = static_cast<RestOp>(protocol::rest::kOperationCount);
 std::string_view RestOpName(RestOp op);  // "send_to_all", ...
 // The REST operation a step calls (nullopt for `request`, which is sent verbatim).
 std::optional<protocol::rest::Operation> RestOperationOf(RestOp op);
@@ -64,7 +40,7 @@ std::string_view PermissionWireName(Permission p);  // "sendToGroup", "joinLeave
 // and, inside repeat, "${i}"; the runner substitutes them (the loader has checked them).
 struct RestStep {
   uint32_t client = 0;  // member index of the rest client used
-  RestOp op = RestOp::kHealth;
+  RestOp op = RestOp::kGetServiceStatus;
   std::optional<std::string> group;
   std::vector<std::string> groups;  // add_to_groups / remove_from_groups / generate_token
   std::optional<std::string> user;

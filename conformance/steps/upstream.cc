@@ -79,6 +79,10 @@ const Table<UpstreamMatch>& MatchTable() {
   return t;
 }
 
+nlohmann::json StatusSchema(int min, int max) {
+  return {{"type", "integer"}, {"minimum", min}, {"maximum", max}};
+}
+
 const Table<R>& AcceptTable() {
   static const Table<R> t = {
       Opt("user", &R::user_id, String(), "connect: the user id"),
@@ -164,13 +168,33 @@ const Table<R>& ResponseTable() {
           true),
       In(&R::match, Section("match", "match", &MatchTable(),
                             "select requests: client, user, data_contains, subprotocol")),
-      Declared<R>("accept", "true or mapping", {},
+      Declared<R>("accept", "true or mapping",
+                  {{"anyOf", {{{"const", true}}, ObjectSchema(DocsOf(AcceptTable()))}}},
                   "204, or 200 with connect overrides {user, groups, roles, subprotocol}"),
-      Declared<R>("reject", "status or mapping", {},
+      Declared<R>("reject", "status or mapping",
+                  {{"anyOf",
+                    {StatusSchema(400, 599),
+                     {{"type", "object"},
+                      {"additionalProperties", false},
+                      {"required", {"status"}},
+                      {"properties",
+                       {{"status", StatusSchema(400, 599)},
+                        {"body", nlohmann::json::object()},
+                        {"content_type", SchemaRef("scalar")}}}}}}},
                   "status 400-599, or {status, body, content_type}"),
-      Declared<R>("reply", "text or mapping", {},
+      Declared<R>("reply", "text or mapping",
+                  {{"anyOf",
+                    {SchemaRef("scalar"),
+                     {{"type", "object"},
+                      {"additionalProperties", false},
+                      {"anyOf", {{{"required", {"body"}}}, {{"required", {"body_raw"}}}}},
+                      {"properties",
+                       {{"status", StatusSchema(200, 299)},
+                        {"body", nlohmann::json::object()},
+                        {"body_raw", SchemaRef("scalar")},
+                        {"content_type", SchemaRef("scalar")}}}}}}},
                   "200 with a body: text shorthand or {status, body, body_raw, content_type}"),
-      Declared<R>("fail", "true or reset", {},
+      Declared<R>("fail", "true or reset", {{"enum", {true, "reset"}}},
                   "the transport fails: connection reset, no response"),
       Declared<R>("timeout", "true", {{"const", true}},
                   "never answers (the service's upstream timeout decides)"),
@@ -241,7 +265,13 @@ void ReadUpstream(Context& c, const Node& n) {
   ReadFields(c, m, UpstreamTable(), c.scenario().upstream);
 }
 
-std::vector<FieldDoc> UpstreamResponseDocs() { return DocsOf(ResponseTable()); }
+nlohmann::json UpstreamResponseSchema() {
+  nlohmann::json schema = ObjectSchema(DocsOf(ResponseTable()));
+  nlohmann::json one = nlohmann::json::array();
+  for (std::string_view a : kResponseActions) one.push_back({{"required", {a}}});
+  schema["oneOf"] = one;
+  return schema;
+}
 
 const Table<UpstreamEventExpect>& UpstreamEventTable() {
   using U = UpstreamEventExpect;

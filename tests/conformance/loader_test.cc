@@ -481,12 +481,12 @@ struct RestCase {
 
 TEST(ScenarioLoader, EveryRestOperationParses) {
   const RestCase cases[] = {
-      {"{op: health}", RestOp::kHealth, 200},
+      {"{op: health}", RestOp::kGetServiceStatus, 200},
       {"{op: send_to_all, body: hi, content_type: text/plain, excluded: a, filter: \"userId ne 'x'\", message_ttl_seconds: 30}", RestOp::kSendToAll, 202},
       {"{op: close_all_connections, excluded_ids: [c1], reason: bye}", RestOp::kCloseAllConnections, 204},
-      {"{op: generate_token, user: u, roles: [r], minutes_to_expire: 5, groups: [g], client_type: MQTT}", RestOp::kGenerateToken, 200},
-      {"{op: add_to_groups, groups: [g1, g2], filter: \"userId eq 'u'\"}", RestOp::kAddToGroups, 200},
-      {"{op: remove_from_groups, groups: [g1]}", RestOp::kRemoveFromGroups, 200},
+      {"{op: generate_token, user: u, roles: [r], minutes_to_expire: 5, groups: [g], client_type: MQTT}", RestOp::kGenerateClientToken, 200},
+      {"{op: add_to_groups, groups: [g1, g2], filter: \"userId eq 'u'\"}", RestOp::kAddConnectionsToGroups, 200},
+      {"{op: remove_from_groups, groups: [g1]}", RestOp::kRemoveConnectionsFromGroups, 200},
       {"{op: close_connection, connection: a, reason: r}", RestOp::kCloseConnection, 204},
       {"{op: connection_exists, connection_id: nope}", RestOp::kConnectionExists, 200},
       {"{op: send_to_connection, connection: a, body: {x: 1}}", RestOp::kSendToConnection, 202},
@@ -506,7 +506,7 @@ TEST(ScenarioLoader, EveryRestOperationParses) {
       {"{op: remove_user_from_all_groups, user: u}", RestOp::kRemoveUserFromAllGroups, 204},
       {"{op: add_user_to_group, user: u, group: g}", RestOp::kAddUserToGroup, 200},
       {"{op: remove_user_from_group, user: u, group: g}", RestOp::kRemoveUserFromGroup, 204},
-      {"{op: request, method: GET, path: '/api/hubs/{hub}/:send', query: {x: [1, 2]}, api_version: none}", RestOp::kRequest, 200},
+      {"{op: request, method: GET, path: '/api/hubs/{hub}/:send', query: {x: [1, 2]}, api_version: none}", kRestRequest, 200},
   };
   for (const RestCase& c : cases) {
     SCOPED_TRACE(c.yaml);
@@ -522,10 +522,11 @@ TEST(ScenarioLoader, EveryRestOperationParses) {
 
 TEST(ScenarioLoader, EveryRestStepOperationMapsToItsOwnServiceOperation) {
   std::set<protocol::rest::Operation> seen;
-  for (int i = 0; i <= static_cast<int>(RestOp::kRequest); ++i) {
+  for (int i = 0; i <= static_cast<int>(kRestRequest); ++i) {
     const RestOp op = static_cast<RestOp>(i);
     const std::optional<protocol::rest::Operation> o = RestOperationOf(op);
-    if (op == RestOp::kRequest) {
+    EXPECT_NE(RestOpName(op), "?") << i << " has no step name";
+    if (op == kRestRequest) {
       EXPECT_FALSE(o.has_value());
       continue;
     }
@@ -533,8 +534,8 @@ TEST(ScenarioLoader, EveryRestStepOperationMapsToItsOwnServiceOperation) {
     EXPECT_TRUE(seen.insert(*o).second) << RestOpName(op) << " maps to an operation already taken";
   }
   EXPECT_EQ(seen.size(), protocol::rest::kOperationCount);
-  EXPECT_EQ(protocol::rest::OperationId(*RestOperationOf(RestOp::kAddToGroups)), "WebPubSub_AddConnectionsToGroups");
-  EXPECT_EQ(protocol::rest::OperationId(*RestOperationOf(RestOp::kHealth)), "HealthApi_GetServiceStatus");
+  EXPECT_EQ(protocol::rest::OperationId(*RestOperationOf(RestOp::kAddConnectionsToGroups)), "WebPubSub_AddConnectionsToGroups");
+  EXPECT_EQ(protocol::rest::OperationId(*RestOperationOf(RestOp::kGetServiceStatus)), "HealthApi_GetServiceStatus");
 }
 
 TEST(ScenarioLoader, RestStepFieldsParse) {

@@ -121,6 +121,7 @@ WPSIM_DUMP(HttpRequestStep, clients, upgrade, subprotocols, token, rest_auth, me
 WPSIM_DUMP(WireFrameArgs, fin, rsv, opcode, mask, payload, length, raw)
 WPSIM_DUMP(WsFrameStep, clients, frames)
 WPSIM_DUMP(MqttPacketStep, clients, bytes)
+WPSIM_DUMP(WaitUntilStep, clients, received)
 // Step::args as the models were recorded (a variant in this order: {"index": i, "value": ...}).
 // A new step type is appended here with its WPSIM_DUMP line above.
 template <typename... Ts>
@@ -131,7 +132,7 @@ using DumpedStepTypes =
                  UnsubscribeStep, PublishStep, RestStep, WaitStep, BarrierStep, ParallelStep,
                  RepeatStep, PartitionStep, HealStep, DelayStep, ResetStep, ClockSkewStep,
                  InvokeStep, CancelInvocationStep, StreamStartStep, StreamDataStep, StreamEndStep,
-                 HttpRequestStep, WsFrameStep, MqttPacketStep>;
+                 HttpRequestStep, WsFrameStep, MqttPacketStep, WaitUntilStep>;
 template <typename... Ts>
 nlohmann::json DumpStepArgs(const StepArgs& a, StepTypeList<Ts...>) {
   nlohmann::json j;

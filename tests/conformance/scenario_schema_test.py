@@ -59,7 +59,6 @@ SCHEMA_CANNOT_SEE = {
     "uniform-min-above-max.yaml",
     "unknown-template.yaml",
     "upstream-event-without-upstream.yaml",
-    "upstream-response-with-two-actions.yaml",
 }
 
 
