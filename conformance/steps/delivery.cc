@@ -718,7 +718,7 @@ class LivenessEvaluator : public Evaluator {
     if (std::find(c.groups.begin(), c.groups.end(), group) != c.groups.end()) return true;
     for (const auto& [step, acks] : cx_.step_acks) {
       const Step& st = cx_.sc.steps[step];
-      if (st.kind() != StepKind::kJoin || cx_.sc.steps[step].As<JoinStep>().group != group) continue;
+      if (!st.Is<JoinStep>() || st.As<JoinStep>().group != group) continue;
       for (const auto& a : acks) {
         if (a->member == m && a->ack && a->ack->observation.success && a->ack->time_ns <= time)
           return true;
@@ -744,60 +744,43 @@ class LivenessEvaluator : public Evaluator {
   bool MayBeRemoved(uint32_t m, const std::string& group, bool reliable) const {
     const std::optional<std::string>& user = cx_.sc.members[m].user;
     for (const Step& st : cx_.sc.steps) {
-      switch (st.kind()) {
-        case StepKind::kLeave:
-          if (!group.empty() && Names(st.As<LeaveStep>().clients, m) &&
-              SameGroup(st.As<LeaveStep>().group, group))
-            return true;
-          break;
-        case StepKind::kDisconnect:
-          if (Names(st.As<DisconnectStep>().clients, m)) return true;
-          break;
-        case StepKind::kKill:
-          if (!reliable && Names(st.As<KillStep>().clients, m)) return true;
-          break;
-        case StepKind::kReset:
-          if (!reliable && Names(st.As<ResetStep>().clients, m)) return true;
-          break;
-        case StepKind::kRest: {
-          const RestStep& r = st.As<RestStep>();
-          const bool names_m = r.connection && Names(r.connection->client, m);
-          const bool names_user = r.user && user && *r.user == *user;
-          const bool names_group = !r.group || SameGroup(*r.group, group);
-          const bool removals = !group.empty();  // group removals only matter for group sends
-          switch (r.op) {
-            case RestOp::kRemoveConnectionFromGroup:
-              if (removals && names_m && names_group) return true;
-              break;
-            case RestOp::kRemoveUserFromGroup:
-              if (removals && names_user && names_group) return true;
-              break;
-            case RestOp::kRemoveConnectionFromAllGroups:
-              if (removals && names_m) return true;
-              break;
-            case RestOp::kRemoveUserFromAllGroups:
-              if (removals && names_user) return true;
-              break;
-            case RestOp::kRemoveFromGroups:
-              if (removals) return true;
-              break;
-            case RestOp::kCloseConnection:
-              if (names_m) return true;
-              break;
-            case RestOp::kCloseUserConnections:
-              if (names_user) return true;
-              break;
-            case RestOp::kCloseGroupConnections:  // closes every member of a group: maybe m
-            case RestOp::kCloseAllConnections:
-            case RestOp::kRequest: return true;
-            default: break;
-          }
-          break;
-        }
-        default: break;
+      if (const auto* leave = st.args.If<LeaveStep>()) {
+        if (!group.empty() && Names(leave->clients, m) && SameGroup(leave->group, group))
+          return true;
+      } else if (const auto* d = st.args.If<DisconnectStep>()) {
+        if (Names(d->clients, m)) return true;
+      } else if (const auto* k = st.args.If<KillStep>()) {
+        if (!reliable && Names(k->clients, m)) return true;
+      } else if (const auto* reset = st.args.If<ResetStep>()) {
+        if (!reliable && Names(reset->clients, m)) return true;
+      } else if (const auto* rest = st.args.If<RestStep>()) {
+        if (RestMayRemove(*rest, m, user, group)) return true;
       }
     }
     return false;
+  }
+
+  // Whether REST call `r` could take member m (of `user`) out of `group` ("" for a broadcast:
+  // only closes count). A raw REST request could do anything.
+  bool RestMayRemove(const RestStep& r, uint32_t m, const std::optional<std::string>& user,
+                     const std::string& group) const {
+    if (r.op == kRestRequest) return true;
+    const bool names_m = r.connection && Names(r.connection->client, m);
+    const bool names_user = r.user && user && *r.user == *user;
+    const bool names_group = !r.group || SameGroup(*r.group, group);
+    const bool removals = !group.empty();  // group removals only matter for group sends
+    switch (r.op) {
+      case RestOp::kRemoveConnectionFromGroup: return removals && names_m && names_group;
+      case RestOp::kRemoveUserFromGroup: return removals && names_user && names_group;
+      case RestOp::kRemoveConnectionFromAllGroups: return removals && names_m;
+      case RestOp::kRemoveUserFromAllGroups: return removals && names_user;
+      case RestOp::kRemoveConnectionsFromGroups: return removals;
+      case RestOp::kCloseConnection: return names_m;
+      case RestOp::kCloseUserConnections: return names_user;
+      case RestOp::kCloseGroupConnections:  // closes every member of a group: maybe m
+      case RestOp::kCloseAllConnections: return true;
+      default: return false;
+    }
   }
 
   // A reliable member the scenario itself closed (disconnect, REST close): not a lost transport.
