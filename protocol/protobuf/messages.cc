@@ -103,10 +103,10 @@ void AppendUpstreamMessageData(std::string& out, const wps::Payload& payload) {
 
 // map<string,string> entries (§9.4 metadata), one `field` entry message per pair.
 void AppendMetadata(std::string& out, uint32_t field, const wps::Metadata& metadata) {
-  for (const auto& [key, value] : metadata) {
+  for (const auto& entry : metadata) {  // (clang 14 cannot capture structured bindings)
     AppendMessageField(out, field, [&](std::string& e) {
-      AppendStringIfSet(e, 1, key);
-      AppendStringIfSet(e, 2, value);
+      AppendStringIfSet(e, 1, entry.first);
+      AppendStringIfSet(e, 2, entry.second);
     });
   }
 }
