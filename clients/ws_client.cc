@@ -1,6 +1,7 @@
 #include "clients/ws_client.h"
 
 #include "protocol/http/url.h"
+#include "protocol/protobuf/messages.h"
 #include "protocol/webpubsub/service_messages.h"
 #include "protocol/websocket/handshake.h"
 
@@ -9,6 +10,7 @@ namespace wpsim::clients {
 namespace ws = protocol::websocket;
 namespace wps = protocol::webpubsub;
 namespace http = protocol::http;
+namespace pb = protocol::protobuf;
 
 std::string_view ObservationKindName(Observation::Kind kind) {
   switch (kind) {
@@ -97,6 +99,10 @@ void WsClient::Dial(bool recovering) {
       offer = {std::string(wps::kJsonSubprotocol)};
     } else if (options_.kind == WsClientKind::kReliable) {
       offer = {std::string(wps::kReliableJsonSubprotocol)};
+    } else if (options_.kind == WsClientKind::kProtobuf) {
+      offer = {std::string(pb::kProtobufSubprotocol)};
+    } else if (options_.kind == WsClientKind::kReliableProtobuf) {
+      offer = {std::string(pb::kReliableProtobufSubprotocol)};
     }
     http::Headers extra;
     if (options_.token_in_header && !recovering && !options_.access_token.empty()) {
@@ -131,8 +137,7 @@ void WsClient::Kill() {
   o.close_code = ws::close_code::kAbnormal;
   o.text = "killed";
   Record(std::move(o));
-  if (options_.kind == WsClientKind::kReliable && options_.auto_recover && !stopping_ &&
-      !connection_id_.empty()) {
+  if (reliable() && options_.auto_recover && !stopping_ && !connection_id_.empty()) {
     recovering_ = true;
     recovery_started_ = runtime_.Now();
     RecoverNow();
@@ -144,39 +149,47 @@ Status WsClient::SendJson(const SharedBytes& json) {
   return connection_->SendText(json.view());
 }
 
+Status WsClient::SendRequest(const wps::Request& request) {
+  if (!protobuf()) return SendJson(wps::EncodeRequest(request));
+  if (std::holds_alternative<wps::InvokeRequest>(request) ||
+      std::holds_alternative<wps::CancelInvocationRequest>(request)) {
+    return MakeError("unsupported", "the protobuf subprotocols have no invocation messages");
+  }
+  return SendRawBinary(pb::EncodeUpstreamMessage(request).span());
+}
+
 Status WsClient::JoinGroup(std::string_view group, std::optional<uint64_t> ack_id) {
-  return SendJson(wps::EncodeJoinGroupRequest(group, ack_id));
+  return SendRequest(wps::JoinGroupRequest{std::string(group), ack_id});
 }
 Status WsClient::LeaveGroup(std::string_view group, std::optional<uint64_t> ack_id) {
-  return SendJson(wps::EncodeLeaveGroupRequest(group, ack_id));
+  return SendRequest(wps::LeaveGroupRequest{std::string(group), ack_id});
 }
 Status WsClient::SendToGroup(std::string_view group, const wps::Payload& payload,
-                             std::optional<uint64_t> ack_id, bool no_echo) {
-  return SendJson(wps::EncodeSendToGroupRequest(group, payload, ack_id, no_echo));
+                             std::optional<uint64_t> ack_id, bool no_echo,
+                             std::optional<uint32_t> ttl_seconds) {
+  if (!protobuf()) {
+    return SendJson(wps::EncodeSendToGroupRequest(group, payload, ack_id, no_echo, ttl_seconds));
+  }
+  return SendRawBinary(
+      pb::EncodeSendToGroupRequest(group, payload, ack_id, no_echo, ttl_seconds).span());
 }
 Status WsClient::SendEvent(std::string_view event, const wps::Payload& payload,
                            std::optional<uint64_t> ack_id) {
-  return SendJson(wps::EncodeEventRequest(event, payload, ack_id));
+  return SendRequest(wps::EventRequest{std::string(event), ack_id, payload});
 }
 Status WsClient::SequenceAck(uint64_t sequence_id) {
-  return SendJson(wps::EncodeSequenceAckRequest(sequence_id));
+  return SendRequest(wps::SequenceAckRequest{sequence_id});
 }
-Status WsClient::Ping() { return SendJson(wps::EncodePingRequest()); }
-Status WsClient::Invoke(const wps::InvokeRequest& request) {
-  return SendJson(wps::EncodeInvokeRequest(request));
-}
+Status WsClient::Ping() { return SendRequest(wps::PingRequest{}); }
+Status WsClient::Invoke(const wps::InvokeRequest& request) { return SendRequest(request); }
 Status WsClient::CancelInvocation(std::string_view invocation_id) {
-  return SendJson(wps::EncodeCancelInvocationRequest(invocation_id));
+  return SendRequest(wps::CancelInvocationRequest{std::string(invocation_id)});
 }
 Status WsClient::StreamStart(const wps::StreamStartRequest& request) {
-  return SendJson(wps::EncodeStreamStartRequest(request));
+  return SendRequest(request);
 }
-Status WsClient::StreamData(const wps::StreamDataRequest& request) {
-  return SendJson(wps::EncodeStreamDataRequest(request));
-}
-Status WsClient::StreamEnd(const wps::StreamEndRequest& request) {
-  return SendJson(wps::EncodeStreamEndRequest(request));
-}
+Status WsClient::StreamData(const wps::StreamDataRequest& request) { return SendRequest(request); }
+Status WsClient::StreamEnd(const wps::StreamEndRequest& request) { return SendRequest(request); }
 Status WsClient::SendRawText(std::string_view text) {
   if (!connection_ || !connection_->open()) return MakeError("not_open", "the client is not open");
   return connection_->SendText(text);
@@ -203,7 +216,7 @@ void WsClient::OnOpen(ws::Connection&) {
   o.subprotocol = connection_ ? connection_->subprotocol() : std::string();
   recovering_ = false;
   Record(std::move(o));
-  if (options_.kind == WsClientKind::kReliable) ArmSequenceAck();
+  if (reliable()) ArmSequenceAck();
 }
 
 void WsClient::OnMessage(ws::Connection&, ws::Opcode opcode, std::span<const uint8_t> payload) {
@@ -215,14 +228,25 @@ void WsClient::OnMessage(ws::Connection&, ws::Opcode opcode, std::span<const uin
     Record(std::move(o));
     return;
   }
+  if (protobuf()) {
+    // A protobuf client reads binary DownstreamMessages only; text frames are ignored.
+    if (opcode != ws::Opcode::kBinary) return;
+    Result<wps::ServiceMessage> decoded = pb::DecodeDownstreamMessage(payload);
+    if (decoded.ok()) HandleDecoded(decoded.value());
+    return;
+  }
   HandleServiceMessage(AsString(payload));
 }
 
 void WsClient::HandleServiceMessage(std::string_view text) {
   Result<wps::ServiceMessage> decoded = wps::DecodeServiceMessage(text);
   if (!decoded.ok()) return;  // the SDK ignores what it cannot parse
+  HandleDecoded(decoded.value());
+}
+
+void WsClient::HandleDecoded(wps::ServiceMessage& message) {
   Observation o;
-  if (auto* ack = std::get_if<wps::AckMessage>(&decoded.value())) {
+  if (auto* ack = std::get_if<wps::AckMessage>(&message)) {
     o.kind = Observation::Kind::kAck;
     o.ack_id = ack->ack_id;
     o.success = ack->success;
@@ -230,7 +254,7 @@ void WsClient::HandleServiceMessage(std::string_view text) {
       o.error_name = ack->error->name;
       o.text = ack->error->message;
     }
-  } else if (auto* g = std::get_if<wps::GroupDataMessage>(&decoded.value())) {
+  } else if (auto* g = std::get_if<wps::GroupDataMessage>(&message)) {
     o.kind = Observation::Kind::kGroupMessage;
     o.group = g->group;
     o.from_user_id = g->from_user_id;
@@ -247,24 +271,24 @@ void WsClient::HandleServiceMessage(std::string_view text) {
       }
     }
     if (g->sequence_id && !AcceptSequence(*g->sequence_id, o)) return;
-  } else if (auto* s = std::get_if<wps::ServerDataMessage>(&decoded.value())) {
+  } else if (auto* s = std::get_if<wps::ServerDataMessage>(&message)) {
     o.kind = Observation::Kind::kServerMessage;
     o.payload = s->payload;
     o.sequence_id = s->sequence_id;
     if (s->sequence_id && !AcceptSequence(*s->sequence_id, o)) return;
-  } else if (auto* c = std::get_if<wps::ConnectedMessage>(&decoded.value())) {
+  } else if (auto* c = std::get_if<wps::ConnectedMessage>(&message)) {
     o.kind = Observation::Kind::kConnected;
     o.connection_id = c->connection_id;
     o.user_id = c->user_id;
     o.reconnection_token = c->reconnection_token.value_or("");
     connection_id_ = c->connection_id;
     if (c->reconnection_token) reconnection_token_ = *c->reconnection_token;
-  } else if (auto* d = std::get_if<wps::DisconnectedMessage>(&decoded.value())) {
+  } else if (auto* d = std::get_if<wps::DisconnectedMessage>(&message)) {
     o.kind = Observation::Kind::kDisconnected;
     o.text = d->message;
-  } else if (std::holds_alternative<wps::PongMessage>(decoded.value())) {
+  } else if (std::holds_alternative<wps::PongMessage>(message)) {
     o.kind = Observation::Kind::kPong;
-  } else if (auto* r = std::get_if<wps::InvokeResponseMessage>(&decoded.value())) {
+  } else if (auto* r = std::get_if<wps::InvokeResponseMessage>(&message)) {
     o.kind = Observation::Kind::kInvokeResponse;
     o.invocation_id = r->invocation_id;
     o.success = r->success;
@@ -273,17 +297,17 @@ void WsClient::HandleServiceMessage(std::string_view text) {
       o.error_name = r->error->name;
       o.text = r->error->message;
     }
-  } else if (auto* a = std::get_if<wps::StreamAckMessage>(&decoded.value())) {
+  } else if (auto* a = std::get_if<wps::StreamAckMessage>(&message)) {
     o.kind = Observation::Kind::kStreamAck;
     o.stream_id = a->stream_id;
     o.expected_sequence_id = a->expected_sequence_id;
-  } else if (auto* n = std::get_if<wps::StreamNackMessage>(&decoded.value())) {
+  } else if (auto* n = std::get_if<wps::StreamNackMessage>(&message)) {
     o.kind = Observation::Kind::kStreamNack;
     o.stream_id = n->stream_id;
     o.error_name = n->name;
     o.text = n->message;
     o.expected_sequence_id = n->expected_sequence_id;
-  } else if (auto* sc = std::get_if<wps::StreamClosedMessage>(&decoded.value())) {
+  } else if (auto* sc = std::get_if<wps::StreamClosedMessage>(&message)) {
     o.kind = Observation::Kind::kStreamClosed;
     o.stream_id = sc->stream_id;
     o.success = !sc->error;
@@ -345,8 +369,7 @@ void WsClient::OnClosed(ws::Connection& connection, const ws::CloseInfo& info) {
     if (*alive) dead_.clear();
   });
   Record(std::move(o));
-  if (options_.kind != WsClientKind::kReliable || !options_.auto_recover || stopping_ ||
-      connection_id_.empty()) {
+  if (!reliable() || !options_.auto_recover || stopping_ || connection_id_.empty()) {
     return;
   }
   if (info.code == ws::close_code::kPolicyViolation) return;  // 1008: not recoverable

@@ -24,6 +24,7 @@
 
 #include "clients/observation.h"
 #include "protocol/webpubsub/client_requests.h"
+#include "protocol/webpubsub/service_messages.h"
 #include "protocol/websocket/stream_connection.h"
 #include "sim/seam.h"
 
@@ -33,7 +34,10 @@ namespace wpsim::clients {
 // is acked at once.
 inline constexpr uint64_t kQuickSequenceAckDiff = 300;
 
-enum class WsClientKind { kRaw, kJson, kReliable };
+// kProtobuf / kReliableProtobuf speak the protobuf subprotocols (PROTOCOL.md §7): the same
+// requests and observations as the JSON kinds, in binary DownstreamMessage/UpstreamMessage
+// frames (invocations have no protobuf form: Invoke/CancelInvocation fail on them).
+enum class WsClientKind { kRaw, kJson, kReliable, kProtobuf, kReliableProtobuf };
 
 struct WsClientOptions {
   WsClientKind kind = WsClientKind::kJson;
@@ -78,8 +82,10 @@ class WsClient : public protocol::websocket::ConnectionHandler {
 
   Status JoinGroup(std::string_view group, std::optional<uint64_t> ack_id);
   Status LeaveGroup(std::string_view group, std::optional<uint64_t> ack_id);
+  // The payload's metadata and `ttl_seconds` travel as the request's metadata / ttlSeconds.
   Status SendToGroup(std::string_view group, const protocol::webpubsub::Payload& payload,
-                     std::optional<uint64_t> ack_id, bool no_echo);
+                     std::optional<uint64_t> ack_id, bool no_echo,
+                     std::optional<uint32_t> ttl_seconds = std::nullopt);
   Status SendEvent(std::string_view event, const protocol::webpubsub::Payload& payload,
                    std::optional<uint64_t> ack_id);
   Status SequenceAck(uint64_t sequence_id);
@@ -115,6 +121,17 @@ class WsClient : public protocol::websocket::ConnectionHandler {
   void Dial(bool recovering);
   std::string Target(bool recovering) const;
   Status SendJson(const SharedBytes& json);
+  // Encodes `request` in this client's subprotocol (JSON text or protobuf binary) and sends it.
+  Status SendRequest(const protocol::webpubsub::Request& request);
+  bool reliable() const {
+    return options_.kind == WsClientKind::kReliable ||
+           options_.kind == WsClientKind::kReliableProtobuf;
+  }
+  bool protobuf() const {
+    return options_.kind == WsClientKind::kProtobuf ||
+           options_.kind == WsClientKind::kReliableProtobuf;
+  }
+  void HandleDecoded(protocol::webpubsub::ServiceMessage& message);
   void Record(Observation o);
   void ArmSequenceAck();
   void TryRecover();

@@ -47,7 +47,10 @@ reports::ClientKind ReportKind(ClientKind k) {
     case ClientKind::kJson:
       return reports::ClientKind::kJson;
     case ClientKind::kReliable:
+    case ClientKind::kReliableProtobuf:  // reports group the protobuf kinds with their twins
       return reports::ClientKind::kReliable;
+    case ClientKind::kProtobuf:
+      return reports::ClientKind::kJson;
     case ClientKind::kMqtt311:
     case ClientKind::kMqtt5:
       return reports::ClientKind::kMqtt;

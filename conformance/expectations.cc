@@ -242,6 +242,14 @@ bool MatchMessage(const MessageMatcher& m, const ObservedEvent& event, ClientKin
   if (m.user_error_code && (o.stream_id.empty() || o.user_error_code != *m.user_error_code)) {
     return false;
   }
+  if (m.metadata) {
+    if (!is_msg) return false;
+    auto want = *m.metadata;
+    auto got = o.payload.metadata;
+    std::sort(want.begin(), want.end());
+    std::sort(got.begin(), got.end());
+    if (want != got) return false;
+  }
   if (m.sequence_id) {
     if (m.sequence_id->present != o.sequence_id.has_value()) return false;
     if (m.sequence_id->value && o.sequence_id != m.sequence_id->value) return false;
@@ -306,6 +314,11 @@ std::string DescribeMatcher(const MessageMatcher& m) {
   if (m.end_of_stream) add("end_of_stream", *m.end_of_stream ? "true" : "false");
   if (m.expected_sequence_id) add("expected_sequence_id", std::to_string(*m.expected_sequence_id));
   if (m.user_error_code) add("user_error_code", *m.user_error_code);
+  if (m.metadata) {
+    nlohmann::json md = nlohmann::json::object();
+    for (const auto& [k, v] : *m.metadata) md[k] = v;
+    add("metadata", md.dump());
+  }
   if (m.sequence_id) {
     add("sequence_id", m.sequence_id->value ? std::to_string(*m.sequence_id->value)
                                             : (m.sequence_id->present ? "present" : "absent"));

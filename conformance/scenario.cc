@@ -21,6 +21,10 @@ std::string_view ClientKindName(ClientKind kind) {
       return "mqtt5";
     case ClientKind::kRest:
       return "rest";
+    case ClientKind::kProtobuf:
+      return "protobuf";
+    case ClientKind::kReliableProtobuf:
+      return "reliable_protobuf";
   }
   return "?";
 }
@@ -28,6 +32,12 @@ std::string_view ClientKindName(ClientKind kind) {
 bool IsMqtt(ClientKind kind) { return kind == ClientKind::kMqtt311 || kind == ClientKind::kMqtt5; }
 bool IsJsonProtocol(ClientKind kind) {
   return kind == ClientKind::kJson || kind == ClientKind::kReliable;
+}
+bool IsProtobufKind(ClientKind kind) {
+  return kind == ClientKind::kProtobuf || kind == ClientKind::kReliableProtobuf;
+}
+bool IsReliableKind(ClientKind kind) {
+  return kind == ClientKind::kReliable || kind == ClientKind::kReliableProtobuf;
 }
 bool IsWebSocketConnection(ClientKind kind) { return kind != ClientKind::kRest; }
 

@@ -32,10 +32,23 @@ std::string FormatPos(const SourcePos& pos);
 // ---------------------------------------------------------------------------------------------
 // Clients
 
-enum class ClientKind { kWebSocket, kJson, kReliable, kMqtt311, kMqtt5, kRest };
+// kProtobuf / kReliableProtobuf: protobuf.webpubsub.azure.v1 and its reliable twin (PROTOCOL.md
+// §7); they run the json family's steps (requests, acks, streams) in protobuf frames.
+enum class ClientKind {
+  kWebSocket,
+  kJson,
+  kReliable,
+  kMqtt311,
+  kMqtt5,
+  kRest,
+  kProtobuf,
+  kReliableProtobuf
+};
 std::string_view ClientKindName(ClientKind kind);  // "websocket", "json", ...
 bool IsMqtt(ClientKind kind);
 bool IsJsonProtocol(ClientKind kind);  // json or reliable
+bool IsProtobufKind(ClientKind kind);  // protobuf or reliable_protobuf
+bool IsReliableKind(ClientKind kind);  // reliable or reliable_protobuf
 bool IsWebSocketConnection(ClientKind kind);  // every kind but rest
 
 // How a client's access token is spoiled, for negative cases.

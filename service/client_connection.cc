@@ -60,6 +60,22 @@ std::string_view StandardSubprotocol(ClientKind kind) {
 }
 }  // namespace
 
+// Stream answers (§9.1) in the connection's format.
+static SharedBytes StreamAckFor(bool protobuf, std::string_view stream_id, uint64_t expected) {
+  return protobuf ? pb::EncodeStreamAck(stream_id, expected)
+                  : wps::EncodeStreamAck(stream_id, expected);
+}
+static SharedBytes StreamNackFor(bool protobuf, std::string_view stream_id, std::string_view name,
+                                 std::string_view message, uint64_t expected) {
+  return protobuf ? pb::EncodeStreamNack(stream_id, name, message, expected)
+                  : wps::EncodeStreamNack(stream_id, name, message, expected);
+}
+static SharedBytes StreamClosedFor(bool protobuf, std::string_view stream_id,
+                                   const std::optional<wps::AckError>& error) {
+  return protobuf ? pb::EncodeStreamClosed(stream_id, error)
+                  : wps::EncodeStreamClosed(stream_id, error);
+}
+
 std::string_view ClientConnection::subprotocol() const {
   return custom_subprotocol_.empty() ? StandardSubprotocol(kind_)
                                      : std::string_view(custom_subprotocol_);
@@ -176,13 +192,11 @@ void ClientConnection::Deliver(OutboundMessage& message) {
       break;
     }
     case ClientKind::kProtobuf:
-      if (!message.has_payload()) break;  // stream info has no protobuf form here (§9.1)
       if (front_ != nullptr && !front_->SendEncoded(message.ProtobufFrame()).ok()) {
         Fail(ws::close_code::kPolicyViolation, "slow consumer");
       }
       break;
     case ClientKind::kReliableProtobuf: {
-      if (!message.has_payload()) break;
       const SharedBytes& body = message.ProtobufSequencedBody();
       if (!outbox_) outbox_ = std::make_unique<ReliableOutbox>(service_.options().reliable_limits);
       const uint64_t id = outbox_->Push(body, message.ttl_expires_at);
@@ -320,6 +334,13 @@ void ClientConnection::HandleRequest(wps::Request& request) {
     const bool ack_first = service_.options().HasBug(Bug::kAckBeforeApply);
     const bool no_echo = send->no_echo && !service_.options().HasBug(Bug::kDropNoEcho);
     const bool late = service_.options().HasBug(Bug::kUnorderedFanout) && (sends_++ % 2 == 0);
+    // ttlSeconds (§9.4; docs/conformance.md META-005): the REST messageTtlSeconds rules.
+    auto with_ttl = [ttl = send->ttl_seconds, now = service_.runtime().Now()](OutboundMessage& m) {
+      if (ttl && *ttl > 0) {
+        m.ttl_expires_at = now + sim::Nanos{*ttl} * sim::kSecond;
+        m.message_expiry_seconds = *ttl;
+      }
+    };
     if (ack_first || late) {
       if (ack_first) {
         Remember(send->ack_id);
@@ -327,10 +348,10 @@ void ClientConnection::HandleRequest(wps::Request& request) {
       }
       // The fan-out follows later: with ack-before-apply it is lost if this connection ends
       // meanwhile; a late (unordered) one goes out regardless.
-      auto fanout = [group = send->group, payload = send->payload, no_echo](Hub& hub,
-                                                                            ClientConnection* c,
-                                                                            const std::optional<std::string>& user) {
+      auto fanout = [group = send->group, payload = send->payload, no_echo, with_ttl](
+                        Hub& hub, ClientConnection* c, const std::optional<std::string>& user) {
         OutboundMessage message = OutboundMessage::Group(group, user, payload);
+        with_ttl(message);
         FanoutOptions options;
         if (no_echo) options.no_echo_sender = c;
         hub.SendToGroup(group, message, options);
@@ -350,6 +371,7 @@ void ClientConnection::HandleRequest(wps::Request& request) {
           });
     } else {
       OutboundMessage message = OutboundMessage::Group(send->group, user_id, std::move(send->payload));
+      with_ttl(message);
       FanoutOptions options;
       if (no_echo) options.no_echo_sender = this;
       hub_.SendToGroup(send->group, message, options);
@@ -399,8 +421,8 @@ void ClientConnection::HandleRequest(wps::Request& request) {
 
 void ClientConnection::HandleStreamStart(const wps::StreamStartRequest& start) {
   auto refuse = [&](std::string_view name, std::string message) {
-    SendControl(wps::EncodeStreamClosed(start.stream_id,
-                                        wps::AckError{std::string(name), std::move(message)}));
+    SendControl(StreamClosedFor(IsProtobuf(kind_), start.stream_id,
+                                wps::AckError{std::string(name), std::move(message)}));
   };
   if (!service_.options().HasBug(Bug::kSkipRoleCheck) && !permissions_.CanSendTo(start.group)) {
     refuse(wps::kAckErrorForbidden,
@@ -431,14 +453,14 @@ void ClientConnection::HandleStreamStart(const wps::StreamStartRequest& start) {
   stream.no_echo = start.no_echo;
   auto [it, inserted] = streams_->emplace(start.stream_id, std::move(stream));
   ArmStreamIdle(it->first, it->second);
-  SendControl(wps::EncodeStreamAck(start.stream_id, 1));
+  SendControl(StreamAckFor(IsProtobuf(kind_), start.stream_id, 1));
 }
 
 void ClientConnection::HandleStreamData(wps::StreamDataRequest& data) {
   auto it = streams_ ? streams_->find(data.stream_id) : StreamMap::iterator();
   if (!streams_ || it == streams_->end()) {
-    SendControl(wps::EncodeStreamClosed(
-        data.stream_id,
+    SendControl(StreamClosedFor(
+        IsProtobuf(kind_), data.stream_id,
         wps::AckError{"StreamNotFound",
                       "The stream '" + data.stream_id + "' is not active on this connection."}));
     return;
@@ -451,15 +473,14 @@ void ClientConnection::HandleStreamData(wps::StreamDataRequest& data) {
   const uint64_t n = *data.stream_sequence_id;
   if (n < stream.expected) {  // a resend after recovery: already published
     ArmStreamIdle(it->first, stream);
-    SendControl(wps::EncodeStreamAck(it->first, stream.expected));
+    SendControl(StreamAckFor(IsProtobuf(kind_), it->first, stream.expected));
     return;
   }
   if (n > stream.expected) {
-    SendControl(wps::EncodeStreamNack(it->first, wps::kStreamNackInvalidSequenceId,
-                                      "Expected streamSequenceId " +
-                                          std::to_string(stream.expected) + ", got " +
-                                          std::to_string(n) + ".",
-                                      stream.expected));
+    SendControl(StreamNackFor(IsProtobuf(kind_), it->first, wps::kStreamNackInvalidSequenceId,
+                              "Expected streamSequenceId " + std::to_string(stream.expected) +
+                                  ", got " + std::to_string(n) + ".",
+                              stream.expected));
     return;
   }
   if (!service_.options().HasBug(Bug::kSkipRoleCheck) && !permissions_.CanSendTo(stream.group)) {
@@ -476,15 +497,16 @@ void ClientConnection::HandleStreamData(wps::StreamDataRequest& data) {
                 wps::StreamInfo{stream_id, n, false, std::nullopt});
   if (ended_) return;
   // The fan-out may have ended streams (never this one: only End() closes others).
-  SendControl(wps::EncodeStreamAck(stream_id, n + 1));
+  SendControl(StreamAckFor(IsProtobuf(kind_), stream_id, n + 1));
 }
 
 void ClientConnection::HandleStreamEnd(const wps::StreamEndRequest& end) {
   auto it = streams_ ? streams_->find(end.stream_id) : StreamMap::iterator();
   if (!streams_ || it == streams_->end()) {
-    SendControl(wps::EncodeStreamClosed(
-        end.stream_id, wps::AckError{"StreamNotFound", "The stream '" + end.stream_id +
-                                                           "' is not active on this connection."}));
+    SendControl(StreamClosedFor(
+        IsProtobuf(kind_), end.stream_id,
+        wps::AckError{"StreamNotFound",
+                      "The stream '" + end.stream_id + "' is not active on this connection."}));
     return;
   }
   std::optional<wps::StreamDataError> error;
@@ -513,7 +535,10 @@ void ClientConnection::PublishStream(const GroupStream& stream, std::optional<wp
   OutboundMessage message =
       OutboundMessage::GroupStream(stream.group, user_id, std::move(payload), std::move(info));
   FanoutOptions options;
-  if (stream.no_echo) options.no_echo_sender = this;
+  // --inject-bug drop-noecho reaches the stream fan-out too (it ignores noEcho everywhere).
+  if (stream.no_echo && !service_.options().HasBug(Bug::kDropNoEcho)) {
+    options.no_echo_sender = this;
+  }
   hub_.SendToGroup(stream.group, message, options);
 }
 
@@ -526,7 +551,8 @@ void ClientConnection::CloseStream(StreamMap::iterator it,
   if (stream.idle_timer != 0) service_.runtime().CancelTimer(stream.idle_timer);
   PublishStream(stream, std::nullopt,
                 wps::StreamInfo{stream_id, stream.expected, true, std::move(error)});
-  if (tell_publisher && !ended_) SendControl(wps::EncodeStreamClosed(stream_id, closed_error));
+  if (tell_publisher && !ended_)
+    SendControl(StreamClosedFor(IsProtobuf(kind_), stream_id, closed_error));
 }
 
 void ClientConnection::Fail(uint16_t code, std::string_view reason) {
@@ -641,7 +667,9 @@ namespace {
 
 // The server message an upstream answer carries back (§12.6): by Content-Type; a non-empty
 // body without a known type (or invalid JSON labelled JSON) is binary, an empty one nothing.
-std::optional<wps::Payload> ReplyPayload(const UpstreamResult& result) {
+// X-WebPubSub-Metadata-* response headers become its metadata (§9.4); an empty body with
+// metadata is an empty text message (the emulator's rule).
+std::optional<wps::Payload> ReplyBody(const UpstreamResult& result) {
   if (result.body.empty()) return std::nullopt;
   const std::optional<std::string_view> content_type = result.headers.Get("Content-Type");
   std::optional<wps::DataType> type;
@@ -659,6 +687,28 @@ std::optional<wps::Payload> ReplyPayload(const UpstreamResult& result) {
   return wps::Payload::Binary(bytes);
 }
 
+// ReplyBody plus the answer's metadata; an error text for metadata outside the limits.
+Result<std::optional<wps::Payload>> ReplyPayload(const UpstreamResult& result) {
+  wps::Metadata metadata = wps::MetadataFromHeaders(result.headers);
+  if (auto why = wps::ValidateMetadata(metadata)) {
+    return MakeError("metadata", "the event handler's answer has invalid metadata: " + *why);
+  }
+  std::optional<wps::Payload> payload = ReplyBody(result);
+  if (!metadata.empty()) {
+    if (!payload) payload = wps::Payload::Text("");
+    payload->metadata = std::move(metadata);
+  }
+  return payload;
+}
+
+// X-WebPubSub-Metadata-<key> request headers for a payload's metadata (§9.4).
+void AddMetadataHeaders(UpstreamContext& context, const wps::Metadata& metadata) {
+  for (auto& [key, value] : wps::MetadataForHeaders(metadata)) {
+    context.extra_headers.emplace_back(std::string(wps::kMetadataHeaderPrefix) + key,
+                                       std::move(value));
+  }
+}
+
 }  // namespace
 
 // A JSON `event` request (§5.2, §12.6). The upstream's reply body reaches this connection as
@@ -669,9 +719,10 @@ void ClientConnection::HandleUserEvent(wps::EventRequest& event) {
   std::string body(event.payload.data.view());
   const std::optional<uint64_t> ack_id = event.ack_id;
   const std::string name = event.event;
+  UpstreamContext context = MakeUpstreamContext();
+  AddMetadataHeaders(context, event.payload.metadata);
   service_.upstream().UserEvent(
-      MakeUpstreamContext(), event.event,
-      std::string(wps::HttpContentType(event.payload.type)), std::move(body),
+      context, event.event, std::string(wps::HttpContentType(event.payload.type)), std::move(body),
       [this, alive = alive(), ack_id, name](const UpstreamResult& result) {
         if (!*alive || ended_) return;
         if (!result.ok()) {
@@ -680,8 +731,15 @@ void ClientConnection::HandleUserEvent(wps::EventRequest& event) {
                        "The event handler failed for event '" + name + "': " + result.Describe());
           return;
         }
-        if (std::optional<wps::Payload> reply = ReplyPayload(result)) {
-          OutboundMessage message = OutboundMessage::Server(std::move(*reply));
+        Result<std::optional<wps::Payload>> reply = ReplyPayload(result);
+        if (!reply.ok()) {
+          SendAckError(
+              ack_id, wps::kAckErrorInternalServerError,
+              "The event handler failed for event '" + name + "': " + reply.error().message);
+          return;
+        }
+        if (reply.value()) {
+          OutboundMessage message = OutboundMessage::Server(std::move(*reply.value()));
           Deliver(message);
           if (ended_) return;
         }
@@ -738,7 +796,7 @@ void ClientConnection::HandleInvoke(wps::InvokeRequest& invoke) {
         if (it == invocations_->end() || it->second != ticket) return;  // cancelled
         invocations_->erase(it);
         if (result.ok()) {
-          SendControl(wps::EncodeInvokeResponse(id, ReplyPayload(result)));
+          SendControl(wps::EncodeInvokeResponse(id, ReplyBody(result)));
           return;
         }
         std::string_view name = wps::kAckErrorInternalServerError;
@@ -782,7 +840,7 @@ void ClientConnection::SendRawUserEvent(ws::Opcode opcode, std::span<const uint8
                "The event handler failed.");
           return;
         }
-        if (std::optional<wps::Payload> reply = ReplyPayload(result)) {
+        if (std::optional<wps::Payload> reply = ReplyBody(result)) {
           OutboundMessage message = OutboundMessage::Server(std::move(*reply));
           Deliver(message);
         }

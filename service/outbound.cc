@@ -42,9 +42,10 @@ const SharedBytes& OutboundMessage::RawFrame() {
 
 const SharedBytes& OutboundMessage::ProtobufFrame() {
   if (!protobuf_frame_) {
-    SharedBytes message = from_ == From::kGroup
-                              ? protocol::protobuf::EncodeGroupMessage(group_, payload_)
-                              : protocol::protobuf::EncodeServerMessage(payload_);
+    SharedBytes message =
+        stream_ ? protocol::protobuf::EncodeGroupStreamMessage(group_, OptionalPayload(), *stream_)
+        : from_ == From::kGroup ? protocol::protobuf::EncodeGroupMessage(group_, payload_)
+                                : protocol::protobuf::EncodeServerMessage(payload_);
     protobuf_frame_ = ws::EncodeServerFrame(ws::Opcode::kBinary, message.span());
   }
   return *protobuf_frame_;
@@ -52,7 +53,10 @@ const SharedBytes& OutboundMessage::ProtobufFrame() {
 
 const SharedBytes& OutboundMessage::ProtobufSequencedBody() {
   if (!protobuf_body_) {
-    protobuf_body_ = from_ == From::kGroup
+    protobuf_body_ = stream_ ? protocol::protobuf::EncodeSequencedGroupStreamMessage(
+                                   group_, OptionalPayload(), *stream_)
+                                   .body()
+                     : from_ == From::kGroup
                          ? protocol::protobuf::EncodeSequencedGroupMessage(group_, payload_).body()
                          : protocol::protobuf::EncodeSequencedServerMessage(payload_).body();
   }
@@ -76,6 +80,11 @@ const protocol::mqtt::PublishTemplate& OutboundMessage::MqttTemplate(
         publish.properties = *mqtt_properties;
       } else {
         publish.properties.content_type = std::string(wps::MqttContentType(payload_.type));
+        // Message metadata (§9.4) reaches MQTT 5 receivers as user properties, in order
+        // (docs/conformance.md META-006); 3.1.1 has no place for it.
+        for (const auto& [key, value] : payload_.metadata) {
+          publish.properties.user_properties.push_back(mqtt::UserProperty{key, value});
+        }
       }
       if (message_expiry_seconds) publish.properties.message_expiry_interval = message_expiry_seconds;
       publish.properties.topic_alias.reset();

@@ -29,9 +29,9 @@ class OutboundMessage {
     m.payload_ = std::move(payload);
     return m;
   }
-  // A group-stream fragment (PROTOCOL.md §9.1): JSON receivers see the `stream` member; a
-  // fragment without payload (a bare end-of-stream) reaches JSON receivers only
-  // (has_payload() is false: raw, protobuf and MQTT receivers skip it).
+  // A group-stream fragment (PROTOCOL.md §9.1): JSON and protobuf receivers see the stream
+  // info; a fragment without payload (a bare end-of-stream) reaches them only (has_payload()
+  // is false: raw and MQTT receivers skip it).
   static OutboundMessage GroupStream(std::string group, std::optional<std::string> from_user_id,
                                      std::optional<protocol::webpubsub::Payload> payload,
                                      protocol::webpubsub::StreamInfo stream) {

@@ -89,15 +89,24 @@ Result<wps::Payload> ReadPayload(const http::Request& request) {
                                 "' is not supported. Use application/json, text/plain or "
                                 "application/octet-stream.");
   }
+  // X-WebPubSub-Metadata-* headers (PROTOCOL.md §9.4; docs/conformance.md META-004).
+  wps::Metadata metadata = wps::MetadataFromHeaders(request.headers);
+  if (auto why = wps::ValidateMetadata(metadata)) return MakeError("400", *why);
+  wps::Payload payload;
   switch (*type) {
     case wps::DataType::kJson:
       if (!wps::IsValidJson(request.body)) return MakeError("400", "The body is not valid JSON.");
-      return wps::Payload::Json(request.body);
+      payload = wps::Payload::Json(request.body);
+      break;
     case wps::DataType::kText:
-      return wps::Payload::Text(request.body);
+      payload = wps::Payload::Text(request.body);
+      break;
     default:
-      return wps::Payload::Binary(AsBytes(request.body));
+      payload = wps::Payload::Binary(AsBytes(request.body));
+      break;
   }
+  payload.metadata = std::move(metadata);
+  return payload;
 }
 
 class RestCall {

@@ -10,15 +10,18 @@ namespace {
 const std::vector<EnumName<ClientKind>> kClientKinds = {
     {"websocket", ClientKind::kWebSocket}, {"json", ClientKind::kJson},
     {"reliable", ClientKind::kReliable},   {"mqtt311", ClientKind::kMqtt311},
-    {"mqtt5", ClientKind::kMqtt5},         {"rest", ClientKind::kRest}};
+    {"mqtt5", ClientKind::kMqtt5},         {"rest", ClientKind::kRest},
+    {"protobuf", ClientKind::kProtobuf},   {"reliable_protobuf", ClientKind::kReliableProtobuf}};
 const std::vector<EnumName<UrlStyle>> kUrlStyles = {{"path", UrlStyle::kPath},
                                                     {"legacy_query", UrlStyle::kLegacyQuery}};
 const std::vector<EnumName<SequenceAckMode>> kSequenceAckModes = {
     {"auto", SequenceAckMode::kAuto}, {"manual", SequenceAckMode::kManual}};
 
 constexpr unsigned kMqttKinds = KindBit(ClientKind::kMqtt311) | KindBit(ClientKind::kMqtt5);
+constexpr unsigned kReliableKinds =
+    KindBit(ClientKind::kReliable) | KindBit(ClientKind::kReliableProtobuf);
 constexpr unsigned kConnectionKinds = KindBit(ClientKind::kWebSocket) | KindBit(ClientKind::kJson) |
-                                      KindBit(ClientKind::kReliable) | kMqttKinds;
+                                      kReliableKinds | kMqttKinds | KindBit(ClientKind::kProtobuf);
 
 uint32_t IndexOf(Context& c) { return static_cast<uint32_t>(c.scenario().clients.size()); }
 
@@ -26,8 +29,12 @@ uint32_t IndexOf(Context& c) { return static_cast<uint32_t>(c.scenario().clients
 const Table<Client>& CommonTable() {
   static const Table<Client> t = {
       Declared<Client>("kind", "client kind",
-                       {{"enum", {"websocket", "json", "reliable", "mqtt311", "mqtt5", "rest"}}},
-                       "websocket, json, reliable, mqtt311, mqtt5 or rest", true),
+                       {{"enum",
+                         {"websocket", "json", "reliable", "mqtt311", "mqtt5", "rest", "protobuf",
+                          "reliable_protobuf"}}},
+                       "websocket, json, reliable, mqtt311, mqtt5, rest, protobuf or "
+                       "reliable_protobuf (the protobuf subprotocols, PROTOCOL.md §7)",
+                       true),
       For(kConnectionKinds,
           Custom<Client>("count", "integer 1..1000000",
                          {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000000}},
@@ -112,7 +119,9 @@ void RejectKeysOfOtherKinds(Context& c, const Map& m, const Client& client) {
   } else {
     reject(KeysOf(RestTable()), "rest");
   }
-  if (client.kind != ClientKind::kReliable) reject(KeysOf(ReliableTable()), "reliable");
+  if (!IsReliableKind(client.kind)) {
+    reject(KeysOf(ReliableTable()), "reliable and reliable_protobuf");
+  }
   if (!IsMqtt(client.kind)) reject(KeysOf(MqttClientTable()), "mqtt311 and mqtt5");
   if (client.kind == ClientKind::kMqtt311) reject(Mqtt5OnlyClientKeys(), "mqtt5");
 }
@@ -160,7 +169,7 @@ const Table<Client>& ClientTable() {
       if (Contains(Mqtt5OnlyClientKeys(), f.key)) f.kinds = KindBit(ClientKind::kMqtt5);
     }
     Table<Client> all = Join(CommonTable(), Applying(kConnectionKinds, ConnectionTable()));
-    all = Join(all, Applying(KindBit(ClientKind::kReliable), ReliableTable()));
+    all = Join(all, Applying(kReliableKinds, ReliableTable()));
     all = Join(all, Applying(KindBit(ClientKind::kRest), RestTable()));
     return Join(all, mqtt);
   }();

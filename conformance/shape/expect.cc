@@ -12,7 +12,9 @@
 namespace wpsim::conformance::shape {
 namespace {
 
-constexpr unsigned kJson = KindBit(ClientKind::kJson) | KindBit(ClientKind::kReliable);
+// JSON subprotocol kinds and their protobuf twins (the same messages in another encoding).
+constexpr unsigned kJson = KindBit(ClientKind::kJson) | KindBit(ClientKind::kReliable) |
+                           KindBit(ClientKind::kProtobuf) | KindBit(ClientKind::kReliableProtobuf);
 constexpr unsigned kWs = KindBit(ClientKind::kWebSocket);
 constexpr unsigned kMqtt = KindBit(ClientKind::kMqtt311) | KindBit(ClientKind::kMqtt5);
 
@@ -101,6 +103,8 @@ const Table<MM>& MatcherTable() {
                      "expectedSequenceId of a streamAck or streamNack")),
       For(kJson, Opt("user_error_code", &MM::user_error_code, String(),
                      "userErrorCode of a stream's terminal message")),
+      For(kJson, Opt("metadata", &MM::metadata, StringMap(),
+                     "a data message's metadata: exactly these pairs, any order ({}: none)")),
       For(kJson,
           Custom<MM>("sequence_id", "number or true/false",
                      {{"anyOf", {{{"type", "integer"}, {"minimum", 1}}, {{"type", "boolean"}}}}},
@@ -294,7 +298,10 @@ bool ReadAck(ExpectInput& in) {
   } else if (client_node) {
     a.client = c.Ref(*client_node, RefOptions{.single = true});
     if (a.client)
-      c.CheckKinds(*a.client, *client_node, {ClientKind::kJson, ClientKind::kReliable}, in.what);
+      c.CheckKinds(*a.client, *client_node,
+                   {ClientKind::kJson, ClientKind::kReliable, ClientKind::kProtobuf,
+                    ClientKind::kReliableProtobuf},
+                   in.what);
     if (auto v = m.Required(c, "ack_id")) a.ack_id = c.Uint(*v, "ack_id", 0, UINT64_MAX);
   } else {
     c.Error(m.node(), "an ack expectation needs 'step' (a label) or 'client' with 'ack_id'");
@@ -344,7 +351,9 @@ const Table<ConnectedExpect>& ConnectedTable() {
                 "JSON kinds: a reconnection token is present",
                 [](Context& c, const Node& v, C& e) {
                   e.reconnection_token = c.Bool(v, "reconnection_token");
-                  c.CheckKinds(e.clients, v, {ClientKind::kJson, ClientKind::kReliable},
+                  c.CheckKinds(e.clients, v,
+                               {ClientKind::kJson, ClientKind::kReliable, ClientKind::kProtobuf,
+                                ClientKind::kReliableProtobuf},
                                "reconnection_token");
                 }),
       Custom<C>("subprotocol", "string or null", SchemaRef("nullableString"),

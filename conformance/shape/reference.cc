@@ -24,7 +24,8 @@ std::string KindsText(unsigned kinds) {
   if (kinds == 0) return "all";
   std::string out;
   for (ClientKind k : {ClientKind::kWebSocket, ClientKind::kJson, ClientKind::kReliable,
-                       ClientKind::kMqtt311, ClientKind::kMqtt5, ClientKind::kRest}) {
+                       ClientKind::kMqtt311, ClientKind::kMqtt5, ClientKind::kRest,
+                       ClientKind::kProtobuf, ClientKind::kReliableProtobuf}) {
     if (kinds & KindBit(k)) out += (out.empty() ? "" : ", ") + Code(ClientKindName(k));
   }
   return out;

@@ -28,7 +28,8 @@ struct SequenceIdMatch {
 //  json/reliable: type, from, group, data_type, data, data_contains, user_id, from_user_id,
 //                 event, connection_id, message, ack_id, success, error, error_message,
 //                 sequence_id, reconnection_token, invocation_id, stream_id,
-//                 stream_sequence_id, end_of_stream, expected_sequence_id, user_error_code
+//                 stream_sequence_id, end_of_stream, expected_sequence_id, user_error_code,
+//                 metadata
 //  websocket:     frame, text, binary, data (JSON-parsed text frame), data_contains
 //  mqtt:          topic, qos, retain, payload, data (JSON-parsed payload), data_contains,
 //                 content_type, message_expiry, response_topic, correlation_data,
@@ -59,6 +60,8 @@ struct MessageMatcher {
   std::optional<bool> end_of_stream;             // stream group message
   std::optional<uint64_t> expected_sequence_id;  // streamAck, streamNack
   std::optional<std::string> user_error_code;    // stream's terminal group message
+  // A data message's metadata (PROTOCOL.md §9.4), exactly these pairs in any order ({}: none).
+  std::optional<std::vector<std::pair<std::string, std::string>>> metadata;
   std::optional<SequenceIdMatch> sequence_id;
   std::optional<bool> reconnection_token;  // present / absent
   // plain WebSocket

@@ -12,7 +12,12 @@
 namespace wpsim::conformance::shape {
 namespace {
 
-constexpr std::initializer_list<ClientKind> kJsonKinds = {ClientKind::kJson, ClientKind::kReliable};
+// The JSON kinds and their protobuf twins send the same requests (PROTOCOL.md §7); invocations
+// exist in JSON only.
+constexpr std::initializer_list<ClientKind> kJsonKinds = {
+    ClientKind::kJson, ClientKind::kReliable, ClientKind::kProtobuf, ClientKind::kReliableProtobuf};
+constexpr std::initializer_list<ClientKind> kInvokeKinds = {ClientKind::kJson,
+                                                            ClientKind::kReliable};
 
 // expect_ack: "success", an error name, or the ack fields.
 std::optional<Expectation> InlineAck(Context& c, const Node& n, const Step& step,
@@ -48,7 +53,48 @@ struct Request {
   Payload payload;
   AckSpec ack;
   std::optional<bool> no_echo;
+  MetadataSpec metadata;
+  std::optional<uint64_t> ttl_seconds;
 };
+
+const Table<MetadataFill>& MetadataFillTable() {
+  static const Table<MetadataFill> t = {
+      Opt("entries", &MetadataFill::entries, Integer(1, 1000), "how many pairs (default 1)"),
+      Opt("key_bytes", &MetadataFill::key_bytes, Integer(1, 100000),
+          "each key's length: its index, then 'k' padding (default 1)"),
+      Opt("value_bytes", &MetadataFill::value_bytes, Integer(0, 100000),
+          "each value's length, all 'v' (default 0)"),
+  };
+  return t;
+}
+
+Table<Request> MetadataFields() {
+  return {
+      Custom<Request>("metadata", "mapping of strings",
+                      {{"type", "object"}, {"additionalProperties", SchemaRef("scalar")}},
+                      "message metadata (PROTOCOL.md §9.4), sent as the request's `metadata`",
+                      [](Context& c, const Node& v, Request& r) {
+                        if (auto pairs = c.StrPairs(v, "metadata")) r.metadata.pairs = *pairs;
+                      }),
+      Custom<Request>(
+          "metadata_fill", "mapping",
+          {{"type", "object"},
+           {"additionalProperties", false},
+           {"properties",
+            {{"entries", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}}},
+             {"key_bytes", {{"type", "integer"}, {"minimum", 1}, {"maximum", 100000}}},
+             {"value_bytes", {{"type", "integer"}, {"minimum", 0}, {"maximum", 100000}}}}}},
+          "generated metadata after `metadata`: {entries, key_bytes, value_bytes} "
+          "(boundary cases of the §9.4 limits)",
+          [](Context& c, const Node& v, Request& r) {
+            Map m(c, v, "metadata_fill", KeysOf(MetadataFillTable()));
+            if (!m.ok()) return;
+            MetadataFill fill;
+            ReadFields(c, m, MetadataFillTable(), fill);
+            r.metadata.fill = fill;
+          }),
+  };
+}
 
 Field<Request> AckField() {
   return Custom<Request>("ack", "auto, none or a number", SchemaRef("ack"),
@@ -93,15 +139,21 @@ const Table<Request>& GroupTable() {
 }
 const Table<Request>& SendToGroupTable() {
   static const Table<Request> t = Join<Request>(
-      Join<Request>({ClientField(), TargetField("group", "the group")}, PayloadFields()),
-      {AckField(), ExpectAckField(),
-       Opt("no_echo", &Request::no_echo, Boolean(), "noEcho: the sender does not receive it")});
+      Join<Request>(
+          Join<Request>({ClientField(), TargetField("group", "the group")}, PayloadFields()),
+          {AckField(), ExpectAckField(),
+           Opt("no_echo", &Request::no_echo, Boolean(), "noEcho: the sender does not receive it"),
+           Opt("ttl_seconds", &Request::ttl_seconds, Integer(0, UINT32_MAX),
+               "ttlSeconds (PROTOCOL.md §9.4; the service accepts 0..300)")}),
+      MetadataFields());
   return t;
 }
 const Table<Request>& EventTable() {
   static const Table<Request> t = Join<Request>(
-      Join<Request>({ClientField(), TargetField("event", "the user event name")}, PayloadFields()),
-      {AckField(), ExpectAckField()});
+      Join<Request>(Join<Request>({ClientField(), TargetField("event", "the user event name")},
+                                  PayloadFields()),
+                    {AckField(), ExpectAckField()}),
+      MetadataFields());
   return t;
 }
 
@@ -116,7 +168,8 @@ std::optional<Request> ReadRequest(StepInput& in, const Table<Request>& table, b
   Request r;
   ReadFields(c, m, table, r);
   std::optional<Payload> payload;
-  if (with_payload) payload = c.ReadPayload(m, true);
+  // A request with metadata may leave out its data (the service sends empty text, §9.4).
+  if (with_payload) payload = c.ReadPayload(m, !m.Has("metadata") && !m.Has("metadata_fill"));
   if (!ref || (with_payload && !payload)) return std::nullopt;
   if (payload) r.payload = *payload;
   clients = *ref;
@@ -139,6 +192,8 @@ bool ReadRequestStep(StepInput& in, const Table<Request>& table, std::string S::
   s.ack = r->ack;
   if constexpr (kWithPayload) s.payload = r->payload;
   if constexpr (requires(S & x) { x.no_echo; }) s.no_echo = r->no_echo;
+  if constexpr (requires(S & x) { x.metadata; }) s.metadata = r->metadata;
+  if constexpr (requires(S & x) { x.ttl_seconds; }) s.ttl_seconds = r->ttl_seconds;
   in.step.args = std::move(s);
   return true;
 }
@@ -212,7 +267,8 @@ const Table<StreamEndStep>& StreamEndTable() {
 // Reads the mapping of a client SDK 1.1 step into `s` (its `clients`, its table's fields and,
 // when `payload` is given, the optional payload).
 template <typename S>
-bool ReadSdk11Step(StepInput& in, const Table<S>& table, S& s, Payload* payload) {
+bool ReadSdk11Step(StepInput& in, const Table<S>& table, S& s, Payload* payload,
+                   std::initializer_list<ClientKind> kinds = kJsonKinds) {
   Context& c = in.c;
   std::optional<ClientRef> ref;
   if (!in.NeedMapWithClient(KeysOf(table), ref)) return false;
@@ -225,23 +281,26 @@ bool ReadSdk11Step(StepInput& in, const Table<S>& table, S& s, Payload* payload)
   }
   if (!ref) return false;
   s.clients = *ref;
-  c.CheckKinds(s.clients, *m.Get("client"), kJsonKinds, in.what());
+  c.CheckKinds(s.clients, *m.Get("client"), kinds, in.what());
   return true;
 }
 
 // The whole reader of a client SDK 1.1 step without rules across its fields (the payload when
 // the step has one).
 template <typename S>
-bool ReadSdk11(StepInput& in, const Table<S>& table) {
+bool ReadSdk11(StepInput& in, const Table<S>& table,
+               std::initializer_list<ClientKind> kinds = kJsonKinds) {
   S s;
   Payload* payload = nullptr;
   if constexpr (requires(S & x) { x.payload; }) payload = &s.payload;
-  if (!ReadSdk11Step(in, table, s, payload)) return false;
+  if (!ReadSdk11Step(in, table, s, payload, kinds)) return false;
   in.step.args = std::move(s);
   return true;
 }
-bool ReadInvoke(StepInput& in) { return ReadSdk11(in, InvokeTable()); }
-bool ReadCancelInvocation(StepInput& in) { return ReadSdk11(in, CancelInvocationTable()); }
+bool ReadInvoke(StepInput& in) { return ReadSdk11(in, InvokeTable(), kInvokeKinds); }
+bool ReadCancelInvocation(StepInput& in) {
+  return ReadSdk11(in, CancelInvocationTable(), kInvokeKinds);
+}
 bool ReadStreamStart(StepInput& in) { return ReadSdk11(in, StreamStartTable()); }
 bool ReadStreamEnd(StepInput& in) { return ReadSdk11(in, StreamEndTable()); }
 bool ReadStreamData(StepInput& in) {
@@ -384,6 +443,19 @@ std::string WireText(const Payload& p, const IterContext& ctx) {
   return std::string(w.data.view());
 }
 
+// The metadata pairs a step sends: the listed ones, then the generated ones.
+wps::Metadata MetadataOf(const MetadataSpec& spec) {
+  wps::Metadata out(spec.pairs.begin(), spec.pairs.end());
+  if (spec.fill) {
+    for (uint64_t i = 0; i < spec.fill->entries; ++i) {
+      std::string key = std::to_string(i);
+      if (key.size() < spec.fill->key_bytes) key.append(spec.fill->key_bytes - key.size(), 'k');
+      out.emplace_back(std::move(key), std::string(spec.fill->value_bytes, 'v'));
+    }
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Steps
 
@@ -418,22 +490,40 @@ void IssueSendToGroup(RunContext& cx, const Step& s, const IterContext& ctx, Pen
     MemberState& ms = cx.members[m];
     if (!ms.ws) continue;
     Status st;
-    if (!g.payload.data_type || !g.payload.has_data) {
+    const wps::Metadata metadata = MetadataOf(g.metadata);
+    // JSON kinds write the request as the scenario gave it (omitted dataType or data stay
+    // omitted); protobuf kinds always send MessageData (json when no data type is given).
+    const bool protobuf = IsProtobufKind(cx.sc.ClientOf(m).kind);
+    if (!protobuf && (!g.payload.data_type || !g.payload.has_data)) {
       nlohmann::json req = {{"type", "sendToGroup"}, {"group", group}};
       if (g.payload.data_type) req["dataType"] = DataTypeName(*g.payload.data_type);
       if (g.payload.has_data) req["data"] = PayloadJson(g.payload, ctx);
       if (ack) req["ackId"] = *ack;
       if (g.no_echo) req["noEcho"] = *g.no_echo;
+      if (!metadata.empty()) {
+        nlohmann::json md = nlohmann::json::object();
+        for (const auto& [k, v] : metadata) md[k] = v;
+        req["metadata"] = md;
+      }
+      if (g.ttl_seconds) req["ttlSeconds"] = *g.ttl_seconds;
       st = ms.ws->SendRawText(req.dump());
     } else {
-      st = ms.ws->SendToGroup(group, ToWire(g.payload, ctx), ack, g.no_echo.value_or(false));
+      wps::Payload payload = g.payload.has_data || g.payload.filler_bytes
+                                 ? ToWire(g.payload, ctx)
+                                 : wps::Payload::Text("");  // protobuf: metadata only
+      payload.metadata = metadata;
+      std::optional<uint32_t> ttl;
+      if (g.ttl_seconds) ttl = static_cast<uint32_t>(*g.ttl_seconds);
+      st = ms.ws->SendToGroup(group, payload, ack, g.no_echo.value_or(false), ttl);
     }
     cx.RecordPublish(m, WireText(g.payload, ctx), ctx.intended_ns.value_or(now),
                      std::string(reports::kPathClientToGroup));
     // The request's flags that change what the service must do are part of the label.
     cx.Arrow(now, cx.sc.members[m].name, "service",
              "sendToGroup " + group + AckFlag(ack) +
-                 (g.no_echo ? std::string(" noEcho:") + (*g.no_echo ? "true" : "false") : ""));
+                 (g.no_echo ? std::string(" noEcho:") + (*g.no_echo ? "true" : "false") : "") +
+                 (g.ttl_seconds ? " ttlSeconds:" + std::to_string(*g.ttl_seconds) : "") +
+                 (metadata.empty() ? "" : " metadata:" + std::to_string(metadata.size())));
     PublishRecord& published = cx.publishes[WireText(g.payload, ctx)].back();
     published.group = group;
     if (st.ok() && ack) {
@@ -450,7 +540,22 @@ void IssueEvent(RunContext& cx, const Step& s, const IterContext& ctx, PendingLi
     std::optional<uint64_t> ack = AckIdFor(cx, m, e.ack);
     MemberState& ms = cx.members[m];
     if (!ms.ws) continue;
-    Status st = ms.ws->SendEvent(ctx.Apply(e.event), ToWire(e.payload, ctx), ack);
+    wps::Payload payload = e.payload.has_data || e.payload.filler_bytes ? ToWire(e.payload, ctx)
+                                                                        : wps::Payload::Text("");
+    payload.metadata = MetadataOf(e.metadata);
+    Status st;
+    if (!e.payload.has_data && !e.payload.filler_bytes && !payload.metadata.empty() &&
+        !IsProtobufKind(cx.sc.ClientOf(m).kind)) {
+      // metadata without data (§9.4: the service sends empty text)
+      nlohmann::json req = {{"type", "event"}, {"event", ctx.Apply(e.event)}};
+      if (ack) req["ackId"] = *ack;
+      nlohmann::json md = nlohmann::json::object();
+      for (const auto& [k, v] : payload.metadata) md[k] = v;
+      req["metadata"] = md;
+      st = ms.ws->SendRawText(req.dump());
+    } else {
+      st = ms.ws->SendEvent(ctx.Apply(e.event), payload, ack);
+    }
     cx.Arrow(now, cx.sc.members[m].name, "service", "event " + e.event + AckFlag(ack));
     if (st.ok() && ack) out.push_back(cx.Awaiting(s, AwaitAck(cx, s.id, m, *ack, now)));
   }

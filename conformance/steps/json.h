@@ -34,12 +34,29 @@ struct JoinStep : GroupStep {};
 
 struct LeaveStep : GroupStep {};
 
+// Generated message metadata (PROTOCOL.md §9.4) for boundary cases: `entries` pairs whose keys
+// are `key_bytes` long (the index in decimal, then 'k' padding) and values `value_bytes` of 'v'.
+struct MetadataFill {
+  uint64_t entries = 1;
+  uint64_t key_bytes = 1;
+  uint64_t value_bytes = 0;
+};
+
+// Message metadata of a send_to_group or event step: the listed pairs, then the fill.
+struct MetadataSpec {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  std::optional<MetadataFill> fill;
+  bool empty() const { return pairs.empty() && !fill; }
+};
+
 struct SendToGroupStep {
   ClientRef clients;
   std::string group;
   Payload payload;
   std::optional<bool> no_echo;
   AckSpec ack;
+  MetadataSpec metadata;                // `metadata` on the request (§9.4)
+  std::optional<uint64_t> ttl_seconds;  // `ttlSeconds` on the request (§9.4), any value
 };
 
 struct EventStep {
@@ -47,6 +64,7 @@ struct EventStep {
   std::string event;
   Payload payload;
   AckSpec ack;
+  MetadataSpec metadata;
 };
 
 // invoke: {"type":"invoke","invocationId","target","event"[,"dataType","data"]}. Completes on

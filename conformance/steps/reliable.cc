@@ -28,7 +28,10 @@ const Table<RecoverStep>& RecoverTable() {
 
 bool ReadRecover(StepInput& in) {
   RecoverStep s;
-  if (!ReadClientsStep(in, RecoverTable(), {ClientKind::kReliable}, s)) return false;
+  if (!ReadClientsStep(in, RecoverTable(), {ClientKind::kReliable, ClientKind::kReliableProtobuf},
+                       s)) {
+    return false;
+  }
   if (auto v = in.map ? in.map->Get("expect_close") : std::nullopt) {
     InlineClose(in, *v, s.clients, "expect_close", 1000, 4999, false);
   }
@@ -53,7 +56,10 @@ const Table<SequenceAckStep>& SequenceAckTable() {
 
 bool ReadSequenceAck(StepInput& in) {
   SequenceAckStep s;
-  if (!ReadClientsStep(in, SequenceAckTable(), {ClientKind::kReliable}, s)) return false;
+  if (!ReadClientsStep(in, SequenceAckTable(),
+                       {ClientKind::kReliable, ClientKind::kReliableProtobuf}, s)) {
+    return false;
+  }
   in.step.args = std::move(s);
   return true;
 }

@@ -13,8 +13,9 @@ namespace wpsim::conformance::shape {
 namespace {
 
 constexpr std::initializer_list<ClientKind> kConnections = {
-    ClientKind::kWebSocket, ClientKind::kJson, ClientKind::kReliable, ClientKind::kMqtt311,
-    ClientKind::kMqtt5};
+    ClientKind::kWebSocket,       ClientKind::kJson,  ClientKind::kReliable,
+    ClientKind::kMqtt311,         ClientKind::kMqtt5, ClientKind::kProtobuf,
+    ClientKind::kReliableProtobuf};
 constexpr std::initializer_list<ClientKind> kMqtt = {ClientKind::kMqtt311, ClientKind::kMqtt5};
 
 nlohmann::json IntRange(int min, int max) {
@@ -117,7 +118,8 @@ bool ReadClientsOnly(StepInput& in, std::initializer_list<ClientKind> kinds) {
 }
 bool ReadKill(StepInput& in) { return ReadClientsOnly<KillStep>(in, kConnections); }
 bool ReadPing(StepInput& in) {
-  return ReadClientsOnly<PingStep>(in, {ClientKind::kJson, ClientKind::kReliable});
+  return ReadClientsOnly<PingStep>(in, {ClientKind::kJson, ClientKind::kReliable,
+                                        ClientKind::kProtobuf, ClientKind::kReliableProtobuf});
 }
 
 const Table<SendRawStep>& SendRawTable() {
@@ -151,7 +153,9 @@ bool ReadSendRaw(StepInput& in) {
   if (!ref) return false;
   s.clients = *ref;
   c.CheckKinds(s.clients, *m.Get("client"),
-               {ClientKind::kWebSocket, ClientKind::kJson, ClientKind::kReliable}, in.what());
+               {ClientKind::kWebSocket, ClientKind::kJson, ClientKind::kReliable,
+                ClientKind::kProtobuf, ClientKind::kReliableProtobuf},
+               in.what());
   in.step.args = std::move(s);
   return true;
 }
@@ -170,9 +174,23 @@ using clients::Observation;
 clients::WsClientOptions WsOptions(RunContext& cx, uint32_t m, const ConnectStep* c) {
   const Client& cl = cx.sc.ClientOf(m);
   clients::WsClientOptions o;
-  o.kind = cl.kind == ClientKind::kWebSocket  ? clients::WsClientKind::kRaw
-           : cl.kind == ClientKind::kReliable ? clients::WsClientKind::kReliable
-                                              : clients::WsClientKind::kJson;
+  switch (cl.kind) {
+    case ClientKind::kWebSocket:
+      o.kind = clients::WsClientKind::kRaw;
+      break;
+    case ClientKind::kReliable:
+      o.kind = clients::WsClientKind::kReliable;
+      break;
+    case ClientKind::kProtobuf:
+      o.kind = clients::WsClientKind::kProtobuf;
+      break;
+    case ClientKind::kReliableProtobuf:
+      o.kind = clients::WsClientKind::kReliableProtobuf;
+      break;
+    default:
+      o.kind = clients::WsClientKind::kJson;
+      break;
+  }
   FillUpgrade(cx, o, m, c);
   o.subprotocols = c && c->subprotocols ? c->subprotocols : cl.subprotocols;
   std::string q;

@@ -22,6 +22,8 @@ constexpr uint32_t kJoinGroup = 6;
 constexpr uint32_t kLeaveGroup = 7;
 constexpr uint32_t kSequenceAck = 8;
 constexpr uint32_t kPing = 9;
+constexpr uint32_t kStreamData = 13;
+constexpr uint32_t kStreamEnd = 14;
 }  // namespace upstream
 
 namespace downstream {
@@ -29,6 +31,9 @@ constexpr uint32_t kAck = 1;
 constexpr uint32_t kData = 2;
 constexpr uint32_t kSystem = 3;
 constexpr uint32_t kPong = 4;
+constexpr uint32_t kStreamAck = 6;
+constexpr uint32_t kStreamNack = 7;
+constexpr uint32_t kStreamClosed = 8;
 }  // namespace downstream
 
 namespace message_data {
@@ -96,25 +101,55 @@ void AppendUpstreamMessageData(std::string& out, const wps::Payload& payload) {
   }
 }
 
-// DataMessage fields 1-3 (no sequence_id).
-void AppendDataBody(std::string& out, std::optional<std::string_view> group,
-                    const wps::Payload& payload) {
-  AppendLenField(out, 1, group ? std::string_view("group") : std::string_view("server"));
-  if (group) AppendLenField(out, 2, *group);
-  AppendMessageField(out, 3, [&](std::string& o) { AppendMessageData(o, payload); });
+// map<string,string> entries (§9.4 metadata), one `field` entry message per pair.
+void AppendMetadata(std::string& out, uint32_t field, const wps::Metadata& metadata) {
+  for (const auto& entry : metadata) {  // (clang 14 cannot capture structured bindings)
+    AppendMessageField(out, field, [&](std::string& e) {
+      AppendStringIfSet(e, 1, entry.first);
+      AppendStringIfSet(e, 2, entry.second);
+    });
+  }
 }
 
-SharedBytes EncodeData(std::optional<std::string_view> group, const wps::Payload& payload) {
+// StreamInfo { stream_id 1, stream_sequence_id 2, optional end_of_stream 3, optional error 4 }.
+void AppendStreamInfo(std::string& out, const wps::StreamInfo& stream) {
+  AppendStringIfSet(out, 1, stream.stream_id);
+  if (stream.stream_sequence_id != 0) AppendVarintField(out, 2, stream.stream_sequence_id);
+  if (stream.end_of_stream) AppendVarintField(out, 3, 1);
+  if (stream.error) {
+    AppendMessageField(out, 4, [&](std::string& e) {
+      AppendStringIfSet(e, 1, stream.error->name);
+      if (stream.error->message) AppendStringIfSet(e, 2, *stream.error->message);
+      if (stream.error->user_error_code) AppendStringIfSet(e, 3, *stream.error->user_error_code);
+    });
+  }
+}
+
+// DataMessage fields 1-3, 5 (metadata) and 6 (stream); no sequence_id. A stream message
+// without payload has no data member.
+void AppendDataBody(std::string& out, std::optional<std::string_view> group,
+                    const wps::Payload* payload, const wps::StreamInfo* stream = nullptr) {
+  AppendLenField(out, 1, group ? std::string_view("group") : std::string_view("server"));
+  if (group) AppendLenField(out, 2, *group);
+  if (payload) {
+    AppendMessageField(out, 3, [&](std::string& o) { AppendMessageData(o, *payload); });
+    AppendMetadata(out, 5, payload->metadata);
+  }
+  if (stream) AppendMessageField(out, 6, [&](std::string& o) { AppendStreamInfo(o, *stream); });
+}
+
+SharedBytes EncodeData(std::optional<std::string_view> group, const wps::Payload* payload,
+                       const wps::StreamInfo* stream = nullptr) {
   std::string& out = Scratch();
   AppendMessageField(out, downstream::kData,
-                     [&](std::string& o) { AppendDataBody(o, group, payload); });
+                     [&](std::string& o) { AppendDataBody(o, group, payload, stream); });
   return ToShared(out);
 }
 
-SequencedMessage EncodeSequenced(std::optional<std::string_view> group,
-                                 const wps::Payload& payload) {
+SequencedMessage EncodeSequenced(std::optional<std::string_view> group, const wps::Payload* payload,
+                                 const wps::StreamInfo* stream = nullptr) {
   std::string& out = Scratch();
-  AppendDataBody(out, group, payload);
+  AppendDataBody(out, group, payload, stream);
   return SequencedMessage(ToShared(out));
 }
 
@@ -209,6 +244,27 @@ Error InvalidMessage(std::string message) {
   return MakeError(wps::kInvalidMessage, std::move(message));
 }
 
+// One map<string,string> entry { string key = 1; string value = 2; } into `metadata`; a key
+// seen before takes the new value (protobuf map semantics).
+bool ReadMetadataEntry(Reader& outer, const Field& f, wps::Metadata& metadata) {
+  std::string key, value;
+  if (!ReadNested(outer, f, "metadata", [&](Reader& r, const Field& g) {
+        if (g.number == 1) return ReadString(r, g, "key", key);
+        if (g.number == 2) return ReadString(r, g, "value", value);
+        return true;
+      })) {
+    return false;
+  }
+  for (auto& entry : metadata) {
+    if (entry.first == key) {
+      entry.second = std::move(value);
+      return true;
+    }
+  }
+  metadata.emplace_back(std::move(key), std::move(value));
+  return true;
+}
+
 // The request being decoded: one struct per oneof member so that a repeated member merges.
 struct UpstreamParts {
   uint32_t member = 0;
@@ -218,7 +274,12 @@ struct UpstreamParts {
   wps::EventRequest event;
   wps::SequenceAckRequest sequence_ack;
   std::optional<wps::Payload> data;
-  bool stream = false;
+  wps::Metadata metadata;                        // send_to_group 6, event 4 (§9.4)
+  bool stream = false;                           // send_to_group 7 / event 5 present
+  std::string stream_id;                         // StreamStartInfo, stream data, stream end
+  std::optional<uint64_t> idle_timeout_ms;       // StreamStartInfo
+  std::optional<uint64_t> stream_sequence_id;    // stream data
+  std::optional<wps::StreamEndError> end_error;  // stream end
 };
 
 bool ReadGroupMember(Reader& r, const Field& f, std::string& group,
@@ -256,12 +317,30 @@ bool ReadUpstreamMember(Reader& r, const Field& f, UpstreamParts& p) {
             if (!ExpectType(in, g, WireType::kVarint, "no_echo")) return false;
             p.send.no_echo = g.varint != 0;
             return true;
-          case 7:
-            if (!ExpectType(in, g, WireType::kLen, "stream")) return false;
-            p.stream = true;
+          case 5:
+            if (!ExpectType(in, g, WireType::kVarint, "ttl_seconds")) return false;
+            if (g.varint > wps::kMessageTtlSecondsMax) {
+              in.Fail("ttl_seconds is out of range. Allowed range is [0,300].");
+              return false;
+            }
+            p.send.ttl_seconds = static_cast<uint32_t>(g.varint);
             return true;
+          case 6:
+            return ReadMetadataEntry(in, g, p.metadata);
+          case 7:
+            p.stream = true;
+            // StreamStartInfo { string stream_id = 1; optional uint32 idle_timeout_ms = 2; }
+            return ReadNested(in, g, "stream", [&](Reader& st, const Field& h) {
+              if (h.number == 1) return ReadString(st, h, "stream_id", p.stream_id);
+              if (h.number == 2) {
+                uint64_t ms = 0;
+                if (!ReadUint64(st, h, "idle_timeout_ms", ms)) return false;
+                p.idle_timeout_ms = ms;
+              }
+              return true;
+            });
           default:
-            return true;  // ttl_seconds, metadata, unknown
+            return true;  // unknown
         }
       });
     case upstream::kEvent:
@@ -277,12 +356,14 @@ bool ReadUpstreamMember(Reader& r, const Field& f, UpstreamParts& p) {
             p.event.ack_id = id;
             return true;
           }
+          case 4:
+            return ReadMetadataEntry(in, g, p.metadata);
           case 5:
             if (!ExpectType(in, g, WireType::kLen, "stream")) return false;
             p.stream = true;
             return true;
           default:
-            return true;  // metadata, unknown
+            return true;  // unknown
         }
       });
     case upstream::kJoinGroup:
@@ -300,6 +381,39 @@ bool ReadUpstreamMember(Reader& r, const Field& f, UpstreamParts& p) {
       });
     case upstream::kPing:
       return ReadNested(r, f, "ping_message", [](Reader&, const Field&) { return true; });
+    case upstream::kStreamData:
+      return ReadNested(r, f, "stream_data_message", [&](Reader& in, const Field& g) {
+        switch (g.number) {
+          case 1:
+            return ReadString(in, g, "stream_id", p.stream_id);
+          case 2: {
+            uint64_t n = 0;
+            if (!ReadUint64(in, g, "stream_sequence_id", n)) return false;
+            p.stream_sequence_id = n;
+            return true;
+          }
+          case 3:
+            return ReadMessageData(in, g, p.data);
+        }
+        return true;
+      });
+    case upstream::kStreamEnd:
+      return ReadNested(r, f, "stream_end_message", [&](Reader& in, const Field& g) {
+        if (g.number == 1) return ReadString(in, g, "stream_id", p.stream_id);
+        if (g.number != 2) return true;
+        if (!p.end_error) p.end_error.emplace();
+        return ReadNested(in, g, "error", [&](Reader& e, const Field& h) {
+          std::string text;
+          if (h.number == 1) {
+            if (!ReadString(e, h, "message", text)) return false;
+            p.end_error->message = std::move(text);
+          } else if (h.number == 2) {
+            if (!ReadString(e, h, "user_error_code", text)) return false;
+            p.end_error->user_error_code = std::move(text);
+          }
+          return true;
+        });
+      });
   }
   return true;
 }
@@ -312,9 +426,24 @@ bool IsUpstreamMember(uint32_t number) {
     case upstream::kLeaveGroup:
     case upstream::kSequenceAck:
     case upstream::kPing:
+    case upstream::kStreamData:
+    case upstream::kStreamEnd:
       return true;
   }
   return false;
+}
+
+// data + metadata of a send or event: metadata without data is an empty text payload (as in
+// JSON); the metadata must pass wps::ValidateMetadata.
+std::optional<Error> TakePayload(UpstreamParts& p, std::string_view what, wps::Payload& out) {
+  if (auto why = wps::ValidateMetadata(p.metadata)) return InvalidMessage(*why);
+  if (!p.data) {
+    if (p.metadata.empty()) return InvalidMessage(std::string(what) + " needs data");
+    p.data = wps::Payload::Text("");
+  }
+  out = std::move(*p.data);
+  out.metadata = std::move(p.metadata);
+  return std::nullopt;
 }
 
 Result<wps::Request> FinishUpstream(UpstreamParts& p, const DecodeOptions& options) {
@@ -334,10 +463,18 @@ Result<wps::Request> FinishUpstream(UpstreamParts& p, const DecodeOptions& optio
     case upstream::kSendToGroup:
       if (auto e = check_group(p.send.group)) return *e;
       if (p.stream) {
-        return InvalidMessage("group streaming is not supported over the protobuf subprotocol");
+        // A group stream start (§9.1): no data; a non-empty stream id; a positive timeout.
+        if (p.data) return InvalidMessage("a stream start carries no data");
+        if (p.stream_id.empty()) return InvalidMessage("stream_id must not be empty");
+        if (p.idle_timeout_ms && *p.idle_timeout_ms == 0) {
+          return InvalidMessage("idle_timeout_ms must be positive");
+        }
+        return wps::Request(
+            wps::StreamStartRequest{std::move(p.send.group), std::move(p.stream_id),
+                                    p.idle_timeout_ms.value_or(wps::kStreamIdleTimeoutMsDefault),
+                                    p.send.ack_id, p.send.no_echo});
       }
-      if (!p.data) return InvalidMessage("send_to_group_message needs data");
-      p.send.payload = std::move(*p.data);
+      if (auto e = TakePayload(p, "send_to_group_message", p.send.payload)) return *e;
       return wps::Request(std::move(p.send));
     case upstream::kEvent:
       if (options.validate_names && !wps::IsValidEventName(p.event.event)) {
@@ -346,13 +483,29 @@ Result<wps::Request> FinishUpstream(UpstreamParts& p, const DecodeOptions& optio
       if (p.stream) {
         return InvalidMessage("event streaming is not supported over the protobuf subprotocol");
       }
-      if (!p.data) return InvalidMessage("event_message needs data");
-      p.event.payload = std::move(*p.data);
+      if (auto e = TakePayload(p, "event_message", p.event.payload)) return *e;
       return wps::Request(std::move(p.event));
     case upstream::kSequenceAck:
       return wps::Request(p.sequence_ack);
     case upstream::kPing:
       return wps::Request(wps::PingRequest{});
+    case upstream::kStreamData: {
+      if (p.stream_id.empty()) return InvalidMessage("stream_id must not be empty");
+      if (!p.stream_sequence_id) {
+        if (p.data) return InvalidMessage("stream data needs a stream_sequence_id");
+        return wps::Request(
+            wps::StreamDataRequest{std::move(p.stream_id), std::nullopt, std::nullopt});
+      }
+      if (*p.stream_sequence_id == 0) {
+        return InvalidMessage("stream_sequence_id must be positive");
+      }
+      if (!p.data) return InvalidMessage("stream data needs data");
+      return wps::Request(
+          wps::StreamDataRequest{std::move(p.stream_id), p.stream_sequence_id, std::move(p.data)});
+    }
+    case upstream::kStreamEnd:
+      if (p.stream_id.empty()) return InvalidMessage("stream_id must not be empty");
+      return wps::Request(wps::StreamEndRequest{std::move(p.stream_id), std::move(p.end_error)});
   }
   return MakeError(wps::kUnknownType, "the UpstreamMessage sets no message this service knows");
 }
@@ -401,13 +554,16 @@ SharedBytes EncodeLeaveGroupRequest(std::string_view group, std::optional<uint64
 }
 
 SharedBytes EncodeSendToGroupRequest(std::string_view group, const wps::Payload& payload,
-                                     std::optional<uint64_t> ack_id, bool no_echo) {
+                                     std::optional<uint64_t> ack_id, bool no_echo,
+                                     std::optional<uint32_t> ttl_seconds) {
   std::string& out = Scratch();
   AppendMessageField(out, upstream::kSendToGroup, [&](std::string& o) {
     AppendStringIfSet(o, 1, group);
     if (ack_id) AppendVarintField(o, 2, *ack_id);
     AppendMessageField(o, 3, [&](std::string& d) { AppendUpstreamMessageData(d, payload); });
     AppendVarintField(o, 4, no_echo ? 1 : 0);
+    if (ttl_seconds) AppendVarintField(o, 5, *ttl_seconds);
+    AppendMetadata(o, 6, payload.metadata);
   });
   return ToShared(out);
 }
@@ -419,6 +575,7 @@ SharedBytes EncodeEventRequest(std::string_view event, const wps::Payload& paylo
     AppendStringIfSet(o, 1, event);
     AppendMessageField(o, 2, [&](std::string& d) { AppendUpstreamMessageData(d, payload); });
     if (ack_id) AppendVarintField(o, 3, *ack_id);
+    AppendMetadata(o, 4, payload.metadata);
   });
   return ToShared(out);
 }
@@ -437,6 +594,48 @@ SharedBytes EncodePingRequest() {
   return ToShared(out);
 }
 
+SharedBytes EncodeStreamStartRequest(const wps::StreamStartRequest& request) {
+  std::string& out = Scratch();
+  AppendMessageField(out, upstream::kSendToGroup, [&](std::string& o) {
+    AppendStringIfSet(o, 1, request.group);
+    if (request.ack_id) AppendVarintField(o, 2, *request.ack_id);
+    AppendVarintField(o, 4, request.no_echo ? 1 : 0);
+    AppendMessageField(o, 7, [&](std::string& st) {
+      AppendStringIfSet(st, 1, request.stream_id);
+      AppendVarintField(st, 2, request.idle_timeout_ms);
+    });
+  });
+  return ToShared(out);
+}
+
+SharedBytes EncodeStreamDataRequest(const wps::StreamDataRequest& request) {
+  WPSIM_ASSERT(request.stream_sequence_id.has_value() == request.payload.has_value());
+  std::string& out = Scratch();
+  AppendMessageField(out, upstream::kStreamData, [&](std::string& o) {
+    AppendStringIfSet(o, 1, request.stream_id);
+    if (request.stream_sequence_id) AppendVarintField(o, 2, *request.stream_sequence_id);
+    if (request.payload) {
+      AppendMessageField(o, 3,
+                         [&](std::string& d) { AppendUpstreamMessageData(d, *request.payload); });
+    }
+  });
+  return ToShared(out);
+}
+
+SharedBytes EncodeStreamEndRequest(const wps::StreamEndRequest& request) {
+  std::string& out = Scratch();
+  AppendMessageField(out, upstream::kStreamEnd, [&](std::string& o) {
+    AppendStringIfSet(o, 1, request.stream_id);
+    if (request.error) {
+      AppendMessageField(o, 2, [&](std::string& e) {
+        if (request.error->message) AppendLenField(e, 1, *request.error->message);
+        if (request.error->user_error_code) AppendLenField(e, 2, *request.error->user_error_code);
+      });
+    }
+  });
+  return ToShared(out);
+}
+
 SharedBytes EncodeUpstreamMessage(const wps::Request& request) {
   return std::visit(
       [](const auto& r) -> SharedBytes {
@@ -446,15 +645,22 @@ SharedBytes EncodeUpstreamMessage(const wps::Request& request) {
         } else if constexpr (std::is_same_v<T, wps::LeaveGroupRequest>) {
           return protobuf::EncodeLeaveGroupRequest(r.group, r.ack_id);
         } else if constexpr (std::is_same_v<T, wps::SendToGroupRequest>) {
-          return protobuf::EncodeSendToGroupRequest(r.group, r.payload, r.ack_id, r.no_echo);
+          return protobuf::EncodeSendToGroupRequest(r.group, r.payload, r.ack_id, r.no_echo,
+                                                    r.ttl_seconds);
         } else if constexpr (std::is_same_v<T, wps::EventRequest>) {
           return protobuf::EncodeEventRequest(r.event, r.payload, r.ack_id);
         } else if constexpr (std::is_same_v<T, wps::SequenceAckRequest>) {
           return protobuf::EncodeSequenceAckRequest(r.sequence_id);
         } else if constexpr (std::is_same_v<T, wps::PingRequest>) {
           return protobuf::EncodePingRequest();
+        } else if constexpr (std::is_same_v<T, wps::StreamStartRequest>) {
+          return protobuf::EncodeStreamStartRequest(r);
+        } else if constexpr (std::is_same_v<T, wps::StreamDataRequest>) {
+          return protobuf::EncodeStreamDataRequest(r);
+        } else if constexpr (std::is_same_v<T, wps::StreamEndRequest>) {
+          return protobuf::EncodeStreamEndRequest(r);
         } else {
-          WPSIM_ASSERT(false && "group streaming requests have no protobuf encoding here");
+          WPSIM_ASSERT(false && "invocations have no protobuf encoding");
           return SharedBytes();
         }
       },
@@ -521,19 +727,67 @@ SharedBytes EncodePong() {
 }
 
 SharedBytes EncodeGroupMessage(std::string_view group, const wps::Payload& payload) {
-  return EncodeData(group, payload);
+  return EncodeData(group, &payload);
 }
 
 SharedBytes EncodeServerMessage(const wps::Payload& payload) {
-  return EncodeData(std::nullopt, payload);
+  return EncodeData(std::nullopt, &payload);
 }
 
 SequencedMessage EncodeSequencedGroupMessage(std::string_view group, const wps::Payload& payload) {
-  return EncodeSequenced(group, payload);
+  return EncodeSequenced(group, &payload);
 }
 
 SequencedMessage EncodeSequencedServerMessage(const wps::Payload& payload) {
-  return EncodeSequenced(std::nullopt, payload);
+  return EncodeSequenced(std::nullopt, &payload);
+}
+
+SharedBytes EncodeGroupStreamMessage(std::string_view group,
+                                     const std::optional<wps::Payload>& payload,
+                                     const wps::StreamInfo& stream) {
+  return EncodeData(group, payload ? &*payload : nullptr, &stream);
+}
+
+SequencedMessage EncodeSequencedGroupStreamMessage(std::string_view group,
+                                                   const std::optional<wps::Payload>& payload,
+                                                   const wps::StreamInfo& stream) {
+  return EncodeSequenced(group, payload ? &*payload : nullptr, &stream);
+}
+
+SharedBytes EncodeStreamAck(std::string_view stream_id, uint64_t expected_sequence_id) {
+  std::string& out = Scratch();
+  AppendMessageField(out, downstream::kStreamAck, [&](std::string& o) {
+    AppendStringIfSet(o, 1, stream_id);
+    if (expected_sequence_id != 0) AppendVarintField(o, 2, expected_sequence_id);
+  });
+  return ToShared(out);
+}
+
+SharedBytes EncodeStreamNack(std::string_view stream_id, std::string_view name,
+                             std::string_view message, uint64_t expected_sequence_id) {
+  std::string& out = Scratch();
+  AppendMessageField(out, downstream::kStreamNack, [&](std::string& o) {
+    AppendStringIfSet(o, 1, stream_id);
+    AppendStringIfSet(o, 2, name);
+    AppendStringIfSet(o, 3, message);
+    if (expected_sequence_id != 0) AppendVarintField(o, 4, expected_sequence_id);
+  });
+  return ToShared(out);
+}
+
+SharedBytes EncodeStreamClosed(std::string_view stream_id,
+                               const std::optional<wps::AckError>& error) {
+  std::string& out = Scratch();
+  AppendMessageField(out, downstream::kStreamClosed, [&](std::string& o) {
+    AppendStringIfSet(o, 1, stream_id);
+    if (error) {
+      AppendMessageField(o, 2, [&](std::string& e) {
+        AppendStringIfSet(e, 1, error->name);
+        AppendStringIfSet(e, 2, error->message);
+      });
+    }
+  });
+  return ToShared(out);
 }
 
 size_t SequencedMessage::RenderedSize(uint64_t sequence_id) const {
@@ -573,11 +827,52 @@ struct DownstreamParts {
   std::string from;
   std::optional<std::string> group;
   std::optional<wps::Payload> data;
+  wps::Metadata metadata;
   std::optional<uint64_t> sequence_id;
   uint32_t system_member = 0;
   wps::ConnectedMessage connected;
   wps::DisconnectedMessage disconnected;
+  std::optional<wps::StreamInfo> stream;  // DataMessage.stream
+  wps::StreamAckMessage stream_ack;
+  wps::StreamNackMessage stream_nack;
+  wps::StreamClosedMessage stream_closed;
 };
+
+bool ReadStreamInfo(Reader& r, const Field& f, std::optional<wps::StreamInfo>& stream) {
+  if (!stream) stream.emplace();
+  return ReadNested(r, f, "stream", [&](Reader& in, const Field& g) {
+    switch (g.number) {
+      case 1:
+        return ReadString(in, g, "stream_id", stream->stream_id);
+      case 2:
+        return ReadUint64(in, g, "stream_sequence_id", stream->stream_sequence_id);
+      case 3:
+        if (!ExpectType(in, g, WireType::kVarint, "end_of_stream")) return false;
+        stream->end_of_stream = g.varint != 0;
+        return true;
+      case 4:
+        if (!stream->error) stream->error.emplace();
+        return ReadNested(in, g, "error", [&](Reader& e, const Field& h) {
+          std::string text;
+          switch (h.number) {
+            case 1:
+              return ReadString(e, h, "name", stream->error->name);
+            // proto3 strings: empty means absent (the encoder omits both).
+            case 2:
+              if (!ReadString(e, h, "message", text)) return false;
+              stream->error->message = text.empty() ? std::nullopt : std::optional(text);
+              return true;
+            case 3:
+              if (!ReadString(e, h, "user_error_code", text)) return false;
+              stream->error->user_error_code = text.empty() ? std::nullopt : std::optional(text);
+              return true;
+          }
+          return true;
+        });
+    }
+    return true;
+  });
+}
 
 bool ReadSystem(Reader& r, const Field& f, DownstreamParts& p) {
   return ReadNested(r, f, "system_message", [&](Reader& in, const Field& g) {
@@ -662,6 +957,10 @@ bool ReadDownstreamMember(Reader& r, const Field& f, DownstreamParts& p) {
             p.sequence_id = id;
             return true;
           }
+          case 5:
+            return ReadMetadataEntry(in, g, p.metadata);
+          case 6:
+            return ReadStreamInfo(in, g, p.stream);
         }
         return true;
       });
@@ -669,8 +968,46 @@ bool ReadDownstreamMember(Reader& r, const Field& f, DownstreamParts& p) {
       return ReadSystem(r, f, p);
     case downstream::kPong:
       return ReadNested(r, f, "pong_message", [](Reader&, const Field&) { return true; });
+    case downstream::kStreamAck:
+      return ReadNested(r, f, "stream_ack_message", [&](Reader& in, const Field& g) {
+        if (g.number == 1) return ReadString(in, g, "stream_id", p.stream_ack.stream_id);
+        if (g.number == 2) {
+          return ReadUint64(in, g, "expected_sequence_id", p.stream_ack.expected_sequence_id);
+        }
+        return true;
+      });
+    case downstream::kStreamNack:
+      return ReadNested(r, f, "stream_nack_message", [&](Reader& in, const Field& g) {
+        switch (g.number) {
+          case 1:
+            return ReadString(in, g, "stream_id", p.stream_nack.stream_id);
+          case 2:
+            return ReadString(in, g, "name", p.stream_nack.name);
+          case 3:
+            return ReadString(in, g, "message", p.stream_nack.message);
+          case 4:
+            return ReadUint64(in, g, "expected_sequence_id", p.stream_nack.expected_sequence_id);
+        }
+        return true;
+      });
+    case downstream::kStreamClosed:
+      return ReadNested(r, f, "stream_closed_message", [&](Reader& in, const Field& g) {
+        if (g.number == 1) return ReadString(in, g, "stream_id", p.stream_closed.stream_id);
+        if (g.number != 2) return true;
+        if (!p.stream_closed.error) p.stream_closed.error.emplace();
+        return ReadNested(in, g, "error", [&](Reader& e, const Field& h) {
+          if (h.number == 1) return ReadString(e, h, "name", p.stream_closed.error->name);
+          if (h.number == 2) return ReadString(e, h, "message", p.stream_closed.error->message);
+          return true;
+        });
+      });
   }
   return true;
+}
+
+bool IsDownstreamMember(uint32_t number) {
+  return (number >= downstream::kAck && number <= downstream::kPong) ||
+         (number >= downstream::kStreamAck && number <= downstream::kStreamClosed);
 }
 
 }  // namespace
@@ -680,7 +1017,7 @@ Result<wps::ServiceMessage> DecodeDownstreamMessage(std::span<const uint8_t> byt
   Field f;
   DownstreamParts p;
   while (r.Next(f)) {
-    if (f.number >= downstream::kAck && f.number <= downstream::kPong) {
+    if (IsDownstreamMember(f.number)) {
       if (!ReadDownstreamMember(r, f, p)) break;
     } else if (f.type == WireType::kLen) {
       // A newer oneof member (stream acks, ...): the last member wins, so it replaces ours.
@@ -696,12 +1033,16 @@ Result<wps::ServiceMessage> DecodeDownstreamMessage(std::span<const uint8_t> byt
       if (p.from != "group" && p.from != "server") {
         return wps::ServiceMessage(wps::UnknownMessage{"message", "unknown from '" + p.from + "'"});
       }
+      // A stream's terminal message may have no data (an empty json payload, as in JSON).
+      if (!p.data && p.stream && p.from == "group") p.data = wps::Payload::Json("");
       if (!p.data) return InvalidMessage("data_message without data");
+      p.data->metadata = std::move(p.metadata);
       if (p.from == "group") {
         wps::GroupDataMessage m;
         m.group = p.group.value_or("");
         m.payload = std::move(*p.data);
         m.sequence_id = p.sequence_id;
+        m.stream = std::move(p.stream);
         return wps::ServiceMessage(std::move(m));
       }
       return wps::ServiceMessage(wps::ServerDataMessage{std::move(*p.data), p.sequence_id});
@@ -712,6 +1053,12 @@ Result<wps::ServiceMessage> DecodeDownstreamMessage(std::span<const uint8_t> byt
       return wps::ServiceMessage(wps::UnknownMessage{"system", "unknown system message"});
     case downstream::kPong:
       return wps::ServiceMessage(wps::PongMessage{});
+    case downstream::kStreamAck:
+      return wps::ServiceMessage(std::move(p.stream_ack));
+    case downstream::kStreamNack:
+      return wps::ServiceMessage(std::move(p.stream_nack));
+    case downstream::kStreamClosed:
+      return wps::ServiceMessage(std::move(p.stream_closed));
   }
   return wps::ServiceMessage(wps::UnknownMessage{
       p.unknown_member != 0 ? "field " + std::to_string(p.unknown_member) : std::string(),

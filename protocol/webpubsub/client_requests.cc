@@ -20,6 +20,7 @@ struct Fields {
   Field type, group, event, ack_id, no_echo, data_type, data, sequence_id;
   Field stream, stream_id, stream_sequence_id, error;  // streaming (§9.1)
   Field invocation_id, target;                         // invocation (§9.2)
+  Field metadata, ttl_seconds;                         // metadata and TTL (§9.4)
 };
 
 Error Invalid(std::string detail) { return MakeError(kInvalidMessage, std::move(detail)); }
@@ -63,9 +64,12 @@ Field* FieldFor(Fields& f, std::string_view key) {
     case 8:
       if (key == "dataType") return &f.data_type;
       if (key == "streamId") return &f.stream_id;
+      if (key == "metadata") return &f.metadata;
       return nullptr;
     case 10:
-      return key == "sequenceId" ? &f.sequence_id : nullptr;
+      if (key == "sequenceId") return &f.sequence_id;
+      if (key == "ttlSeconds") return &f.ttl_seconds;
+      return nullptr;
     case 12:
       return key == "invocationId" ? &f.invocation_id : nullptr;
     case 16:
@@ -119,6 +123,57 @@ Result<Payload> ReadPayload(const Fields& f) {
     }
   }
   return Invalid("unknown dataType");
+}
+
+// `metadata` (§9.4): an object of strings, no key twice, within ValidateMetadata's limits.
+Result<Metadata> ReadMetadata(const Field& f) {
+  Metadata metadata;
+  if (f.IsNullOrAbsent()) return metadata;
+  if (f.kind != JsonKind::kObject) return Invalid("metadata must be an object");
+  std::optional<Error> error;
+  std::string key_storage;
+  ForEachJsonMember(f.raw, [&](std::string_view key_raw, JsonKind kind, std::string_view raw) {
+    std::string key(StringValue(key_raw, key_storage));
+    if (kind != JsonKind::kString) {
+      error = Invalid("metadata value for key '" + key + "' must be a string");
+      return false;
+    }
+    for (const auto& entry : metadata) {
+      if (entry.first == key) {
+        error = Invalid("duplicate key '" + key + "' in metadata");
+        return false;
+      }
+    }
+    metadata.emplace_back(std::move(key), DecodeJsonString(raw));
+    return true;
+  });
+  if (error) return *error;
+  if (auto why = ValidateMetadata(metadata)) return Invalid(*why);
+  return metadata;
+}
+
+// sendToGroup/event payload: `data` with `metadata`; metadata without data is empty text.
+Result<Payload> ReadPayloadWithMetadata(const Fields& f) {
+  auto metadata = ReadMetadata(f.metadata);
+  if (!metadata.ok()) return metadata.error();
+  if (!f.data.present && !metadata->empty() && f.data_type.IsNullOrAbsent()) {
+    Payload empty = Payload::Text("");
+    empty.metadata = std::move(*metadata);
+    return empty;
+  }
+  auto payload = ReadPayload(f);
+  if (!payload.ok()) return payload.error();
+  payload->metadata = std::move(*metadata);
+  return payload;
+}
+
+Result<std::optional<uint32_t>> ReadTtlSeconds(const Field& f) {
+  if (f.IsNullOrAbsent()) return std::optional<uint32_t>();
+  auto v = f.kind == JsonKind::kNumber ? ParseJsonUint64(f.raw) : std::nullopt;
+  if (!v || *v > kMessageTtlSecondsMax) {
+    return Invalid("'ttlSeconds' is out of range. Allowed range is [0,300].");
+  }
+  return std::optional<uint32_t>(static_cast<uint32_t>(*v));
 }
 
 Result<std::string> ReadStreamId(const Field& f) {
@@ -275,9 +330,11 @@ Result<Request> DecodeRequest(std::string_view text, const DecodeOptions& option
     if (options.enable_streaming && !f.stream.IsNullOrAbsent()) {
       return StreamStart(f, std::move(*group), *ack, no_echo);
     }
-    auto payload = ReadPayload(f);
+    auto payload = ReadPayloadWithMetadata(f);
     if (!payload.ok()) return payload.error();
-    return Request(SendToGroupRequest{std::move(*group), *ack, no_echo, std::move(*payload)});
+    auto ttl = ReadTtlSeconds(f.ttl_seconds);
+    if (!ttl.ok()) return ttl.error();
+    return Request(SendToGroupRequest{std::move(*group), *ack, no_echo, std::move(*payload), *ttl});
   }
   if (EqualsIgnoreCase(type, "event")) {
     if (!f.event.present || f.event.kind != JsonKind::kString) {
@@ -287,7 +344,7 @@ Result<Request> DecodeRequest(std::string_view text, const DecodeOptions& option
     if (options.validate_names && !IsValidEventName(event)) return Invalid("invalid event name");
     auto ack = ReadAckId(f.ack_id);
     if (!ack.ok()) return ack.error();
-    auto payload = ReadPayload(f);
+    auto payload = ReadPayloadWithMetadata(f);
     if (!payload.ok()) return payload.error();
     return Request(EventRequest{std::move(event), *ack, std::move(*payload)});
   }
@@ -353,13 +410,18 @@ SharedBytes EncodeLeaveGroupRequest(std::string_view group, std::optional<uint64
 }
 
 SharedBytes EncodeSendToGroupRequest(std::string_view group, const Payload& payload,
-                                     std::optional<uint64_t> ack_id, bool no_echo) {
+                                     std::optional<uint64_t> ack_id, bool no_echo,
+                                     std::optional<uint32_t> ttl_seconds) {
   std::string& out = internal::ScratchBuffer();
   out += "{\"type\":\"sendToGroup\",\"group\":";
   AppendJsonString(out, group);
   AppendAckId(out, ack_id);
   out += no_echo ? ",\"noEcho\":true," : ",\"noEcho\":false,";
   AppendJsonData(out, payload);
+  if (ttl_seconds) {
+    out += ",\"ttlSeconds\":";
+    AppendUint64(out, *ttl_seconds);
+  }
   out += '}';
   return internal::ToShared(out);
 }
@@ -470,7 +532,7 @@ SharedBytes EncodeRequest(const Request& request) {
       return EncodeLeaveGroupRequest(r.group, r.ack_id);
     }
     SharedBytes operator()(const SendToGroupRequest& r) const {
-      return EncodeSendToGroupRequest(r.group, r.payload, r.ack_id, r.no_echo);
+      return EncodeSendToGroupRequest(r.group, r.payload, r.ack_id, r.no_echo, r.ttl_seconds);
     }
     SharedBytes operator()(const EventRequest& r) const {
       return EncodeEventRequest(r.event, r.payload, r.ack_id);

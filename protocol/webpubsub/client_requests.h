@@ -15,7 +15,11 @@
 //     as its exact source text; text → `data` a string, payload = its UTF-8; binary and protobuf
 //     → `data` a padded standard base64 string, payload = decoded bytes. protobuf is accepted
 //     because @azure/web-pubsub-client can send it (§5.1 note); the docs list only the others.
-//     `data` is required for sendToGroup and event.
+//     `data` is required for sendToGroup and event, except that a request with `metadata` and
+//     no `data` carries an empty text payload (the emulator's rule);
+//   * `metadata` (§9.4, sendToGroup and event; null = absent) is an object of string values
+//     with no key twice, within ValidateMetadata's limits (payload.h); it travels on the
+//     Payload. `ttlSeconds` (sendToGroup; null = absent) is an integer 0..300;
 //   * sequenceAck is decoded for both subprotocols; the non-reliable service simply ignores it;
 //   * group streaming (§9.1, preview) only with DecodeOptions::enable_streaming: a sendToGroup
 //     with a `stream` object is a StreamStartRequest (no data/dataType allowed; streamId a
@@ -75,13 +79,15 @@ struct SendToGroupRequest {
   std::string group;
   std::optional<uint64_t> ack_id;
   bool no_echo = false;
-  Payload payload;
+  Payload payload;  // with the request's `metadata` (§9.4)
+  // `ttlSeconds` (§9.4, 0..kMessageTtlSecondsMax; 0 or absent: no expiry).
+  std::optional<uint32_t> ttl_seconds;
   bool operator==(const SendToGroupRequest&) const = default;
 };
 struct EventRequest {
   std::string event;
   std::optional<uint64_t> ack_id;
-  Payload payload;
+  Payload payload;  // with the request's `metadata` (§9.4)
   bool operator==(const EventRequest&) const = default;
 };
 struct SequenceAckRequest {
@@ -171,8 +177,10 @@ Result<Request> DecodeRequestFrame(FrameType frame_type, std::span<const uint8_t
 // carries noEcho, event always carries dataType; ackId only when given.
 SharedBytes EncodeJoinGroupRequest(std::string_view group, std::optional<uint64_t> ack_id);
 SharedBytes EncodeLeaveGroupRequest(std::string_view group, std::optional<uint64_t> ack_id);
+// `metadata` and `ttlSeconds` are written when the payload has metadata / ttl_seconds is set.
 SharedBytes EncodeSendToGroupRequest(std::string_view group, const Payload& payload,
-                                     std::optional<uint64_t> ack_id, bool no_echo);
+                                     std::optional<uint64_t> ack_id, bool no_echo,
+                                     std::optional<uint32_t> ttl_seconds = std::nullopt);
 SharedBytes EncodeEventRequest(std::string_view event, const Payload& payload,
                                std::optional<uint64_t> ack_id);
 SharedBytes EncodeSequenceAckRequest(uint64_t sequence_id);

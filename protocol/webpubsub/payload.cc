@@ -1,5 +1,7 @@
 #include "protocol/webpubsub/payload.h"
 
+#include <algorithm>
+
 #include "base/encoding.h"
 #include "protocol/webpubsub/json_text.h"
 
@@ -80,6 +82,106 @@ void AppendJsonData(std::string& out, const Payload& payload) {
       out += '"';
       break;
   }
+  if (payload.metadata.empty()) return;
+  out += ",\"metadata\":{";
+  bool first = true;
+  for (const auto& [key, value] : payload.metadata) {
+    if (!first) out += ',';
+    first = false;
+    AppendJsonString(out, key);
+    out += ':';
+    AppendJsonString(out, value);
+  }
+  out += '}';
+}
+
+namespace {
+
+bool IsMetadataKeyChar(char c) {
+  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
+  switch (c) {
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
+      return true;
+  }
+  return false;
+}
+
+char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+std::string LowerCopy(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = Lower(c);
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> ValidateMetadata(const Metadata& metadata) {
+  size_t total = 0;
+  for (const auto& [key, value] : metadata) {
+    const std::string quoted = "'" + (IsValidUtf8(key) ? key : std::string("?")) + "'";
+    if (key.empty()) return std::string("Metadata key '' contains invalid characters.");
+    for (char c : key) {
+      if (!IsMetadataKeyChar(c)) return "Metadata key " + quoted + " contains invalid characters.";
+    }
+    for (char c : value) {
+      const auto u = static_cast<unsigned char>(c);
+      if (u > 0x7f) return "Metadata value for key " + quoted + " must be ASCII.";
+      if ((u < 0x20 && u != '\t') || u == 0x7f) {
+        return "Metadata value for key " + quoted + " contains a control character.";
+      }
+    }
+    if (key.size() > kMetadataKeyBytesMax) {
+      return "Metadata key " + quoted + " exceeds " + std::to_string(kMetadataKeyBytesMax) +
+             " bytes.";
+    }
+    if (value.size() > kMetadataValueBytesMax) {
+      return "Metadata value for key " + quoted + " exceeds " +
+             std::to_string(kMetadataValueBytesMax) + " bytes.";
+    }
+    total += key.size() + value.size();
+    if (total > kMetadataBytesMax) {
+      return "Metadata exceeds " + std::to_string(kMetadataBytesMax) + " bytes.";
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> MetadataKeyFromHeaderName(std::string_view header_name) {
+  if (header_name.size() < kMetadataHeaderPrefix.size() ||
+      !EqualsIgnoreCase(header_name.substr(0, kMetadataHeaderPrefix.size()),
+                        kMetadataHeaderPrefix)) {
+    return std::nullopt;
+  }
+  return LowerCopy(header_name.substr(kMetadataHeaderPrefix.size()));
+}
+
+Metadata MetadataForHeaders(const Metadata& metadata) {
+  Metadata out;
+  for (const auto& [key, value] : metadata) {
+    std::string lower = LowerCopy(key);
+    auto it = std::find_if(out.begin(), out.end(), [&](const auto& e) { return e.first == lower; });
+    if (it != out.end()) {
+      it->second = value;
+    } else {
+      out.emplace_back(std::move(lower), value);
+    }
+  }
+  return out;
 }
 
 RawFrame RenderRaw(const Payload& payload) {

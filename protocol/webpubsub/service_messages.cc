@@ -310,7 +310,8 @@ struct Field {
 struct Fields {
   Field type, from, group, from_user_id, data_type, data, sequence_id, ack_id, success, error,
       event, user_id, connection_id, reconnection_token, message, name, stream, stream_id,
-      stream_sequence_id, expected_sequence_id, end_of_stream, user_error_code, invocation_id;
+      stream_sequence_id, expected_sequence_id, end_of_stream, user_error_code, invocation_id,
+      metadata;
 };
 
 Field* FieldFor(Fields& f, std::string_view key) {
@@ -342,6 +343,7 @@ Field* FieldFor(Fields& f, std::string_view key) {
       {"endOfStream", &Fields::end_of_stream},
       {"userErrorCode", &Fields::user_error_code},
       {"invocationId", &Fields::invocation_id},
+      {"metadata", &Fields::metadata},
   };
   for (const Entry& e : kEntries) {
     if (e.name == key) return &(f.*e.field);
@@ -400,6 +402,20 @@ Result<std::optional<Payload>> ReadData(const Fields& f) {
   return std::optional<Payload>();
 }
 
+// `metadata` (§9.4) as a client reads it: string members of an object, in order; anything
+// else is ignored (no metadata).
+Metadata ReadMetadata(const Field& f) {
+  Metadata metadata;
+  if (!f.present || f.kind != JsonKind::kObject) return metadata;
+  ForEachJsonMember(f.raw, [&](std::string_view key_raw, JsonKind kind, std::string_view raw) {
+    if (kind == JsonKind::kString) {
+      metadata.emplace_back(DecodeJsonString(key_raw), DecodeJsonString(raw));
+    }
+    return true;
+  });
+  return metadata;
+}
+
 // The `stream` member of a group message, as the JS client reads it: ignored (nullopt) unless
 // it is an object with a string streamId and a numeric streamSequenceId.
 std::optional<StreamInfo> ReadStreamInfo(const Field& f) {
@@ -454,6 +470,7 @@ Result<ServiceMessage> DecodeServiceMessage(std::string_view text) {
     auto payload = ReadData(f);
     if (!payload.ok()) return payload.error();
     if (!*payload) return Unknown(type, "unknown dataType");
+    (*payload)->metadata = ReadMetadata(f.metadata);
     if (from == "server") {
       return ServiceMessage(ServerDataMessage{std::move(**payload), *sequence_id});
     }

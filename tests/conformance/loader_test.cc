@@ -398,7 +398,8 @@ TEST(ScenarioLoader, RequestStepsCheckTheClientKind) {
   EXPECT_EQ(FirstError("clients: {w: websocket}\n"
                        "steps:\n"
                        "  - join: {client: w, group: g}\n"),
-            "7:20: step 'join' needs a json or reliable client, but 'w' is websocket");
+            "7:20: step 'join' needs a json or reliable or protobuf or reliable_protobuf client, "
+            "but 'w' is websocket");
   EXPECT_EQ(FirstError("clients: {a: json}\n"
                        "steps:\n"
                        "  - join: {client: a, group: g, expect_ack: success}\n"),

@@ -6,6 +6,9 @@
 //  - join/send acks and Duplicate; ping/pong; Forbidden without a role;
 //  - protobuf → JSON SDK and MQTT (text, binary, Any), JSON SDK and MQTT and REST → protobuf;
 //  - reliable sequence ids, sequenceAck, recovery with replay of what was not acked;
+//  - a group stream from a protobuf publisher (start, data, gap, duplicate, keepalive, end) to
+//    protobuf and JSON SDK subscribers, and from the JSON SDK's openGroupStream to protobuf;
+//  - message metadata and ttlSeconds to and from a JSON client (§9.4);
 //  - a malformed UpstreamMessage closes with 1007.
 // Tokens come from @azure/web-pubsub's getClientAccessToken (signed locally, plain ws://).
 'use strict';
@@ -200,6 +203,96 @@ test('protobuf.reliable.webpubsub.azure.v1 numbers messages and replays the un-a
   assert.deepEqual(again.data().map((d) => [d.sequenceId, d.data.textData]), [[3, 'm3'], [4, 'm4']]);
   assert.equal(again.of('systemMessage').length, 0, 'no second connected message after recovery');
   again.socket.close();
+});
+
+test('a protobuf group stream reaches protobuf and JSON SDK subscribers, and the SDK streams to protobuf', async () => {
+  const pub = await connectProtobuf('protobuf.webpubsub.azure.v1', { userId: 'spub' });
+  const sub = await connectProtobuf('protobuf.reliable.webpubsub.azure.v1', { userId: 'ssub' });
+  const { url } = await service.getClientAccessToken({ userId: 'sjs', roles: ROLES });
+  const js = new WebPubSubClient(url);
+  const jsMessages = [];
+  js.on('group-message', (e) => jsMessages.push(e.message));
+  await js.start();
+  await js.joinGroup('live');
+  sub.send({ joinGroupMessage: { group: 'live', ackId: 1 } });
+  await waitFor(() => sub.acks().length === 1, 5000, 'join ack');
+
+  pub.send({ sendToGroupMessage: { group: 'live', stream: { streamId: 'p1', idleTimeoutMs: 60000 } } });
+  pub.send({ streamDataMessage: { streamId: 'p1', streamSequenceId: 1, data: { textData: 'one' } } });
+  pub.send({ streamDataMessage: { streamId: 'p1', streamSequenceId: 3, data: { textData: 'gap' } } });
+  pub.send({ streamDataMessage: { streamId: 'p1' } });  // keepalive: no answer
+  pub.send({ streamDataMessage: { streamId: 'p1', streamSequenceId: 1, data: { textData: 'dup' } } });
+  pub.send({ streamDataMessage: { streamId: 'p1', streamSequenceId: 2, data: { binaryData: Buffer.from([1, 2]) } } });
+  pub.send({ streamEndMessage: { streamId: 'p1', error: { message: 'stopped', userErrorCode: 'E1' } } });
+  await waitFor(() => pub.of('streamClosedMessage').length === 1, 5000, 'streamClosed');
+  const answers = pub.received.filter((m) => m.message.startsWith('stream')).map((m) => {
+    const body = m[m.message];
+    return [m.message, body.name ?? body.expectedSequenceId ?? null];
+  });
+  assert.deepEqual(answers, [
+    ['streamAckMessage', 1], ['streamAckMessage', 2], ['streamNackMessage', 'InvalidSequenceId'],
+    ['streamAckMessage', 2], ['streamAckMessage', 3], ['streamClosedMessage', null],
+  ]);
+  assert.equal(pub.of('streamClosedMessage')[0].error, undefined);
+
+  await waitFor(() => sub.data().length === 3 && jsMessages.length === 3, 5000, 'three stream messages');
+  const [one, two, end] = sub.data();
+  assert.equal(one.data.textData, 'one');
+  assert.deepEqual(one.stream, { streamId: 'p1', streamSequenceId: 1 });
+  assert.equal(one.sequenceId, 1);
+  assert.deepEqual(Buffer.from(two.data.binaryData), Buffer.from([1, 2]));
+  assert.equal(end.data, undefined, 'the terminal message carries no data');
+  assert.deepEqual(end.stream, {
+    streamId: 'p1', streamSequenceId: 3, endOfStream: true,
+    error: { name: 'UserError', message: 'stopped', userErrorCode: 'E1' },
+  });
+  assert.equal(jsMessages[0].data, 'one');
+  assert.equal(jsMessages[0].fromUserId, 'spub');
+
+  // The JSON SDK's openGroupStream publishes to the protobuf subscriber.
+  const stream = await js.openGroupStream('live');
+  await stream.write('from sdk', 'text');
+  await stream.end();
+  await waitFor(() => sub.data().length === 5, 5000, 'the SDK stream at protobuf');
+  const [fromSdk, sdkEnd] = sub.data().slice(3);
+  assert.equal(fromSdk.data.textData, 'from sdk');
+  assert.equal(fromSdk.stream.streamSequenceId, 1);
+  assert.equal(sdkEnd.stream.endOfStream, true);
+  assert.equal(fromSdk.stream.streamId, sdkEnd.stream.streamId);
+  await js.stop();
+  pub.socket.close();
+  sub.socket.close();
+});
+
+test('message metadata and ttlSeconds travel between protobuf and JSON clients', async () => {
+  const pb = await connectProtobuf('protobuf.webpubsub.azure.v1', { userId: 'mpb' });
+  // A plain json.webpubsub.azure.v1 client on `ws` (the client SDK does not surface metadata).
+  const { url } = await service.getClientAccessToken({ userId: 'mjs', roles: ROLES });
+  const json = new WebSocket(url, 'json.webpubsub.azure.v1');
+  const got = [];
+  json.on('message', (data) => got.push(JSON.parse(data.toString())));
+  await new Promise((resolve, reject) => { json.once('open', resolve); json.once('error', reject); });
+  json.send(JSON.stringify({ type: 'joinGroup', group: 'meta', ackId: 1 }));
+  pb.send({ joinGroupMessage: { group: 'meta', ackId: 1 } });
+  await waitFor(() => pb.acks().length === 1 && got.some((m) => m.type === 'ack'), 5000, 'joins');
+  pb.send({
+    sendToGroupMessage: {
+      group: 'meta', ackId: 2, data: { textData: 'tagged' }, noEcho: true, ttlSeconds: 60,
+      metadata: { 'Trace-Id': 'abc' },
+    },
+  });
+  json.send(JSON.stringify({
+    type: 'sendToGroup', group: 'meta', dataType: 'text', data: 'back', noEcho: true,
+    metadata: { k: 'v' }, ttlSeconds: 300,
+  }));
+  await waitFor(() => got.some((m) => m.data === 'tagged') && pb.data().length === 1, 5000, 'both ways');
+  assert.deepEqual(got.find((m) => m.data === 'tagged').metadata, { 'Trace-Id': 'abc' });
+  assert.equal(pb.data()[0].data.textData, 'back');
+  assert.deepEqual(pb.data()[0].metadata, { k: 'v' });
+  pb.send({ sendToGroupMessage: { group: 'meta', ackId: 3, data: { textData: 'x' }, ttlSeconds: 301 } });
+  await waitFor(() => pb.closed, 5000, 'close');
+  assert.equal(pb.closed.code, 1007, 'ttlSeconds above 300 is malformed');
+  json.close();
 });
 
 test('a malformed UpstreamMessage closes the connection with 1007', async () => {

@@ -16,6 +16,7 @@
 #include "clients/ws_client.h"
 #include "protocol/auth/connection_string.h"
 #include "protocol/auth/tokens.h"
+#include "protocol/http/url.h"
 #include "protocol/protobuf/messages.h"
 #include "protocol/webpubsub/client_requests.h"
 #include "protocol/webpubsub/service_messages.h"
@@ -385,11 +386,14 @@ TEST_F(PreviewSim, StreamLifeCycleReachesSubscribersOfEveryKind) {
   EXPECT_EQ(sequenced[0].sequence_id, std::optional<uint64_t>(1));
   EXPECT_EQ(sequenced[2].sequence_id, std::optional<uint64_t>(3));
   EXPECT_FALSE(ReceivedOf<wps::GroupDataMessage>(json)[0].sequence_id.has_value());
-  // Protobuf and MQTT subscribers see the fragments as ordinary messages, no terminal one.
+  // Protobuf subscribers see the stream info (DataMessage.stream), the terminal message too;
+  // MQTT subscribers see the fragments as ordinary messages, no terminal one.
   auto at_pb = ReceivedOf<wps::GroupDataMessage>(protobuf);
-  ASSERT_EQ(at_pb.size(), 2u);
+  ASSERT_EQ(at_pb.size(), 3u);
   EXPECT_EQ(at_pb[0].payload, wps::Payload::Text("a"));
+  EXPECT_EQ(at_pb[0].stream, (wps::StreamInfo{"s1", 1, false, std::nullopt}));
   EXPECT_EQ(at_pb[1].payload, wps::Payload::Text(R"({"x":1})"));  // json as text_data
+  EXPECT_EQ(at_pb[2].stream, (wps::StreamInfo{"s1", 3, true, std::nullopt}));
   std::vector<const Observation*> publishes;
   for (const Observation& o : mqtt.observations()) {
     if (o.mqtt && o.mqtt->packet == "publish") publishes.push_back(&o);
@@ -630,4 +634,132 @@ TEST_F(PreviewSim, SimulatedJsonClientObservesInvocationAndStreamAnswers) {
 }
 
 }  // namespace
+// ---- Message metadata and TTL (PROTOCOL.md §9.4; docs/conformance.md META-*) ----
+
+class MetadataSim : public PreviewSim {
+ protected:
+  WsClient& Client(std::string name, WsClientKind kind) {
+    WsClientOptions o;
+    o.kind = kind;
+    o.service = sim::Address{"service", 80};
+    o.hub = "hub";
+    o.access_token = Token(name, kPubSubRoles);
+    o.auto_sequence_ack = false;
+    ws_.push_back(std::make_unique<WsClient>(*client_host_, std::move(name), o));
+    ws_.back()->Connect();
+    return *ws_.back();
+  }
+  static wps::Payload WithMetadata(wps::Payload p, wps::Metadata m) {
+    p.metadata = std::move(m);
+    return p;
+  }
+};
+
+// META-001, META-006 (raw receivers: preview/message-metadata.yaml)
+TEST_F(MetadataSim, GroupSendMetadataReachesJsonAndMqtt5ReceiversInTheirForm) {
+  WsClient& pub = Client("pub", WsClientKind::kJson);
+  WsClient& json = Client("json", WsClientKind::kJson);
+  MqttClient& m5 = Mqtt("m5");
+  Run();
+  ASSERT_TRUE(json.JoinGroup("g", 1).ok());
+  ASSERT_TRUE(m5.Subscribe("g", 1).ok());
+  Run();
+  const wps::Payload sent = WithMetadata(wps::Payload::Text("hi"), {{"b", "2"}, {"A", "1"}});
+  ASSERT_TRUE(pub.SendToGroup("g", sent, 1, false).ok());
+  Run();
+  auto at_json = testing::ObservationsOf(json, Observation::Kind::kGroupMessage);
+  ASSERT_EQ(at_json.size(), 1u);
+  EXPECT_EQ(at_json[0]->payload, sent);
+  const Observation* publish = nullptr;
+  for (const Observation& o : m5.observations()) {
+    if (o.mqtt && o.mqtt->packet == "publish") publish = &o;
+  }
+  ASSERT_NE(publish, nullptr);
+  EXPECT_EQ(publish->mqtt->properties.user_properties,
+            (std::vector<protocol::mqtt::UserProperty>{{"b", "2"}, {"A", "1"}}));
+}
+
+// META-003, META-004
+TEST_F(MetadataSim, RestHeadersAndHandlerAnswersCarryMetadataAndBadOnesAreRefused) {
+  WsClient& json = Client("json", WsClientKind::kJson);
+  Run();
+  ASSERT_TRUE(json.JoinGroup("g", 1).ok());
+  Run();
+  clients::RestCallOptions call;
+  call.headers = {{"X-WebPubSub-Metadata-Origin", " api "},
+                  {"x-webpubsub-metadata-ORIGIN", "last"}};
+  Rest().Call("POST", "/api/hubs/hub/groups/g/:send", "text/plain", "rest", "ok", nullptr, call);
+  clients::RestCallOptions bad;
+  bad.headers = {{"X-WebPubSub-Metadata-K", std::string(1025, 'v')}};
+  Rest().Call("POST", "/api/hubs/hub/groups/g/:send", "text/plain", "refused", "bad", nullptr, bad);
+  Run();
+  auto statuses = testing::ObservationsOf(Rest(), Observation::Kind::kHttpResponse);
+  ASSERT_EQ(statuses.size(), 2u);
+  EXPECT_EQ(statuses[0]->http_status, 202);
+  EXPECT_EQ(statuses[1]->http_status, 400);
+  EXPECT_NE(statuses[1]->text.find("exceeds 1024 bytes"), std::string::npos);
+  auto got = testing::ObservationsOf(json, Observation::Kind::kGroupMessage);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0]->payload, WithMetadata(wps::Payload::Text("rest"), {{"origin", "last"}}));
+  // The handler's metadata headers come back on the server message; bad ones fail the ack.
+  AppServerReply answer = AppServerReply::Reply("", "text/plain");
+  answer.headers = {{"X-WebPubSub-Metadata-Result", "done"}};
+  app_->Enqueue("e", answer);
+  AppServerReply broken = AppServerReply::Reply("x", "text/plain");
+  broken.headers = {{"X-WebPubSub-Metadata-bad key", "v"}};
+  app_->Enqueue("e", broken);
+  ASSERT_TRUE(json.SendEvent("e", wps::Payload::Text("1"), 2).ok());
+  Run();
+  ASSERT_TRUE(json.SendEvent("e", wps::Payload::Text("2"), 3).ok());
+  Run();
+  auto servers = testing::ObservationsOf(json, Observation::Kind::kServerMessage);
+  ASSERT_EQ(servers.size(), 1u);
+  EXPECT_EQ(servers[0]->payload, WithMetadata(wps::Payload::Text(""), {{"result", "done"}}));
+  auto acks = testing::ObservationsOf(json, Observation::Kind::kAck);
+  ASSERT_EQ(acks.size(), 3u);
+  EXPECT_TRUE(acks[1]->success);
+  EXPECT_FALSE(acks[2]->success);
+  EXPECT_EQ(acks[2]->error_name, "InternalServerError");
+}
+
+// META-005
+TEST_F(MetadataSim, TtlSecondsDropsWhatWaitedTooLongForADetachedReliableClient) {
+  WsClient& pub = Client("pub", WsClientKind::kJson);
+  WsClientOptions o;
+  o.kind = WsClientKind::kReliable;
+  o.service = sim::Address{"service", 80};
+  o.hub = "hub";
+  o.access_token = Token("rel", kPubSubRoles);
+  o.auto_recover = false;
+  ws_.push_back(std::make_unique<WsClient>(*client_host_, "rel", o));
+  WsClient& rel = *ws_.back();
+  rel.Connect();
+  Run();
+  ASSERT_TRUE(rel.JoinGroup("g", 1).ok());
+  Run();
+  auto connected = testing::ObservationsOf(rel, Observation::Kind::kConnected);
+  ASSERT_EQ(connected.size(), 1u);
+  const std::string id = connected[0]->connection_id;
+  const std::string token = connected[0]->reconnection_token;
+  rel.Kill();
+  Run();
+  ASSERT_TRUE(pub.SendToGroup("g", wps::Payload::Text("short"), 1, false, 1).ok());
+  ASSERT_TRUE(pub.SendToGroup("g", wps::Payload::Text("long"), 2, false, 300).ok());
+  ASSERT_TRUE(pub.SendToGroup("g", wps::Payload::Text("zero"), 3, false, 0).ok());
+  Run(2 * sim::kSecond);
+  // Recover 2 s later: "short" (1 s) expired while waiting; the replay skips it.
+  o.access_token.clear();
+  o.extra_query = "awps_connection_id=" + protocol::http::PercentEncode(id) +
+                  "&awps_reconnection_token=" + protocol::http::PercentEncode(token);
+  ws_.push_back(std::make_unique<WsClient>(*client_host_, "again", o));
+  WsClient& again = *ws_.back();
+  again.Connect();
+  Run();
+  std::vector<std::string> got;
+  for (const Observation* m : testing::ObservationsOf(again, Observation::Kind::kGroupMessage)) {
+    got.emplace_back(m->payload.data.view());
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{"long", "zero"}));
+}
+
 }  // namespace wpsim::service

@@ -311,16 +311,185 @@ TEST_F(ProtobufSim, TextFrameOnAProtobufConnectionClosesWith1003) {
 }
 
 // PB-003
-TEST_F(ProtobufSim, StreamStartOverProtobufIsRefusedWith1007) {
-  WsClient& c = Pb("alice");
-  c.Connect();
+// PB-006: a protobuf publisher runs the whole stream life cycle; JSON and protobuf subscribers
+// see the stream info, MQTT subscribers the fragments as messages.
+TEST_F(ProtobufSim, ProtobufPublisherStreamsToJsonProtobufAndMqttSubscribers) {
+  WsClient& pub = Pb("pub");
+  WsClient& json = Json("json");
+  WsClient& psub = Pb("psub");
+  MqttClient& mqtt = Mqtt("mqtt1");
+  for (WsClient* c : {&pub, &json, &psub}) c->Connect();
+  mqtt.Connect();
   Run();
-  // send_to_group_message{group "g", stream{stream_id "s1"}}
-  const uint8_t stream_start[] = {0x0a, 0x09, 0x0a, 0x01, 'g', 0x3a, 0x04, 0x0a, 0x02, 's', '1'};
-  ASSERT_TRUE(c.SendRawBinary(stream_start).ok());
+  ASSERT_TRUE(json.JoinGroup("g", 1).ok());
+  Send(psub, pb::EncodeJoinGroupRequest("g", 1));
+  ASSERT_TRUE(mqtt.Subscribe("g", 1).ok());
   Run();
-  ASSERT_NE(Closed(c), nullptr);
-  EXPECT_EQ(Closed(c)->close_code, 1007);
+  Send(pub, pb::EncodeStreamStartRequest(
+                wps::StreamStartRequest{"g", "s1", 60000, std::nullopt, false}));
+  Run();
+  Send(pub, pb::EncodeStreamDataRequest(wps::StreamDataRequest{"s1", 1, wps::Payload::Text("a")}));
+  Send(pub, pb::EncodeStreamDataRequest(wps::StreamDataRequest{"s1", std::nullopt, std::nullopt}));
+  Send(pub, pb::EncodeStreamDataRequest(wps::StreamDataRequest{"s1", 3, wps::Payload::Text("c")}));
+  Send(pub, pb::EncodeStreamDataRequest(wps::StreamDataRequest{"s1", 1, wps::Payload::Text("a")}));
+  Send(pub, pb::EncodeStreamDataRequest(wps::StreamDataRequest{"s1", 2, wps::Payload::Text("b")}));
+  Send(pub, pb::EncodeStreamEndRequest(wps::StreamEndRequest{"s1", wps::StreamEndError{"m", "c"}}));
+  Run();
+  // The publisher: streamAck 1, 2, nack (3 > 2), re-ack 2 (duplicate 1), ack 3, streamClosed.
+  std::vector<std::string> answers;
+  for (const wps::ServiceMessage& m : Received(pub)) {
+    if (auto* a = std::get_if<wps::StreamAckMessage>(&m)) {
+      answers.push_back("ack " + std::to_string(a->expected_sequence_id));
+    } else if (auto* n = std::get_if<wps::StreamNackMessage>(&m)) {
+      answers.push_back(n->name + " " + std::to_string(n->expected_sequence_id));
+    } else if (auto* c = std::get_if<wps::StreamClosedMessage>(&m)) {
+      answers.push_back(c->error ? "closed " + c->error->name : "closed");
+    }
+  }
+  EXPECT_EQ(answers, (std::vector<std::string>{"ack 1", "ack 2", "InvalidSequenceId 2", "ack 2",
+                                               "ack 3", "closed"}));
+  // A protobuf subscriber: fragments 1 and 2 with stream info, then the terminal message.
+  auto at_pb = ReceivedOf<wps::GroupDataMessage>(psub);
+  ASSERT_EQ(at_pb.size(), 3u);
+  EXPECT_EQ(at_pb[0].payload, wps::Payload::Text("a"));
+  EXPECT_EQ(at_pb[0].stream,
+            (std::optional<wps::StreamInfo>(wps::StreamInfo{"s1", 1, false, std::nullopt})));
+  EXPECT_EQ(at_pb[1].payload, wps::Payload::Text("b"));
+  EXPECT_EQ(at_pb[2].stream, (std::optional<wps::StreamInfo>(wps::StreamInfo{
+                                 "s1", 3, true, wps::StreamDataError{"UserError", "m", "c"}})));
+  // A JSON subscriber sees the same stream, with fromUserId.
+  auto at_json = testing::ObservationsOf(json, Observation::Kind::kGroupMessage);
+  ASSERT_EQ(at_json.size(), 3u);
+  EXPECT_EQ(at_json[0]->stream_id, "s1");
+  EXPECT_EQ(at_json[0]->from_user_id, std::optional<std::string>("pub"));
+  EXPECT_EQ(at_json[1]->stream_sequence_id, std::optional<uint64_t>(2));
+  EXPECT_TRUE(at_json[2]->end_of_stream);
+  EXPECT_EQ(at_json[2]->user_error_code, "c");
+  // MQTT: the two fragments as ordinary messages, no terminal message.
+  std::vector<std::string> at_mqtt;
+  for (const Observation& o : mqtt.observations()) {
+    if (o.mqtt && o.mqtt->packet == "publish") at_mqtt.emplace_back(o.payload.data.view());
+  }
+  EXPECT_EQ(at_mqtt, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(Closed(pub), nullptr);
+}
+
+// PB-006: a JSON publisher's stream reaches a reliable protobuf subscriber with sequence ids;
+// refusals are protobuf streamClosed messages; malformed stream messages close with 1007.
+TEST_F(ProtobufSim, JsonStreamsReachReliableProtobufAndRefusalsAreProtobufStreamClosed) {
+  WsClient& json = Json("json");
+  WsClient& rel = Pb("rel", kPubSubRoles, pb::kReliableProtobufSubprotocol);
+  WsClient& reader = Pb("reader", {"webpubsub.joinLeaveGroup"});
+  WsClient& bad = Pb("bad");
+  for (WsClient* c : {&json, &rel, &reader, &bad}) c->Connect();
+  Run();
+  Send(rel, pb::EncodeJoinGroupRequest("g", 1));
+  Run();
+  ASSERT_TRUE(json.StreamStart(wps::StreamStartRequest{"g", "j", 60000, std::nullopt, false}).ok());
+  Run();
+  ASSERT_TRUE(
+      json.StreamData(wps::StreamDataRequest{"j", 1, wps::Payload::Json("{\"n\":1}")}).ok());
+  ASSERT_TRUE(json.StreamEnd(wps::StreamEndRequest{"j", std::nullopt}).ok());
+  Run();
+  auto at_rel = ReceivedOf<wps::GroupDataMessage>(rel);
+  ASSERT_EQ(at_rel.size(), 2u);
+  EXPECT_EQ(at_rel[0].sequence_id, std::optional<uint64_t>(1));
+  EXPECT_EQ(at_rel[0].payload, wps::Payload::Text("{\"n\":1}"));  // json as text_data
+  EXPECT_EQ(at_rel[1].sequence_id, std::optional<uint64_t>(2));
+  EXPECT_EQ(at_rel[1].stream,
+            (std::optional<wps::StreamInfo>(wps::StreamInfo{"j", 2, true, std::nullopt})));
+  // Refusals: no role for the group (Forbidden), an unknown stream (StreamNotFound).
+  Send(reader,
+       pb::EncodeStreamStartRequest(wps::StreamStartRequest{"g", "r", 1000, std::nullopt, false}));
+  Send(reader,
+       pb::EncodeStreamDataRequest(wps::StreamDataRequest{"nope", 1, wps::Payload::Text("x")}));
+  Run();
+  auto closed = ReceivedOf<wps::StreamClosedMessage>(reader);
+  ASSERT_EQ(closed.size(), 2u);
+  EXPECT_EQ(closed[0].stream_id, "r");
+  EXPECT_EQ(closed[0].error->name, "Forbidden");
+  EXPECT_EQ(closed[1].error->name, "StreamNotFound");
+  EXPECT_EQ(Closed(reader), nullptr);
+  // A stream start with data is malformed: 1007.
+  const std::vector<uint8_t> start_with_data = {0x0a, 0x0e, 0x0a, 0x01, 'g',  0x1a, 0x03, 0x0a,
+                                                0x01, 'x',  0x3a, 0x04, 0x0a, 0x02, 's',  '1'};
+  ASSERT_TRUE(bad.SendRawBinary(start_with_data).ok());
+  Run();
+  ASSERT_NE(Closed(bad), nullptr);
+  EXPECT_EQ(Closed(bad)->close_code, 1007);
+}
+
+// META-001, META-002, META-005: metadata and ttlSeconds over protobuf, to and from JSON.
+TEST_F(ProtobufSim, MetadataTravelsBetweenProtobufAndJsonClientsAndToTheHandler) {
+  WsClient& pub = Pb("pub");
+  WsClient& psub = Pb("psub");
+  WsClient& json = Json("json");
+  for (WsClient* c : {&pub, &psub, &json}) c->Connect();
+  Run();
+  Send(psub, pb::EncodeJoinGroupRequest("g", 1));
+  ASSERT_TRUE(json.JoinGroup("g", 1).ok());
+  Run();
+  wps::Payload with = wps::Payload::Text("hi");
+  with.metadata = {{"Trace", "1"}};
+  Send(pub, pb::EncodeSendToGroupRequest("g", with, 1, false, 30));
+  Run();
+  wps::Payload from_json = wps::Payload::Json("2");
+  from_json.metadata = {{"k", "v"}};
+  ASSERT_TRUE(json.SendToGroup("g", from_json, 2, false).ok());
+  Run();
+  auto at_json = testing::ObservationsOf(json, Observation::Kind::kGroupMessage);
+  ASSERT_EQ(at_json.size(), 2u);
+  EXPECT_EQ(at_json[0]->payload, with);
+  auto at_pb = ReceivedOf<wps::GroupDataMessage>(psub);
+  ASSERT_EQ(at_pb.size(), 2u);
+  EXPECT_EQ(at_pb[0].payload, with);
+  wps::Payload as_text = wps::Payload::Text("2");
+  as_text.metadata = {{"k", "v"}};
+  EXPECT_EQ(at_pb[1].payload, as_text);
+  // An event's metadata becomes x-webpubsub-metadata-* headers.
+  app_->Enqueue("e", AppServerReply::Reply("", "text/plain"));
+  wps::Payload event = wps::Payload::Text("x");
+  event.metadata = {{"Span", "a"}, {"SPAN", "b"}, {"other", "c"}};
+  Send(pub, pb::EncodeEventRequest("e", event, 3));
+  Run();
+  auto posts = app_->RequestsFor("e");
+  ASSERT_EQ(posts.size(), 1u);
+  EXPECT_EQ(posts[0]->Header("x-webpubsub-metadata-span"), "b");
+  EXPECT_EQ(posts[0]->Header("x-webpubsub-metadata-other"), "c");
+  // ttl_seconds 301 is a malformed request.
+  const std::vector<uint8_t> ttl301 = {0x0a, 0x0b, 0x0a, 0x01, 'g',  0x1a, 0x03,
+                                       0x0a, 0x01, 'x',  0x28, 0xad, 0x02};
+  ASSERT_TRUE(pub.SendRawBinary(ttl301).ok());
+  Run();
+  ASSERT_NE(Closed(pub), nullptr);
+  EXPECT_EQ(Closed(pub)->close_code, 1007);
+}
+
+// STREAM-001 with --inject-bug drop-noecho: the stream fan-out ignores noEcho too. The
+// publisher is the simulated protobuf client (WsClientKind::kProtobuf).
+class ProtobufSimDropNoEcho : public ProtobufSim {
+ protected:
+  void SetUp() override {
+    options_.bugs.insert(Bug::kDropNoEcho);
+    ProtobufSim::SetUp();
+  }
+};
+
+TEST_F(ProtobufSimDropNoEcho, DropNoEchoBugReachesTheStreamFanout) {
+  WsClient& pub = Ws("pub", WsClientKind::kProtobuf, Token("pub"));
+  pub.Connect();
+  Run();
+  ASSERT_EQ(testing::ObservationsOf(pub, Observation::Kind::kConnected).size(), 1u);
+  ASSERT_TRUE(pub.JoinGroup("g", 1).ok());
+  Run();
+  ASSERT_TRUE(pub.StreamStart(wps::StreamStartRequest{"g", "s", 60000, std::nullopt, true}).ok());
+  Run();
+  ASSERT_TRUE(pub.StreamData(wps::StreamDataRequest{"s", 1, wps::Payload::Text("echo")}).ok());
+  Run();
+  // With the bug the publisher's own fragment comes back despite noEcho.
+  auto own = testing::ObservationsOf(pub, Observation::Kind::kGroupMessage);
+  ASSERT_EQ(own.size(), 1u);
+  EXPECT_EQ(own[0]->stream_id, "s");
 }
 
 // PB-004: protobuf publisher → JSON, protobuf and MQTT subscribers.

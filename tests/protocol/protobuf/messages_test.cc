@@ -158,10 +158,100 @@ TEST(ProtobufDownstream, DecoderReadsEveryMessageTheServiceSends) {
 }
 
 TEST(ProtobufDownstream, DecoderTreatsNewerMembersAsUnknown) {
-  // stream_ack_message = 6 {}.
-  auto m = DecodeDownstreamMessage(std::span<const uint8_t>(FromHex("3200")));
+  // DownstreamMessage field 15 {}: not a member this decoder knows.
+  auto m = DecodeDownstreamMessage(std::span<const uint8_t>(FromHex("7a00")));
   ASSERT_TRUE(m.ok());
-  EXPECT_EQ(std::get<wps::UnknownMessage>(*m).type, "field 6");
+  EXPECT_EQ(std::get<wps::UnknownMessage>(*m).type, "field 15");
+}
+
+// ---- Group streams (PROTOCOL.md §9.1; docs/conformance.md PB-006) ----
+
+TEST(ProtobufStreams, StreamAnswersUseTheDocumentedFields) {
+  EXPECT_EQ(Hex(protobuf::EncodeStreamAck("s", 2)), "32050a01731002");
+  EXPECT_EQ(Hex(protobuf::EncodeStreamNack("s", "InvalidSequenceId", "m", 2)),
+            "3a1b0a01731211496e76616c696453657175656e636549641a016d2002");
+  EXPECT_EQ(Hex(protobuf::EncodeStreamClosed("s", wps::AckError{"IdleTimeout", "m"})),
+            "42150a017312100a0b49646c6554696d656f757412016d");
+  EXPECT_EQ(Hex(protobuf::EncodeStreamClosed("s", std::nullopt)), "42030a0173");
+  auto ack = DecodeDownstreamMessage(protobuf::EncodeStreamAck("s", 2).span());
+  ASSERT_TRUE(ack.ok());
+  EXPECT_EQ(std::get<wps::StreamAckMessage>(*ack), (wps::StreamAckMessage{"s", 2}));
+  auto nack =
+      DecodeDownstreamMessage(protobuf::EncodeStreamNack("s", "InvalidSequenceId", "m", 2).span());
+  ASSERT_TRUE(nack.ok());
+  EXPECT_EQ(std::get<wps::StreamNackMessage>(*nack),
+            (wps::StreamNackMessage{"s", "InvalidSequenceId", "m", 2}));
+  auto closed = DecodeDownstreamMessage(
+      protobuf::EncodeStreamClosed("s", wps::AckError{"IdleTimeout", "m"}).span());
+  ASSERT_TRUE(closed.ok());
+  EXPECT_EQ(std::get<wps::StreamClosedMessage>(*closed),
+            (wps::StreamClosedMessage{"s", wps::AckError{"IdleTimeout", "m"}}));
+}
+
+TEST(ProtobufStreams, GroupMessagesCarryStreamInfoAndTheTerminalOneHasNoData) {
+  const wps::StreamInfo fragment{"s", 1, false, std::nullopt};
+  const SharedBytes frag =
+      protobuf::EncodeGroupStreamMessage("g", wps::Payload::Text("x"), fragment);
+  EXPECT_EQ(Hex(frag), "12160a0567726f75701201671a030a017832050a01731001");
+  const wps::StreamInfo terminal{"s", 2, true, wps::StreamDataError{"UserError", "m", "c"}};
+  const SharedBytes end = protobuf::EncodeGroupStreamMessage("g", std::nullopt, terminal);
+  EXPECT_EQ(Hex(end),
+            "12260a0567726f7570120167321a0a01731002180122110a09557365724572726f7212016d1a0163");
+  auto f = DecodeDownstreamMessage(frag.span());
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(std::get<wps::GroupDataMessage>(*f).stream, std::optional<wps::StreamInfo>(fragment));
+  auto e = DecodeDownstreamMessage(end.span());
+  ASSERT_TRUE(e.ok()) << e.error().message;
+  const auto& last = std::get<wps::GroupDataMessage>(*e);
+  EXPECT_EQ(last.stream, std::optional<wps::StreamInfo>(terminal));
+  EXPECT_TRUE(last.payload.data.empty());
+  // The reliable form: the same body, sequence_id appended per receiver.
+  auto r = DecodeDownstreamMessage(
+      protobuf::EncodeSequencedGroupStreamMessage("g", std::nullopt, terminal).Render(7).span());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(std::get<wps::GroupDataMessage>(*r).sequence_id, std::optional<uint64_t>(7));
+  EXPECT_EQ(std::get<wps::GroupDataMessage>(*r).stream, std::optional<wps::StreamInfo>(terminal));
+}
+
+TEST(ProtobufStreams, DecodesStartDataKeepaliveAndEnd) {
+  auto start = Decode("0a100a0167100320013a070a02733110e807");
+  ASSERT_TRUE(start.ok()) << start.error().message;
+  EXPECT_EQ(std::get<wps::StreamStartRequest>(*start),
+            (wps::StreamStartRequest{"g", "s1", 1000, 3, true}));
+  auto start_default = Decode("0a090a01673a040a027331");
+  ASSERT_TRUE(start_default.ok());
+  EXPECT_EQ(std::get<wps::StreamStartRequest>(*start_default).idle_timeout_ms,
+            wps::kStreamIdleTimeoutMsDefault);
+  auto data = Decode("6a0b0a02733110021a030a0178");
+  ASSERT_TRUE(data.ok());
+  EXPECT_EQ(std::get<wps::StreamDataRequest>(*data),
+            (wps::StreamDataRequest{"s1", 2, wps::Payload::Text("x")}));
+  auto keepalive = Decode("6a040a027331");
+  ASSERT_TRUE(keepalive.ok());
+  EXPECT_TRUE(std::get<wps::StreamDataRequest>(*keepalive).IsKeepalive());
+  auto end = Decode("720c0a02733112060a016d120163");
+  ASSERT_TRUE(end.ok());
+  EXPECT_EQ(std::get<wps::StreamEndRequest>(*end),
+            (wps::StreamEndRequest{"s1", wps::StreamEndError{"m", "c"}}));
+}
+
+TEST(ProtobufStreams, EncodersRoundTripThroughTheDecoder) {
+  const std::vector<wps::Request> requests = {
+      wps::StreamStartRequest{"g", "s1", 1000, 3, true},
+      wps::StreamStartRequest{"g", "s2", 1, std::nullopt, false},
+      wps::StreamDataRequest{"s1", 2, wps::Payload::Binary(FromHex("0001"))},
+      wps::StreamDataRequest{"s1", std::nullopt, std::nullopt},
+      wps::StreamEndRequest{"s1", std::nullopt},
+      wps::StreamEndRequest{"s1", wps::StreamEndError{std::nullopt, "code"}},
+  };
+  for (const wps::Request& request : requests) {
+    auto back = DecodeUpstreamMessage(protobuf::EncodeUpstreamMessage(request).span());
+    ASSERT_TRUE(back.ok()) << back.error().message;
+    EXPECT_EQ(*back, request);
+  }
+  EXPECT_EQ(
+      Hex(protobuf::EncodeStreamStartRequest(wps::StreamStartRequest{"g", "s1", 1000, 3, true})),
+      "0a100a0167100320013a070a02733110e807");
 }
 
 TEST(ProtobufDownstream, DecoderReadsJsonDataAsJson) {
@@ -246,7 +336,7 @@ TEST(ProtobufUpstream, UnknownFieldsAreSkipped) {
   EXPECT_EQ(std::get<wps::JoinGroupRequest>(*join), (wps::JoinGroupRequest{"g", 5}));
 }
 
-TEST(ProtobufUpstream, TtlAndMetadataAreReadPastAndIgnored) {
+TEST(ProtobufUpstream, TtlAndMetadataRideOnTheSendRequest) {
   // send{group g, data{text "x"}, ttl_seconds 5, metadata {k: v}}
   auto send = Decode(
       "0a140a01671a030a0178"
@@ -255,7 +345,64 @@ TEST(ProtobufUpstream, TtlAndMetadataAreReadPastAndIgnored) {
       "0a016b120176"
       "2000");
   ASSERT_TRUE(send.ok()) << send.error().message;
-  EXPECT_EQ(std::get<wps::SendToGroupRequest>(*send).payload, wps::Payload::Text("x"));
+  const auto& r = std::get<wps::SendToGroupRequest>(*send);
+  wps::Payload want = wps::Payload::Text("x");
+  want.metadata = {{"k", "v"}};
+  EXPECT_EQ(r.payload, want);
+  EXPECT_EQ(r.ttl_seconds, std::optional<uint32_t>(5));
+}
+
+TEST(ProtobufUpstream, EventMetadataIsField4AndAMapKeyGivenTwiceKeepsItsLastValue) {
+  // event{event e, data{text "x"}, metadata {k: v}, metadata {k: w}}
+  auto event = Decode("2a180a016512030a017822060a016b12017622060a016b120177");
+  ASSERT_TRUE(event.ok()) << event.error().message;
+  wps::Payload want = wps::Payload::Text("x");
+  want.metadata = {{"k", "w"}};
+  EXPECT_EQ(std::get<wps::EventRequest>(*event).payload, want);
+}
+
+TEST(ProtobufUpstream, MetadataWithoutDataIsAnEmptyTextPayload) {
+  // send{group g, metadata {k: v}}
+  auto send = Decode("0a0b0a016732060a016b120176");
+  ASSERT_TRUE(send.ok()) << send.error().message;
+  wps::Payload want = wps::Payload::Text("");
+  want.metadata = {{"k", "v"}};
+  EXPECT_EQ(std::get<wps::SendToGroupRequest>(*send).payload, want);
+}
+
+TEST(ProtobufUpstream, TtlAboveThreeHundredAndBadMetadataAreInvalidMessages) {
+  EXPECT_TRUE(Decode("0a0b0a01671a030a017828ac02").ok());  // 300
+  auto ttl = Decode("0a0b0a01671a030a017828ad02");         // 301
+  ASSERT_FALSE(ttl.ok());
+  EXPECT_EQ(ttl.error().code, wps::kInvalidMessage);
+  // metadata key "a b" (a space is not a token character)
+  auto key = Decode("0a120a01671a030a017832080a03612062120176");
+  ASSERT_FALSE(key.ok());
+  EXPECT_NE(key.error().message.find("invalid characters"), std::string::npos);
+}
+
+TEST(ProtobufUpstream, EncodesTtlAndMetadataAfterNoEcho) {
+  wps::Payload payload = wps::Payload::Text("x");
+  payload.metadata = {{"k", "v"}};
+  EXPECT_EQ(Hex(protobuf::EncodeSendToGroupRequest("g", payload, std::nullopt, false, 5)),
+            "0a140a01671a030a01782000280532060a016b120176");
+}
+
+TEST(ProtobufDownstream, DataMessageCarriesMetadataAsField5) {
+  wps::Payload payload = wps::Payload::Text("x");
+  payload.metadata = {{"k", "v"}};
+  const SharedBytes group = protobuf::EncodeGroupMessage("g", payload);
+  EXPECT_EQ(Hex(group), "12170a0567726f75701201671a030a01782a060a016b120176");
+  auto decoded = DecodeDownstreamMessage(group.span());
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_EQ(std::get<wps::GroupDataMessage>(*decoded).payload, payload);
+  // The reliable form keeps metadata in the shared body; sequence_id follows it.
+  auto sequenced =
+      DecodeDownstreamMessage(protobuf::EncodeSequencedServerMessage(payload).Render(9).span());
+  ASSERT_TRUE(sequenced.ok());
+  const auto& server = std::get<wps::ServerDataMessage>(*sequenced);
+  EXPECT_EQ(server.payload, payload);
+  EXPECT_EQ(server.sequence_id, std::optional<uint64_t>(9));
 }
 
 TEST(ProtobufUpstream, RepeatedMemberMergesFieldByField) {
@@ -299,7 +446,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "the UpstreamMessage sets no message this service knows"},
         Refusal{"NewerMemberLast",
                 "4a00"
-                "6a00",
+                "7a00",
                 wps::kUnknownType, "the UpstreamMessage sets no message this service knows"},
         Refusal{"TruncatedLength", "0a", wps::kInvalidMessage,
                 "malformed UpstreamMessage: truncated varint at byte 0"},
@@ -330,8 +477,23 @@ INSTANTIATE_TEST_SUITE_P(
         Refusal{"SendWithEmptyData", "0a050a01671a00", wps::kInvalidMessage,
                 "send_to_group_message needs data"},
         Refusal{"EventWithoutData", "2a030a0165", wps::kInvalidMessage, "event_message needs data"},
-        Refusal{"StreamStart", "0a090a01673a040a027331", wps::kInvalidMessage,
-                "group streaming is not supported over the protobuf subprotocol"},
+        Refusal{"StreamStartWithData", "0a0e0a01671a030a01783a040a027331", wps::kInvalidMessage,
+                "a stream start carries no data"},
+        Refusal{"StreamStartWithoutId", "0a070a01673a021005", wps::kInvalidMessage,
+                "stream_id must not be empty"},
+        Refusal{"StreamStartZeroTimeout", "0a0a0a01673a050a01731000", wps::kInvalidMessage,
+                "idle_timeout_ms must be positive"},
+        Refusal{"StreamDataWithoutId", "6a0710011a030a0178", wps::kInvalidMessage,
+                "stream_id must not be empty"},
+        Refusal{"StreamDataSequenceZero", "6a0a0a017310001a030a0178", wps::kInvalidMessage,
+                "stream_sequence_id must be positive"},
+        Refusal{"StreamDataSequenceWithoutData", "6a050a01731001", wps::kInvalidMessage,
+                "stream data needs data"},
+        Refusal{"StreamDataDataWithoutSequence", "6a080a01731a030a0178", wps::kInvalidMessage,
+                "stream data needs a stream_sequence_id"},
+        Refusal{"StreamEndWithoutId", "7200", wps::kInvalidMessage, "stream_id must not be empty"},
+        Refusal{"EventStream", "2a0d0a016512030a01782a030a0173", wps::kInvalidMessage,
+                "event streaming is not supported over the protobuf subprotocol"},
         Refusal{"InvalidJsonData",
                 "0a080a01671a032201"
                 "7b",
@@ -364,7 +526,7 @@ TEST(ProtobufUpstream, EveryDecodedRequestReencodesToItself) {
         "2a0a0a016512032201311803", "42020807", "4a00", "0a0f0a01671a0a1a080a01741203080101"}) {
     auto r = Decode(hex);
     ASSERT_TRUE(r.ok()) << hex;
-    const SharedBytes again = EncodeUpstreamMessage(*r);
+    const SharedBytes again = protobuf::EncodeUpstreamMessage(*r);
     auto r2 = DecodeUpstreamMessage(again.span());
     ASSERT_TRUE(r2.ok()) << hex;
     EXPECT_EQ(*r2, *r) << hex;

@@ -384,4 +384,81 @@ TEST(EncodeInvocationRequests, RoundTripAndMatchTheSdkShape) {
 }
 
 }  // namespace
+
+// ---- Message metadata and TTL (PROTOCOL.md §9.4; docs/conformance.md META-*) ----
+
+TEST(DecodeMetadataAndTtl, SendToGroupCarriesMetadataOnThePayloadAndTtlSeconds) {
+  auto r = MustDecode<SendToGroupRequest>(
+      R"({"type":"sendToGroup","group":"g","data":"x","dataType":"text",)"
+      R"("metadata":{"Trace":"1","b":"two"},"ttlSeconds":300})");
+  Payload want = Payload::Text("x");
+  want.metadata = {{"Trace", "1"}, {"b", "two"}};
+  EXPECT_EQ(r.payload, want);
+  EXPECT_EQ(r.ttl_seconds, std::optional<uint32_t>(300));
+  auto e =
+      MustDecode<EventRequest>(R"({"type":"event","event":"e","data":1,"metadata":{"k":"v"}})");
+  EXPECT_EQ(e.payload.metadata, (Metadata{{"k", "v"}}));
+}
+
+TEST(DecodeMetadataAndTtl, NullMeansAbsentAndMetadataWithoutDataIsEmptyText) {
+  auto r = MustDecode<SendToGroupRequest>(
+      R"({"type":"sendToGroup","group":"g","data":1,"metadata":null,"ttlSeconds":null})");
+  EXPECT_TRUE(r.payload.metadata.empty());
+  EXPECT_EQ(r.ttl_seconds, std::nullopt);
+  auto m =
+      MustDecode<SendToGroupRequest>(R"({"type":"sendToGroup","group":"g","metadata":{"k":"v"}})");
+  Payload want = Payload::Text("");
+  want.metadata = {{"k", "v"}};
+  EXPECT_EQ(m.payload, want);
+  // Without metadata the data is still required; an empty metadata object does not replace it.
+  EXPECT_FALSE(DecodeRequest(R"({"type":"sendToGroup","group":"g","metadata":{}})").ok());
+}
+
+TEST(DecodeMetadataAndTtl, RefusesEachViolationAsAnInvalidMessage) {
+  const std::string k257(257, 'k'), v1025(1025, 'v');
+  const char* bad[] = {
+      R"({"type":"sendToGroup","group":"g","data":1,"ttlSeconds":301})",
+      R"({"type":"sendToGroup","group":"g","data":1,"ttlSeconds":-1})",
+      R"({"type":"sendToGroup","group":"g","data":1,"ttlSeconds":1.5})",
+      R"({"type":"sendToGroup","group":"g","data":1,"ttlSeconds":"5"})",
+      R"({"type":"sendToGroup","group":"g","data":1,"metadata":[]})",
+      R"({"type":"sendToGroup","group":"g","data":1,"metadata":{"k":1}})",
+      R"({"type":"sendToGroup","group":"g","data":1,"metadata":{"k":"a","k":"b"}})",
+      R"({"type":"sendToGroup","group":"g","data":1,"metadata":{"a b":"v"}})",
+      R"({"type":"event","event":"e","data":1,"metadata":{"k":"\u00e9"}})",
+      R"({"type":"event","event":"e","data":1,"metadata":{"k":"a\nb"}})",
+  };
+  for (const char* text : bad) {
+    auto r = DecodeRequest(text);
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.error().code, kInvalidMessage) << text;
+  }
+  const std::string long_key =
+      R"({"type":"event","event":"e","data":1,"metadata":{")" + k257 + R"(":""}})";
+  EXPECT_FALSE(DecodeRequest(long_key).ok());
+  const std::string ok_key =
+      R"({"type":"event","event":"e","data":1,"metadata":{")" + std::string(256, 'k') + R"(":""}})";
+  EXPECT_TRUE(DecodeRequest(ok_key).ok());
+  const std::string long_value =
+      R"({"type":"event","event":"e","data":1,"metadata":{"k":")" + v1025 + R"("}})";
+  EXPECT_FALSE(DecodeRequest(long_value).ok());
+  EXPECT_TRUE(DecodeRequest(R"({"type":"sendToGroup","group":"g","data":1,"ttlSeconds":0})").ok());
+  // Key case differs: two keys (the JSON object is case-sensitive, as in the emulator).
+  EXPECT_TRUE(
+      DecodeRequest(R"({"type":"sendToGroup","group":"g","data":1,"metadata":{"k":"a","K":"b"}})")
+          .ok());
+}
+
+TEST(EncodeMetadataAndTtl, RoundTripsThroughDecode) {
+  Payload p = Payload::Json("{\"a\":1}");
+  p.metadata = {{"x", "1"}, {"Y", ""}};
+  const Request send = SendToGroupRequest{"g", 4, true, p, 17};
+  auto back = DecodeRequest(EncodeRequest(send).view());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(std::get<SendToGroupRequest>(*back), std::get<SendToGroupRequest>(send));
+  EXPECT_EQ(
+      EncodeSendToGroupRequest("g", Payload::Text("t"), std::nullopt, false, 0).view(),
+      R"({"type":"sendToGroup","group":"g","noEcho":false,"dataType":"text","data":"t","ttlSeconds":0})");
+}
+
 }  // namespace wpsim::protocol::webpubsub
