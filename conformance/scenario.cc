@@ -63,6 +63,10 @@ std::string_view TokenFaultName(TokenFault fault) {
       return "missing";
     case TokenFault::kNoExpiry:
       return "no_expiry";
+    case TokenFault::kFourSegments:
+      return "four_segments";
+    case TokenFault::kSignatureFirstByte:
+      return "bad_signature_first_byte";
   }
   return "?";
 }

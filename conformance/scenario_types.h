@@ -63,6 +63,8 @@ enum class TokenFault {
   kMalformed,      // not three base64url parts
   kMissing,        // no token at all (no query parameter, no header)
   kNoExpiry,       // exp claim omitted
+  kFourSegments,   // a valid token with a fourth '.'-separated segment appended
+  kSignatureFirstByte,  // right key, the signature's first byte changed (nothing else)
 };
 std::string_view TokenFaultName(TokenFault fault);
 
@@ -81,6 +83,13 @@ struct TokenOptions {
   // Extra claims, in document order; values are JSON (strings, arrays, numbers).
   std::vector<std::pair<std::string, nlohmann::json>> claims;
   RestAudienceForm rest_audience = RestAudienceForm::kFullUrl;  // rest clients only
+  // The JOSE header's JSON text, verbatim (default {"alg":"HS256","typ":"JWT"}); the token is
+  // signed with HMAC-SHA256 whatever its `alg` says (typ and alg spelling cases).
+  std::optional<std::string> header;
+  // Claims the token leaves out (aud, exp, iat, sub, role, webpubsub.group).
+  std::vector<std::string> omit;
+  // Pad the payload (a `pad` claim) so the token is at least this many bytes long.
+  std::optional<uint64_t> pad_to_bytes;
 };
 
 struct MqttUserProperty {
@@ -123,6 +132,10 @@ struct MqttOptions {
   std::optional<bool> request_problem_information;
   std::optional<bool> request_response_information;
   std::vector<MqttUserProperty> user_properties;
+  // false: incoming QoS 1/2 PUBLISH are not answered (PUBACK / PUBREC, PUBCOMP for a PUBREL)
+  // until an `mqtt_ack` step sends what is owed.
+  bool auto_ack = true;
+  bool auto_ping = true;  // false: no PINGREQ unless a `ping` step sends one
 };
 
 // Link settings between one client and the service (sim only). Unset fields inherit.

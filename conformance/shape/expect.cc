@@ -316,6 +316,7 @@ const Table<ClosedExpect>& ClosedTable() {
   using C = ClosedExpect;
   static const Table<C> t = {
       Opt("code", &C::code, Integer(1000, 4999), "WebSocket close code", "close code"),
+      Opt("reason", &C::reason, String(), "the close reason, exactly"),
       Opt("reason_contains", &C::reason_contains, String(), "a substring of the close reason"),
       Custom<C>(
           "reason_code", "integer 0..255", {{"type", "integer"}, {"minimum", 0}, {"maximum", 255}},

@@ -15,7 +15,9 @@ const std::vector<EnumName<TokenFault>> kTokenFaults = {
     {"bad_signature", TokenFault::kBadSignature},
     {"malformed", TokenFault::kMalformed},
     {"missing", TokenFault::kMissing},
-    {"no_expiry", TokenFault::kNoExpiry}};
+    {"no_expiry", TokenFault::kNoExpiry},
+    {"four_segments", TokenFault::kFourSegments},
+    {"bad_signature_first_byte", TokenFault::kSignatureFirstByte}};
 const std::vector<EnumName<TokenPlacement>> kTokenPlacements = {
     {"query", TokenPlacement::kQuery}, {"header", TokenPlacement::kHeader}};
 const std::vector<EnumName<RestAudienceForm>> kAudienceForms = {
@@ -43,6 +45,14 @@ void ReadClaims(Context& c, const Node& v, T& t) {
   }
 }
 
+void ReadHeader(Context& c, const Node& v, T& t) {
+  if (!v.IsMap()) {
+    c.Error(v, "expected a mapping (the JOSE header), got " + Describe(v));
+    return;
+  }
+  t.header = YamlToJson(v).dump();
+}
+
 }  // namespace
 
 const Table<T>& TokenTable() {
@@ -61,6 +71,15 @@ const Table<T>& TokenTable() {
                 ReadGroupClaim),
       Custom<T>("claims", "mapping", {{"type", "object"}}, "extra claims, e.g. `{custom: [a, b]}`",
                 ReadClaims),
+      Custom<T>("header", "mapping", {{"type", "object"}},
+                "the JOSE header, e.g. `{alg: hs256, typ: JWT}` (signed with HS256 whatever "
+                "`alg` says)",
+                ReadHeader),
+      Opt("omit", &T::omit, StringList(),
+          "registered claims left out (`aud`, `exp`, `iat`, `sub`, `role`, `webpubsub.group`)"),
+      Opt("pad_to", &T::pad_to_bytes, ByteSizeValue(true),
+          "pad the payload (a `pad` claim) until the token is at least this long, e.g. `64KiB`",
+          "token size"),
       Opt("audience_form", &T::rest_audience, EnumValue(&kAudienceForms, "audience form"),
           "rest clients: `full_url` (with `?api-version`, as the SDKs do) or `without_query`"),
   };
@@ -80,6 +99,16 @@ std::optional<TokenOptions> ReadToken(Context& c, const Node& n, bool rest) {
   ReadFields(c, m, TokenTable(), t);
   if (auto v = m.Get("via"); v && rest) {
     c.Error(*v, "'via' does not apply to rest clients (they always use the Authorization header)");
+  }
+  if (auto v = m.Get("omit")) {
+    static const Keys kOmittable = {"aud",  "exp", "iat", "nbf", "sub", "role", "webpubsub.group",
+                                    "group"};
+    for (const std::string& claim : t.omit) {
+      if (!Contains(kOmittable, claim)) {
+        c.Error(*v, "omit: " + Q(claim) + " is not a claim the token carries (one of " +
+                        JoinKeys(kOmittable) + ")");
+      }
+    }
   }
   if (auto v = m.Get("audience_form"); v && !rest)
     c.Error(*v, "'audience_form' applies only to rest clients");

@@ -338,6 +338,11 @@ const Table<Client>& MqttClientTable() {
                             Boolean(), "5.0 Request Response Information")),
       In(&Client::mqtt,
          Opt("user_properties", &O::user_properties, UserPropertiesValue(), "5.0 user properties")),
+      In(&Client::mqtt, Opt("auto_ack", &O::auto_ack, Boolean(),
+                            "answer incoming QoS 1/2 at once (default true; false: withhold "
+                            "PUBACK, PUBREC and PUBCOMP)")),
+      In(&Client::mqtt, Opt("auto_ping", &O::auto_ping, Boolean(),
+                            "PINGREQ every Keep Alive while idle (default true)")),
   };
   return t;
 }
@@ -457,6 +462,8 @@ clients::MqttClientOptions MqttOptionsFor(RunContext& cx, uint32_t m, const Conn
   }
   cn.clean_start = c && c->clean_start ? *c->clean_start : mo.clean_start;
   cn.keep_alive = c && c->keepalive_s ? *c->keepalive_s : mo.keepalive_s;
+  o.auto_ack = c && c->auto_ack ? *c->auto_ack : mo.auto_ack;
+  o.auto_ping = c && c->auto_ping ? *c->auto_ping : mo.auto_ping;
   cn.username = mo.username;
   if (mo.password) cn.password = std::vector<uint8_t>(mo.password->begin(), mo.password->end());
   if (cl.kind == ClientKind::kMqtt5) {

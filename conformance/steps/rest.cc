@@ -4,12 +4,15 @@
 #include "conformance/steps/rest.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "base/encoding.h"
 #include "conformance/driver.h"
 #include "conformance/shape/steps.h"
 #include "conformance/steps/auth.h"
 #include "conformance/yaml_json.h"
+#include "protocol/auth/jwt.h"
+#include "protocol/auth/tokens.h"
 #include "protocol/http/url.h"
 #include "protocol/rest/router.h"
 
@@ -182,6 +185,18 @@ nlohmann::json OpNames(bool shorthand) {
   return {{"enum", names}};
 }
 
+using TE = GeneratedTokenExpect;
+const Table<TE>& TokenCheckTable() {
+  static const Table<TE> t = {
+      Opt("user", &TE::user, NullableStringValue(), "`sub` (null: no `sub`)"),
+      Opt("roles", &TE::roles, StringList(), "`role`, in order ([]: none)"),
+      Opt("groups", &TE::groups, StringList(), "`webpubsub.group`, in order ([]: none)"),
+      Opt("lifetime", &TE::lifetime_ns, PositiveDurationValue(), "`exp - iat`, e.g. 60m",
+          "token lifetime"),
+  };
+  return t;
+}
+
 // The keys every operation takes.
 const Table<S>& CommonTable() {
   static const Table<S> t = {
@@ -198,6 +213,9 @@ const Table<S>& CommonTable() {
       Declared<S>("expect_body", "any value", nlohmann::json::object(),
                   "check: a JSON subset of the response body"),
       Declared<S>("expect_error_code", "string", {{"type", "string"}}, "check: x-ms-error-code"),
+      Declared<S>("expect_token", "mapping", ObjectSchema(DocsOf(TokenCheckTable())),
+                  "generate_token check: the returned token verifies with the connection "
+                  "string's key for the hub's client audience and carries these claims"),
   };
   return t;
 }
@@ -308,7 +326,9 @@ void ReadApiVersion(Context& c, const Map& m, std::optional<uint32_t> client, S&
 }
 
 void ReadInlineChecks(StepInput& in, const Map& m, RestOp op) {
-  if (!m.Has("expect_status") && !m.Has("expect_body") && !m.Has("expect_error_code")) return;
+  if (!m.Has("expect_status") && !m.Has("expect_body") && !m.Has("expect_error_code") &&
+      !m.Has("expect_token"))
+    return;
   Context& c = in.c;
   HttpStatusExpect e;
   e.step = in.step.id;
@@ -319,9 +339,23 @@ void ReadInlineChecks(StepInput& in, const Map& m, RestOp op) {
   }
   if (auto v = m.Get("expect_body")) e.body = YamlToJson(*v);
   if (auto v = m.Get("expect_error_code")) e.error_code = c.Str(*v, "expect_error_code");
+  if (auto v = m.Get("expect_token")) {
+    if (op != RestOp::kGenerateToken) {
+      c.Error(*m.Key("expect_token"),
+              "'expect_token' applies only to rest operation 'generate_token'");
+    } else {
+      Map tm(c, *v, "expect_token", KeysOf(TokenCheckTable()));
+      if (tm.ok()) {
+        GeneratedTokenExpect te;
+        ReadFields(c, tm, TokenCheckTable(), te);
+        e.token = te;
+      }
+    }
+  }
   std::optional<Node> at = m.Key("expect_status");
   if (!at) at = m.Key("expect_body");
   if (!at) at = m.Key("expect_error_code");
+  if (!at) at = m.Key("expect_token");
   in.Inline(*at, e);
 }
 
@@ -654,10 +688,79 @@ class HttpStatusEvaluator : public Evaluator {
                    e.case_id);
         }
       }
+      if (h.token) CheckToken(e, *h.token, r);
     }
   }
 
  private:
+  // expect_token: the token of a generate_token answer verifies (key, audience, clock within
+  // the 5 minutes of skew PROTOCOL.md §2.1 allows) and carries the expected claims.
+  void CheckToken(const Expectation& e, const GeneratedTokenExpect& want, const RestRecord& r) {
+    namespace auth = protocol::auth;
+    auto fail = [&](const std::string& what, const std::string& expected, const std::string& got) {
+      cx_.Fail(cx_.Where(e) + ": generated token: " + what, expected, got, e.case_id);
+    };
+    const nlohmann::json body = nlohmann::json::parse(r.body, nullptr, false);
+    if (!body.is_object() || !body.contains("token") || !body["token"].is_string()) {
+      fail("no string 'token' in the body", "{\"token\": \"<jwt>\"}", r.body.substr(0, 300));
+      return;
+    }
+    const RestStep& step = cx_.sc.steps[e.As<HttpStatusExpect>().step].As<RestStep>();
+    std::string client_type = step.client_type.value_or("");
+    for (char& ch : client_type) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    const bool mqtt = client_type == "mqtt";
+    const auth::ConnectionString& cs = cx_.env.connection_string();
+    auth::VerifyOptions verify;
+    verify.now_unix_seconds = cx_.env.ClientRuntime(r.member).UnixNow() / sim::kSecond;
+    verify.clock_skew_seconds = 300;
+    const std::string audience = auth::ClientAudience(
+        cs, cx_.sc.hub, mqtt ? auth::ClientType::kMqtt : auth::ClientType::kDefault);
+    const Result<auth::Claims> claims =
+        auth::Verify(body["token"].get<std::string>(), cs.access_key, verify);
+    if (!claims.ok()) {
+      fail("does not verify", "a token signed with the access key, valid now",
+           claims.error().code + ": " + claims.error().message);
+      return;
+    }
+    auto list = [](const std::vector<std::string>& v) { return nlohmann::json(v).dump(); };
+    // The audience: the hub's client endpoint, compared ignoring case and with or without the
+    // scheme's default port, the forms the client endpoint accepts (AUTH-017).
+    auto normal = [](std::string url) {
+      for (char& ch : url) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      const size_t host = url.find("://");
+      if (host == std::string::npos) return url;
+      const size_t path = url.find('/', host + 3);
+      const std::string port = url.rfind("https", 0) == 0 ? ":443" : ":80";
+      const size_t end = path == std::string::npos ? url.size() : path;
+      if (end >= port.size() && url.compare(end - port.size(), port.size(), port) == 0)
+        url.erase(end - port.size(), port.size());
+      return url;
+    };
+    if (claims->audiences.size() != 1 || normal(claims->audiences[0]) != normal(audience)) {
+      fail("aud differs", audience, list(claims->audiences));
+    }
+    if (want.user) {
+      const std::string expected = want.user->is_null ? "(no sub)" : want.user->value;
+      const std::string got = claims->subject ? *claims->subject : "(no sub)";
+      if (expected != got) fail("sub differs", expected, got);
+    }
+    if (want.roles && *want.roles != claims->roles) {
+      fail("role differs", list(*want.roles), list(claims->roles));
+    }
+    if (want.groups && *want.groups != claims->groups) {
+      fail("webpubsub.group differs", list(*want.groups), list(claims->groups));
+    }
+    if (want.lifetime_ns) {
+      const int64_t expected = *want.lifetime_ns / sim::kSecond;
+      if (!claims->issued_at || !claims->expires_at) {
+        fail("no iat or exp", "exp - iat = " + std::to_string(expected) + " s", "(missing)");
+      } else if (*claims->expires_at - *claims->issued_at != expected) {
+        fail("lifetime differs", "exp - iat = " + std::to_string(expected) + " s",
+             std::to_string(*claims->expires_at - *claims->issued_at) + " s");
+      }
+    }
+  }
+
   RunContext& cx_;
   const Expectation& e_;
 };

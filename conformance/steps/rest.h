@@ -74,11 +74,21 @@ struct RestStep {
   std::optional<TokenOptions> auth;  // overrides the rest client's token for this call
 };
 
+// expect_token on a generate_token step: the returned token must verify with the connection
+// string's key for the hub's client audience (MQTT's for clientType mqtt) and carry these claims.
+struct GeneratedTokenExpect {
+  std::optional<NullableString> user;              // `sub`; null: no `sub`
+  std::optional<std::vector<std::string>> roles;   // `role`, in order ([]: none)
+  std::optional<std::vector<std::string>> groups;  // `webpubsub.group`, in order ([]: none)
+  std::optional<int64_t> lifetime_ns;              // exp - iat
+};
+
 struct HttpStatusExpect {
   uint32_t step = 0;
   std::vector<int> statuses;  // any of
   std::optional<nlohmann::json> body;  // subset match of the JSON response body
   std::optional<std::string> error_code;  // x-ms-error-code
+  std::optional<GeneratedTokenExpect> token;  // generate_token: the token in the body
 };
 
 // How its steps run and its expectations are judged (conformance/driver.h).

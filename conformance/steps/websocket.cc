@@ -3,6 +3,8 @@
 // closed and connected expectations are judged.
 #include "conformance/steps/websocket.h"
 
+#include <algorithm>
+
 #include "conformance/driver.h"
 #include "conformance/shape/steps.h"
 #include "conformance/steps/auth.h"
@@ -32,6 +34,10 @@ const Table<ConnectStep>& ConnectTable() {
       Opt("session_expiry", &S::session_expiry_s, SecondsValue(true),
           "MQTT 5.0 Session Expiry Interval"),
       Opt("keepalive", &S::keepalive_s, KeepaliveValue(), "MQTT Keep Alive"),
+      Opt("auto_ack", &S::auto_ack, Boolean(),
+          "MQTT: answer incoming QoS 1/2 at once (overrides the client's)"),
+      Opt("auto_ping", &S::auto_ping, Boolean(),
+          "MQTT: PINGREQ every Keep Alive while idle (overrides the client's)"),
       Declared<S>("expect_status", "integer 400..599", IntRange(400, 599),
                   "check: the upgrade is refused with this status"),
       Declared<S>("expect_connack", "reason code or mapping",
@@ -51,8 +57,10 @@ bool ReadConnect(StepInput& in) {
   if (!ReadClientsStep(in, ConnectTable(), kConnections, s)) return false;
   if (in.map) {
     const Map& m = *in.map;
-    if (m.Has("clean_start") || m.Has("session_expiry") || m.Has("keepalive")) {
-      c.CheckKinds(s.clients, m.node(), kMqtt, "clean_start/session_expiry/keepalive");
+    if (m.Has("clean_start") || m.Has("session_expiry") || m.Has("keepalive") ||
+        m.Has("auto_ack") || m.Has("auto_ping")) {
+      c.CheckKinds(s.clients, m.node(), kMqtt,
+                   "clean_start/session_expiry/keepalive/auto_ack/auto_ping");
     }
     c.RequireMqtt5(s.clients, m, {"session_expiry"});
     if (auto v = m.Get("expect_status"))
@@ -306,20 +314,31 @@ void IssueSendRaw(RunContext& cx, const Step& s, const IterContext& ctx, Pending
 // ---------------------------------------------------------------------------------------------
 // Expectations
 
-// closed: some close (or refused upgrade, or MQTT server DISCONNECT) in the window fits; a
-// kill and a refused recovery both close, so any fitting one passes.
+// closed: judges the FIRST ending of the connection in the window, exactly. An ending is what
+// one transport's end reports: a refused upgrade, a refusing CONNACK or a server DISCONNECT
+// (MQTT), and the close itself (code, reason, who started it); a new upgrade starts the next
+// ending. Each condition must hold for an event of that first ending. When the first ending does
+// not fit but a later one in the window does, the failure says "ambiguous" (the close meant is
+// not the one that came), as the wire checks do.
 class ClosedEvaluator : public Evaluator {
  public:
   ClosedEvaluator(RunContext& cx, const Expectation& e) : cx_(cx), e_(e), c_(e.As<ClosedExpect>()) {
+    // An inline check (`expect_close`, `expect_status` on a step) judges what follows its step.
+    TimeWindow window = c_.window;
+    if (e.from_step && !window.after_step) window.after_step = e.from_step;
+    after_step_ = window.after_step;
     for (uint32_t m : c_.clients.members) {
-      per_.emplace(m, PerMember{WindowFilter(cx_, c_.window), RecentMessages(5)});
+      per_.emplace(m, PerMember{WindowFilter(cx_, window), RecentMessages(5)});
       cx_.Listen(m, this);
     }
   }
 
   void OnObservation(uint32_t m, const ObservedEvent& ev) override {
     PerMember& p = per_.at(m);
-    if (p.ok) return;
+    if (p.decided) return;
+    // Arrival order: a close that came before the window's step was issued (at the same
+    // instant, too) is not in the window.
+    if (after_step_ && cx_.step_issued[*after_step_] < 0) return;
     const ClientKind kind = cx_.sc.ClientOf(m).kind;
     p.window.Feed(ev, [&](const ObservedEvent& in) { Take(p, kind, in); });
   }
@@ -331,67 +350,141 @@ class ClosedEvaluator : public Evaluator {
                                  : "closed";
     if (c_.mqtt_reason_code)
       want += " with MQTT reason code " + std::to_string(*c_.mqtt_reason_code);
+    if (c_.reason) want += " reason \"" + *c_.reason + "\"";
     if (c_.reason_contains) want += " reason containing \"" + *c_.reason_contains + "\"";
     if (c_.by_service)
       want += *c_.by_service ? ", started by the service" : ", started by the client";
     for (uint32_t m : c_.clients.members) {
       PerMember& p = per_.at(m);
       const ClientKind kind = cx_.sc.ClientOf(m).kind;
-      if (!p.ok) p.window.Flush([&](const ObservedEvent& in) { Take(p, kind, in); });
-      if (p.ok) continue;
+      if (!p.decided) p.window.Flush([&](const ObservedEvent& in) { Take(p, kind, in); });
       const std::string& who = cx_.sc.members[m].name;
-      if (!p.last) {
+      if (p.endings.empty()) {
         cx_.Fail(cx_.Where(e_) + ": " + who + " was not closed", want,
                  "still open; recent: " + p.recent.Describe(5), e_.case_id);
+        continue;
+      }
+      const Ending& first = p.endings.front();
+      const std::string why = Misfit(first);
+      if (why.empty()) continue;
+      cx_.Highlight(m, first.events.front().time_ns);
+      std::optional<size_t> later;
+      for (size_t i = 1; i < p.endings.size() && !later; ++i) {
+        if (Misfit(p.endings[i]).empty()) later = i;
+      }
+      if (later) {
+        cx_.Fail(cx_.Where(e_) + ": " + who + ": ambiguous: close " + std::to_string(*later + 1) +
+                     " in the window fits, not the first",
+                 want + " (the first close in the window)",
+                 Describe(first) + " came first (" + why + "); then " + Describe(p.endings[*later]),
+                 e_.case_id);
       } else {
-        cx_.Highlight(m, p.last->time_ns);
         cx_.Fail(cx_.Where(e_) + ": " + who + " closed differently", want,
-                 DescribeObservation(p.last->observation), e_.case_id);
+                 Describe(first) + " (" + why + ")", e_.case_id);
       }
     }
   }
 
  private:
+  // The end events of one transport, in arrival order.
+  struct Ending {
+    std::vector<KeptEvent> events;
+  };
   struct PerMember {
     WindowFilter window;
     RecentMessages recent;
-    std::optional<KeptEvent> last;  // the last close in the window
-    bool ok = false;
+    std::vector<Ending> endings;  // in the window, in order
+    bool open_since_end = false;  // an upgrade opened since the last end event
+    bool decided = false;         // a later ending fits or too many were kept: stop listening
   };
+  static constexpr size_t kEndingsKept = 16;
+
+  static bool MqttEnd(const Observation& o) {
+    return o.mqtt && (o.kind == Observation::Kind::kDisconnected ||
+                      o.kind == Observation::Kind::kHandshakeFailed);
+  }
 
   void Take(PerMember& p, ClientKind kind, const ObservedEvent& ev) {
-    if (p.ok) return;
+    if (p.decided) return;
     if (IsMessage(ev, kind)) p.recent.Add(ev);
     const Observation& o = ev.observation;
-    // MQTT: a server DISCONNECT or a refusing CONNACK carries the reason code.
-    const bool mqtt_end = o.mqtt && (o.kind == Observation::Kind::kDisconnected ||
-                                     o.kind == Observation::Kind::kHandshakeFailed);
-    if (o.kind != Observation::Kind::kClosed && o.kind != Observation::Kind::kHandshakeFailed &&
-        !mqtt_end)
+    if (o.kind == Observation::Kind::kOpened || o.kind == Observation::Kind::kRecovered) {
+      p.open_since_end = true;
       return;
-    p.last.emplace(ev);
-    bool fits = true;
-    if (c_.mqtt_reason_code &&
-        (!mqtt_end || o.mqtt->reason_codes.empty() ||
-         static_cast<uint8_t>(o.mqtt->reason_codes[0]) != *c_.mqtt_reason_code)) {
-      fits = false;
     }
-    if (c_.http_status &&
-        (o.kind != Observation::Kind::kHandshakeFailed || o.http_status != *c_.http_status))
-      fits = false;
-    if (c_.code && (o.kind != Observation::Kind::kClosed || o.close_code != *c_.code)) fits = false;
-    if (c_.reason_contains && o.text.find(*c_.reason_contains) == std::string::npos) fits = false;
+    if (o.kind != Observation::Kind::kClosed && o.kind != Observation::Kind::kHandshakeFailed &&
+        !MqttEnd(o))
+      return;
+    const bool same = !p.endings.empty() && !p.open_since_end &&
+                      p.endings.back().events.back().transport == ev.transport;
+    p.open_since_end = false;
+    if (!same) {
+      // The ending before is complete: once the first fits, or a later one does, the verdict
+      // cannot change.
+      if (!p.endings.empty() && (Misfit(p.endings.front()).empty() ||
+                                 (p.endings.size() >= 2 && Misfit(p.endings.back()).empty()))) {
+        p.decided = true;
+        return;
+      }
+      if (p.endings.size() >= kEndingsKept) {
+        p.decided = true;
+        return;
+      }
+      p.endings.emplace_back();
+    }
+    p.endings.back().events.emplace_back(ev);
+  }
+
+  // Why the ending does not fit ("" when it does): each condition must hold for one of its
+  // events.
+  std::string Misfit(const Ending& end) const {
+    auto any = [&](auto pred) {
+      return std::any_of(end.events.begin(), end.events.end(),
+                         [&](const KeptEvent& k) { return pred(k.observation); });
+    };
+    const Observation* close = nullptr;
+    for (const KeptEvent& k : end.events) {
+      if (k.observation.kind == Observation::Kind::kClosed) close = &k.observation;
+    }
+    if (c_.mqtt_reason_code && !any([&](const Observation& o) {
+          return MqttEnd(o) && !o.mqtt->reason_codes.empty() &&
+                 static_cast<uint8_t>(o.mqtt->reason_codes[0]) == *c_.mqtt_reason_code;
+        }))
+      return "no MQTT reason code " + std::to_string(*c_.mqtt_reason_code);
+    if (c_.http_status && !any([&](const Observation& o) {
+          return o.kind == Observation::Kind::kHandshakeFailed && o.http_status == *c_.http_status;
+        }))
+      return "no refusal with HTTP " + std::to_string(*c_.http_status);
+    if (c_.code && (!close || close->close_code != *c_.code))
+      return close ? "code " + std::to_string(close->close_code) : "no close frame";
+    if (c_.reason && (!close || close->text != *c_.reason))
+      return close ? "reason \"" + close->text + "\"" : "no close reason";
+    if (c_.reason_contains && !any([&](const Observation& o) {
+          return o.text.find(*c_.reason_contains) != std::string::npos;
+        }))
+      return "no reason containing \"" + *c_.reason_contains + "\"";
     // Who started it: a refused upgrade or CONNACK and a server DISCONNECT are the service's.
-    if (c_.by_service) {
-      const bool by_service = o.kind == Observation::Kind::kClosed ? o.by_peer : true;
-      if (by_service != *c_.by_service) fits = false;
+    if (c_.by_service && !any([&](const Observation& o) {
+          const bool by_service = o.kind == Observation::Kind::kClosed ? o.by_peer : true;
+          return by_service == *c_.by_service;
+        }))
+      return *c_.by_service ? "started by the client" : "started by the service";
+    return "";
+  }
+
+  static std::string Describe(const Ending& end) {
+    std::string out;
+    for (const KeptEvent& k : end.events) {
+      if (!out.empty()) out += ", then ";
+      out += DescribeObservation(k.observation);
     }
-    if (fits) p.ok = true;
+    return out;
   }
 
   RunContext& cx_;
   const Expectation& e_;
   const ClosedExpect& c_;
+  std::optional<uint32_t> after_step_;
   std::map<uint32_t, PerMember> per_;
 };
 

@@ -23,6 +23,8 @@ struct ConnectStep {
   std::optional<bool> clean_start;
   std::optional<uint32_t> session_expiry_s;
   std::optional<uint16_t> keepalive_s;
+  std::optional<bool> auto_ack;   // override the client's (MQTT: answer QoS 1/2 at once)
+  std::optional<bool> auto_ping;  // override the client's (MQTT: PINGREQ while idle)
 };
 
 struct DisconnectStep {
@@ -52,6 +54,7 @@ struct SendRawStep {  // a raw WebSocket frame (plain clients, or malformed JSON
 struct ClosedExpect {
   ClientRef clients;
   std::optional<uint16_t> code;           // WebSocket close code
+  std::optional<std::string> reason;      // the close reason, exactly
   std::optional<std::string> reason_contains;
   std::optional<uint8_t> mqtt_reason_code;  // server DISCONNECT (5.0) / CONNACK refusal
   std::optional<int> http_status;         // the upgrade was refused with this status

@@ -50,15 +50,33 @@ inline void to_json(nlohmann::json& j, const Threshold& t) {
 namespace wpsim::conformance {
 
 WPSIM_DUMP(SourcePos, file, line, column)
-WPSIM_DUMP(TokenOptions, fault, via, lifetime_ns, audience, role_as_string, group_claim, claims,
-           rest_audience)
+// Keys added in session 7 (token header, omit and pad_to; MQTT auto_ack and auto_ping; the exact
+// close reason; expect_token) are dumped only when set, so the models recorded before them keep
+// their digests.
+#define WPSIM_DUMP_EXTRA(Type, extra, ...)                                            \
+  inline void to_json(nlohmann::json& nlohmann_json_j, const Type& nlohmann_json_t) { \
+    NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(NLOHMANN_JSON_TO, __VA_ARGS__))          \
+    extra(nlohmann_json_j, nlohmann_json_t);                                          \
+  }
+inline void TokenOptionsExtra(nlohmann::json& j, const TokenOptions& t) {
+  if (t.header) j["header"] = *t.header;
+  if (!t.omit.empty()) j["omit"] = t.omit;
+  if (t.pad_to_bytes) j["pad_to_bytes"] = *t.pad_to_bytes;
+}
+WPSIM_DUMP_EXTRA(TokenOptions, TokenOptionsExtra, fault, via, lifetime_ns, audience,
+                 role_as_string, group_claim, claims, rest_audience)
 WPSIM_DUMP(MqttUserProperty, name, value)
 WPSIM_DUMP(MqttPublishProperties, content_type, message_expiry_s, payload_format_indicator,
            response_topic, correlation_data, topic_alias, user_properties)
 WPSIM_DUMP(MqttWill, topic, payload, qos, retain, delay_s, properties)
-WPSIM_DUMP(MqttOptions, client_id, clean_start, session_expiry_s, keepalive_s, username, password,
-           will, receive_maximum, maximum_packet_size, topic_alias_maximum,
-           request_problem_information, request_response_information, user_properties)
+inline void MqttOptionsExtra(nlohmann::json& j, const MqttOptions& o) {
+  if (!o.auto_ack) j["auto_ack"] = false;
+  if (!o.auto_ping) j["auto_ping"] = false;
+}
+WPSIM_DUMP_EXTRA(MqttOptions, MqttOptionsExtra, client_id, clean_start, session_expiry_s,
+                 keepalive_s, username, password, will, receive_maximum, maximum_packet_size,
+                 topic_alias_maximum, request_problem_information, request_response_information,
+                 user_properties)
 WPSIM_DUMP(LinkSettings, latency, bandwidth_bps, loss, receive_window_bytes)
 WPSIM_DUMP(Client, pos, name, kind, count, is_cohort, first_member, user, roles, groups, token,
            subprotocols, query, headers, url_style, sequence_ack, network, mqtt)
@@ -78,7 +96,12 @@ WPSIM_DUMP(UpstreamResponse, pos, events, match, action, status, body, content_t
 WPSIM_DUMP(UpstreamSettings, present, handlers, validation, responses)
 WPSIM_DUMP(Payload, data_type, has_data, data, filler_bytes)
 WPSIM_DUMP(AckSpec, mode, id)
-WPSIM_DUMP(ConnectStep, clients, subprotocols, token, clean_start, session_expiry_s, keepalive_s)
+inline void ConnectStepExtra(nlohmann::json& j, const ConnectStep& c) {
+  if (c.auto_ack) j["auto_ack"] = *c.auto_ack;
+  if (c.auto_ping) j["auto_ping"] = *c.auto_ping;
+}
+WPSIM_DUMP_EXTRA(ConnectStep, ConnectStepExtra, clients, subprotocols, token, clean_start,
+                 session_expiry_s, keepalive_s)
 WPSIM_DUMP(DisconnectStep, clients, code, send_code, reason, mqtt_reason_code, session_expiry_s,
            user_properties)
 WPSIM_DUMP(KillStep, clients)
@@ -170,11 +193,18 @@ WPSIM_DUMP(TimeWindow, after_step, until_step, within_ns)
 WPSIM_DUMP(ReceiveExpect, clients, match, in_order, count, total, window)
 WPSIM_DUMP(NeverReceiveExpect, clients, match, window)
 WPSIM_DUMP(AckExpect, step, client, ack_id, success, error, message, message_contains, window)
-WPSIM_DUMP(ClosedExpect, clients, code, reason_contains, mqtt_reason_code, http_status, by_service,
-           window)
+inline void ClosedExpectExtra(nlohmann::json& j, const ClosedExpect& c) {
+  if (c.reason) j["reason"] = *c.reason;
+}
+WPSIM_DUMP_EXTRA(ClosedExpect, ClosedExpectExtra, clients, code, reason_contains, mqtt_reason_code,
+                 http_status, by_service, window)
 WPSIM_DUMP(ConnectedExpect, clients, user_id, reconnection_token, subprotocol, connection_id,
            window)
-WPSIM_DUMP(HttpStatusExpect, step, statuses, body, error_code)
+WPSIM_DUMP(GeneratedTokenExpect, user, roles, groups, lifetime_ns)
+inline void HttpStatusExpectExtra(nlohmann::json& j, const HttpStatusExpect& h) {
+  if (h.token) j["token"] = *h.token;
+}
+WPSIM_DUMP_EXTRA(HttpStatusExpect, HttpStatusExpectExtra, step, statuses, body, error_code)
 WPSIM_DUMP(ConnackExpect, clients, reason_code, session_present, assigned_client_id,
            user_properties)
 WPSIM_DUMP(SubackExpect, step, reason_codes)

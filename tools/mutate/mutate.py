@@ -620,6 +620,17 @@ def main(argv):
             continue
         with open(os.path.join(args.repo, rel), "rb") as f:
             write_if_changed(os.path.join(src_root, rel), f.read())
+    # Files the checkout no longer has leave the copy too: a source a refactoring removed would
+    # otherwise stay in the copy, be picked up by the build's globs and break the mutant build.
+    keep = set(tracked)
+    for dirpath, dirnames, filenames in os.walk(src_root):
+        if os.path.abspath(dirpath) == os.path.abspath(src_root):
+            dirnames[:] = [d for d in dirnames if d != "build"]
+        for name in filenames:
+            rel = os.path.relpath(os.path.join(dirpath, name), src_root)
+            if rel not in keep:
+                os.remove(os.path.join(dirpath, name))
+                log("removed %s from the copy (no longer in the checkout)" % rel)
 
     log("finding sites in %d file(s)" % len(sources))
     files = find_sites(args, sources)
