@@ -340,7 +340,7 @@ void ReadInlineChecks(StepInput& in, const Map& m, RestOp op) {
   if (auto v = m.Get("expect_body")) e.body = YamlToJson(*v);
   if (auto v = m.Get("expect_error_code")) e.error_code = c.Str(*v, "expect_error_code");
   if (auto v = m.Get("expect_token")) {
-    if (op != RestOp::kGenerateToken) {
+    if (op != RestOp::kGenerateClientToken) {
       c.Error(*m.Key("expect_token"),
               "'expect_token' applies only to rest operation 'generate_token'");
     } else {
